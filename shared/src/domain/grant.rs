@@ -1,0 +1,22 @@
+use super::{ClientId, GrantId, Scope, Timestamp, UserId};
+use serde::{Deserialize, Serialize};
+
+/// One user's consent to one client: what it may do on their behalf. There is at most one per
+/// (user, client); consenting again replaces it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub id: GrantId,
+    pub user_id: UserId,
+    pub client_id: ClientId,
+    pub scope: Scope,
+    pub created_at: Timestamp,
+    pub last_used_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl Grant {
+    pub fn is_active(&self) -> bool {
+        self.revoked_at.is_none()
+    }
+}

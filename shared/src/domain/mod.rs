@@ -1,0 +1,35 @@
+//! Typed values parsed at the edge: once a value has one of these types it is known to be valid.
+
+pub mod audit;
+pub mod client;
+pub mod code;
+pub mod error;
+pub mod grant;
+pub mod ids;
+pub mod redirect_uri;
+pub mod refresh;
+pub mod revocation;
+pub mod scope;
+pub mod secret;
+pub mod session;
+pub mod signing_key;
+pub mod time;
+pub mod user;
+
+pub use audit::{
+    AuditEvent, AuditEventKind, AuditOutcome, AuditPage, AuditQuery, AuditSubject, PageCursor,
+};
+pub use client::{Client, ClientKind, GrantType};
+pub use code::AuthorizationCode;
+pub use error::DomainError;
+pub use grant::Grant;
+pub use ids::{ClientId, EventId, FamilyId, GrantId, KeyId, UserId};
+pub use redirect_uri::RedirectUri;
+pub use refresh::{RefreshFamily, RefreshToken};
+pub use revocation::{Revocation, RevocationStamp, RevocationTarget};
+pub use scope::Scope;
+pub use secret::{ClientSecret, OpaqueToken, Password, SecretHash, TokenDigest};
+pub use session::LoginSession;
+pub use signing_key::{SealedPrivateKey, SigningKey};
+pub use time::Timestamp;
+pub use user::{PasswordHash, User, Username};

@@ -1,0 +1,34 @@
+use super::{ClientId, FamilyId, GrantId, Scope, Timestamp, TokenDigest, UserId};
+use serde::{Deserialize, Serialize};
+
+/// The chain of refresh tokens descending from one code redemption. Reuse of any rotated
+/// member revokes the whole family (RFC 9700 section 4.14.2, security rule 7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshFamily {
+    pub id: FamilyId,
+    pub grant_id: GrantId,
+    pub client_id: ClientId,
+    pub user_id: UserId,
+    pub created_at: Timestamp,
+    /// Absolute end of the family: rotation never extends past it.
+    pub expires_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// One refresh token, stored under the digest of its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshToken {
+    pub digest: TokenDigest,
+    pub family_id: FamilyId,
+    pub grant_id: GrantId,
+    pub client_id: ClientId,
+    pub user_id: UserId,
+    /// May only narrow from one rotation to the next.
+    pub scope: Scope,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// Set when this token was exchanged for its successor; presenting it again is reuse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<Timestamp>,
+}

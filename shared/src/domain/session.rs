@@ -1,0 +1,14 @@
+use super::{Timestamp, TokenDigest, UserId, Username};
+use serde::{Deserialize, Serialize};
+
+/// A logged-in browser. The cookie holds an opaque token; the store holds only its digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginSession {
+    pub digest: TokenDigest,
+    pub user_id: UserId,
+    pub username: Username,
+    /// When the user last proved their credentials (`prompt=login`, `max_age`).
+    pub authenticated_at: Timestamp,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}

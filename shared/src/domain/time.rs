@@ -1,0 +1,75 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::time::Duration;
+
+/// Milliseconds since the Unix epoch, UTC. Audit ordering needs sub-second resolution; JWT
+/// claims and DynamoDB TTL use [`Timestamp::as_secs`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    pub const fn from_millis(millis: i64) -> Self {
+        Timestamp(millis)
+    }
+
+    pub const fn from_secs(secs: i64) -> Self {
+        Timestamp(secs.saturating_mul(1000))
+    }
+
+    pub const fn as_millis(self) -> i64 {
+        self.0
+    }
+
+    /// Whole seconds, rounded down (the unit of JWT NumericDate and of DynamoDB TTL).
+    pub const fn as_secs(self) -> i64 {
+        self.0.div_euclid(1000)
+    }
+
+    pub fn plus(self, duration: Duration) -> Self {
+        let millis = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        Timestamp(self.0.saturating_add(millis))
+    }
+
+    pub fn minus(self, duration: Duration) -> Self {
+        let millis = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        Timestamp(self.0.saturating_sub(millis))
+    }
+
+    /// True once `now` has reached this instant: an item expiring at `t` is gone at `t`.
+    pub fn has_passed(self, now: Timestamp) -> bool {
+        now >= self
+    }
+
+    /// Fixed-width, sortable text form used inside store sort keys (13 digits covers years
+    /// 2001 to 2286, and negative times never occur for stored items).
+    pub fn sort_key(self) -> String {
+        format!("{:013}", self.0.max(0))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_keys_order_like_times() {
+        let early = Timestamp::from_millis(999);
+        let late = Timestamp::from_secs(1_800_000_000);
+        assert!(early.sort_key() < late.sort_key());
+        assert_eq!(late.sort_key().len(), early.sort_key().len());
+    }
+
+    #[test]
+    fn expiry_is_inclusive_of_the_instant() {
+        let t = Timestamp::from_secs(10);
+        assert!(!t.has_passed(Timestamp::from_millis(9_999)));
+        assert!(t.has_passed(Timestamp::from_secs(10)));
+    }
+}

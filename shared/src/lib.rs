@@ -1,0 +1,13 @@
+//! Xecure core: the domain types, the ports the protocol talks through, and the two store
+//! implementations (DynamoDB for AWS, an embedded redb file for local runs and tests).
+
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod ports;
+pub mod store;
+pub mod telemetry;
+pub mod testing;
+
+pub use domain::error::DomainError;
+pub use ports::{Clock, Rng, Store, StoreError};

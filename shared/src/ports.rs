@@ -1,0 +1,244 @@
+//! The traits the protocol talks through. Nothing here names AWS: the DynamoDB store, the
+//! embedded store and test doubles all sit behind these (design rules 2 and 10).
+//!
+//! Every read takes `now` and never returns an item whose expiry has passed: DynamoDB's TTL
+//! deletes lazily, up to two days late, so expiry is checked on read, not left to the store.
+
+use crate::domain::{
+    AuditEvent, AuditPage, AuditQuery, AuthorizationCode, Client, ClientId, FamilyId, Grant,
+    LoginSession, RefreshFamily, RefreshToken, Revocation, RevocationStamp, SigningKey, Timestamp,
+    TokenDigest, User, UserId, Username,
+};
+use async_trait::async_trait;
+use thiserror::Error;
+
+/// Time comes in through this port so tests can fix and move it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// Randomness comes in through this port so tests are repeatable.
+pub trait Rng: Send + Sync {
+    fn fill(&self, buf: &mut [u8]);
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp::from_millis(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
+/// The operating system's CSPRNG.
+pub struct OsRng;
+
+impl Rng for OsRng {
+    fn fill(&self, buf: &mut [u8]) {
+        // Without OS randomness no token can be safe; refusing to run is the only safe answer.
+        getrandom::fill(buf).expect("the operating system random number generator failed");
+    }
+}
+
+/// Store failures, typed so callers can tell a conflict from an outage.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The backend could not be reached or refused the call; the operation did not happen.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The caller asked for something the store cannot do (a bad page size or cursor).
+    #[error("invalid store request: {0}")]
+    InvalidRequest(String),
+    /// A stored item could not be decoded.
+    #[error("stored item is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What redeeming an authorization code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeRedemption {
+    /// First redemption: the code is now spent, and the refresh family (if any) stored.
+    Redeemed(AuthorizationCode),
+    /// Already redeemed: a replay. The record says what the first redemption produced.
+    Replayed(AuthorizationCode),
+    /// The grant behind the code was revoked after the code was issued; the code is unspent.
+    GrantRevoked,
+    /// Unknown or expired.
+    NotFound,
+}
+
+/// A refresh family and its first token, stored with a code redemption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefreshFamily {
+    pub family: RefreshFamily,
+    pub token: RefreshToken,
+}
+
+/// What rotating a refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The presented token is now rotated and `next` stored in its place.
+    Rotated,
+    /// The presented token had already been rotated: reuse. Its family is now revoked.
+    ReuseDetected { family_id: FamilyId },
+    /// The family or its grant was revoked.
+    Revoked,
+    /// Unknown or expired.
+    NotFound,
+}
+
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// Creates or replaces.
+    async fn put_client(&self, client: &Client) -> StoreResult<()>;
+    async fn get_client(&self, id: &ClientId) -> StoreResult<Option<Client>>;
+    async fn list_clients(&self) -> StoreResult<Vec<Client>>;
+    /// True if the client existed.
+    async fn delete_client(&self, id: &ClientId) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Fails with `AlreadyExists` if the username is taken.
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    /// Fails with `NotFound` if the user does not exist.
+    async fn update_user(&self, user: &User) -> StoreResult<()>;
+    async fn get_user_by_username(&self, username: &Username) -> StoreResult<Option<User>>;
+    async fn delete_user(&self, username: &Username) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn put_session(&self, session: &LoginSession) -> StoreResult<()>;
+    async fn get_session(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> StoreResult<Option<LoginSession>>;
+    async fn delete_session(&self, digest: &TokenDigest) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait CodeStore: Send + Sync {
+    /// Fails with `AlreadyExists` on a digest collision.
+    async fn put_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
+    /// The code, redeemed or not; None if unknown or expired.
+    async fn get_code(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> StoreResult<Option<AuthorizationCode>>;
+    /// Spends `code` (as read by `get_code` and checked by the caller) exactly once,
+    /// atomically with storing the refresh family it starts, and only while its grant is
+    /// active. Under concurrency exactly one caller gets `Redeemed`.
+    async fn redeem_code(
+        &self,
+        code: &AuthorizationCode,
+        now: Timestamp,
+        refresh: Option<&NewRefreshFamily>,
+    ) -> StoreResult<CodeRedemption>;
+}
+
+#[async_trait]
+pub trait RefreshStore: Send + Sync {
+    /// Stores a new family with its first token.
+    async fn put_refresh_family(&self, new: &NewRefreshFamily) -> StoreResult<()>;
+    /// The token (rotated or not) and its family; None if unknown or expired.
+    async fn get_refresh(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>>;
+    /// Atomically marks `presented` rotated and stores `next`, if the token is live and
+    /// unrotated and its family and grant are active. Rotating an already rotated token
+    /// revokes the family and reports reuse.
+    /// `stamp.at` is the current time; on reuse it dates the family's revocation entry.
+    async fn rotate_refresh(
+        &self,
+        presented: &TokenDigest,
+        next: &RefreshToken,
+        stamp: &RevocationStamp,
+    ) -> StoreResult<Rotation>;
+    /// Revokes the family and records the revocation; true if it was active.
+    async fn revoke_family(
+        &self,
+        family_id: &FamilyId,
+        stamp: &RevocationStamp,
+    ) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    /// Creates or replaces the grant of (user, client).
+    async fn upsert_grant(&self, grant: &Grant) -> StoreResult<()>;
+    async fn get_grant(&self, user: &UserId, client: &ClientId) -> StoreResult<Option<Grant>>;
+    async fn list_grants(&self, user: &UserId) -> StoreResult<Vec<Grant>>;
+    /// Marks the grant revoked and records the revocation in one atomic write; true if it
+    /// was active.
+    async fn revoke_grant(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+        stamp: &RevocationStamp,
+    ) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait RevocationStore: Send + Sync {
+    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<()>;
+    /// Unexpired entries with `at >= since`, oldest first.
+    async fn list_revocations_since(
+        &self,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Revocation>>;
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    async fn put_signing_key(&self, key: &SigningKey) -> StoreResult<()>;
+    async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKey>>;
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// Newest first within `[from, to)`; unexpired records only.
+    async fn query_audit(&self, query: &AuditQuery, now: Timestamp) -> StoreResult<AuditPage>;
+}
+
+/// Everything the functions need from one table.
+pub trait Store:
+    ClientStore
+    + UserStore
+    + SessionStore
+    + CodeStore
+    + RefreshStore
+    + GrantStore
+    + RevocationStore
+    + KeyStore
+    + AuditStore
+{
+}
+
+impl<T> Store for T where
+    T: ClientStore
+        + UserStore
+        + SessionStore
+        + CodeStore
+        + RefreshStore
+        + GrantStore
+        + RevocationStore
+        + KeyStore
+        + AuditStore
+{
+}

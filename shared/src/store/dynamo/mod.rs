@@ -1,0 +1,337 @@
+//! The DynamoDB store: one table, key formats from `store::keys`, conditional and
+//! transactional writes wherever a rule needs atomicity. Round trips per operation are listed
+//! in the README's schema table.
+
+mod accounts;
+mod expr;
+mod items;
+mod records;
+mod table;
+mod tokens;
+
+use crate::ports::{StoreError, StoreResult};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::Client;
+use expr::Expr;
+use items::{key_attributes, Item};
+use std::time::Duration;
+
+use super::keys::ItemKey;
+
+/// A busy item makes DynamoDB cancel a transaction with `TransactionConflict`; such a
+/// transaction had no effect and is safe to retry.
+const CONFLICT_RETRIES: u32 = 6;
+
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+/// How a transactional write ended, when it reached DynamoDB.
+#[derive(Debug, PartialEq, Eq)]
+enum Written {
+    Yes,
+    /// A condition did not hold: nothing was written; read and decide why.
+    ConditionFailed,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// A client configured from the environment (region, credentials, and
+    /// `AWS_ENDPOINT_URL` for a local DynamoDB-compatible server).
+    pub async fn from_env(table: impl Into<String>) -> Self {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        DynamoStore::new(Client::new(&config), table)
+    }
+
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    async fn get(&self, key: &ItemKey) -> StoreResult<Option<Item>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", e))?;
+        Ok(output.item)
+    }
+
+    /// Writes `item`, only if `condition` holds. Ok(false) if it did not.
+    async fn put(&self, item: Item, condition: Option<Expr>) -> StoreResult<bool> {
+        let condition = condition.map(Expr::checked).transpose()?;
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.as_ref().and_then(|c| c.condition.clone()))
+            .set_expression_attribute_names(condition.as_ref().and_then(Expr::names_or_none))
+            .set_expression_attribute_values(condition.as_ref().and_then(Expr::values_or_none));
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable("PutItem", e)),
+        }
+    }
+
+    /// Deletes the item; true if it existed.
+    async fn delete(&self, key: &ItemKey) -> StoreResult<bool> {
+        let output = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| unavailable("DeleteItem", e))?;
+        Ok(output.attributes.is_some())
+    }
+
+    /// One all-or-nothing TransactWriteItems call, retried only on transaction conflicts.
+    async fn transact(
+        &self,
+        operation: &'static str,
+        items: Vec<TransactWriteItem>,
+    ) -> StoreResult<Written> {
+        for attempt in 0..CONFLICT_RETRIES {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(Written::Yes),
+                Err(error) => error,
+            };
+            let reasons: Vec<String> = match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .filter_map(|r| r.code().map(str::to_owned))
+                    .collect(),
+                _ => return Err(unavailable(operation, error)),
+            };
+            if reasons.iter().any(|code| code == "ConditionalCheckFailed") {
+                return Ok(Written::ConditionFailed);
+            }
+            if !reasons.iter().any(|code| code == "TransactionConflict") {
+                return Err(unavailable(operation, error));
+            }
+            tokio::time::sleep(Duration::from_millis(10 << attempt)).await;
+        }
+        Err(StoreError::Unavailable(format!(
+            "DynamoDB {operation}: transaction conflicted {CONFLICT_RETRIES} times"
+        )))
+    }
+
+    fn put_op(&self, item: Item, condition: Option<Expr>) -> StoreResult<TransactWriteItem> {
+        let condition = condition.map(Expr::checked).transpose()?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.as_ref().and_then(|c| c.condition.clone()))
+            .set_expression_attribute_names(condition.as_ref().and_then(Expr::names_or_none))
+            .set_expression_attribute_values(condition.as_ref().and_then(Expr::values_or_none))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn update_op(&self, key: &ItemKey, expr: Expr) -> StoreResult<TransactWriteItem> {
+        let expr = expr.checked()?;
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .set_update_expression(expr.update.clone())
+            .set_condition_expression(expr.condition.clone())
+            .set_expression_attribute_names(expr.names_or_none())
+            .set_expression_attribute_values(expr.values_or_none())
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    fn check_op(&self, key: &ItemKey, expr: Expr) -> StoreResult<TransactWriteItem> {
+        let expr = expr.checked()?;
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .set_condition_expression(expr.condition.clone())
+            .set_expression_attribute_names(expr.names_or_none())
+            .set_expression_attribute_values(expr.values_or_none())
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    /// Runs a query to the end, following LastEvaluatedKey.
+    async fn query_all(&self, index: Option<&str>, expr: Expr) -> StoreResult<Vec<Item>> {
+        let expr = expr.checked()?;
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_owned))
+                .set_key_condition_expression(expr.key_condition.clone())
+                .set_expression_attribute_names(expr.names_or_none())
+                .set_expression_attribute_values(expr.values_or_none())
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| unavailable("Query", e))?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+}
+
+fn unavailable<E, R>(operation: &str, error: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    StoreError::Unavailable(format!(
+        "DynamoDB {operation}: {}",
+        DisplayErrorContext(&error)
+    ))
+}
+
+fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::InvalidRequest(format!("cannot build DynamoDB request: {error}"))
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ClientId;
+    use crate::ports::ClientStore;
+    use crate::store::contract::contract_suite;
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+
+    /// Set by `tests/run.sh`, which starts moto in server mode on a free loopback port. These
+    /// tests never skip: without a DynamoDB API to talk to they fail, loudly.
+    const ENDPOINT_VARIABLE: &str = "XECURE_TEST_DYNAMODB_ENDPOINT";
+
+    fn client_for(endpoint: &str) -> Client {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "xecure-tests"))
+            .build();
+        Client::from_conf(config)
+    }
+
+    fn endpoint() -> String {
+        std::env::var(ENDPOINT_VARIABLE).unwrap_or_else(|_| {
+            panic!("{ENDPOINT_VARIABLE} is not set: run the DynamoDB tests through `bash tests/run.sh`, which starts moto")
+        })
+    }
+
+    fn unique_table() -> String {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).unwrap();
+        format!("xecure-test-{}", hex::encode(bytes))
+    }
+
+    /// A new table on the DynamoDB API under test, per test.
+    async fn moto_store() -> DynamoStore {
+        let store = DynamoStore::new(client_for(&endpoint()), unique_table());
+        store
+            .create_table_if_missing()
+            .await
+            .expect("create the test table: is moto running?");
+        store
+    }
+
+    contract_suite!(moto_store());
+
+    #[tokio::test]
+    async fn missing_table_is_a_typed_error() {
+        let store = DynamoStore::new(client_for(&endpoint()), unique_table());
+        let read = store.get_client(&ClientId::parse("a").unwrap()).await;
+        assert!(matches!(read, Err(StoreError::Unavailable(_))), "{read:?}");
+    }
+
+    #[tokio::test]
+    async fn unreachable_endpoint_is_a_typed_error() {
+        // Bind then drop a listener: nothing listens on that port afterwards.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let store = DynamoStore::new(client_for(&format!("http://127.0.0.1:{port}")), "t");
+        let read = store.get_client(&ClientId::parse("a").unwrap()).await;
+        assert!(matches!(read, Err(StoreError::Unavailable(_))), "{read:?}");
+    }
+
+    #[tokio::test]
+    async fn created_table_has_the_documented_schema() {
+        let store = moto_store().await;
+        let table = store
+            .client
+            .describe_table()
+            .table_name(store.table_name())
+            .send()
+            .await
+            .unwrap()
+            .table
+            .unwrap();
+        let mut indexes: Vec<String> = table
+            .global_secondary_indexes()
+            .iter()
+            .filter_map(|i| i.index_name().map(str::to_owned))
+            .collect();
+        indexes.sort();
+        assert_eq!(indexes, ["GSI1", "GSI2"]);
+        let ttl = store
+            .client
+            .describe_time_to_live()
+            .table_name(store.table_name())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            ttl.time_to_live_description()
+                .and_then(|d| d.attribute_name()),
+            Some("ttl")
+        );
+        store.delete_table().await.unwrap();
+    }
+}

@@ -1,0 +1,319 @@
+//! Sessions, authorization codes and refresh tokens in DynamoDB.
+
+use super::accounts::item_is_new;
+use super::expr::Expr;
+use super::items::{
+    code_item, from_item, refresh_family_item, refresh_token_item, revocation_item, session_item,
+    Item,
+};
+use super::{n, s, unavailable, DynamoStore, Written};
+use crate::domain::{
+    AuthorizationCode, FamilyId, LoginSession, RefreshFamily, RefreshToken, RevocationStamp,
+    RevocationTarget, Timestamp, TokenDigest,
+};
+use crate::ports::{
+    CodeRedemption, CodeStore, NewRefreshFamily, RefreshStore, Rotation, SessionStore, StoreError,
+    StoreResult,
+};
+use crate::store::keys::{self, ItemKey, PK};
+use crate::store::rules::{check_redemption, check_rotation, RedemptionCheck, RotationCheck};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{Get, TransactGetItem, TransactWriteItem};
+
+/// A failed condition is re-read and decided; if the re-read finds nothing wrong the state
+/// moved under us, and the write is tried again, this many times at most.
+const RACE_ATTEMPTS: usize = 4;
+
+fn decode<T: serde::de::DeserializeOwned>(item: Option<Item>) -> StoreResult<Option<T>> {
+    item.map(from_item).transpose()
+}
+
+/// The grant of (user, client) is still `grant_id` and not revoked.
+fn grant_is_active(grant_id: &str) -> Expr {
+    Expr::condition("#id = :grant AND attribute_not_exists(#revoked)")
+        .name("#id", "id")
+        .name("#revoked", "revoked_at")
+        .value(":grant", s(grant_id))
+}
+
+impl DynamoStore {
+    /// Reads several items in one TransactGetItems call: a consistent snapshot of all of them.
+    async fn get_many(&self, keys: &[ItemKey]) -> StoreResult<Vec<Option<Item>>> {
+        let gets = keys
+            .iter()
+            .map(|key| {
+                let get = Get::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(super::items::key_attributes(key)))
+                    .build()
+                    .map_err(super::build_error)?;
+                Ok(TransactGetItem::builder().get(get).build())
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let output = self
+            .client
+            .transact_get_items()
+            .set_transact_items(Some(gets))
+            .send()
+            .await
+            .map_err(|e| unavailable("TransactGetItems", e))?;
+        let responses = output.responses.unwrap_or_default();
+        if responses.len() != keys.len() {
+            return Err(StoreError::Unavailable(
+                "TransactGetItems returned the wrong number of items".into(),
+            ));
+        }
+        Ok(responses
+            .into_iter()
+            .map(|response| response.item.filter(|item| !item.is_empty()))
+            .collect())
+    }
+
+    fn revoke_family_ops(
+        &self,
+        family_id: &FamilyId,
+        stamp: &RevocationStamp,
+    ) -> StoreResult<Vec<TransactWriteItem>> {
+        let mark = Expr::update("SET #revoked = :at")
+            .and_condition("attribute_exists(#pk) AND attribute_not_exists(#revoked)")
+            .name("#pk", PK)
+            .name("#revoked", "revoked_at")
+            .value(":at", n(stamp.at.as_millis()));
+        let revocation = stamp.revoke(RevocationTarget::Family(family_id.clone()));
+        Ok(vec![
+            self.update_op(&keys::refresh_family(family_id), mark)?,
+            self.put_op(revocation_item(&revocation)?, Some(item_is_new()))?,
+        ])
+    }
+}
+
+#[async_trait]
+impl SessionStore for DynamoStore {
+    async fn put_session(&self, session: &LoginSession) -> StoreResult<()> {
+        self.put(session_item(session)?, None).await.map(|_| ())
+    }
+
+    async fn get_session(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> StoreResult<Option<LoginSession>> {
+        let session: Option<LoginSession> = decode(self.get(&keys::session(digest)).await?)?;
+        Ok(session.filter(|session| !session.expires_at.has_passed(now)))
+    }
+
+    async fn delete_session(&self, digest: &TokenDigest) -> StoreResult<()> {
+        self.delete(&keys::session(digest)).await.map(|_| ())
+    }
+}
+
+#[async_trait]
+impl CodeStore for DynamoStore {
+    async fn put_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
+        match self.put(code_item(code)?, Some(item_is_new())).await? {
+            true => Ok(()),
+            false => Err(StoreError::AlreadyExists("authorization code".into())),
+        }
+    }
+
+    async fn get_code(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> StoreResult<Option<AuthorizationCode>> {
+        let code: Option<AuthorizationCode> = decode(self.get(&keys::code(digest)).await?)?;
+        Ok(code.filter(|code| !code.expires_at.has_passed(now)))
+    }
+
+    /// One TransactWriteItems: spend the code (conditions mirror `check_redemption`), check
+    /// the grant, and put the refresh family and its first token.
+    async fn redeem_code(
+        &self,
+        code: &AuthorizationCode,
+        now: Timestamp,
+        refresh: Option<&NewRefreshFamily>,
+    ) -> StoreResult<CodeRedemption> {
+        let code_key = keys::code(&code.digest);
+        let grant_key = keys::grant(&code.user_id, &code.client_id);
+        let family_id = refresh.map(|new| new.family.id.clone());
+        for _ in 0..RACE_ATTEMPTS {
+            let set = if family_id.is_some() {
+                "SET #redeemed = :now, #family = :family"
+            } else {
+                "SET #redeemed = :now"
+            };
+            let mut spend = Expr::update(set)
+                .and_condition(
+                    "attribute_exists(#pk) AND attribute_not_exists(#redeemed) AND #expires > :now \
+                     AND #client = :client AND #grant = :grant",
+                )
+                .name("#pk", PK)
+                .name("#redeemed", "redeemed_at")
+                .name("#expires", "expires_at")
+                .name("#client", "client_id")
+                .name("#grant", "grant_id")
+                .value(":now", n(now.as_millis()))
+                .value(":client", s(code.client_id.as_str()))
+                .value(":grant", s(code.grant_id.as_str()));
+            if let Some(family_id) = &family_id {
+                spend = spend
+                    .name("#family", "family_id")
+                    .value(":family", s(family_id.as_str()));
+            }
+            let mut ops = vec![
+                self.update_op(&code_key, spend)?,
+                self.check_op(&grant_key, grant_is_active(code.grant_id.as_str()))?,
+            ];
+            if let Some(new) = refresh {
+                ops.push(self.put_op(refresh_family_item(&new.family)?, Some(item_is_new()))?);
+                ops.push(self.put_op(refresh_token_item(&new.token)?, Some(item_is_new()))?);
+            }
+            if self
+                .transact("TransactWriteItems(redeem code)", ops)
+                .await?
+                == Written::Yes
+            {
+                let mut redeemed = code.clone();
+                redeemed.redeemed_at = Some(now);
+                redeemed.family_id = family_id;
+                return Ok(CodeRedemption::Redeemed(redeemed));
+            }
+            let mut found = self
+                .get_many(&[code_key.clone(), grant_key.clone()])
+                .await?
+                .into_iter();
+            let stored = decode(found.next().flatten())?;
+            let grant = decode(found.next().flatten())?;
+            if let RedemptionCheck::Refuse(outcome) =
+                check_redemption(stored, code, grant.as_ref(), now)
+            {
+                return Ok(outcome);
+            }
+        }
+        Err(StoreError::Unavailable(
+            "authorization code kept changing while being redeemed".into(),
+        ))
+    }
+}
+
+#[async_trait]
+impl RefreshStore for DynamoStore {
+    async fn put_refresh_family(&self, new: &NewRefreshFamily) -> StoreResult<()> {
+        let ops = vec![
+            self.put_op(refresh_family_item(&new.family)?, Some(item_is_new()))?,
+            self.put_op(refresh_token_item(&new.token)?, Some(item_is_new()))?,
+        ];
+        match self
+            .transact("TransactWriteItems(new refresh family)", ops)
+            .await?
+        {
+            Written::Yes => Ok(()),
+            Written::ConditionFailed => {
+                Err(StoreError::AlreadyExists("refresh family or token".into()))
+            }
+        }
+    }
+
+    /// Two GetItems: the token names its family.
+    async fn get_refresh(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
+        let token: Option<RefreshToken> = decode(self.get(&keys::refresh_token(digest)).await?)?;
+        let Some(token) = token.filter(|token| !token.expires_at.has_passed(now)) else {
+            return Ok(None);
+        };
+        let family: Option<RefreshFamily> =
+            decode(self.get(&keys::refresh_family(&token.family_id)).await?)?;
+        Ok(family
+            .filter(|family| !family.expires_at.has_passed(now))
+            .map(|family| (token, family)))
+    }
+
+    /// One TransactWriteItems on the happy path: rotate the presented token, put the next one,
+    /// check family and grant (conditions mirror `check_rotation`).
+    async fn rotate_refresh(
+        &self,
+        presented: &TokenDigest,
+        next: &RefreshToken,
+        stamp: &RevocationStamp,
+    ) -> StoreResult<Rotation> {
+        let now = stamp.at;
+        let token_key = keys::refresh_token(presented);
+        let family_key = keys::refresh_family(&next.family_id);
+        let grant_key = keys::grant(&next.user_id, &next.client_id);
+        for _ in 0..RACE_ATTEMPTS {
+            let rotate = Expr::update("SET #rotated = :now")
+                .and_condition(
+                    "attribute_exists(#pk) AND attribute_not_exists(#rotated) AND #expires > :now \
+                     AND #family = :family AND #grant = :grant",
+                )
+                .name("#pk", PK)
+                .name("#rotated", "rotated_at")
+                .name("#expires", "expires_at")
+                .name("#family", "family_id")
+                .name("#grant", "grant_id")
+                .value(":now", n(now.as_millis()))
+                .value(":family", s(next.family_id.as_str()))
+                .value(":grant", s(next.grant_id.as_str()));
+            let family_live = Expr::condition(
+                "attribute_exists(#pk) AND attribute_not_exists(#revoked) AND #expires > :now",
+            )
+            .name("#pk", PK)
+            .name("#revoked", "revoked_at")
+            .name("#expires", "expires_at")
+            .value(":now", n(now.as_millis()));
+            let ops = vec![
+                self.update_op(&token_key, rotate)?,
+                self.put_op(refresh_token_item(next)?, Some(item_is_new()))?,
+                self.check_op(&family_key, family_live)?,
+                self.check_op(&grant_key, grant_is_active(next.grant_id.as_str()))?,
+            ];
+            if self
+                .transact("TransactWriteItems(rotate refresh)", ops)
+                .await?
+                == Written::Yes
+            {
+                return Ok(Rotation::Rotated);
+            }
+            let mut found = self
+                .get_many(&[token_key.clone(), family_key.clone(), grant_key.clone()])
+                .await?
+                .into_iter();
+            let token = decode(found.next().flatten())?;
+            let family = decode(found.next().flatten())?;
+            let grant = decode(found.next().flatten())?;
+            match check_rotation(token, family, grant.as_ref(), next, now) {
+                RotationCheck::Refuse(outcome) => return Ok(outcome),
+                RotationCheck::Reuse(family) => {
+                    // Lost or won, the family ends revoked: a concurrent revoker is fine.
+                    self.transact(
+                        "TransactWriteItems(revoke family)",
+                        self.revoke_family_ops(&family.id, stamp)?,
+                    )
+                    .await?;
+                    return Ok(Rotation::ReuseDetected {
+                        family_id: family.id,
+                    });
+                }
+                RotationCheck::Proceed(_) => continue,
+            }
+        }
+        Err(StoreError::Unavailable(
+            "refresh token kept changing while being rotated".into(),
+        ))
+    }
+
+    async fn revoke_family(
+        &self,
+        family_id: &FamilyId,
+        stamp: &RevocationStamp,
+    ) -> StoreResult<bool> {
+        let ops = self.revoke_family_ops(family_id, stamp)?;
+        Ok(self
+            .transact("TransactWriteItems(revoke family)", ops)
+            .await?
+            == Written::Yes)
+    }
+}

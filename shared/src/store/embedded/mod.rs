@@ -1,0 +1,315 @@
+//! The embedded store: one redb file under the data directory, so `xecure serve` keeps its
+//! clients, users, grants and keys across restarts with no AWS account. redb transactions are
+//! serialisable (one writer at a time), which gives the same all-or-nothing and exactly-once
+//! guarantees the DynamoDB store gets from conditional and transactional writes.
+
+mod accounts;
+mod records;
+mod tokens;
+
+use crate::domain::{ClientId, Grant, Revocation, UserId};
+use crate::ports::{StoreError, StoreResult};
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::path::Path;
+use std::sync::Arc;
+
+type JsonTable = TableDefinition<'static, &'static str, &'static [u8]>;
+
+const CLIENTS: JsonTable = TableDefinition::new("clients");
+/// Keyed by normalised username.
+const USERS: JsonTable = TableDefinition::new("users");
+const SESSIONS: JsonTable = TableDefinition::new("sessions");
+const CODES: JsonTable = TableDefinition::new("codes");
+const REFRESH_TOKENS: JsonTable = TableDefinition::new("refresh_tokens");
+const REFRESH_FAMILIES: JsonTable = TableDefinition::new("refresh_families");
+const SIGNING_KEYS: JsonTable = TableDefinition::new("signing_keys");
+/// (user id, client id) -> grant.
+const GRANTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("grants");
+/// (millis, event id) -> revocation.
+const REVOCATIONS: TableDefinition<(i64, &str), &[u8]> = TableDefinition::new("revocations");
+/// (user or client id, millis, event id) -> audit event: one index per subject kind.
+type AuditIndex = TableDefinition<'static, (&'static str, i64, &'static str), &'static [u8]>;
+const AUDIT_BY_USER: AuditIndex = TableDefinition::new("audit_by_user");
+const AUDIT_BY_CLIENT: AuditIndex = TableDefinition::new("audit_by_client");
+
+/// File name of the database inside the data directory.
+pub const DATABASE_FILE: &str = "xecure.redb";
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) `<data_dir>/xecure.redb`.
+    pub fn open(data_dir: &Path) -> StoreResult<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot create data directory {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let path = data_dir.join(DATABASE_FILE);
+        let db = Database::create(&path)
+            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+        let store = EmbeddedStore { db: Arc::new(db) };
+        store.create_tables()?;
+        Ok(store)
+    }
+
+    /// Read transactions fail on a table that was never written, so create them all up front.
+    fn create_tables(&self) -> StoreResult<()> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        for table in [
+            CLIENTS,
+            USERS,
+            SESSIONS,
+            CODES,
+            REFRESH_TOKENS,
+            REFRESH_FAMILIES,
+            SIGNING_KEYS,
+        ] {
+            txn.open_table(table).map_err(backend)?;
+        }
+        txn.open_table(GRANTS).map_err(backend)?;
+        txn.open_table(REVOCATIONS).map_err(backend)?;
+        txn.open_table(AUDIT_BY_USER).map_err(backend)?;
+        txn.open_table(AUDIT_BY_CLIENT).map_err(backend)?;
+        txn.commit().map_err(backend)
+    }
+
+    /// Runs `work` in one write transaction on a blocking thread: committed if it returns Ok,
+    /// rolled back (nothing written) if it returns Err.
+    async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> StoreResult<T> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        run_blocking(move || {
+            let txn = db.begin_write().map_err(backend)?;
+            match work(&txn) {
+                Ok(value) => {
+                    txn.commit().map_err(backend)?;
+                    Ok(value)
+                }
+                Err(error) => {
+                    txn.abort().map_err(backend)?;
+                    Err(error)
+                }
+            }
+        })
+        .await
+    }
+
+    /// Runs `work` against a consistent snapshot on a blocking thread.
+    async fn read<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&ReadTransaction) -> StoreResult<T> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        run_blocking(move || work(&db.begin_read().map_err(backend)?)).await
+    }
+
+    async fn get_json<T>(&self, table: JsonTable, key: String) -> StoreResult<Option<T>>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        self.read(move |txn| get_decoded(&txn.open_table(table).map_err(backend)?, key.as_str()))
+            .await
+    }
+
+    async fn put_json<T: Serialize>(
+        &self,
+        table: JsonTable,
+        key: String,
+        value: &T,
+    ) -> StoreResult<()> {
+        let bytes = encode(value)?;
+        self.write(move |txn| {
+            txn.open_table(table)
+                .map_err(backend)?
+                .insert(key.as_str(), bytes.as_slice())
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Inserts only if the key is new; `AlreadyExists` otherwise.
+    async fn insert_new_json<T: Serialize>(
+        &self,
+        table: JsonTable,
+        key: String,
+        value: &T,
+    ) -> StoreResult<()> {
+        let bytes = encode(value)?;
+        self.write(move |txn| {
+            insert_new(&mut txn.open_table(table).map_err(backend)?, &key, &bytes)
+        })
+        .await
+    }
+
+    async fn remove(&self, table: JsonTable, key: String) -> StoreResult<bool> {
+        self.write(move |txn| {
+            Ok(txn
+                .open_table(table)
+                .map_err(backend)?
+                .remove(key.as_str())
+                .map_err(backend)?
+                .is_some())
+        })
+        .await
+    }
+
+    async fn all_json<T>(&self, table: JsonTable) -> StoreResult<Vec<T>>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        self.read(move |txn| {
+            let table = txn.open_table(table).map_err(backend)?;
+            let mut values = Vec::new();
+            for entry in table.iter().map_err(backend)? {
+                values.push(decode(entry.map_err(backend)?.1.value())?);
+            }
+            Ok(values)
+        })
+        .await
+    }
+}
+
+async fn run_blocking<T, F>(work: F) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> StoreResult<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("embedded store task failed: {e}")))?
+}
+
+fn backend(error: impl Into<redb::Error>) -> StoreError {
+    StoreError::Unavailable(format!("embedded store: {}", error.into()))
+}
+
+fn encode<T: Serialize>(value: &T) -> StoreResult<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(format!("cannot encode item: {e}")))
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| StoreError::Corrupt(format!("cannot decode item: {e}")))
+}
+
+fn get_decoded<T: DeserializeOwned>(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> StoreResult<Option<T>> {
+    match table.get(key).map_err(backend)? {
+        Some(guard) => decode(guard.value()).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn insert_new(
+    table: &mut redb::Table<&'static str, &'static [u8]>,
+    key: &str,
+    bytes: &[u8],
+) -> StoreResult<()> {
+    if table.get(key).map_err(backend)?.is_some() {
+        return Err(StoreError::AlreadyExists(key.to_owned()));
+    }
+    table.insert(key, bytes).map_err(backend)?;
+    Ok(())
+}
+
+fn insert_revocation(txn: &WriteTransaction, revocation: &Revocation) -> StoreResult<()> {
+    txn.open_table(REVOCATIONS)
+        .map_err(backend)?
+        .insert(
+            (revocation.at.as_millis(), revocation.id.as_str()),
+            encode(revocation)?.as_slice(),
+        )
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// The grant of (user, client), read inside a write transaction.
+fn grant_in(
+    txn: &WriteTransaction,
+    user: &UserId,
+    client: &ClientId,
+) -> StoreResult<Option<Grant>> {
+    let grants = txn.open_table(GRANTS).map_err(backend)?;
+    let found = grants
+        .get((user.as_str(), client.as_str()))
+        .map_err(backend)?;
+    found.map(|guard| decode(guard.value())).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ClientId;
+    use crate::ports::ClientStore;
+    use crate::store::contract::contract_suite;
+
+    /// A fresh database file per test. The directory outlives the test (the store may still
+    /// be open on a blocking thread when the test ends); it is tiny and under the OS temp dir.
+    async fn file_store() -> EmbeddedStore {
+        let dir = tempfile::Builder::new()
+            .prefix("xecure-contract-")
+            .tempdir()
+            .unwrap()
+            .keep();
+        EmbeddedStore::open(&dir).unwrap()
+    }
+
+    contract_suite!(file_store());
+
+    #[tokio::test]
+    async fn data_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = crate::store::contract::tests_support::client("persisted");
+        {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            store.put_client(&client).await.unwrap();
+        }
+        let reopened = EmbeddedStore::open(dir.path()).unwrap();
+        assert_eq!(reopened.get_client(&client.id).await.unwrap(), Some(client));
+    }
+
+    #[tokio::test]
+    async fn corrupt_items_and_files_are_typed_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        store
+            .write(|txn| {
+                txn.open_table(CLIENTS)
+                    .map_err(backend)?
+                    .insert("broken", b"{not json".as_slice())
+                    .map_err(backend)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let read = store.get_client(&ClientId::parse("broken").unwrap()).await;
+        assert!(matches!(read, Err(StoreError::Corrupt(_))), "{read:?}");
+
+        let garbage = tempfile::tempdir().unwrap();
+        std::fs::write(
+            garbage.path().join(DATABASE_FILE),
+            b"this is not a redb file at all",
+        )
+        .unwrap();
+        assert!(matches!(
+            EmbeddedStore::open(garbage.path()),
+            Err(StoreError::Unavailable(_))
+        ));
+    }
+}

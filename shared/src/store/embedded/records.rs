@@ -1,0 +1,96 @@
+//! Revocations and audit records in the embedded store.
+
+use super::{
+    backend, decode, encode, insert_revocation, AuditIndex, EmbeddedStore, AUDIT_BY_CLIENT,
+    AUDIT_BY_USER, REVOCATIONS,
+};
+use crate::domain::{AuditEvent, AuditPage, AuditQuery, AuditSubject, Revocation, Timestamp};
+use crate::ports::{AuditStore, RevocationStore, StoreResult};
+use crate::store::audit_page::{page_bounds, PageCollector};
+use async_trait::async_trait;
+
+#[async_trait]
+impl RevocationStore for EmbeddedStore {
+    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<()> {
+        let revocation = revocation.clone();
+        self.write(move |txn| insert_revocation(txn, &revocation))
+            .await
+    }
+
+    async fn list_revocations_since(
+        &self,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Revocation>> {
+        self.read(move |txn| {
+            let table = txn.open_table(REVOCATIONS).map_err(backend)?;
+            let mut found = Vec::new();
+            for entry in table.range((since.as_millis(), "")..).map_err(backend)? {
+                let revocation: Revocation = decode(entry.map_err(backend)?.1.value())?;
+                if !revocation.expires_at.has_passed(now) {
+                    found.push(revocation);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl AuditStore for EmbeddedStore {
+    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()> {
+        let event = event.clone();
+        let bytes = encode(&event)?;
+        self.write(move |txn| {
+            let key = |subject: &str| {
+                (
+                    subject.to_owned(),
+                    event.at.as_millis(),
+                    event.id.to_string(),
+                )
+            };
+            let mut indexes: Vec<(AuditIndex, (String, i64, String))> = Vec::new();
+            if let Some(user) = &event.user_id {
+                indexes.push((AUDIT_BY_USER, key(user.as_str())));
+            }
+            if let Some(client) = &event.client_id {
+                indexes.push((AUDIT_BY_CLIENT, key(client.as_str())));
+            }
+            for (index, (subject, at, id)) in indexes {
+                txn.open_table(index)
+                    .map_err(backend)?
+                    .insert((subject.as_str(), at, id.as_str()), bytes.as_slice())
+                    .map_err(backend)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn query_audit(&self, query: &AuditQuery, now: Timestamp) -> StoreResult<AuditPage> {
+        let query = query.clone();
+        self.read(move |txn| {
+            let (index, subject) = match &query.subject {
+                AuditSubject::User(user) => (AUDIT_BY_USER, user.to_string()),
+                AuditSubject::Client(client) => (AUDIT_BY_CLIENT, client.to_string()),
+            };
+            let bounds = page_bounds(&query)?;
+            let table = txn.open_table(index).map_err(backend)?;
+            let low = (subject.as_str(), bounds.from.as_millis(), "");
+            let high = (
+                subject.as_str(),
+                bounds.below.0.as_millis(),
+                bounds.below.1.as_str(),
+            );
+            let mut page = PageCollector::new(query.limit, now);
+            for entry in table.range(low..high).map_err(backend)?.rev() {
+                if page.push(decode(entry.map_err(backend)?.1.value())?) {
+                    break;
+                }
+            }
+            Ok(page.finish())
+        })
+        .await
+    }
+}

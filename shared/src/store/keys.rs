@@ -1,0 +1,142 @@
+//! Every key format of the one DynamoDB table, in one place (design rule 9). The README's
+//! schema table documents these; the tests below pin them, because changing one orphans
+//! every item already stored under the old format.
+
+use crate::domain::{ClientId, EventId, FamilyId, KeyId, Timestamp, TokenDigest, UserId, Username};
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+/// Generic first index: clients listing and audit-by-user.
+pub const GSI1: &str = "GSI1";
+pub const GSI1_PK: &str = "GSI1PK";
+pub const GSI1_SK: &str = "GSI1SK";
+/// Generic second index: audit-by-client.
+pub const GSI2: &str = "GSI2";
+pub const GSI2_PK: &str = "GSI2PK";
+pub const GSI2_SK: &str = "GSI2SK";
+/// DynamoDB TTL attribute, epoch seconds. Deletion is lazy: reads still check expiry.
+pub const TTL: &str = "ttl";
+
+/// Partition and sort key of one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemKey {
+    pub pk: String,
+    pub sk: String,
+}
+
+fn key(pk: String, sk: impl Into<String>) -> ItemKey {
+    ItemKey { pk, sk: sk.into() }
+}
+
+pub fn client(id: &ClientId) -> ItemKey {
+    key(format!("CLIENT#{id}"), "CLIENT")
+}
+
+/// GSI1 partition holding every client, sorted by id.
+pub const CLIENT_LIST: &str = "CLIENTS";
+
+pub fn user(username: &Username) -> ItemKey {
+    key(format!("USERNAME#{username}"), "USER")
+}
+
+pub fn session(digest: &TokenDigest) -> ItemKey {
+    key(format!("SESSION#{}", digest.as_str()), "SESSION")
+}
+
+pub fn code(digest: &TokenDigest) -> ItemKey {
+    key(format!("CODE#{}", digest.as_str()), "CODE")
+}
+
+pub fn refresh_token(digest: &TokenDigest) -> ItemKey {
+    key(format!("REFRESH#{}", digest.as_str()), "REFRESH")
+}
+
+pub fn refresh_family(id: &FamilyId) -> ItemKey {
+    key(format!("FAMILY#{id}"), "FAMILY")
+}
+
+/// A user's grants share the user's partition: one Query lists them.
+pub fn grants_of(user: &UserId) -> String {
+    format!("USER#{user}")
+}
+
+pub const GRANT_PREFIX: &str = "GRANT#";
+
+pub fn grant(user: &UserId, client: &ClientId) -> ItemKey {
+    key(grants_of(user), format!("{GRANT_PREFIX}{client}"))
+}
+
+/// All revocations share one partition sorted by time, so the authorizer's poll is one Query.
+/// Revocations are rare (user and admin actions), far below one partition's write limit.
+pub const REVOCATIONS: &str = "REVOCATIONS";
+
+pub fn revocation(at: Timestamp, id: &EventId) -> ItemKey {
+    key(REVOCATIONS.to_owned(), time_sort_key(at, id))
+}
+
+pub const SIGNING_KEYS: &str = "SIGNING_KEYS";
+
+pub fn signing_key(kid: &KeyId) -> ItemKey {
+    key(SIGNING_KEYS.to_owned(), format!("KEY#{kid}"))
+}
+
+pub fn audit(id: &EventId) -> ItemKey {
+    key(format!("AUDIT#{id}"), "AUDIT")
+}
+
+pub fn audit_by_user(user: &UserId) -> String {
+    format!("AUDIT#USER#{user}")
+}
+
+pub fn audit_by_client(client: &ClientId) -> String {
+    format!("AUDIT#CLIENT#{client}")
+}
+
+/// `<13-digit millis>#<id>`: sorts by time, ties broken by id.
+pub fn time_sort_key(at: Timestamp, id: &EventId) -> String {
+    format!("{}#{id}", at.sort_key())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_formats_are_pinned() {
+        let client_id = ClientId::parse("demo-app").unwrap();
+        let user_id = UserId::parse("usr_1").unwrap();
+        let event = EventId::parse("evt_9").unwrap();
+        let digest = TokenDigest::of("x");
+        let d = digest.as_str();
+        assert_eq!(client(&client_id), key("CLIENT#demo-app".into(), "CLIENT"));
+        assert_eq!(
+            user(&Username::parse("Alice").unwrap()),
+            key("USERNAME#alice".into(), "USER")
+        );
+        assert_eq!(session(&digest), key(format!("SESSION#{d}"), "SESSION"));
+        assert_eq!(code(&digest), key(format!("CODE#{d}"), "CODE"));
+        assert_eq!(
+            refresh_token(&digest),
+            key(format!("REFRESH#{d}"), "REFRESH")
+        );
+        assert_eq!(
+            refresh_family(&FamilyId::parse("fam_1").unwrap()),
+            key("FAMILY#fam_1".into(), "FAMILY")
+        );
+        assert_eq!(
+            grant(&user_id, &client_id),
+            key("USER#usr_1".into(), "GRANT#demo-app")
+        );
+        assert_eq!(
+            revocation(Timestamp::from_millis(1_700_000_000_123), &event),
+            key("REVOCATIONS".into(), "1700000000123#evt_9")
+        );
+        assert_eq!(
+            signing_key(&KeyId::parse("key_1").unwrap()),
+            key("SIGNING_KEYS".into(), "KEY#key_1")
+        );
+        assert_eq!(audit(&event), key("AUDIT#evt_9".into(), "AUDIT"));
+        assert_eq!(audit_by_user(&user_id), "AUDIT#USER#usr_1");
+        assert_eq!(audit_by_client(&client_id), "AUDIT#CLIENT#demo-app");
+    }
+}

@@ -1,0 +1,10 @@
+//! The two implementations of the store ports, and the rules they share.
+
+mod audit_page;
+pub mod dynamo;
+pub mod embedded;
+pub mod keys;
+mod rules;
+
+#[cfg(test)]
+mod contract;

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need into .tools/ (pinned), starts moto in
+# server mode on a free loopback port for the DynamoDB half of the store contract, runs every
+# test of the workspace, and stops what it started.
+#
+#   bash tests/run.sh            # everything
+#   bash tests/run.sh -p xecure  # extra arguments go to `cargo test`
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+MOTO_VERSION="5.2.5"
+MOTO_VENV="$TOOLS/moto-venv"
+MOTO_LOG="$ROOT/test-artifacts/moto.log"
+
+log() { printf '[tests/run.sh] %s\n' "$*" >&2; }
+
+install_moto() {
+  if [ -x "$MOTO_VENV/bin/moto_server" ] && "$MOTO_VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+    return
+  fi
+  log "installing moto[server]==$MOTO_VERSION into $MOTO_VENV"
+  python3 -m venv "$MOTO_VENV"
+  "$MOTO_VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+MOTO_PID=""
+stop_moto() {
+  if [ -n "$MOTO_PID" ] && kill -0 "$MOTO_PID" 2>/dev/null; then
+    kill "$MOTO_PID" 2>/dev/null || true
+    wait "$MOTO_PID" 2>/dev/null || true
+  fi
+}
+trap stop_moto EXIT
+
+start_moto() {
+  local port
+  port="$(free_port)"
+  mkdir -p "$(dirname "$MOTO_LOG")"
+  "$MOTO_VENV/bin/python" "$ROOT/tests/moto_server.py" "$port" >"$MOTO_LOG" 2>&1 &
+  MOTO_PID=$!
+  for _ in $(seq 1 100); do
+    if curl -fs -o /dev/null "http://127.0.0.1:$port/moto-api/" 2>/dev/null; then
+      export XECURE_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+      log "moto $MOTO_VERSION serving on $XECURE_TEST_DYNAMODB_ENDPOINT (pid $MOTO_PID)"
+      return
+    fi
+    if ! kill -0 "$MOTO_PID" 2>/dev/null; then break; fi
+    sleep 0.2
+  done
+  log "moto did not start; its log follows"
+  cat "$MOTO_LOG" >&2
+  exit 1
+}
+
+command -v cargo >/dev/null || { log "cargo is required (https://rustup.rs)"; exit 1; }
+command -v python3 >/dev/null || { log "python3 is required to run moto"; exit 1; }
+command -v curl >/dev/null || { log "curl is required"; exit 1; }
+
+install_moto
+start_moto
+cd "$ROOT"
+cargo test --workspace "$@"
