@@ -64,4 +64,13 @@ command -v curl >/dev/null || { log "curl is required"; exit 1; }
 install_moto
 start_moto
 cd "$ROOT"
-cargo test --workspace "$@"
+TEST_LOG="$ROOT/test-artifacts/cargo-test.log"
+set +e
+cargo test --workspace "$@" 2>&1 | tee "$TEST_LOG"
+status=${PIPESTATUS[0]}
+set -e
+# cargo prints one "test result" line per test binary, the last often a binary with no tests:
+# close with the workspace total, so a reader of the last line sees what really ran.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
+     END { printf "Workspace: %d passed, %d failed\n", p, f }' "$TEST_LOG"
+exit "$status"
