@@ -600,30 +600,25 @@ pub async fn grants_are_listed_and_revoked<S: Store>(store: Arc<S>) {
     let mut listed: Vec<Grant> = store.list_grants(&user_id("usr_alice")).await.unwrap();
     listed.sort_by(|x, y| x.id.cmp(&y.id));
     assert_eq!(listed, vec![grant("usr_alice", "a", "grt_1"), wider]);
-    assert!(store
-        .revoke_grant(
-            &user_id("usr_alice"),
-            &client_id("a"),
-            &stamp("evt_r1", at(7))
-        )
-        .await
-        .unwrap());
-    assert!(!store
-        .revoke_grant(
-            &user_id("usr_alice"),
-            &client_id("a"),
-            &stamp("evt_r2", at(8))
-        )
-        .await
-        .unwrap());
-    assert!(!store
-        .revoke_grant(
-            &user_id("usr_nobody"),
-            &client_id("a"),
-            &stamp("evt_r3", at(8))
-        )
-        .await
-        .unwrap());
+    let revoke = |user: &str, id: &str, when| {
+        let store = Arc::clone(&store);
+        let (user, stamp) = (user_id(user), stamp(id, when));
+        async move {
+            store
+                .revoke_grant(&user, &client_id("a"), &stamp)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(revoke("usr_alice", "evt_r1", at(7)).await);
+    assert!(
+        !revoke("usr_alice", "evt_r2", at(8)).await,
+        "already revoked"
+    );
+    assert!(
+        !revoke("usr_nobody", "evt_r3", at(8)).await,
+        "no such grant"
+    );
     let revoked = store
         .get_grant(&user_id("usr_alice"), &client_id("a"))
         .await

@@ -185,31 +185,59 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
+    /// One page of a Query. `backwards` reads the sort key in descending order; `limit`
+    /// bounds the items evaluated.
+    async fn query_page(
+        &self,
+        request: &QueryRequest<'_>,
+        start: Option<Item>,
+    ) -> StoreResult<(Vec<Item>, Option<Item>)> {
+        let expr = &request.expr;
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(request.index.map(str::to_owned))
+            .scan_index_forward(!request.backwards)
+            .set_limit(request.limit)
+            .set_key_condition_expression(expr.key_condition.clone())
+            .set_expression_attribute_names(expr.names_or_none())
+            .set_expression_attribute_values(expr.values_or_none())
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| unavailable("Query", e))?;
+        let next = output.last_evaluated_key.filter(|key| !key.is_empty());
+        Ok((output.items.unwrap_or_default(), next))
+    }
+
     /// Runs a query to the end, following LastEvaluatedKey.
     async fn query_all(&self, index: Option<&str>, expr: Expr) -> StoreResult<Vec<Item>> {
-        let expr = expr.checked()?;
+        let request = QueryRequest {
+            index,
+            expr: expr.checked()?,
+            backwards: false,
+            limit: None,
+        };
         let mut items = Vec::new();
-        let mut start: Option<Item> = None;
+        let mut start = None;
         loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(index.map(str::to_owned))
-                .set_key_condition_expression(expr.key_condition.clone())
-                .set_expression_attribute_names(expr.names_or_none())
-                .set_expression_attribute_values(expr.values_or_none())
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| unavailable("Query", e))?;
-            items.extend(output.items.unwrap_or_default());
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(items),
+            let (page, next) = self.query_page(&request, start).await?;
+            items.extend(page);
+            match next {
+                Some(key) => start = Some(key),
+                None => return Ok(items),
             }
         }
     }
+}
+
+/// A Query's fixed parts; the start key changes from page to page.
+struct QueryRequest<'a> {
+    index: Option<&'a str>,
+    expr: Expr,
+    backwards: bool,
+    limit: Option<i32>,
 }
 
 fn unavailable<E, R>(operation: &str, error: SdkError<E, R>) -> StoreError

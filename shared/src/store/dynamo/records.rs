@@ -3,7 +3,7 @@
 use super::accounts::item_is_new;
 use super::expr::Expr;
 use super::items::{audit_item, from_item, revocation_item, Item};
-use super::{s, unavailable, DynamoStore};
+use super::{s, DynamoStore, QueryRequest};
 use crate::domain::{AuditEvent, AuditPage, AuditQuery, AuditSubject, Revocation, Timestamp};
 use crate::ports::{AuditStore, RevocationStore, StoreError, StoreResult};
 use crate::store::audit_page::{page_bounds, PageCollector};
@@ -78,24 +78,18 @@ impl AuditStore for DynamoStore {
             .value(":low", s(bounds.from.sort_key()))
             .value(":high", s(below.clone()))
             .checked()?;
+        let limit = i32::try_from(query.limit + 1).unwrap_or(i32::MAX);
+        let request = QueryRequest {
+            index: Some(index),
+            expr,
+            backwards: true,
+            limit: Some(limit),
+        };
         let mut page = PageCollector::new(query.limit, now);
         let mut start: Option<Item> = None;
         loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .scan_index_forward(false)
-                .limit(i32::try_from(query.limit + 1).unwrap_or(i32::MAX))
-                .set_key_condition_expression(expr.key_condition.clone())
-                .set_expression_attribute_names(expr.names_or_none())
-                .set_expression_attribute_values(expr.values_or_none())
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| unavailable("Query", e))?;
-            for item in output.items.unwrap_or_default() {
+            let (items, next) = self.query_page(&request, start.take()).await?;
+            for item in items {
                 if item.get(sk_name).and_then(|v| v.as_s().ok()) == Some(&below) {
                     continue; // BETWEEN is inclusive; the cursor's own record was on the last page
                 }
@@ -103,9 +97,9 @@ impl AuditStore for DynamoStore {
                     return Ok(page.finish());
                 }
             }
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(page.finish()),
+            match next {
+                Some(key) => start = Some(key),
+                None => return Ok(page.finish()),
             }
         }
     }
