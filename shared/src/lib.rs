@@ -4,6 +4,7 @@
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod oauth;
 pub mod ports;
 pub mod store;
 pub mod telemetry;

@@ -1,0 +1,116 @@
+//! One enum of RFC error codes (design rule 6). The client sees the code and a description
+//! safe to show; the cause for the logs travels separately and never reaches the client.
+
+use std::fmt;
+
+/// Error codes of RFC 6749 sections 4.1.2.1 and 5.2, RFC 7009 section 2.2.1 and OpenID-style
+/// `prompt=none` answers used by OAuth 2.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    InvalidScope,
+    AccessDenied,
+    UnsupportedResponseType,
+    ServerError,
+    TemporarilyUnavailable,
+    UnsupportedTokenType,
+    LoginRequired,
+    ConsentRequired,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+            ErrorCode::ServerError => "server_error",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::UnsupportedTokenType => "unsupported_token_type",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::ConsentRequired => "consent_required",
+        }
+    }
+
+    /// HTTP status when the error is returned directly (token, revocation and introspection
+    /// endpoints). RFC 6749 section 5.2: 400 unless the client failed to authenticate (401).
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidClient => 401,
+            ErrorCode::ServerError => 500,
+            ErrorCode::TemporarilyUnavailable => 503,
+            _ => 400,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A protocol error: what the client is told (`code`, `description`) and, apart from it, what
+/// the logs get (`cause`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    pub code: ErrorCode,
+    /// Shown to the client as `error_description`: no secrets, no internals.
+    pub description: String,
+    /// For logs only.
+    pub cause: Option<String>,
+}
+
+impl OAuthError {
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+        OAuthError {
+            code,
+            description: description.into(),
+            cause: None,
+        }
+    }
+
+    pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
+        self.cause = Some(cause.into());
+        self
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.description)
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_rfc_6749_section_5_2() {
+        assert_eq!(ErrorCode::InvalidClient.http_status(), 401);
+        assert_eq!(ErrorCode::InvalidGrant.http_status(), 400);
+        assert_eq!(
+            ErrorCode::UnsupportedGrantType.as_str(),
+            "unsupported_grant_type"
+        );
+    }
+
+    #[test]
+    fn the_cause_stays_out_of_the_client_message() {
+        let error = OAuthError::new(ErrorCode::InvalidGrant, "the code is invalid or expired")
+            .with_cause("code replayed");
+        assert!(!error.to_string().contains("replayed"));
+    }
+}
