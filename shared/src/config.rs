@@ -1,12 +1,17 @@
-//! Settings read once per cold start from the environment.
+//! Settings read once per cold start from the environment. Every value has a documented
+//! variable; defaults suit a local run.
 
+use crate::signing::SigningAlgorithm;
 use std::env;
+use std::time::Duration;
 use thiserror::Error;
 
-#[derive(Debug, Error)]
+#[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("environment variable {0} is required")]
     Missing(&'static str),
+    #[error("environment variable {name} is invalid: {why}")]
+    Invalid { name: &'static str, why: String },
 }
 
 /// Where the store lives. In Lambda it is always DynamoDB; `xecure serve` may use either.
@@ -21,5 +26,106 @@ impl StoreConfig {
         let table_name =
             env::var("XECURE_TABLE").map_err(|_| ConfigError::Missing("XECURE_TABLE"))?;
         Ok(StoreConfig { table_name })
+    }
+}
+
+/// `XECURE_KMS_KEY_ID`: the KMS key that seals signing keys (id, ARN or alias).
+pub fn kms_key_id_from_env() -> Result<String, ConfigError> {
+    env::var("XECURE_KMS_KEY_ID").map_err(|_| ConfigError::Missing("XECURE_KMS_KEY_ID"))
+}
+
+/// The AWS SDK configuration from the environment, loaded once per cold start.
+pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// Protocol settings shared by the authorization server functions and the authorizer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthConfig {
+    /// `XECURE_ISSUER`: the issuer identifier (RFC 8414 section 2), an https URL in AWS,
+    /// and the base URL of every endpoint.
+    pub issuer: String,
+    /// `XECURE_AUDIENCE`: the `aud` of access tokens, the protected API (RFC 9068 section 3).
+    pub audience: String,
+    /// `XECURE_ACCESS_TOKEN_MINUTES` (default 10).
+    pub access_token_ttl: Duration,
+    /// `XECURE_REFRESH_TOKEN_DAYS` (default 30): one refresh token's life; rotation issues a
+    /// new one but never past the family's end.
+    pub refresh_token_ttl: Duration,
+    /// `XECURE_REFRESH_FAMILY_DAYS` (default 90): absolute end of a refresh family.
+    pub refresh_family_ttl: Duration,
+    /// `XECURE_CODE_SECONDS` (default 60).
+    pub code_ttl: Duration,
+    /// `XECURE_SIGNING_ALG`: EdDSA (default) or ES256.
+    pub signing_algorithm: SigningAlgorithm,
+    /// `XECURE_AUDIT_RETENTION_DAYS` (default 400).
+    pub audit_retention: Duration,
+}
+
+const MINUTE: u64 = 60;
+const DAY: u64 = 24 * 60 * MINUTE;
+
+fn number(name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    match env::var(name) {
+        Err(_) => Ok(default),
+        Ok(raw) => match raw.parse::<u64>() {
+            Ok(value) if value > 0 => Ok(value),
+            _ => Err(ConfigError::Invalid {
+                name,
+                why: format!("'{raw}' is not a positive whole number"),
+            }),
+        },
+    }
+}
+
+impl OAuthConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let issuer =
+            env::var("XECURE_ISSUER").unwrap_or_else(|_| "http://127.0.0.1:3000".to_owned());
+        let issuer = issuer.trim_end_matches('/').to_owned();
+        url::Url::parse(&issuer).map_err(|e| ConfigError::Invalid {
+            name: "XECURE_ISSUER",
+            why: e.to_string(),
+        })?;
+        let audience = env::var("XECURE_AUDIENCE").unwrap_or_else(|_| format!("{issuer}/api"));
+        let signing_algorithm = match env::var("XECURE_SIGNING_ALG") {
+            Err(_) => SigningAlgorithm::EdDsa,
+            Ok(raw) => SigningAlgorithm::parse(&raw).map_err(|e| ConfigError::Invalid {
+                name: "XECURE_SIGNING_ALG",
+                why: e.to_string(),
+            })?,
+        };
+        Ok(OAuthConfig {
+            issuer,
+            audience,
+            access_token_ttl: Duration::from_secs(
+                number("XECURE_ACCESS_TOKEN_MINUTES", 10)? * MINUTE,
+            ),
+            refresh_token_ttl: Duration::from_secs(number("XECURE_REFRESH_TOKEN_DAYS", 30)? * DAY),
+            refresh_family_ttl: Duration::from_secs(
+                number("XECURE_REFRESH_FAMILY_DAYS", 90)? * DAY,
+            ),
+            code_ttl: Duration::from_secs(number("XECURE_CODE_SECONDS", 60)?),
+            signing_algorithm,
+            audit_retention: Duration::from_secs(number("XECURE_AUDIT_RETENTION_DAYS", 400)? * DAY),
+        })
+    }
+
+    /// Defaults for tests and local runs at a given issuer.
+    pub fn for_issuer(issuer: &str) -> Self {
+        OAuthConfig {
+            issuer: issuer.to_owned(),
+            audience: format!("{issuer}/api"),
+            access_token_ttl: Duration::from_secs(10 * MINUTE),
+            refresh_token_ttl: Duration::from_secs(30 * DAY),
+            refresh_family_ttl: Duration::from_secs(90 * DAY),
+            code_ttl: Duration::from_secs(60),
+            signing_algorithm: SigningAlgorithm::EdDsa,
+            audit_retention: Duration::from_secs(400 * DAY),
+        }
+    }
+
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
     }
 }

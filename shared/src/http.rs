@@ -1,22 +1,55 @@
-//! HTTP responses shared by the functions: one place that shapes JSON errors (design rule 6).
+//! HTTP at the edge, shared by the functions: one place that parses forms and credentials and
+//! shapes JSON and OAuth error responses (design rule 6). Handlers return `Ok(response)` for
+//! every client error (design rule 7).
 
+use crate::audit::RequestContext;
+use crate::oauth::{OAuthError, Params};
+use lambda_http::http::header::{
+    HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, USER_AGENT, WWW_AUTHENTICATE,
+};
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, Response};
+use lambda_http::request::RequestContext as LambdaContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+
+/// A JSON response. `no_store` for anything carrying or describing a token (security
+/// rule 10, RFC 6749 section 5.1).
+pub fn json<T: Serialize>(status: StatusCode, value: &T, no_store: bool) -> Response<Body> {
+    let body = serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned());
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if no_store {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    }
+    response
+}
 
 /// A JSON error body in the RFC 6749 section 5.2 shape, never cached.
 pub fn json_error(status: StatusCode, error: &str, description: &str) -> Response<Body> {
-    let body = serde_json::json!({ "error": error, "error_description": description });
-    let mut response = Response::new(Body::from(body.to_string()));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        "content-type",
-        lambda_http::http::HeaderValue::from_static("application/json"),
-    );
-    headers.insert(
-        "cache-control",
-        lambda_http::http::HeaderValue::from_static("no-store"),
-    );
+    json(
+        status,
+        &serde_json::json!({ "error": error, "error_description": description }),
+        true,
+    )
+}
+
+/// The response for an OAuth error from the token, revocation or introspection endpoint.
+/// The client gets the code and description; the log gets the cause.
+pub fn oauth_error(error: &OAuthError) -> Response<Body> {
+    tracing::info!(error = error.code.as_str(), description = %error.description, cause = error.cause.as_deref(), "request refused");
+    let status = StatusCode::from_u16(error.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = json_error(status, error.code.as_str(), &error.description);
+    // RFC 6749 section 5.2: a failed client authentication answers 401 with the scheme the
+    // client may use.
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"xecure\", error=\"invalid_client\""),
+        );
+    }
     response
 }
 
@@ -28,6 +61,61 @@ pub fn no_route(request: &Request) -> Response<Body> {
         "not_found",
         &format!("no route for {} {}", request.method(), request.uri().path()),
     )
+}
+
+fn body_bytes(request: &Request) -> &[u8] {
+    match request.body() {
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    }
+}
+
+/// The form body of a POST (RFC 6749 section 3.2: `application/x-www-form-urlencoded`).
+pub fn form(request: &Request) -> Result<Params, OAuthError> {
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let media_type = content_type.split(';').next().unwrap_or_default().trim();
+    if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Err(OAuthError::new(
+            crate::oauth::ErrorCode::InvalidRequest,
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    Params::from_urlencoded(body_bytes(request))
+}
+
+pub fn authorization(request: &Request) -> Option<&str> {
+    request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// Source IP, user agent and request id for audit records.
+pub fn request_context(request: &Request) -> RequestContext {
+    let (source_ip, request_id) = match request.request_context_ref() {
+        Some(LambdaContext::ApiGatewayV1(ctx)) => {
+            (ctx.identity.source_ip.clone(), ctx.request_id.clone())
+        }
+        Some(LambdaContext::ApiGatewayV2(ctx)) => {
+            (ctx.http.source_ip.clone(), ctx.request_id.clone())
+        }
+        _ => (None, None),
+    };
+    let user_agent = request
+        .headers()
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(256).collect());
+    RequestContext {
+        source_ip,
+        user_agent,
+        request_id,
+    }
 }
 
 #[cfg(test)]
@@ -49,5 +137,29 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(json["error"], "not_found");
         assert_eq!(json["error_description"], "no route for GET /nowhere");
+    }
+
+    #[test]
+    fn invalid_client_answers_401_with_www_authenticate() {
+        let error = OAuthError::new(
+            crate::oauth::ErrorCode::InvalidClient,
+            "client authentication failed",
+        );
+        let response = oauth_error(&error);
+        assert_eq!(response.status(), 401);
+        assert!(response.headers()[WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic"));
+    }
+
+    #[test]
+    fn forms_need_the_form_content_type() {
+        let request = lambda_http::http::Request::builder()
+            .method("POST")
+            .header(CONTENT_TYPE, "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
+        assert!(form(&request).is_err());
     }
 }

@@ -1,11 +1,14 @@
 //! Xecure core: the domain types, the ports the protocol talks through, and the two store
 //! implementations (DynamoDB for AWS, an embedded redb file for local runs and tests).
 
+pub mod audit;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod jwt;
 pub mod oauth;
 pub mod ports;
+pub mod signing;
 pub mod store;
 pub mod telemetry;
 pub mod testing;

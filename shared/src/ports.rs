@@ -152,12 +152,18 @@ pub trait CodeStore: Send + Sync {
 pub trait RefreshStore: Send + Sync {
     /// Stores a new family with its first token.
     async fn put_refresh_family(&self, new: &NewRefreshFamily) -> StoreResult<()>;
-    /// The token (rotated or not) and its family; None if unknown or expired.
+    /// The token, rotated or not; None if unknown or expired.
     async fn get_refresh(
         &self,
         digest: &TokenDigest,
         now: Timestamp,
-    ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>>;
+    ) -> StoreResult<Option<RefreshToken>>;
+    /// The family, revoked or not; None if unknown or expired.
+    async fn get_refresh_family(
+        &self,
+        id: &FamilyId,
+        now: Timestamp,
+    ) -> StoreResult<Option<RefreshFamily>>;
     /// Atomically marks `presented` rotated and stores `next`, if the token is live and
     /// unrotated and its family and grant are active. Rotating an already rotated token
     /// revokes the family and reports reuse.

@@ -1,11 +1,34 @@
-//! The `token` Lambda: wiring only (design rule 1).
-
-mod handler;
+//! The `token` Lambda: wiring only (design rule 1). Reads configuration, builds the DynamoDB
+//! store and the KMS key sealer, loads the keyring once per cold start, and serves.
 
 use lambda_http::{run, service_fn, Error};
+use std::sync::Arc;
+use std::time::Duration;
+use token::handler::{handle, TokenApp};
+use xecure::config::{aws_sdk_config, kms_key_id_from_env, OAuthConfig, StoreConfig};
+use xecure::oauth::token::TokenService;
+use xecure::ports::{OsRng, SystemClock};
+use xecure::signing::{KmsKeySealer, LiveKeyring};
+use xecure::store::dynamo::DynamoStore;
+
+/// Warm containers re-read the signing keys this often, so rotations reach them.
+const KEYRING_RELOAD: Duration = Duration::from_secs(300);
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     xecure::telemetry::init_json_logs();
-    run(service_fn(handler::handle)).await
+    let config = OAuthConfig::from_env()?;
+    let aws = aws_sdk_config().await;
+    let store = Arc::new(DynamoStore::from_config(
+        &aws,
+        StoreConfig::from_env()?.table_name,
+    ));
+    let sealer = Arc::new(KmsKeySealer::from_config(&aws, kms_key_id_from_env()?));
+    let clock = Arc::new(SystemClock);
+    let keyring =
+        LiveKeyring::load(store.clone(), Some(sealer), clock.clone(), KEYRING_RELOAD).await?;
+    let service =
+        TokenService::with_store(store, Arc::new(keyring), config, clock, Arc::new(OsRng));
+    let app = TokenApp::new(service);
+    run(service_fn(|request| handle(&app, request))).await
 }

@@ -28,6 +28,8 @@ pub struct RefreshToken {
     pub scope: Scope,
     pub issued_at: Timestamp,
     pub expires_at: Timestamp,
+    /// The family's absolute end, copied here so a refresh needs one read, not two.
+    pub family_expires_at: Timestamp,
     /// Set when this token was exchanged for its successor; presenting it again is reuse.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotated_at: Option<Timestamp>,

@@ -1,6 +1,13 @@
 //! The OAuth protocol, free of I/O: it talks to the world only through `crate::ports`.
 
+pub mod authorization_code;
+pub mod client_auth;
 pub mod error;
+pub mod metadata;
+pub mod params;
 pub mod pkce;
+pub mod revocation_check;
+pub mod token;
 
 pub use error::{ErrorCode, OAuthError};
+pub use params::Params;

@@ -104,6 +104,7 @@ fn refresh_token(value: &str, family: &RefreshFamily, issued_at: Timestamp) -> R
         scope: Scope::parse("profile:read").unwrap(),
         issued_at,
         expires_at: issued_at.plus(MINUTE * 60),
+        family_expires_at: family.expires_at,
         rotated_at: None,
     }
 }
@@ -411,8 +412,13 @@ pub async fn refresh_rotation_detects_reuse<S: Store>(store: Arc<S>) {
     store.upsert_grant(&grant).await.unwrap();
     let first = new_family("fam_1", &grant, "refresh-1");
     store.put_refresh_family(&first).await.unwrap();
-    let (token, family) = store
+    let token = store
         .get_refresh(&first.token.digest, at(1))
+        .await
+        .unwrap()
+        .unwrap();
+    let family = store
+        .get_refresh_family(&first.family.id, at(1))
         .await
         .unwrap()
         .unwrap();
@@ -424,7 +430,7 @@ pub async fn refresh_rotation_detects_reuse<S: Store>(store: Arc<S>) {
         .await
         .unwrap();
     assert_eq!(rotated, Rotation::Rotated);
-    let (old, _) = store
+    let old = store
         .get_refresh(&first.token.digest, at(11))
         .await
         .unwrap()
@@ -443,8 +449,8 @@ pub async fn refresh_rotation_detects_reuse<S: Store>(store: Arc<S>) {
             family_id: first.family.id.clone()
         }
     );
-    let (_, family) = store
-        .get_refresh(&second.digest, at(21))
+    let family = store
+        .get_refresh_family(&first.family.id, at(21))
         .await
         .unwrap()
         .unwrap();
@@ -508,8 +514,8 @@ pub async fn concurrent_rotation_reports_reuse<S: Store + 'static>(store: Arc<S>
         }),
         "{outcomes:?}"
     );
-    let (_, family) = store
-        .get_refresh(&first.token.digest, at(6))
+    let family = store
+        .get_refresh_family(&first.family.id, at(6))
         .await
         .unwrap()
         .unwrap();
@@ -533,7 +539,7 @@ pub async fn revoked_grant_stops_rotation<S: Store>(store: Arc<S>) {
             .unwrap(),
         Rotation::Revoked
     );
-    let (token, _) = store
+    let token = store
         .get_refresh(&first.token.digest, at(2))
         .await
         .unwrap()

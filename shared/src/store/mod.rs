@@ -1,6 +1,7 @@
 //! The two implementations of the store ports, and the rules they share.
 
 mod audit_page;
+pub mod client_cache;
 pub mod dynamo;
 pub mod embedded;
 pub mod keys;

@@ -46,11 +46,10 @@ impl DynamoStore {
         }
     }
 
-    /// A client configured from the environment (region, credentials, and
+    /// A client from the shared AWS configuration (region, credentials, and
     /// `AWS_ENDPOINT_URL` for a local DynamoDB-compatible server).
-    pub async fn from_env(table: impl Into<String>) -> Self {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        DynamoStore::new(Client::new(&config), table)
+    pub fn from_config(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        DynamoStore::new(Client::new(config), table)
     }
 
     pub fn table_name(&self) -> &str {
@@ -269,49 +268,17 @@ mod tests {
     use crate::domain::ClientId;
     use crate::ports::ClientStore;
     use crate::store::contract::contract_suite;
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    use crate::testing::moto;
 
-    /// Set by `tests/run.sh`, which starts moto in server mode on a free loopback port. These
-    /// tests never skip: without a DynamoDB API to talk to they fail, loudly.
-    const ENDPOINT_VARIABLE: &str = "XECURE_TEST_DYNAMODB_ENDPOINT";
+    contract_suite!(moto::fresh_store());
 
-    fn client_for(endpoint: &str) -> Client {
-        let config = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .endpoint_url(endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "xecure-tests"))
-            .build();
-        Client::from_conf(config)
+    fn store_at(endpoint: &str, table: &str) -> DynamoStore {
+        DynamoStore::from_config(&moto::sdk_config_for(endpoint), table)
     }
-
-    fn endpoint() -> String {
-        std::env::var(ENDPOINT_VARIABLE).unwrap_or_else(|_| {
-            panic!("{ENDPOINT_VARIABLE} is not set: run the DynamoDB tests through `bash tests/run.sh`, which starts moto")
-        })
-    }
-
-    fn unique_table() -> String {
-        let mut bytes = [0u8; 8];
-        getrandom::fill(&mut bytes).unwrap();
-        format!("xecure-test-{}", hex::encode(bytes))
-    }
-
-    /// A new table on the DynamoDB API under test, per test.
-    async fn moto_store() -> DynamoStore {
-        let store = DynamoStore::new(client_for(&endpoint()), unique_table());
-        store
-            .create_table_if_missing()
-            .await
-            .expect("create the test table: is moto running?");
-        store
-    }
-
-    contract_suite!(moto_store());
 
     #[tokio::test]
     async fn missing_table_is_a_typed_error() {
-        let store = DynamoStore::new(client_for(&endpoint()), unique_table());
+        let store = store_at(&moto::endpoint(), &moto::unique_name("missing"));
         let read = store.get_client(&ClientId::parse("a").unwrap()).await;
         assert!(matches!(read, Err(StoreError::Unavailable(_))), "{read:?}");
     }
@@ -324,14 +291,14 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let store = DynamoStore::new(client_for(&format!("http://127.0.0.1:{port}")), "t");
+        let store = store_at(&format!("http://127.0.0.1:{port}"), "t");
         let read = store.get_client(&ClientId::parse("a").unwrap()).await;
         assert!(matches!(read, Err(StoreError::Unavailable(_))), "{read:?}");
     }
 
     #[tokio::test]
     async fn created_table_has_the_documented_schema() {
-        let store = moto_store().await;
+        let store = moto::fresh_store().await;
         let table = store
             .client
             .describe_table()

@@ -214,21 +214,22 @@ impl RefreshStore for DynamoStore {
         }
     }
 
-    /// Two GetItems: the token names its family.
     async fn get_refresh(
         &self,
         digest: &TokenDigest,
         now: Timestamp,
-    ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
+    ) -> StoreResult<Option<RefreshToken>> {
         let token: Option<RefreshToken> = decode(self.get(&keys::refresh_token(digest)).await?)?;
-        let Some(token) = token.filter(|token| !token.expires_at.has_passed(now)) else {
-            return Ok(None);
-        };
-        let family: Option<RefreshFamily> =
-            decode(self.get(&keys::refresh_family(&token.family_id)).await?)?;
-        Ok(family
-            .filter(|family| !family.expires_at.has_passed(now))
-            .map(|family| (token, family)))
+        Ok(token.filter(|token| !token.expires_at.has_passed(now)))
+    }
+
+    async fn get_refresh_family(
+        &self,
+        id: &FamilyId,
+        now: Timestamp,
+    ) -> StoreResult<Option<RefreshFamily>> {
+        let family: Option<RefreshFamily> = decode(self.get(&keys::refresh_family(id)).await?)?;
+        Ok(family.filter(|family| !family.expires_at.has_passed(now)))
     }
 
     /// One TransactWriteItems on the happy path: rotate the presented token, put the next one,

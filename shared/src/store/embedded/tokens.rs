@@ -138,23 +138,20 @@ impl RefreshStore for EmbeddedStore {
         &self,
         digest: &TokenDigest,
         now: Timestamp,
-    ) -> StoreResult<Option<(RefreshToken, RefreshFamily)>> {
-        let digest = digest.as_str().to_owned();
-        self.read(move |txn| {
-            let token: Option<RefreshToken> =
-                get_decoded(&txn.open_table(REFRESH_TOKENS).map_err(backend)?, &digest)?;
-            let Some(token) = token.filter(|token| !token.expires_at.has_passed(now)) else {
-                return Ok(None);
-            };
-            let family: Option<RefreshFamily> = get_decoded(
-                &txn.open_table(REFRESH_FAMILIES).map_err(backend)?,
-                token.family_id.as_str(),
-            )?;
-            Ok(family
-                .filter(|family| !family.expires_at.has_passed(now))
-                .map(|family| (token, family)))
-        })
-        .await
+    ) -> StoreResult<Option<RefreshToken>> {
+        let token: Option<RefreshToken> = self
+            .get_json(REFRESH_TOKENS, digest.as_str().to_owned())
+            .await?;
+        Ok(token.filter(|token| !token.expires_at.has_passed(now)))
+    }
+
+    async fn get_refresh_family(
+        &self,
+        id: &FamilyId,
+        now: Timestamp,
+    ) -> StoreResult<Option<RefreshFamily>> {
+        let family: Option<RefreshFamily> = self.get_json(REFRESH_FAMILIES, id.to_string()).await?;
+        Ok(family.filter(|family| !family.expires_at.has_passed(now)))
     }
 
     async fn rotate_refresh(

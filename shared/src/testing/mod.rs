@@ -53,3 +53,5 @@ impl Rng for SeqRng {
         }
     }
 }
+
+pub mod moto;

@@ -1,0 +1,291 @@
+//! A token endpoint over a real store, driven as API Gateway would drive it.
+#![allow(dead_code)] // each test binary uses a different part of this
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use lambda_http::http::{HeaderMap, StatusCode};
+use lambda_http::{Body, Request};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use token::handler::{handle, TokenApp};
+use xecure::config::OAuthConfig;
+use xecure::domain::*;
+use xecure::oauth::authorization_code::{issue_authorization_code, CodeBinding};
+use xecure::oauth::pkce::CodeChallenge;
+use xecure::oauth::token::TokenService;
+use xecure::ports::{Clock, OsRng, Store, SystemClock};
+use xecure::signing::{
+    rotate_signing_key, KeySealer, LiveKeyring, LocalKeySealer, SigningAlgorithm,
+};
+use xecure::store::embedded::EmbeddedStore;
+use xecure::testing::FixedClock;
+
+pub const ISSUER: &str = "https://auth.example";
+pub const WEB: &str = "web-app";
+pub const WEB_SECRET: &str = "web-app-secret-0123456789abcdefghijklmnop";
+pub const WEB_REDIRECT: &str = "https://app.example/callback";
+pub const MOBILE: &str = "mobile-app";
+pub const MOBILE_REDIRECT: &str = "http://127.0.0.1/callback";
+pub const SERVICE: &str = "reporting-service";
+pub const SERVICE_SECRET: &str = "reporting-secret-0123456789abcdefghijklmno";
+pub const USER: &str = "usr_alice";
+/// RFC 7636 Appendix B.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+pub struct Harness {
+    pub app: Arc<TokenApp>,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<FixedClock>,
+    pub config: OAuthConfig,
+    _data_dir: Option<tempfile::TempDir>,
+}
+
+fn client(
+    id: &str,
+    secret: Option<&str>,
+    redirect: &str,
+    grants: &[GrantType],
+    scopes: &str,
+    default: &str,
+) -> Client {
+    Client {
+        id: ClientId::parse(id).unwrap(),
+        display_name: id.to_owned(),
+        kind: match secret {
+            Some(secret) => ClientKind::Confidential {
+                secret_hash: SecretHash::of(&ClientSecret::new(secret)),
+            },
+            None => ClientKind::Public,
+        },
+        redirect_uris: vec![RedirectUri::parse(redirect).unwrap()],
+        allowed_scopes: Scope::parse(scopes).unwrap(),
+        default_scopes: Scope::parse(default).unwrap(),
+        grant_types: grants.iter().copied().collect::<BTreeSet<_>>(),
+        created_at: Timestamp::from_secs(0),
+    }
+}
+
+/// Registers the three test clients and creates the first signing key.
+pub async fn harness_on(
+    store: Arc<dyn Store>,
+    sealer: Arc<dyn KeySealer>,
+    data_dir: Option<tempfile::TempDir>,
+) -> Harness {
+    use GrantType::*;
+    let code_and_refresh = [AuthorizationCode, RefreshToken];
+    store
+        .put_client(&client(
+            WEB,
+            Some(WEB_SECRET),
+            WEB_REDIRECT,
+            &code_and_refresh,
+            "profile:read orders:read orders:write",
+            "profile:read",
+        ))
+        .await
+        .unwrap();
+    store
+        .put_client(&client(
+            MOBILE,
+            None,
+            MOBILE_REDIRECT,
+            &code_and_refresh,
+            "profile:read orders:read",
+            "profile:read",
+        ))
+        .await
+        .unwrap();
+    store
+        .put_client(&client(
+            SERVICE,
+            Some(SERVICE_SECRET),
+            "https://svc.example/unused",
+            &[ClientCredentials],
+            "orders:read",
+            "orders:read",
+        ))
+        .await
+        .unwrap();
+    let clock = Arc::new(FixedClock::at(SystemClock.now()));
+    let config = OAuthConfig::for_issuer(ISSUER);
+    rotate_signing_key(
+        store.as_ref(),
+        sealer.as_ref(),
+        &OsRng,
+        SigningAlgorithm::EdDsa,
+        clock.now(),
+        Duration::from_secs(600),
+        Duration::from_secs(900),
+    )
+    .await
+    .unwrap();
+    let keyring = LiveKeyring::load(
+        store.clone(),
+        Some(sealer),
+        clock.clone(),
+        Duration::from_secs(300),
+    )
+    .await
+    .unwrap();
+    let service = TokenService::with_store(
+        store.clone(),
+        Arc::new(keyring),
+        config.clone(),
+        clock.clone(),
+        Arc::new(OsRng),
+    );
+    Harness {
+        app: Arc::new(TokenApp::new(service)),
+        store,
+        clock,
+        config,
+        _data_dir: data_dir,
+    }
+}
+
+pub async fn embedded() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+    let sealer = Arc::new(LocalKeySealer::open(dir.path()).unwrap());
+    harness_on(store, sealer, Some(dir)).await
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub json: Value,
+}
+
+impl Reply {
+    pub fn error(&self) -> &str {
+        self.json["error"].as_str().unwrap_or("")
+    }
+}
+
+pub fn basic(id: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap()
+}
+
+impl Harness {
+    pub async fn send(&self, request: Request) -> Reply {
+        let response = handle(&self.app, request)
+            .await
+            .expect("handlers answer client errors with Ok");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let json = match response.body() {
+            Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+            Body::Binary(bytes) => serde_json::from_slice(bytes).unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+        Reply {
+            status,
+            headers,
+            json,
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: &str, authorization: Option<&str>) -> Reply {
+        let mut builder = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(value) = authorization {
+            builder = builder.header("authorization", value);
+        }
+        self.send(builder.body(Body::from(body.to_owned())).unwrap())
+            .await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(
+            lambda_http::http::Request::builder()
+                .method("GET")
+                .uri(path)
+                .body(Body::Empty)
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// What the consent step does on approval: record the grant, issue a code.
+    pub async fn consent_and_issue_code(
+        &self,
+        client_id: &str,
+        redirect: &str,
+        scope: &str,
+    ) -> String {
+        let now = self.clock.now();
+        let grant = Grant {
+            id: GrantId::parse(&format!("grt_{client_id}")).unwrap(),
+            user_id: UserId::parse(USER).unwrap(),
+            client_id: ClientId::parse(client_id).unwrap(),
+            scope: Scope::parse(scope).unwrap(),
+            created_at: now,
+            last_used_at: now,
+            revoked_at: None,
+        };
+        self.store.upsert_grant(&grant).await.unwrap();
+        let binding = CodeBinding {
+            client_id: grant.client_id.clone(),
+            user_id: grant.user_id.clone(),
+            grant_id: grant.id.clone(),
+            redirect_uri: RedirectUri::parse(redirect).unwrap(),
+            scope: grant.scope.clone(),
+            code_challenge: CodeChallenge::from_request(Some(CHALLENGE), Some("S256")).unwrap(),
+            auth_time: now,
+        };
+        let code = issue_authorization_code(
+            self.store.as_ref(),
+            &OsRng,
+            now,
+            self.config.code_ttl,
+            binding,
+        )
+        .await
+        .unwrap();
+        code.secret().to_owned()
+    }
+
+    /// A full code exchange for the confidential web app.
+    pub async fn web_tokens(&self, scope: &str) -> Value {
+        let code = self.consent_and_issue_code(WEB, WEB_REDIRECT, scope).await;
+        let body = form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", WEB_REDIRECT),
+            ("code_verifier", VERIFIER),
+        ]);
+        let reply = self
+            .post("/token", &body, Some(&basic(WEB, WEB_SECRET)))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+        reply.json
+    }
+
+    pub async fn app_keyring(&self) -> Arc<xecure::signing::Keyring> {
+        self.app.keyring().current().await
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+}
+
+/// The claims of a JWT, without verifying it (tests only).
+pub fn claims_of(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+pub fn header_of(jwt: &str) -> Value {
+    let header = jwt.split('.').next().unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()
+}

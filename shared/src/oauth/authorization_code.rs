@@ -1,0 +1,47 @@
+//! Issuing an authorization code (RFC 6749 section 4.1.2) once the user has consented: 256
+//! random bits handed to the client, only their digest stored, single use, short-lived, bound
+//! to client, redirect URI, PKCE challenge, scopes, user and grant (security rule 4).
+
+use super::pkce::CodeChallenge;
+use crate::domain::{
+    AuthorizationCode, ClientId, GrantId, OpaqueToken, RedirectUri, Scope, Timestamp, UserId,
+};
+use crate::ports::{CodeStore, Rng, StoreResult};
+use std::time::Duration;
+
+pub struct CodeBinding {
+    pub client_id: ClientId,
+    pub user_id: UserId,
+    pub grant_id: GrantId,
+    pub redirect_uri: RedirectUri,
+    pub scope: Scope,
+    pub code_challenge: CodeChallenge,
+    pub auth_time: Timestamp,
+}
+
+/// Stores the code's digest and returns the code to send to the client.
+pub async fn issue_authorization_code(
+    store: &dyn CodeStore,
+    rng: &dyn Rng,
+    now: Timestamp,
+    lifetime: Duration,
+    binding: CodeBinding,
+) -> StoreResult<OpaqueToken> {
+    let value = OpaqueToken::generate(rng);
+    let code = AuthorizationCode {
+        digest: value.digest(),
+        client_id: binding.client_id,
+        user_id: binding.user_id,
+        grant_id: binding.grant_id,
+        redirect_uri: binding.redirect_uri,
+        scope: binding.scope,
+        code_challenge: binding.code_challenge.as_str().to_owned(),
+        auth_time: binding.auth_time,
+        issued_at: now,
+        expires_at: now.plus(lifetime),
+        redeemed_at: None,
+        family_id: None,
+    };
+    store.put_code(&code).await?;
+    Ok(value)
+}

@@ -1,0 +1,57 @@
+//! Authorization server metadata (RFC 8414 section 2), listing only what is implemented.
+
+use crate::config::OAuthConfig;
+use serde_json::{json, Value};
+
+pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
+pub const AUTHORIZE_PATH: &str = "/authorize";
+pub const TOKEN_PATH: &str = "/token";
+pub const REVOKE_PATH: &str = "/revoke";
+pub const INTROSPECT_PATH: &str = "/introspect";
+pub const JWKS_PATH: &str = "/jwks.json";
+
+const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+
+pub fn metadata(config: &OAuthConfig) -> Value {
+    json!({
+        "issuer": config.issuer,
+        "authorization_endpoint": config.endpoint(AUTHORIZE_PATH),
+        "token_endpoint": config.endpoint(TOKEN_PATH),
+        "jwks_uri": config.endpoint(JWKS_PATH),
+        "revocation_endpoint": config.endpoint(REVOKE_PATH),
+        "introspection_endpoint": config.endpoint(INTROSPECT_PATH),
+        // Security rule 6: no implicit grant (no "token" response type), no password grant.
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        // Security rule 3: S256 only.
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        // RFC 9207: the authorization response carries `iss` (security rule 5).
+        "authorization_response_iss_parameter_supported": true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_lists_endpoints_under_the_issuer() {
+        let doc = metadata(&OAuthConfig::for_issuer("https://auth.example"));
+        assert_eq!(doc["issuer"], "https://auth.example");
+        assert_eq!(doc["token_endpoint"], "https://auth.example/token");
+        assert_eq!(doc["jwks_uri"], "https://auth.example/jwks.json");
+    }
+
+    #[test]
+    fn no_implicit_or_password_grant() {
+        let doc = metadata(&OAuthConfig::for_issuer("https://auth.example"));
+        assert_eq!(doc["response_types_supported"], json!(["code"]));
+        let grants = doc["grant_types_supported"].as_array().unwrap();
+        assert!(!grants.contains(&json!("password")) && !grants.contains(&json!("implicit")));
+        assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
+    }
+}

@@ -1,0 +1,160 @@
+//! `grant_type=authorization_code` (RFC 6749 section 4.1.3, RFC 7636 section 4.6).
+
+use super::{AccessGrant, TokenResponse, TokenService};
+use crate::audit::{AuditDraft, RequestContext};
+use crate::domain::{
+    AuditEventKind, AuditOutcome, AuthorizationCode, Client, FamilyId, GrantType, OpaqueToken,
+    RefreshFamily, RefreshToken,
+};
+use crate::oauth::params::Params;
+use crate::oauth::pkce::verify_s256;
+use crate::oauth::{ErrorCode, OAuthError};
+use crate::ports::{CodeRedemption, NewRefreshFamily};
+
+fn invalid_code(cause: &str) -> OAuthError {
+    OAuthError::new(
+        ErrorCode::InvalidGrant,
+        "the authorization code is invalid, expired or already used",
+    )
+    .with_cause(cause)
+}
+
+impl TokenService {
+    pub(super) async fn exchange_code(
+        &self,
+        client: &Client,
+        params: &Params,
+        context: &RequestContext,
+    ) -> Result<TokenResponse, OAuthError> {
+        let now = self.now();
+        let presented = OpaqueToken::new(params.require("code")?);
+        let Some(code) = self.store.get_code(&presented.digest(), now).await? else {
+            return Err(invalid_code("unknown or expired code"));
+        };
+        // RFC 6749 section 4.1.3: "ensure that the authorization code was issued to the
+        // authenticated confidential client, or if the client is public, ensure that the code
+        // was issued to "client_id" in the request".
+        if code.client_id != client.id {
+            return Err(invalid_code("code issued to another client"));
+        }
+        if code.redeemed_at.is_some() {
+            self.code_replayed(&code, context).await?;
+            return Err(invalid_code("code replayed"));
+        }
+        // Security rule 3 / RFC 7636 section 4.6: every code carries an S256 challenge, and the
+        // verifier must hash to it.
+        verify_s256(params.get("code_verifier"), &code.code_challenge)?;
+        // RFC 6749 section 4.1.3: the redirect_uri must be identical to the authorization
+        // request's (we always require it there).
+        if params.get("redirect_uri") != Some(code.redirect_uri.as_str()) {
+            return Err(invalid_code(
+                "redirect_uri differs from the authorization request",
+            ));
+        }
+        let refresh_value = client
+            .allows_grant(GrantType::RefreshToken)
+            .then(|| OpaqueToken::generate(self.rng.as_ref()));
+        let new_family = refresh_value
+            .as_ref()
+            .map(|value| self.new_family(&code, value));
+        match self
+            .store
+            .redeem_code(&code, now, new_family.as_ref())
+            .await?
+        {
+            CodeRedemption::Redeemed(code) => {
+                let family_id = new_family.as_ref().map(|new| &new.family.id);
+                let grant = AccessGrant {
+                    subject: code.user_id.to_string(),
+                    client,
+                    scope: &code.scope,
+                    grant_id: Some(&code.grant_id),
+                    family_id,
+                };
+                let access_token = self.issue_access_token(&grant, now).await?;
+                let draft = AuditDraft::new(AuditEventKind::CodeRedeemed, AuditOutcome::Success)
+                    .user(&code.user_id)
+                    .client(&client.id)
+                    .detail("scope", code.scope.to_string())
+                    .detail("code", code.digest.log_prefix())
+                    .detail("refresh_token_issued", refresh_value.is_some().to_string());
+                self.audit(draft, context).await;
+                Ok(self.response(
+                    access_token,
+                    refresh_value.map(|v| v.secret().to_owned()),
+                    &code.scope,
+                ))
+            }
+            CodeRedemption::Replayed(code) => {
+                self.code_replayed(&code, context).await?;
+                Err(invalid_code("code replayed concurrently"))
+            }
+            CodeRedemption::GrantRevoked => Err(invalid_code("the grant was revoked")),
+            CodeRedemption::NotFound => Err(invalid_code("code expired while being redeemed")),
+        }
+    }
+
+    fn new_family(&self, code: &AuthorizationCode, value: &OpaqueToken) -> NewRefreshFamily {
+        let now = self.now();
+        let family = RefreshFamily {
+            id: FamilyId::generate(self.rng.as_ref()),
+            grant_id: code.grant_id.clone(),
+            client_id: code.client_id.clone(),
+            user_id: code.user_id.clone(),
+            created_at: now,
+            expires_at: now.plus(self.config.refresh_family_ttl),
+            revoked_at: None,
+        };
+        let token = RefreshToken {
+            digest: value.digest(),
+            family_id: family.id.clone(),
+            grant_id: family.grant_id.clone(),
+            client_id: family.client_id.clone(),
+            user_id: family.user_id.clone(),
+            scope: code.scope.clone(),
+            issued_at: now,
+            expires_at: now
+                .plus(self.config.refresh_token_ttl)
+                .min(family.expires_at),
+            family_expires_at: family.expires_at,
+            rotated_at: None,
+        };
+        NewRefreshFamily { family, token }
+    }
+
+    /// RFC 6749 section 4.1.2: "If an authorization code is used more than once, the
+    /// authorization server MUST deny the request and SHOULD revoke (when possible) all tokens
+    /// previously issued based on that authorization code." The family goes (its access
+    /// tokens carry its id, so the gateway stops them too); without a family, the grant goes.
+    async fn code_replayed(
+        &self,
+        code: &AuthorizationCode,
+        context: &RequestContext,
+    ) -> Result<(), OAuthError> {
+        let stamp = self.revocation_stamp(self.now());
+        let revoked = match &code.family_id {
+            Some(family) => self.store.revoke_family(family, &stamp).await?,
+            None => {
+                self.store
+                    .revoke_grant(&code.user_id, &code.client_id, &stamp)
+                    .await?
+            }
+        };
+        let draft = AuditDraft::new(AuditEventKind::CodeReplayed, AuditOutcome::Failure)
+            .user(&code.user_id)
+            .client(&code.client_id)
+            .reason("code_reuse")
+            .detail("code", code.digest.log_prefix())
+            .detail(
+                "revoked",
+                if code.family_id.is_some() {
+                    "refresh_family"
+                } else {
+                    "grant"
+                },
+            )
+            .detail("was_active", revoked.to_string());
+        self.audit(draft, context).await;
+        Ok(())
+    }
+}

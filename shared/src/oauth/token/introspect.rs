@@ -1,0 +1,129 @@
+//! `POST /introspect` (RFC 7662) for authenticated clients, about their own tokens.
+
+use super::TokenService;
+use crate::audit::RequestContext;
+use crate::domain::{Client, Timestamp, TokenDigest};
+use crate::jwt::verify_access_token;
+use crate::oauth::params::Params;
+use crate::oauth::revocation_check::revoked_by;
+use crate::oauth::OAuthError;
+use serde::Serialize;
+
+/// RFC 7662 section 2.2. An inactive token reveals nothing but `active: false`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+}
+
+impl TokenService {
+    /// Expired, revoked, rotated, malformed and other clients' tokens are all `active: false`.
+    pub async fn introspect(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+        context: &RequestContext,
+    ) -> Result<Introspection, OAuthError> {
+        let client = self.authenticate(authorization, params, context).await?;
+        let token = params.require("token")?;
+        let now = self.now();
+        if let Some(found) = self.introspect_refresh(&client, token, now).await? {
+            return Ok(found);
+        }
+        Ok(self
+            .introspect_access(&client, token, now)
+            .await?
+            .unwrap_or_default())
+    }
+
+    async fn introspect_refresh(
+        &self,
+        client: &Client,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<Option<Introspection>, OAuthError> {
+        let Some(refresh) = self.store.get_refresh(&TokenDigest::of(token), now).await? else {
+            return Ok(None);
+        };
+        let family = self
+            .store
+            .get_refresh_family(&refresh.family_id, now)
+            .await?;
+        let live = refresh.client_id == client.id
+            && refresh.rotated_at.is_none()
+            && family.is_some_and(|family| family.revoked_at.is_none())
+            && self
+                .store
+                .get_grant(&refresh.user_id, &refresh.client_id)
+                .await?
+                .is_some_and(|g| g.is_active() && g.id == refresh.grant_id);
+        if !live {
+            return Ok(Some(Introspection::default()));
+        }
+        Ok(Some(Introspection {
+            active: true,
+            scope: Some(refresh.scope.to_string()),
+            client_id: Some(refresh.client_id.to_string()),
+            sub: Some(refresh.user_id.to_string()),
+            exp: Some(refresh.expires_at.as_secs()),
+            iat: Some(refresh.issued_at.as_secs()),
+            iss: Some(self.config.issuer.clone()),
+            token_type: Some("refresh_token".into()),
+            ..Introspection::default()
+        }))
+    }
+
+    async fn introspect_access(
+        &self,
+        client: &Client,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<Option<Introspection>, OAuthError> {
+        let Ok(claims) = verify_access_token(
+            &*self.keyring.current().await,
+            token,
+            &self.expectations(),
+            now,
+        ) else {
+            return Ok(None);
+        };
+        if claims.client_id != client.id.as_str() {
+            return Ok(None);
+        }
+        // Only entries made after the token was issued can stop it.
+        let since = Timestamp::from_secs(claims.iat - 1);
+        let revocations = self.store.list_revocations_since(since, now).await?;
+        if revoked_by(&claims, &revocations).is_some() {
+            return Ok(None);
+        }
+        Ok(Some(Introspection {
+            active: true,
+            scope: Some(claims.scope),
+            client_id: Some(claims.client_id),
+            sub: Some(claims.sub),
+            exp: Some(claims.exp),
+            iat: Some(claims.iat),
+            iss: Some(claims.iss),
+            aud: Some(claims.aud),
+            jti: Some(claims.jti),
+            token_type: Some("Bearer".into()),
+        }))
+    }
+}

@@ -1,0 +1,97 @@
+//! `grant_type=refresh_token` (RFC 6749 section 6) with rotation and reuse detection
+//! (RFC 9700 section 4.14.2; security rule 7).
+
+use super::{requested_scope, AccessGrant, TokenResponse, TokenService};
+use crate::audit::{AuditDraft, RequestContext};
+use crate::domain::{AuditEventKind, AuditOutcome, Client, OpaqueToken, RefreshToken};
+use crate::oauth::params::Params;
+use crate::oauth::{ErrorCode, OAuthError};
+use crate::ports::Rotation;
+
+fn invalid_refresh(cause: &str) -> OAuthError {
+    OAuthError::new(
+        ErrorCode::InvalidGrant,
+        "the refresh token is invalid, expired or revoked",
+    )
+    .with_cause(cause)
+}
+
+impl TokenService {
+    /// Two store calls: one GetItem for the token, one transactional write that rotates it.
+    pub(super) async fn refresh(
+        &self,
+        client: &Client,
+        params: &Params,
+        context: &RequestContext,
+    ) -> Result<TokenResponse, OAuthError> {
+        let now = self.now();
+        let presented = OpaqueToken::new(params.require("refresh_token")?);
+        let digest = presented.digest();
+        let Some(token) = self.store.get_refresh(&digest, now).await? else {
+            return Err(invalid_refresh("unknown or expired refresh token"));
+        };
+        // RFC 6749 section 6: "validate the refresh token and ensure that it was issued to the
+        // authenticated client".
+        if token.client_id != client.id {
+            return Err(invalid_refresh("refresh token issued to another client"));
+        }
+        // A requested scope may only narrow the original grant (RFC 6749 section 6); the new
+        // refresh token keeps the original scope ("MUST be identical").
+        let scope = requested_scope(params, &token.scope, &token.scope)?;
+        let next_value = OpaqueToken::generate(self.rng.as_ref());
+        let next = RefreshToken {
+            digest: next_value.digest(),
+            family_id: token.family_id.clone(),
+            grant_id: token.grant_id.clone(),
+            client_id: token.client_id.clone(),
+            user_id: token.user_id.clone(),
+            scope: token.scope.clone(),
+            issued_at: now,
+            expires_at: now
+                .plus(self.config.refresh_token_ttl)
+                .min(token.family_expires_at),
+            family_expires_at: token.family_expires_at,
+            rotated_at: None,
+        };
+        let draft = |kind, outcome| {
+            AuditDraft::new(kind, outcome)
+                .user(&token.user_id)
+                .client(&client.id)
+                .detail("refresh_token", digest.log_prefix())
+        };
+        match self
+            .store
+            .rotate_refresh(&digest, &next, &self.revocation_stamp(now))
+            .await?
+        {
+            Rotation::Rotated => {
+                let grant = AccessGrant {
+                    subject: token.user_id.to_string(),
+                    client,
+                    scope: &scope,
+                    grant_id: Some(&token.grant_id),
+                    family_id: Some(&token.family_id),
+                };
+                let access_token = self.issue_access_token(&grant, now).await?;
+                self.audit(
+                    draft(AuditEventKind::TokenRefreshed, AuditOutcome::Success)
+                        .detail("scope", scope.to_string()),
+                    context,
+                )
+                .await;
+                Ok(self.response(access_token, Some(next_value.secret().to_owned()), &scope))
+            }
+            Rotation::ReuseDetected { family_id } => {
+                let event = draft(AuditEventKind::RefreshReuseDetected, AuditOutcome::Failure)
+                    .reason("rotated_refresh_token_reused")
+                    .detail("family", family_id.to_string());
+                self.audit(event, context).await;
+                Err(invalid_refresh(
+                    "rotated refresh token presented again; family revoked",
+                ))
+            }
+            Rotation::Revoked => Err(invalid_refresh("family or grant revoked")),
+            Rotation::NotFound => Err(invalid_refresh("expired during rotation")),
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Token-signing keys: generation, sealing at rest, rotation, and the keyring a container
+//! loads once per cold start (design section 4, "Keys").
+
+mod generate;
+mod keyring;
+mod live;
+mod rotate;
+pub mod seal;
+
+pub use generate::{generate_key, GeneratedKey, SigningAlgorithm};
+pub use keyring::{Keyring, KeyringError, VerifyingKey};
+pub use live::LiveKeyring;
+pub use rotate::rotate_signing_key;
+pub use seal::{KeySealer, KmsKeySealer, LocalKeySealer, SealError};

@@ -1,0 +1,84 @@
+//! A per-container cache in front of client lookups: the token endpoint reads the client on
+//! every call, and client records change rarely. Removing or changing a client takes effect
+//! within the TTL; revoking its tokens goes through the revocation list, not this cache.
+
+use crate::domain::{Client, ClientId, Timestamp};
+use crate::ports::{ClientStore, Clock, StoreResult};
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Entries kept at most; beyond it the cache starts over (client sets are small).
+const MAX_ENTRIES: usize = 10_000;
+
+pub struct CachedClients {
+    inner: Arc<dyn ClientStore>,
+    clock: Arc<dyn Clock>,
+    ttl: Duration,
+    entries: Mutex<HashMap<ClientId, (Option<Client>, Timestamp)>>,
+}
+
+impl CachedClients {
+    pub fn new(inner: Arc<dyn ClientStore>, clock: Arc<dyn Clock>, ttl: Duration) -> Self {
+        CachedClients {
+            inner,
+            clock,
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn cached(&self, id: &ClientId, now: Timestamp) -> Option<Option<Client>> {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries
+            .get(id)
+            .filter(|(_, fetched)| !fetched.plus(self.ttl).has_passed(now))
+            .map(|(client, _)| client.clone())
+    }
+
+    fn forget(&self, id: &ClientId) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(id);
+    }
+}
+
+#[async_trait]
+impl ClientStore for CachedClients {
+    async fn put_client(&self, client: &Client) -> StoreResult<()> {
+        self.forget(&client.id);
+        self.inner.put_client(client).await
+    }
+
+    /// Unknown clients are cached too, so a flood of bad client ids does not reach the store.
+    async fn get_client(&self, id: &ClientId) -> StoreResult<Option<Client>> {
+        let now = self.clock.now();
+        if let Some(hit) = self.cached(id, now) {
+            return Ok(hit);
+        }
+        let fetched = self.inner.get_client(id).await?;
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(id.clone(), (fetched.clone(), now));
+        Ok(fetched)
+    }
+
+    async fn list_clients(&self) -> StoreResult<Vec<Client>> {
+        self.inner.list_clients().await
+    }
+
+    async fn delete_client(&self, id: &ClientId) -> StoreResult<bool> {
+        self.forget(id);
+        self.inner.delete_client(id).await
+    }
+}
