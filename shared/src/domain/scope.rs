@@ -82,7 +82,7 @@ impl Scope {
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let tokens: Vec<&str> = self.iter().collect();
-        f.write_str(&tokens.join(" "))
+        f.pad(&tokens.join(" "))
     }
 }
 

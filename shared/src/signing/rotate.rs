@@ -55,3 +55,83 @@ pub async fn rotate_signing_key(
     }
     Ok(key)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signing::{Keyring, LocalKeySealer};
+    use crate::store::embedded::EmbeddedStore;
+    use crate::testing::SeqRng;
+
+    fn minutes(m: u64) -> Duration {
+        Duration::from_secs(m * 60)
+    }
+
+    #[tokio::test]
+    async fn rotation_publishes_before_signing_and_retires_after_the_last_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let sealer = LocalKeySealer::open(dir.path()).unwrap();
+        let rng = SeqRng::new(9);
+        let t0 = Timestamp::from_secs(1_900_000_000);
+        let keyring_at = |now| {
+            let (store, sealer) = (&store, &sealer);
+            async move {
+                Keyring::load(
+                    store.list_signing_keys().await.unwrap(),
+                    Some(sealer as &dyn KeySealer),
+                    now,
+                )
+                .await
+                .unwrap()
+            }
+        };
+        let first = rotate_signing_key(
+            &store,
+            &sealer,
+            &rng,
+            SigningAlgorithm::EdDsa,
+            t0,
+            minutes(10),
+            minutes(15),
+        )
+        .await
+        .unwrap();
+        assert_eq!(first.signs_from, t0, "the first key signs at once");
+        assert_eq!(keyring_at(t0).await.signing_kid(), Some(&first.kid));
+
+        let t1 = t0.plus(minutes(60));
+        let second = rotate_signing_key(
+            &store,
+            &sealer,
+            &rng,
+            SigningAlgorithm::Es256,
+            t1,
+            minutes(10),
+            minutes(15),
+        )
+        .await
+        .unwrap();
+        // Published at once, signing only after the publish-ahead window.
+        let during_window = keyring_at(t1.plus(minutes(5))).await;
+        assert_eq!(during_window.signing_kid(), Some(&first.kid));
+        assert_eq!(during_window.jwks()["keys"].as_array().unwrap().len(), 2);
+        let after_switch = keyring_at(t1.plus(minutes(10))).await;
+        assert_eq!(after_switch.signing_kid(), Some(&second.kid));
+        assert!(
+            after_switch.verifier(first.kid.as_str()).is_some(),
+            "old tokens still verify"
+        );
+        // The old key leaves the JWKS once its last token (signed just before the switch) expired.
+        let after_retire = keyring_at(t1.plus(minutes(25))).await;
+        assert!(after_retire.verifier(first.kid.as_str()).is_none());
+        assert_eq!(after_retire.jwks()["keys"].as_array().unwrap().len(), 1);
+        let stored = store.list_signing_keys().await.unwrap();
+        assert!(
+            stored
+                .iter()
+                .all(|key| !serde_json::to_string(key).unwrap().contains("PRIVATE")),
+            "sealed at rest"
+        );
+    }
+}

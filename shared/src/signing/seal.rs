@@ -276,4 +276,27 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
     }
+
+    #[tokio::test]
+    async fn kms_envelope_round_trips_on_moto() {
+        let (config, key_id) = crate::testing::moto::fresh_kms_key().await;
+        let sealer = KmsKeySealer::from_config(&config, key_id);
+        let kid = KeyId::parse("key_kms").unwrap();
+        let sealed = sealer.seal(&kid, b"pkcs8 bytes").await.unwrap();
+        assert_eq!(sealed.scheme, KMS_SCHEME);
+        assert_eq!(sealer.unseal(&kid, &sealed).await.unwrap(), b"pkcs8 bytes");
+        assert!(matches!(
+            sealer
+                .unseal(&KeyId::parse("key_other").unwrap(), &sealed)
+                .await,
+            Err(SealError::Corrupt(_))
+        ));
+        // A local sealer cannot open a KMS envelope, and says so.
+        let dir = tempfile::tempdir().unwrap();
+        let local = LocalKeySealer::open(dir.path()).unwrap();
+        assert!(matches!(
+            local.unseal(&kid, &sealed).await,
+            Err(SealError::Corrupt(_))
+        ));
+    }
 }

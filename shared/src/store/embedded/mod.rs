@@ -10,11 +10,13 @@ mod tokens;
 use crate::domain::{ClientId, Grant, Revocation, UserId};
 use crate::ports::{StoreError, StoreResult};
 use redb::{
-    Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
+    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
+    WriteTransaction,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::Path;
+use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
 type JsonTable = TableDefinition<'static, &'static str, &'static [u8]>;
@@ -42,6 +44,8 @@ pub const DATABASE_FILE: &str = "xecure.redb";
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    /// When an audit append last committed durably (epoch ms); see `records.rs`.
+    last_durable_audit: Arc<AtomicI64>,
 }
 
 impl EmbeddedStore {
@@ -56,7 +60,10 @@ impl EmbeddedStore {
         let path = data_dir.join(DATABASE_FILE);
         let db = Database::create(&path)
             .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
-        let store = EmbeddedStore { db: Arc::new(db) };
+        let store = EmbeddedStore {
+            db: Arc::new(db),
+            last_durable_audit: Arc::new(AtomicI64::new(0)),
+        };
         store.create_tables()?;
         Ok(store)
     }
@@ -82,16 +89,28 @@ impl EmbeddedStore {
         txn.commit().map_err(backend)
     }
 
-    /// Runs `work` in one write transaction on a blocking thread: committed if it returns Ok,
-    /// rolled back (nothing written) if it returns Err.
+    /// Runs `work` in one write transaction on a blocking thread: committed durably if it
+    /// returns Ok, rolled back (nothing written) if it returns Err.
     async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> StoreResult<T> + Send + 'static,
+    {
+        self.write_with(Durability::Immediate, work).await
+    }
+
+    /// As `write`, with a chosen durability. A `Durability::None` commit becomes durable with
+    /// the next `Immediate` one.
+    async fn write_with<T, F>(&self, durability: Durability, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&WriteTransaction) -> StoreResult<T> + Send + 'static,
     {
         let db = Arc::clone(&self.db);
         run_blocking(move || {
-            let txn = db.begin_write().map_err(backend)?;
+            let mut txn = db.begin_write().map_err(backend)?;
+            txn.set_durability(durability)
+                .map_err(|e| StoreError::Unavailable(format!("embedded store: {e}")))?;
             match work(&txn) {
                 Ok(value) => {
                     txn.commit().map_err(backend)?;

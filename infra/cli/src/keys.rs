@@ -1,0 +1,102 @@
+use crate::target::Target;
+use clap::Subcommand;
+use std::time::Duration;
+use xecure::audit::AuditDraft;
+use xecure::domain::{AuditEventKind, AuditOutcome, SigningKey};
+use xecure::ports::{Clock, OsRng, SystemClock};
+use xecure::signing::{rotate_signing_key, SigningAlgorithm};
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Create a signing key. The first key signs at once; later keys are published first and
+    /// sign after --publish-ahead, and older keys retire once their last token has expired.
+    Rotate {
+        /// EdDSA (default) or ES256.
+        #[arg(long, default_value = "EdDSA")]
+        algorithm: String,
+        /// Seconds between publishing the key in the JWKS and signing with it: at least the
+        /// JWKS cache age (300 s) plus the keyring reload interval (300 s).
+        #[arg(long, default_value_t = 900)]
+        publish_ahead_secs: u64,
+        /// Longest access-token lifetime in minutes (XECURE_ACCESS_TOKEN_MINUTES).
+        #[arg(long, default_value_t = 10)]
+        token_minutes: u64,
+    },
+    /// List the signing keys and their state.
+    List,
+}
+
+fn state(key: &SigningKey, now: xecure::domain::Timestamp) -> &'static str {
+    match key.retire_at {
+        Some(retire_at) if retire_at.has_passed(now) => "retired",
+        Some(_) => "retiring (verifies only)",
+        None if key.signs_from.has_passed(now) => "signing",
+        None => "published (signs later)",
+    }
+}
+
+pub async fn run(command: KeysCommand, target: &Target) -> Result<(), String> {
+    let now = SystemClock.now();
+    match command {
+        KeysCommand::Rotate {
+            algorithm,
+            publish_ahead_secs,
+            token_minutes,
+        } => {
+            let algorithm = SigningAlgorithm::parse(&algorithm).map_err(|e| e.to_string())?;
+            let sealer = target
+                .sealer
+                .as_ref()
+                .ok_or("a DynamoDB target needs --kms-key-id to seal signing keys")?;
+            // Old keys stay published for the longest token lifetime plus clock leeway.
+            let old_tokens_live = Duration::from_secs(token_minutes * 60 + 60);
+            let key = rotate_signing_key(
+                target.store.as_ref(),
+                sealer.as_ref(),
+                &OsRng,
+                algorithm,
+                now,
+                Duration::from_secs(publish_ahead_secs),
+                old_tokens_live,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let draft = AuditDraft::new(AuditEventKind::KeyRotated, AuditOutcome::Success)
+                .detail("kid", key.kid.to_string());
+            target.audit(draft).await;
+            println!(
+                "created {} key {} in {}; signs from {} (epoch ms)",
+                key.algorithm, key.kid, target.description, key.signs_from
+            );
+            Ok(())
+        }
+        KeysCommand::List => {
+            let mut keys = target
+                .store
+                .list_signing_keys()
+                .await
+                .map_err(|e| e.to_string())?;
+            keys.sort_by_key(|key| key.created_at);
+            println!(
+                "{:<40} {:<6} {:<15} {:<15} {:<15} state",
+                "kid", "alg", "created", "signs_from", "retire_at"
+            );
+            for key in &keys {
+                let retire = key
+                    .retire_at
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| "-".into());
+                println!(
+                    "{:<40} {:<6} {:<15} {:<15} {:<15} {}",
+                    key.kid,
+                    key.algorithm,
+                    key.created_at,
+                    key.signs_from,
+                    retire,
+                    state(key, now)
+                );
+            }
+            Ok(())
+        }
+    }
+}

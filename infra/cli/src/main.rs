@@ -1,0 +1,56 @@
+//! `xecure`: operate an Xecure deployment or a local data directory.
+//!
+//!     xecure keys rotate                      # first key, or a rotation
+//!     xecure keys list
+//!     xecure client add --id web-app --name "Web App" --redirect-uri https://app.example/cb --scope profile:read
+//!     xecure --dynamodb-table xecure-prod --kms-key-id alias/xecure-prod keys rotate
+
+mod clients;
+mod keys;
+mod target;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "xecure",
+    version,
+    about = "Operate Xecure: signing keys and OAuth clients"
+)]
+struct Cli {
+    #[command(flatten)]
+    target: target::TargetArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Token-signing keys: create the first one, rotate, list.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// OAuth clients: register, list, show, remove.
+    #[command(subcommand)]
+    Client(clients::ClientCommand),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = async {
+        let target = cli.target.open().await?;
+        match cli.command {
+            Command::Keys(command) => keys::run(command, &target).await,
+            Command::Client(command) => clients::run(command, &target).await,
+        }
+    }
+    .await;
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xecure: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

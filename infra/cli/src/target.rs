@@ -1,0 +1,88 @@
+//! Which store (and key sealer) a command works on: a local data directory by default, or a
+//! DynamoDB table with a KMS key.
+
+use clap::Args;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use xecure::audit::{AuditDraft, Auditor, RequestContext};
+use xecure::config::aws_sdk_config;
+use xecure::ports::{OsRng, Store, SystemClock};
+use xecure::signing::{KeySealer, KmsKeySealer, LocalKeySealer};
+use xecure::store::dynamo::DynamoStore;
+use xecure::store::embedded::EmbeddedStore;
+
+#[derive(Args)]
+pub struct TargetArgs {
+    /// Local data directory (embedded store and key-encryption key).
+    #[arg(
+        long,
+        global = true,
+        env = "XECURE_DATA_DIR",
+        default_value = ".xecure-data",
+        conflicts_with = "dynamodb_table"
+    )]
+    data_dir: PathBuf,
+    /// Work on this DynamoDB table instead (AWS credentials and region from the environment;
+    /// AWS_ENDPOINT_URL for a local DynamoDB-compatible server).
+    #[arg(long, global = true, env = "XECURE_TABLE")]
+    dynamodb_table: Option<String>,
+    /// KMS key that seals signing keys, with --dynamodb-table.
+    #[arg(long, global = true, env = "XECURE_KMS_KEY_ID")]
+    kms_key_id: Option<String>,
+}
+
+pub struct Target {
+    pub store: Arc<dyn Store>,
+    /// Only the key commands need it; DynamoDB without a KMS key has none.
+    pub sealer: Option<Arc<dyn KeySealer>>,
+    pub description: String,
+}
+
+impl Target {
+    /// Administrative actions are audited like protocol events (source: this command).
+    pub async fn audit(&self, draft: AuditDraft) {
+        let auditor = Auditor::new(
+            self.store.clone(),
+            Arc::new(SystemClock),
+            Arc::new(OsRng),
+            AUDIT_RETENTION,
+        );
+        let context = RequestContext {
+            user_agent: Some("xecure-cli".into()),
+            ..RequestContext::default()
+        };
+        auditor.record(draft, &context).await;
+    }
+}
+
+/// Administrative records are kept as long as protocol ones by default (400 days).
+const AUDIT_RETENTION: Duration = Duration::from_secs(400 * 24 * 60 * 60);
+
+impl TargetArgs {
+    pub async fn open(&self) -> Result<Target, String> {
+        match &self.dynamodb_table {
+            Some(table) => {
+                let aws = aws_sdk_config().await;
+                let store = DynamoStore::from_config(&aws, table.clone());
+                let sealer = self.kms_key_id.as_ref().map(|key| {
+                    Arc::new(KmsKeySealer::from_config(&aws, key.clone())) as Arc<dyn KeySealer>
+                });
+                Ok(Target {
+                    store: Arc::new(store),
+                    sealer,
+                    description: format!("DynamoDB table {table}"),
+                })
+            }
+            None => {
+                let store = EmbeddedStore::open(&self.data_dir).map_err(|e| e.to_string())?;
+                let sealer = LocalKeySealer::open(&self.data_dir).map_err(|e| e.to_string())?;
+                Ok(Target {
+                    store: Arc::new(store),
+                    sealer: Some(Arc::new(sealer)),
+                    description: format!("data directory {}", self.data_dir.display()),
+                })
+            }
+        }
+    }
+}
