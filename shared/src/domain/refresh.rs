@@ -1,5 +1,6 @@
 use super::{ClientId, FamilyId, GrantId, Scope, Timestamp, TokenDigest, UserId};
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// The chain of refresh tokens descending from one code redemption. Reuse of any rotated
 /// member revokes the whole family (RFC 9700 section 4.14.2, security rule 7).
@@ -33,4 +34,47 @@ pub struct RefreshToken {
     /// Set when this token was exchanged for its successor; presenting it again is reuse.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotated_at: Option<Timestamp>,
+}
+
+impl RefreshFamily {
+    /// The family's first token, living `lifetime` but never past the family's end.
+    pub fn first_token(
+        &self,
+        digest: TokenDigest,
+        scope: Scope,
+        now: Timestamp,
+        lifetime: Duration,
+    ) -> RefreshToken {
+        RefreshToken {
+            digest,
+            family_id: self.id.clone(),
+            grant_id: self.grant_id.clone(),
+            client_id: self.client_id.clone(),
+            user_id: self.user_id.clone(),
+            scope,
+            issued_at: now,
+            expires_at: now.plus(lifetime).min(self.expires_at),
+            family_expires_at: self.expires_at,
+            rotated_at: None,
+        }
+    }
+}
+
+impl RefreshToken {
+    /// The token that replaces this one on rotation: same family, grant and scope (RFC 6749
+    /// section 6: the new refresh token's scope "MUST be identical").
+    pub fn successor(
+        &self,
+        digest: TokenDigest,
+        now: Timestamp,
+        lifetime: Duration,
+    ) -> RefreshToken {
+        RefreshToken {
+            digest,
+            issued_at: now,
+            expires_at: now.plus(lifetime).min(self.family_expires_at),
+            rotated_at: None,
+            ..self.clone()
+        }
+    }
 }

@@ -4,7 +4,7 @@ use super::{AccessGrant, TokenResponse, TokenService};
 use crate::audit::{AuditDraft, RequestContext};
 use crate::domain::{
     AuditEventKind, AuditOutcome, AuthorizationCode, Client, FamilyId, GrantType, OpaqueToken,
-    RefreshFamily, RefreshToken,
+    RefreshFamily,
 };
 use crate::oauth::params::Params;
 use crate::oauth::pkce::verify_s256;
@@ -105,20 +105,12 @@ impl TokenService {
             expires_at: now.plus(self.config.refresh_family_ttl),
             revoked_at: None,
         };
-        let token = RefreshToken {
-            digest: value.digest(),
-            family_id: family.id.clone(),
-            grant_id: family.grant_id.clone(),
-            client_id: family.client_id.clone(),
-            user_id: family.user_id.clone(),
-            scope: code.scope.clone(),
-            issued_at: now,
-            expires_at: now
-                .plus(self.config.refresh_token_ttl)
-                .min(family.expires_at),
-            family_expires_at: family.expires_at,
-            rotated_at: None,
-        };
+        let token = family.first_token(
+            value.digest(),
+            code.scope.clone(),
+            now,
+            self.config.refresh_token_ttl,
+        );
         NewRefreshFamily { family, token }
     }
 

@@ -3,7 +3,6 @@
 use super::TokenService;
 use crate::audit::RequestContext;
 use crate::domain::{Client, Timestamp, TokenDigest};
-use crate::jwt::verify_access_token;
 use crate::oauth::params::Params;
 use crate::oauth::revocation_check::revoked_by;
 use crate::oauth::OAuthError;
@@ -96,12 +95,7 @@ impl TokenService {
         token: &str,
         now: Timestamp,
     ) -> Result<Option<Introspection>, OAuthError> {
-        let Ok(claims) = verify_access_token(
-            &*self.keyring.current().await,
-            token,
-            &self.expectations(),
-            now,
-        ) else {
+        let Some(claims) = self.verified_access_token(token, now).await else {
             return Ok(None);
         };
         if claims.client_id != client.id.as_str() {

@@ -18,7 +18,7 @@ use crate::domain::{
     AuditEventKind, AuditOutcome, Client, EventId, FamilyId, GrantId, GrantType, RevocationStamp,
     Scope, Timestamp,
 };
-use crate::jwt::{sign_access_token, AccessTokenClaims, TokenExpectations};
+use crate::jwt::{sign_access_token, verify_access_token, AccessTokenClaims, TokenExpectations};
 use crate::ports::{ClientStore, Clock, Rng, Store, StoreError};
 use crate::signing::LiveKeyring;
 use crate::store::client_cache::CachedClients;
@@ -128,6 +128,21 @@ impl TokenService {
 
     pub fn keyring(&self) -> &LiveKeyring {
         &self.keyring
+    }
+
+    /// The claims of `token` if it is one of our access tokens, valid now.
+    pub(crate) async fn verified_access_token(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Option<AccessTokenClaims> {
+        verify_access_token(
+            &*self.keyring.current().await,
+            token,
+            &self.expectations(),
+            now,
+        )
+        .ok()
     }
 
     pub(crate) fn expectations(&self) -> TokenExpectations {

@@ -3,7 +3,7 @@
 
 use super::{requested_scope, AccessGrant, TokenResponse, TokenService};
 use crate::audit::{AuditDraft, RequestContext};
-use crate::domain::{AuditEventKind, AuditOutcome, Client, OpaqueToken, RefreshToken};
+use crate::domain::{AuditEventKind, AuditOutcome, Client, OpaqueToken};
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::ports::Rotation;
@@ -39,20 +39,7 @@ impl TokenService {
         // refresh token keeps the original scope ("MUST be identical").
         let scope = requested_scope(params, &token.scope, &token.scope)?;
         let next_value = OpaqueToken::generate(self.rng.as_ref());
-        let next = RefreshToken {
-            digest: next_value.digest(),
-            family_id: token.family_id.clone(),
-            grant_id: token.grant_id.clone(),
-            client_id: token.client_id.clone(),
-            user_id: token.user_id.clone(),
-            scope: token.scope.clone(),
-            issued_at: now,
-            expires_at: now
-                .plus(self.config.refresh_token_ttl)
-                .min(token.family_expires_at),
-            family_expires_at: token.family_expires_at,
-            rotated_at: None,
-        };
+        let next = token.successor(next_value.digest(), now, self.config.refresh_token_ttl);
         let draft = |kind, outcome| {
             AuditDraft::new(kind, outcome)
                 .user(&token.user_id)

@@ -5,7 +5,6 @@ use crate::audit::{AuditDraft, RequestContext};
 use crate::domain::{
     AuditEventKind, AuditOutcome, Client, Revocation, RevocationTarget, Timestamp, TokenDigest,
 };
-use crate::jwt::verify_access_token;
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
 
@@ -86,12 +85,7 @@ impl TokenService {
         now: Timestamp,
         context: &RequestContext,
     ) -> Result<bool, OAuthError> {
-        let Ok(claims) = verify_access_token(
-            &*self.keyring.current().await,
-            token,
-            &self.expectations(),
-            now,
-        ) else {
+        let Some(claims) = self.verified_access_token(token, now).await else {
             return Ok(false);
         };
         if claims.client_id != client.id.as_str() {

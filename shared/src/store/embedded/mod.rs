@@ -100,29 +100,18 @@ impl EmbeddedStore {
     }
 
     /// As `write`, with a chosen durability. A `Durability::None` commit becomes durable with
-    /// the next `Immediate` one.
+    /// the next `Immediate` one; having no fsync to wait for, it runs on the calling task
+    /// (a hop to the blocking pool would cost more than the commit).
     async fn write_with<T, F>(&self, durability: Durability, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&WriteTransaction) -> StoreResult<T> + Send + 'static,
     {
         let db = Arc::clone(&self.db);
-        run_blocking(move || {
-            let mut txn = db.begin_write().map_err(backend)?;
-            txn.set_durability(durability)
-                .map_err(|e| StoreError::Unavailable(format!("embedded store: {e}")))?;
-            match work(&txn) {
-                Ok(value) => {
-                    txn.commit().map_err(backend)?;
-                    Ok(value)
-                }
-                Err(error) => {
-                    txn.abort().map_err(backend)?;
-                    Err(error)
-                }
-            }
-        })
-        .await
+        match durability {
+            Durability::None => in_transaction(&db, durability, work),
+            _ => run_blocking(move || in_transaction(&db, durability, work)).await,
+        }
     }
 
     /// Runs `work` against a consistent snapshot on a blocking thread.
@@ -199,6 +188,27 @@ impl EmbeddedStore {
             Ok(values)
         })
         .await
+    }
+}
+
+/// Runs `work` in one write transaction: committed if it returns Ok, rolled back otherwise.
+fn in_transaction<T>(
+    db: &Database,
+    durability: Durability,
+    work: impl FnOnce(&WriteTransaction) -> StoreResult<T>,
+) -> StoreResult<T> {
+    let mut txn = db.begin_write().map_err(backend)?;
+    txn.set_durability(durability)
+        .map_err(|e| StoreError::Unavailable(format!("embedded store: {e}")))?;
+    match work(&txn) {
+        Ok(value) => {
+            txn.commit().map_err(backend)?;
+            Ok(value)
+        }
+        Err(error) => {
+            txn.abort().map_err(backend)?;
+            Err(error)
+        }
     }
 }
 
