@@ -1,6 +1,7 @@
 //! The OAuth protocol, free of I/O: it talks to the world only through `crate::ports`.
 
 pub mod authorization_code;
+pub mod authorize;
 pub mod client_auth;
 pub mod error;
 pub mod metadata;

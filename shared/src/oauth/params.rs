@@ -4,8 +4,17 @@
 use super::{ErrorCode, OAuthError};
 use std::collections::HashMap;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// `Debug` shows parameter names only: values include secrets, codes and tokens.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Params(HashMap<String, String>);
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.0.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        write!(f, "Params {names:?}")
+    }
+}
 
 impl Params {
     /// Parses `application/x-www-form-urlencoded` bytes (a body or a query string).
@@ -65,6 +74,11 @@ mod tests {
         assert_eq!(
             params.require("scope").unwrap_err().code,
             ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            format!("{params:?}"),
+            "Params [\"code\", \"grant_type\"]",
+            "values never reach a log"
         );
         let repeated = Params::from_urlencoded(b"code=a&code=b").unwrap_err();
         assert_eq!(repeated.code, ErrorCode::InvalidRequest);

@@ -34,8 +34,8 @@ pub const CLIENT_CACHE_TTL: Duration = Duration::from_secs(60);
 /// Clock skew tolerated when checking token lifetimes.
 pub const LEEWAY: Duration = Duration::from_secs(30);
 
-/// RFC 6749 section 5.1 successful response.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// RFC 6749 section 5.1 successful response. No `Debug`: it holds the tokens themselves.
+#[derive(Clone, Serialize, PartialEq, Eq)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,

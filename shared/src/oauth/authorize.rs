@@ -1,0 +1,444 @@
+//! Validating an authorization request (RFC 6749 section 4.1.1, OAuth 2.1), I/O-free apart
+//! from the client lookup. The order matters: client_id and redirect_uri are checked first,
+//! and until both are known good nothing redirects (security rule 2: no open redirector).
+
+use super::params::Params;
+use super::pkce::CodeChallenge;
+use super::{ErrorCode, OAuthError};
+use crate::domain::{Client, ClientId, GrantType, RedirectUri, Scope};
+use crate::ports::ClientStore;
+use url::Url;
+
+/// `prompt` (OpenID Connect Core section 3.1.2.1, used by OAuth 2.1 deployments).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    /// Show login and consent only when needed.
+    Default,
+    /// No UI: fail with `login_required` / `consent_required` instead.
+    None,
+    /// Ask for credentials again.
+    Login,
+    /// Show the consent screen even if consent was given before.
+    Consent,
+}
+
+/// A request that passed every check: safe to keep server-side and act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizeRequest {
+    pub client: Client,
+    /// The URI as requested (it matched a registered one); the code is bound to it.
+    pub redirect_uri: RedirectUri,
+    pub scope: Scope,
+    pub state: Option<String>,
+    pub code_challenge: CodeChallenge,
+    pub prompt: Prompt,
+}
+
+/// Why a request is refused, and how the refusal must be delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorizeRejection {
+    /// client_id or redirect_uri is missing, unknown or does not match: show an error page,
+    /// never redirect.
+    ShowError(OAuthError),
+    /// Everything else: redirect to the client (RFC 6749 section 4.1.2.1) with `error`,
+    /// `error_description`, `state` and `iss`.
+    Redirect {
+        redirect_uri: RedirectUri,
+        state: Option<String>,
+        error: OAuthError,
+    },
+}
+
+fn page(code: ErrorCode, description: &str) -> AuthorizeRejection {
+    AuthorizeRejection::ShowError(OAuthError::new(code, description))
+}
+
+/// Scopes the server knows: a request for any other is `invalid_scope`.
+pub trait ScopeCatalogue {
+    fn knows(&self, scope: &str) -> bool;
+}
+
+pub async fn validate_authorize_request(
+    clients: &dyn ClientStore,
+    catalogue: &dyn ScopeCatalogue,
+    params: &Params,
+) -> Result<AuthorizeRequest, AuthorizeRejection> {
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| page(ErrorCode::InvalidRequest, "client_id is missing"))?;
+    let client_id = ClientId::parse(client_id)
+        .map_err(|_| page(ErrorCode::InvalidRequest, "client_id is not valid"))?;
+    let client = clients
+        .get_client(&client_id)
+        .await
+        .map_err(|e| AuthorizeRejection::ShowError(super::token::unavailable(e)))?
+        .ok_or_else(|| page(ErrorCode::InvalidRequest, "the client is not registered"))?;
+    // Required here so the code can be bound to it and the token request must repeat it.
+    let requested = params
+        .get("redirect_uri")
+        .ok_or_else(|| page(ErrorCode::InvalidRequest, "redirect_uri is missing"))?;
+    let redirect_uri = RedirectUri::parse(requested)
+        .map_err(|_| page(ErrorCode::InvalidRequest, "redirect_uri is not valid"))?;
+    // Security rule 1: exact match with a registered URI (only a loopback port may vary).
+    if client.registered_redirect(&redirect_uri).is_none() {
+        return Err(page(
+            ErrorCode::InvalidRequest,
+            "redirect_uri is not registered for this client",
+        ));
+    }
+
+    let state = params.get("state").map(str::to_owned);
+    let redirect = |error: OAuthError| AuthorizeRejection::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        state: state.clone(),
+        error,
+    };
+    // Security rule 6: only the code flow; no implicit grant.
+    match params.get("response_type") {
+        Some("code") => {}
+        Some(_) => {
+            return Err(redirect(OAuthError::new(
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            )))
+        }
+        None => {
+            return Err(redirect(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "response_type is missing",
+            )))
+        }
+    }
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(redirect(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the authorization code flow",
+        )));
+    }
+    // Security rule 3: PKCE with S256 for every client.
+    let code_challenge = CodeChallenge::from_request(
+        params.get("code_challenge"),
+        params.get("code_challenge_method"),
+    )
+    .map_err(redirect)?;
+    let scope = requested_scope(&client, catalogue, params.get("scope")).map_err(redirect)?;
+    let prompt = parse_prompt(params.get("prompt")).map_err(redirect)?;
+    Ok(AuthorizeRequest {
+        client,
+        redirect_uri,
+        scope,
+        state,
+        code_challenge,
+        prompt,
+    })
+}
+
+/// RFC 6749 section 3.3: absent means the client's default scopes.
+fn requested_scope(
+    client: &Client,
+    catalogue: &dyn ScopeCatalogue,
+    raw: Option<&str>,
+) -> Result<Scope, OAuthError> {
+    let scope = match raw {
+        Some(raw) => Scope::parse(raw)
+            .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?,
+        None => client.default_scopes.clone(),
+    };
+    if scope.is_empty() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "no scope requested and the client has no default scope",
+        ));
+    }
+    let unknown: Vec<&str> = scope
+        .iter()
+        .filter(|token| !catalogue.knows(token))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            format!("unknown scope: {}", unknown.join(" ")),
+        ));
+    }
+    let refused = scope.not_in(&client.allowed_scopes);
+    if !refused.is_empty() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            format!("scope not allowed for this client: {}", refused.join(" ")),
+        ));
+    }
+    Ok(scope)
+}
+
+fn parse_prompt(raw: Option<&str>) -> Result<Prompt, OAuthError> {
+    let Some(raw) = raw else {
+        return Ok(Prompt::Default);
+    };
+    let values: Vec<&str> = raw.split(' ').collect();
+    let prompt = match values.as_slice() {
+        ["none"] => Prompt::None,
+        values if values.contains(&"none") => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "prompt=none cannot be combined with other values",
+            ));
+        }
+        values if values.contains(&"login") => Prompt::Login,
+        values if values.iter().all(|v| *v == "consent") => Prompt::Consent,
+        _ => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "prompt must be none, login or consent",
+            ))
+        }
+    };
+    Ok(prompt)
+}
+
+/// The client's redirect URI with response parameters added to its query, keeping any query
+/// it was registered with (RFC 6749 section 3.1.2: "MUST retain the query component").
+/// `iss` is always included (RFC 9207, security rule 5).
+pub fn redirect_with(
+    redirect_uri: &RedirectUri,
+    issuer: &str,
+    state: Option<&str>,
+    pairs: &[(&str, &str)],
+) -> String {
+    let Ok(mut url) = Url::parse(redirect_uri.as_str()) else {
+        // Parsed when the RedirectUri was built; unreachable, but never panic.
+        return redirect_uri.to_string();
+    };
+    {
+        let mut query = url.query_pairs_mut();
+        for (name, value) in pairs {
+            query.append_pair(name, value);
+        }
+        if let Some(state) = state {
+            query.append_pair("state", state);
+        }
+        query.append_pair("iss", issuer);
+    }
+    url.to_string()
+}
+
+/// Where a `Redirect` rejection sends the browser.
+pub fn error_redirect(
+    redirect_uri: &RedirectUri,
+    issuer: &str,
+    state: Option<&str>,
+    error: &OAuthError,
+) -> String {
+    redirect_with(
+        redirect_uri,
+        issuer,
+        state,
+        &[
+            ("error", error.code.as_str()),
+            ("error_description", &error.description),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ClientKind, Timestamp};
+    use crate::store::embedded::EmbeddedStore;
+
+    struct Catalogue;
+    impl ScopeCatalogue for Catalogue {
+        fn knows(&self, scope: &str) -> bool {
+            ["profile:read", "orders:read", "orders:write"].contains(&scope)
+        }
+    }
+
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    async fn store() -> (EmbeddedStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let client = Client {
+            id: ClientId::parse("web-app").unwrap(),
+            display_name: "Web App".into(),
+            kind: ClientKind::Public,
+            redirect_uris: vec![RedirectUri::parse("https://app.example/cb?tenant=1").unwrap()],
+            allowed_scopes: Scope::parse("profile:read orders:read").unwrap(),
+            default_scopes: Scope::parse("profile:read").unwrap(),
+            grant_types: [GrantType::AuthorizationCode].into_iter().collect(),
+            created_at: Timestamp::from_secs(0),
+        };
+        store.put_client(&client).await.unwrap();
+        (store, dir)
+    }
+
+    fn params(extra: &[(&str, &str)], without: &[&str]) -> Params {
+        let mut pairs: Vec<(String, String)> = [
+            ("response_type", "code"),
+            ("client_id", "web-app"),
+            ("redirect_uri", "https://app.example/cb?tenant=1"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+            ("state", "xyz"),
+        ]
+        .into_iter()
+        .filter(|(name, _)| !without.contains(name) && !extra.iter().any(|(n, _)| n == name))
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .collect();
+        pairs.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+        Params::from_pairs(pairs).unwrap()
+    }
+
+    async fn check(
+        extra: &[(&str, &str)],
+        without: &[&str],
+    ) -> Result<AuthorizeRequest, AuthorizeRejection> {
+        let (store, _dir) = store().await;
+        validate_authorize_request(&store, &Catalogue, &params(extra, without)).await
+    }
+
+    fn redirected_code(result: Result<AuthorizeRequest, AuthorizeRejection>) -> ErrorCode {
+        match result {
+            Err(AuthorizeRejection::Redirect { error, state, .. }) => {
+                assert_eq!(state.as_deref(), Some("xyz"), "state is passed through");
+                error.code
+            }
+            other => panic!("expected a redirect, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_good_request_passes_with_default_scopes() {
+        let request = check(&[], &[]).await.unwrap();
+        assert_eq!(request.scope.to_string(), "profile:read");
+        assert_eq!(request.prompt, Prompt::Default);
+    }
+
+    #[tokio::test]
+    async fn rule_2_bad_client_or_redirect_never_redirects() {
+        for (extra, without) in [
+            (vec![("client_id", "nobody")], vec![]),
+            (vec![], vec!["client_id"]),
+            (vec![("redirect_uri", "https://evil.example/cb")], vec![]),
+            (vec![("redirect_uri", "https://app.example/cb")], vec![]),
+            (vec![], vec!["redirect_uri"]),
+            (vec![("redirect_uri", "not a uri")], vec![]),
+            // Even with other errors present, a bad redirect_uri is reported on a page.
+            (
+                vec![
+                    ("redirect_uri", "https://evil.example/cb"),
+                    ("response_type", "token"),
+                ],
+                vec![],
+            ),
+        ] {
+            let result = check(&extra, &without).await;
+            assert!(
+                matches!(result, Err(AuthorizeRejection::ShowError(_))),
+                "{extra:?} {without:?}: {result:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn rule_3_pkce_s256_required_at_authorize() {
+        assert_eq!(
+            redirected_code(check(&[], &["code_challenge"]).await),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            redirected_code(check(&[("code_challenge_method", "plain")], &[]).await),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            redirected_code(check(&[], &["code_challenge_method"]).await),
+            ErrorCode::InvalidRequest
+        );
+    }
+
+    #[tokio::test]
+    async fn rule_6_no_implicit_grant() {
+        assert_eq!(
+            redirected_code(check(&[("response_type", "token")], &[]).await),
+            ErrorCode::UnsupportedResponseType
+        );
+        assert_eq!(
+            redirected_code(check(&[("response_type", "code token")], &[]).await),
+            ErrorCode::UnsupportedResponseType
+        );
+        assert_eq!(
+            redirected_code(check(&[], &["response_type"]).await),
+            ErrorCode::InvalidRequest
+        );
+    }
+
+    #[tokio::test]
+    async fn scopes_must_be_known_and_allowed() {
+        assert_eq!(
+            redirected_code(check(&[("scope", "admin")], &[]).await),
+            ErrorCode::InvalidScope
+        );
+        assert_eq!(
+            redirected_code(check(&[("scope", "orders:write")], &[]).await),
+            ErrorCode::InvalidScope
+        );
+        assert_eq!(
+            redirected_code(check(&[("scope", "a\"b")], &[]).await),
+            ErrorCode::InvalidScope
+        );
+        assert_eq!(
+            check(&[("scope", "orders:read profile:read")], &[])
+                .await
+                .unwrap()
+                .scope
+                .len(),
+            2
+        );
+    }
+
+    #[tokio::test]
+    async fn prompt_values() {
+        assert_eq!(
+            check(&[("prompt", "none")], &[]).await.unwrap().prompt,
+            Prompt::None
+        );
+        assert_eq!(
+            check(&[("prompt", "login consent")], &[])
+                .await
+                .unwrap()
+                .prompt,
+            Prompt::Login
+        );
+        assert_eq!(
+            check(&[("prompt", "consent")], &[]).await.unwrap().prompt,
+            Prompt::Consent
+        );
+        assert_eq!(
+            redirected_code(check(&[("prompt", "none login")], &[]).await),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            redirected_code(check(&[("prompt", "select_account")], &[]).await),
+            ErrorCode::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn rule_5_redirects_carry_iss_and_keep_the_registered_query() {
+        let uri = RedirectUri::parse("https://app.example/cb?tenant=1").unwrap();
+        let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied access");
+        let location = error_redirect(&uri, "https://auth.example", Some("x y&z"), &error);
+        let url = Url::parse(&location).unwrap();
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert_eq!(
+            pairs,
+            [
+                ("tenant", "1"),
+                ("error", "access_denied"),
+                ("error_description", "the user denied access"),
+                ("state", "x y&z"),
+                ("iss", "https://auth.example")
+            ]
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        );
+    }
+}
