@@ -53,13 +53,24 @@ pub fn oauth_error(error: &OAuthError) -> Response<Body> {
     response
 }
 
+/// The path to route on. A REST API (v1) event's URI includes the stage (`/prod/token`);
+/// lambda_http keeps the path without it as the raw HTTP path. Requests built in process (the
+/// local gateway, tests) have no raw path and use the URI's.
+pub fn route_path(request: &Request) -> &str {
+    match request.raw_http_path() {
+        "" => request.uri().path(),
+        raw => raw,
+    }
+}
+
 /// The answer for a path the function does not serve: a JSON 404, never a 500.
 pub fn no_route(request: &Request) -> Response<Body> {
-    tracing::info!(method = %request.method(), path = request.uri().path(), "no route");
+    let path = route_path(request);
+    tracing::info!(method = %request.method(), path, "no route");
     json_error(
         StatusCode::NOT_FOUND,
         "not_found",
-        &format!("no route for {} {}", request.method(), request.uri().path()),
+        &format!("no route for {} {path}", request.method()),
     )
 }
 

@@ -5,7 +5,9 @@ use lambda_http::http::header::{HeaderValue, CACHE_CONTROL};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::Value;
-use xecure::http::{authorization, form, json, json_error, no_route, oauth_error, request_context};
+use xecure::http::{
+    authorization, form, json, json_error, no_route, oauth_error, request_context, route_path,
+};
 use xecure::oauth::metadata::{
     metadata, INTROSPECT_PATH, JWKS_PATH, METADATA_PATH, REVOKE_PATH, TOKEN_PATH,
 };
@@ -44,7 +46,7 @@ fn refused_or(result: Result<Response<Body>, OAuthError>) -> Response<Body> {
 }
 
 pub async fn handle(app: &TokenApp, request: Request) -> Result<Response<Body>, Error> {
-    let path = request.uri().path();
+    let path = route_path(&request);
     let method = request.method().clone();
     let response = match (method, path) {
         (Method::POST, TOKEN_PATH) => refused_or(token(app, &request).await),
