@@ -79,28 +79,8 @@ pub struct TokenService {
 }
 
 impl TokenService {
-    pub fn new(
-        store: Arc<dyn Store>,
-        clients: Arc<dyn ClientStore>,
-        keyring: Arc<LiveKeyring>,
-        config: OAuthConfig,
-        clock: Arc<dyn Clock>,
-        rng: Arc<dyn Rng>,
-        auditor: Auditor,
-    ) -> Self {
-        TokenService {
-            store,
-            clients,
-            keyring,
-            config,
-            clock,
-            rng,
-            auditor,
-        }
-    }
-
-    /// The usual wiring: clients cached for a minute in front of `store`, audit records into
-    /// `store`.
+    /// Clients are read through a per-container cache (`CLIENT_CACHE_TTL`) in front of
+    /// `store`; audit records go into `store`.
     pub fn with_store(
         store: Arc<dyn Store>,
         keyring: Arc<LiveKeyring>,
@@ -119,7 +99,15 @@ impl TokenService {
             rng.clone(),
             config.audit_retention,
         );
-        TokenService::new(store, clients, keyring, config, clock, rng, auditor)
+        TokenService {
+            store,
+            clients,
+            keyring,
+            config,
+            clock,
+            rng,
+            auditor,
+        }
     }
 
     pub fn config(&self) -> &OAuthConfig {
