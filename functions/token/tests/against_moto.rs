@@ -18,15 +18,6 @@ async fn on_moto() -> (Harness, CallCounter) {
     (harness_on(store, sealer, None).await, counter)
 }
 
-fn exchange(code: &str) -> String {
-    form(&[
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", WEB_REDIRECT),
-        ("code_verifier", VERIFIER),
-    ])
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_two_concurrent_exchanges_give_one_token_and_replays_revoke_it() {
     let (h, _) = on_moto().await;
@@ -37,10 +28,7 @@ async fn thirty_two_concurrent_exchanges_give_one_token_and_replays_revoke_it() 
     let attempts: Vec<_> = (0..32)
         .map(|_| {
             let (h, code) = (Arc::clone(&h), code.clone());
-            tokio::spawn(async move {
-                h.post("/token", &exchange(&code), Some(&basic(WEB, WEB_SECRET)))
-                    .await
-            })
+            tokio::spawn(async move { h.exchange_as_web(&code).await })
         })
         .collect();
     let mut winners = Vec::new();
@@ -134,9 +122,7 @@ async fn dynamodb_calls_per_grant() {
     .await;
 
     counter.reset();
-    let exchanged = h
-        .post("/token", &exchange(&code), Some(&basic(WEB, WEB_SECRET)))
-        .await;
+    let exchanged = h.exchange_as_web(&code).await;
     assert_eq!(exchanged.status, StatusCode::OK);
     let code_calls = counter.snapshot();
     assert_eq!(

@@ -9,15 +9,6 @@ use support::*;
 use xecure::domain::{AuditQuery, AuditSubject, ClientId, Timestamp};
 use xecure::ports::Clock;
 
-fn exchange(code: &str, verifier: &str, redirect: &str) -> String {
-    form(&[
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", redirect),
-        ("code_verifier", verifier),
-    ])
-}
-
 #[tokio::test]
 async fn rule_3_pkce_s256_required_at_exchange() {
     let h = embedded().await;
@@ -39,7 +30,7 @@ async fn rule_3_pkce_s256_required_at_exchange() {
     let reply = h
         .post(
             "/token",
-            &exchange(&code, &wrong, WEB_REDIRECT),
+            &exchange_form(&code, &wrong, WEB_REDIRECT),
             Some(&auth),
         )
         .await;
@@ -48,13 +39,7 @@ async fn rule_3_pkce_s256_required_at_exchange() {
         (StatusCode::BAD_REQUEST, "invalid_grant")
     );
     // A failed verifier does not spend the code: the rightful client still redeems it.
-    let reply = h
-        .post(
-            "/token",
-            &exchange(&code, VERIFIER, WEB_REDIRECT),
-            Some(&auth),
-        )
-        .await;
+    let reply = h.exchange_as_web(&code).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
 }
 
@@ -69,7 +54,7 @@ async fn rule_4_codes_single_use_bound_and_replay_revokes() {
     let reply = h
         .post(
             "/token",
-            &exchange(&code, VERIFIER, "https://app.example/other"),
+            &exchange_form(&code, VERIFIER, "https://app.example/other"),
             Some(&auth),
         )
         .await;
@@ -86,23 +71,11 @@ async fn rule_4_codes_single_use_bound_and_replay_revokes() {
         "invalid_grant"
     );
 
-    let first = h
-        .post(
-            "/token",
-            &exchange(&code, VERIFIER, WEB_REDIRECT),
-            Some(&auth),
-        )
-        .await;
+    let first = h.exchange_as_web(&code).await;
     assert_eq!(first.status, StatusCode::OK);
     let refresh = first.json["refresh_token"].as_str().unwrap().to_owned();
     let access = first.json["access_token"].as_str().unwrap().to_owned();
-    let replay = h
-        .post(
-            "/token",
-            &exchange(&code, VERIFIER, WEB_REDIRECT),
-            Some(&auth),
-        )
-        .await;
+    let replay = h.exchange_as_web(&code).await;
     assert_eq!(
         (replay.status, replay.error()),
         (StatusCode::BAD_REQUEST, "invalid_grant")
@@ -130,7 +103,7 @@ async fn rule_4_codes_single_use_bound_and_replay_revokes() {
     assert_eq!(
         h.post(
             "/token",
-            &exchange(&late, VERIFIER, WEB_REDIRECT),
+            &exchange_form(&late, VERIFIER, WEB_REDIRECT),
             Some(&auth)
         )
         .await
@@ -379,13 +352,7 @@ async fn rule_10_token_responses_not_cached_and_tokens_not_audited() {
     let code = h
         .consent_and_issue_code(WEB, WEB_REDIRECT, "profile:read")
         .await;
-    let reply = h
-        .post(
-            "/token",
-            &exchange(&code, VERIFIER, WEB_REDIRECT),
-            Some(&basic(WEB, WEB_SECRET)),
-        )
-        .await;
+    let reply = h.exchange_as_web(&code).await;
     assert_eq!(reply.headers["cache-control"], "no-store");
     assert_eq!(reply.headers["pragma"], "no-cache");
     let error = h
@@ -473,28 +440,28 @@ async fn rule_15_bad_input_gets_rfc_errors_and_changes_nothing() {
         ),
         (
             "garbage code",
-            exchange("\u{0}\u{ff}not-a-code", VERIFIER, WEB_REDIRECT),
+            exchange_form("\u{0}\u{ff}not-a-code", VERIFIER, WEB_REDIRECT),
             Some(auth.clone()),
             StatusCode::BAD_REQUEST,
             "invalid_grant",
         ),
         (
             "huge verifier",
-            exchange(&code, &"a".repeat(10_000), WEB_REDIRECT),
+            exchange_form(&code, &"a".repeat(10_000), WEB_REDIRECT),
             Some(auth.clone()),
             StatusCode::BAD_REQUEST,
             "invalid_request",
         ),
         (
             "no client",
-            exchange(&code, VERIFIER, WEB_REDIRECT),
+            exchange_form(&code, VERIFIER, WEB_REDIRECT),
             None,
             StatusCode::UNAUTHORIZED,
             "invalid_client",
         ),
         (
             "broken basic",
-            exchange(&code, VERIFIER, WEB_REDIRECT),
+            exchange_form(&code, VERIFIER, WEB_REDIRECT),
             Some("Basic %%%".into()),
             StatusCode::UNAUTHORIZED,
             "invalid_client",
@@ -503,7 +470,7 @@ async fn rule_15_bad_input_gets_rfc_errors_and_changes_nothing() {
             "two auth methods",
             format!(
                 "{}&client_secret=x",
-                exchange(&code, VERIFIER, WEB_REDIRECT)
+                exchange_form(&code, VERIFIER, WEB_REDIRECT)
             ),
             Some(auth.clone()),
             StatusCode::BAD_REQUEST,
@@ -565,13 +532,7 @@ async fn rule_15_bad_input_gets_rfc_errors_and_changes_nothing() {
     assert_eq!(h.get("/token").await.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(h.get("/nowhere").await.status, StatusCode::NOT_FOUND);
     // None of that spent the code.
-    let reply = h
-        .post(
-            "/token",
-            &exchange(&code, VERIFIER, WEB_REDIRECT),
-            Some(&auth),
-        )
-        .await;
+    let reply = h.exchange_as_web(&code).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
 }
 

@@ -173,6 +173,16 @@ pub fn form(pairs: &[(&str, &str)]) -> String {
     serde_urlencoded::to_string(pairs).unwrap()
 }
 
+/// An authorization_code token request body.
+pub fn exchange_form(code: &str, verifier: &str, redirect: &str) -> String {
+    form(&[
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect),
+        ("code_verifier", verifier),
+    ])
+}
+
 impl Harness {
     pub async fn send(&self, request: Request) -> Reply {
         let response = handle(&self.app, request)
@@ -257,17 +267,16 @@ impl Harness {
     /// A full code exchange for the confidential web app.
     pub async fn web_tokens(&self, scope: &str) -> Value {
         let code = self.consent_and_issue_code(WEB, WEB_REDIRECT, scope).await;
-        let body = form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", WEB_REDIRECT),
-            ("code_verifier", VERIFIER),
-        ]);
-        let reply = self
-            .post("/token", &body, Some(&basic(WEB, WEB_SECRET)))
-            .await;
+        let reply = self.exchange_as_web(&code).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
         reply.json
+    }
+
+    /// The web app redeems `code` the right way: its secret, redirect URI and verifier.
+    pub async fn exchange_as_web(&self, code: &str) -> Reply {
+        let body = exchange_form(code, VERIFIER, WEB_REDIRECT);
+        self.post("/token", &body, Some(&basic(WEB, WEB_SECRET)))
+            .await
     }
 
     pub async fn app_keyring(&self) -> Arc<xecure::signing::Keyring> {
