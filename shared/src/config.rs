@@ -1,6 +1,7 @@
 //! Settings read once per cold start from the environment. Every value has a documented
 //! variable; defaults suit a local run.
 
+use crate::domain::LoginPolicy;
 use crate::signing::SigningAlgorithm;
 use std::env;
 use std::time::Duration;
@@ -128,4 +129,62 @@ impl OAuthConfig {
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
     }
+}
+
+/// Settings of the login and consent pages, read by the authorize and consent functions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InteractionConfig {
+    /// `XECURE_LOGIN_MAX_FAILURES` (default 5) per account, `XECURE_LOGIN_SOURCE_MAX_FAILURES`
+    /// (default 50) per source address, within `XECURE_LOGIN_WINDOW_MINUTES` (default 15);
+    /// then locked out for `XECURE_LOGIN_LOCKOUT_MINUTES` (default 15), doubling each time.
+    pub login: LoginPolicy,
+    /// `XECURE_SESSION_HOURS` (default 8): how long a login lasts.
+    pub session_ttl: Duration,
+    /// `XECURE_AUTHORIZATION_REQUEST_MINUTES` (default 10): how long a user has to log in
+    /// and decide.
+    pub pending_ttl: Duration,
+}
+
+impl InteractionConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let defaults = LoginPolicy::default();
+        let login = LoginPolicy {
+            max_account_failures: count(
+                "XECURE_LOGIN_MAX_FAILURES",
+                defaults.max_account_failures,
+            )?,
+            max_source_failures: count(
+                "XECURE_LOGIN_SOURCE_MAX_FAILURES",
+                defaults.max_source_failures,
+            )?,
+            window: Duration::from_secs(number("XECURE_LOGIN_WINDOW_MINUTES", 15)? * MINUTE),
+            lockout: Duration::from_secs(number("XECURE_LOGIN_LOCKOUT_MINUTES", 15)? * MINUTE),
+            ..defaults
+        };
+        Ok(InteractionConfig {
+            login,
+            session_ttl: Duration::from_secs(number("XECURE_SESSION_HOURS", 8)? * 60 * MINUTE),
+            pending_ttl: Duration::from_secs(
+                number("XECURE_AUTHORIZATION_REQUEST_MINUTES", 10)? * MINUTE,
+            ),
+        })
+    }
+}
+
+impl Default for InteractionConfig {
+    fn default() -> Self {
+        InteractionConfig {
+            login: LoginPolicy::default(),
+            session_ttl: Duration::from_secs(8 * 60 * MINUTE),
+            pending_ttl: Duration::from_secs(10 * MINUTE),
+        }
+    }
+}
+
+fn count(name: &'static str, default: u32) -> Result<u32, ConfigError> {
+    let value = number(name, u64::from(default))?;
+    u32::try_from(value).map_err(|_| ConfigError::Invalid {
+        name,
+        why: format!("{value} is too large"),
+    })
 }

@@ -82,8 +82,14 @@ fn body_bytes(request: &Request) -> &[u8] {
     }
 }
 
-/// The form body of a POST (RFC 6749 section 3.2: `application/x-www-form-urlencoded`).
+/// The form body of a POST (RFC 6749 section 3.2: `application/x-www-form-urlencoded`),
+/// one parameter per name.
 pub fn form(request: &Request) -> Result<Params, OAuthError> {
+    Params::from_pairs(form_pairs(request)?)
+}
+
+/// The form body as name-value pairs, repeats kept (a group of check boxes).
+pub fn form_pairs(request: &Request) -> Result<Vec<(String, String)>, OAuthError> {
     let content_type = request
         .headers()
         .get(CONTENT_TYPE)
@@ -96,7 +102,12 @@ pub fn form(request: &Request) -> Result<Params, OAuthError> {
             "the body must be application/x-www-form-urlencoded",
         ));
     }
-    Params::from_urlencoded(body_bytes(request))
+    serde_urlencoded::from_bytes(body_bytes(request)).map_err(|_| {
+        OAuthError::new(
+            crate::oauth::ErrorCode::InvalidRequest,
+            "the parameters are not valid form encoding",
+        )
+    })
 }
 
 pub fn authorization(request: &Request) -> Option<&str> {

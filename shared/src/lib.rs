@@ -8,10 +8,12 @@ pub mod http;
 pub mod jwt;
 pub mod oauth;
 pub mod ports;
+pub mod scopes;
 pub mod signing;
 pub mod store;
 pub mod telemetry;
 pub mod testing;
+pub mod web;
 
 pub use domain::error::DomainError;
 pub use ports::{Clock, Rng, Store, StoreError};

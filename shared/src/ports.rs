@@ -6,8 +6,8 @@
 
 use crate::domain::{
     AuditEvent, AuditPage, AuditQuery, AuthorizationCode, Client, ClientId, FamilyId, Grant,
-    LoginSession, RefreshFamily, RefreshToken, Revocation, RevocationStamp, SigningKey, Timestamp,
-    TokenDigest, User, UserId, Username,
+    LoginPolicy, LoginSession, LoginThrottle, PendingAuthorization, RefreshFamily, RefreshToken, Revocation, RevocationStamp, SigningKey, Timestamp,
+    ThrottleKey, TokenDigest, User, UserId, Username,
 };
 use async_trait::async_trait;
 use thiserror::Error;
@@ -127,6 +127,45 @@ pub trait SessionStore: Send + Sync {
     async fn delete_session(&self, digest: &TokenDigest) -> StoreResult<()>;
 }
 
+/// Validated authorization requests between authorize, login and consent.
+#[async_trait]
+pub trait PendingAuthorizationStore: Send + Sync {
+    /// Fails with `AlreadyExists` on a digest collision.
+    async fn put_pending_authorization(&self, pending: &PendingAuthorization) -> StoreResult<()>;
+    /// None if unknown, taken or expired.
+    async fn get_pending_authorization(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> StoreResult<Option<PendingAuthorization>>;
+    /// Deletes and returns it, exactly once: of two concurrent takers one gets None.
+    async fn take_pending_authorization(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> StoreResult<Option<PendingAuthorization>>;
+}
+
+/// Failed-login counters (security rule 13).
+#[async_trait]
+pub trait LoginThrottleStore: Send + Sync {
+    /// The live records of these keys, in order (one round trip).
+    async fn get_login_throttles(
+        &self,
+        keys: &[ThrottleKey],
+        now: Timestamp,
+    ) -> StoreResult<Vec<Option<LoginThrottle>>>;
+    /// Applies `LoginThrottle::after_failure` atomically and returns the new record.
+    async fn record_login_failure(
+        &self,
+        key: &ThrottleKey,
+        policy: &LoginPolicy,
+        now: Timestamp,
+    ) -> StoreResult<LoginThrottle>;
+    /// Forgets an account's failures after a successful login.
+    async fn clear_login_throttle(&self, key: &ThrottleKey) -> StoreResult<()>;
+}
+
 #[async_trait]
 pub trait CodeStore: Send + Sync {
     /// Fails with `AlreadyExists` on a digest collision.
@@ -227,6 +266,8 @@ pub trait Store:
     ClientStore
     + UserStore
     + SessionStore
+    + PendingAuthorizationStore
+    + LoginThrottleStore
     + CodeStore
     + RefreshStore
     + GrantStore
@@ -240,6 +281,8 @@ impl<T> Store for T where
     T: ClientStore
         + UserStore
         + SessionStore
+        + PendingAuthorizationStore
+        + LoginThrottleStore
         + CodeStore
         + RefreshStore
         + GrantStore

@@ -1,8 +1,174 @@
-//! Request -> response for the `authorize` function. It will serve GET /authorize, the login page and POST /login (issue 3);
-//! until those land every path gets the shared JSON 404, never a 500.
+//! Request -> `xecure::oauth::interaction` -> page or redirect. Every client error is an
+//! `Ok` response (design rule 7): an error page, a redirect to the client, or the login form
+//! again.
 
+use lambda_http::http::header::RETRY_AFTER;
+use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
+use xecure::domain::{OpaqueToken, Password};
+use xecure::http::{form, no_route, request_context, route_path};
+use xecure::oauth::interaction::{AuthorizationFlow, LoginView};
+use xecure::oauth::login::LoginOutcome;
+use xecure::oauth::metadata::{AUTHORIZE_PATH, LOGIN_PATH};
+use xecure::web::cookie::{cookie_path, session_cookie, set_session_cookie};
+use xecure::web::csrf::{csrf_matches, csrf_token};
+use xecure::web::pages::{LoginPage, CSS};
+use xecure::web::{
+    csrf_refused, error_page, form_target, html, method_not_allowed, query_params, see_other,
+    step_response, urls, with_cookie, with_handle, with_header,
+};
 
-pub async fn handle(request: Request) -> Result<Response<Body>, Error> {
-    Ok(xecure::http::no_route(&request))
+pub async fn handle(flow: &AuthorizationFlow, request: Request) -> Result<Response<Body>, Error> {
+    let response = match (request.method().clone(), route_path(&request)) {
+        (Method::GET, AUTHORIZE_PATH) => authorize(flow, &request).await,
+        (Method::GET, LOGIN_PATH) => login_page(flow, &request).await,
+        (Method::POST, LOGIN_PATH) => login(flow, &request).await,
+        (_, AUTHORIZE_PATH | LOGIN_PATH) => method_not_allowed(),
+        _ => no_route(&request),
+    };
+    Ok(response)
+}
+
+/// `GET /authorize` (RFC 6749 section 4.1.1).
+async fn authorize(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
+    let params = match query_params(request) {
+        Ok(params) => params,
+        Err(error) => return error_page(&error),
+    };
+    let cookie = session_cookie(request.headers());
+    let session = match flow.session(cookie.as_ref()).await {
+        Ok(session) => session,
+        Err(error) => return error_page(&error),
+    };
+    let step = flow
+        .begin(&params, session.as_ref(), &request_context(request))
+        .await;
+    let (login_url, consent_url) = urls(flow.config());
+    step_response(step, &login_url, &consent_url)
+}
+
+/// `GET /login?request=…`: the form, with a CSRF token bound to this browser's cookie (set
+/// here if the browser has none yet).
+async fn login_page(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
+    let params = match query_params(request) {
+        Ok(params) => params,
+        Err(error) => return error_page(&error),
+    };
+    let handle = params.get("request").unwrap_or_default();
+    let view = match flow.login_view(handle).await {
+        Ok(view) => view,
+        Err(step) => {
+            let (login_url, consent_url) = urls(flow.config());
+            return step_response(step, &login_url, &consent_url);
+        }
+    };
+    let (cookie, fresh) = match session_cookie(request.headers()) {
+        Some(cookie) => (cookie, false),
+        None => (flow.new_browser_cookie(), true),
+    };
+    let page = login_form(flow, &view, handle, &cookie, "", None, StatusCode::OK);
+    if fresh {
+        let path = cookie_path(&flow.config().issuer);
+        with_cookie(
+            page,
+            &set_session_cookie(&cookie, &path, flow.interaction().pending_ttl),
+        )
+    } else {
+        page
+    }
+}
+
+/// `POST /login`: check the CSRF token, then the credentials; on success a new session
+/// (a new cookie value, so a planted cookie never becomes a session) and 303 to consent.
+async fn login(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
+    let params = match form(request) {
+        Ok(params) => params,
+        Err(error) => return error_page(&error),
+    };
+    let cookie = session_cookie(request.headers());
+    if !csrf_matches(cookie.as_ref(), params.get("csrf")) {
+        return csrf_refused();
+    }
+    let Some(cookie) = cookie else {
+        return csrf_refused();
+    };
+    let handle = params.get("request").unwrap_or_default();
+    let view = match flow.login_view(handle).await {
+        Ok(view) => view,
+        Err(step) => {
+            let (login_url, consent_url) = urls(flow.config());
+            return step_response(step, &login_url, &consent_url);
+        }
+    };
+    let username = params.get("username").unwrap_or_default();
+    let password = Password::new(params.get("password").unwrap_or_default());
+    let context = request_context(request);
+    let outcome = flow
+        .login_service()
+        .login(username, password, &view.client.id, &context)
+        .await;
+    let shown_name: String = username.chars().take(64).collect();
+    match outcome {
+        Ok(LoginOutcome::LoggedIn { cookie, .. }) => {
+            let (_, consent_url) = urls(flow.config());
+            let path = cookie_path(&flow.config().issuer);
+            with_cookie(
+                see_other(&with_handle(&consent_url, handle)),
+                &set_session_cookie(&cookie, &path, flow.interaction().session_ttl),
+            )
+        }
+        Ok(LoginOutcome::Refused) => login_form(
+            flow,
+            &view,
+            handle,
+            &cookie,
+            &shown_name,
+            Some("The username or password is incorrect."),
+            StatusCode::OK,
+        ),
+        Ok(LoginOutcome::LockedOut { retry_after_secs }) => {
+            let wait = retry_after_secs;
+            let message = format!(
+                "Too many failed sign-in attempts. Try again in {} minutes.",
+                wait.div_ceil(60).max(1)
+            );
+            with_header(
+                login_form(
+                    flow,
+                    &view,
+                    handle,
+                    &cookie,
+                    &shown_name,
+                    Some(&message),
+                    StatusCode::TOO_MANY_REQUESTS,
+                ),
+                RETRY_AFTER,
+                &wait.to_string(),
+            )
+        }
+        Err(error) => error_page(&error),
+    }
+}
+
+fn login_form(
+    flow: &AuthorizationFlow,
+    view: &LoginView,
+    handle: &str,
+    cookie: &OpaqueToken,
+    username: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response<Body> {
+    let (login_url, _) = urls(flow.config());
+    let page = LoginPage {
+        css: CSS,
+        action: &login_url,
+        request: handle,
+        csrf: &csrf_token(cookie),
+        client_name: &view.client.display_name,
+        username,
+        error,
+    };
+    let targets: Vec<String> = form_target(view.redirect_uri.as_str()).into_iter().collect();
+    html(status, &page, &targets)
 }

@@ -1,11 +1,11 @@
 //! The `authorize` Lambda: wiring only (design rule 1).
 
-mod handler;
-
+use authorize::handler::handle;
 use lambda_http::{run, service_fn, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     xecure::telemetry::init_json_logs();
-    run(service_fn(handler::handle)).await
+    let flow = xecure::web::lambda::flow_from_env().await?;
+    run(service_fn(|request| handle(&flow, request))).await
 }

@@ -1,8 +1,145 @@
-//! Request -> response for the `consent` function. It will serve GET/POST /consent and the connected-apps page (issues 3 and 9);
-//! until those land every path gets the shared JSON 404, never a 500.
+//! Request -> `xecure::oauth::interaction` -> page or redirect, for the consent screen. Every
+//! client error is an `Ok` response (design rule 7).
 
+use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
+use xecure::domain::OpaqueToken;
+use xecure::http::{form_pairs, no_route, request_context, route_path};
+use xecure::oauth::interaction::{AuthorizationFlow, ConsentView, Decision, Step};
+use xecure::oauth::metadata::CONSENT_PATH;
+use xecure::oauth::{ErrorCode, OAuthError};
+use xecure::web::cookie::session_cookie;
+use xecure::web::csrf::{csrf_matches, csrf_token};
+use xecure::web::pages::{ConsentPage, ScopeLine, CSS};
+use xecure::web::{
+    csrf_refused, error_page, form_target, html, method_not_allowed, query_params, step_response,
+    urls,
+};
 
-pub async fn handle(request: Request) -> Result<Response<Body>, Error> {
-    Ok(xecure::http::no_route(&request))
+pub async fn handle(flow: &AuthorizationFlow, request: Request) -> Result<Response<Body>, Error> {
+    let response = match (request.method().clone(), route_path(&request)) {
+        (Method::GET, CONSENT_PATH) => show(flow, &request).await,
+        (Method::POST, CONSENT_PATH) => decide(flow, &request).await,
+        (_, CONSENT_PATH) => method_not_allowed(),
+        _ => no_route(&request),
+    };
+    Ok(response)
+}
+
+/// `GET /consent?request=…`: the screen, or straight on when consent is remembered.
+async fn show(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
+    let params = match query_params(request) {
+        Ok(params) => params,
+        Err(error) => return error_page(&error),
+    };
+    let handle = params.get("request").unwrap_or_default();
+    let cookie = session_cookie(request.headers());
+    let session = match flow.session(cookie.as_ref()).await {
+        Ok(session) => session,
+        Err(error) => return error_page(&error),
+    };
+    let step = flow
+        .resume(handle, session.as_ref(), &request_context(request))
+        .await;
+    match (step, cookie) {
+        (Step::ShowConsent(view), Some(cookie)) => screen(flow, &view, handle, &cookie),
+        (step, _) => respond(flow, step),
+    }
+}
+
+/// `POST /consent`: the decision, with the CSRF token bound to the session cookie.
+async fn decide(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
+    let form = match ConsentForm::parse(request) {
+        Ok(form) => form,
+        Err(error) => return error_page(&error),
+    };
+    let cookie = session_cookie(request.headers());
+    if !csrf_matches(cookie.as_ref(), form.csrf.as_deref()) {
+        return csrf_refused();
+    }
+    let session = match flow.session(cookie.as_ref()).await {
+        Ok(session) => session,
+        Err(error) => return error_page(&error),
+    };
+    let step = flow
+        .decide(
+            &form.request,
+            session.as_ref(),
+            form.decision,
+            &request_context(request),
+        )
+        .await;
+    respond(flow, step)
+}
+
+fn respond(flow: &AuthorizationFlow, step: Step) -> Response<Body> {
+    let (login_url, consent_url) = urls(flow.config());
+    step_response(step, &login_url, &consent_url)
+}
+
+fn screen(
+    flow: &AuthorizationFlow,
+    view: &ConsentView,
+    handle: &str,
+    cookie: &OpaqueToken,
+) -> Response<Body> {
+    let (_, consent_url) = urls(flow.config());
+    let page = ConsentPage {
+        css: CSS,
+        action: &consent_url,
+        request: handle,
+        csrf: &csrf_token(cookie),
+        client_name: &view.client_name,
+        username: &view.username,
+        scopes: view
+            .scopes
+            .iter()
+            .map(|scope| ScopeLine {
+                name: &scope.name,
+                description: &scope.description,
+            })
+            .collect(),
+    };
+    let targets: Vec<String> = form_target(view.redirect_uri.as_str()).into_iter().collect();
+    html(StatusCode::OK, &page, &targets)
+}
+
+/// The consent form: `scope` repeats (one per ticked box); every other field appears once.
+struct ConsentForm {
+    request: String,
+    csrf: Option<String>,
+    decision: Decision,
+}
+
+impl ConsentForm {
+    fn parse(request: &Request) -> Result<Self, OAuthError> {
+        let bad = |why: &str| OAuthError::new(ErrorCode::InvalidRequest, why);
+        let pairs = form_pairs(request)?;
+        let single = |name: &str| -> Result<Option<String>, OAuthError> {
+            let mut values = pairs.iter().filter(|(n, _)| n == name).map(|(_, v)| v);
+            let first = values.next().cloned();
+            if values.next().is_some() {
+                return Err(bad(&format!("the field '{name}' is repeated")));
+            }
+            Ok(first)
+        };
+        let handle = single("request")?.unwrap_or_default();
+        let csrf = single("csrf")?;
+        let decision = match single("decision")?.as_deref() {
+            Some("approve") => Decision::Approve(
+                pairs
+                    .iter()
+                    .filter(|(n, _)| n == "scope")
+                    .map(|(_, v)| v.clone())
+                    .collect(),
+            ),
+            Some("deny") => Decision::Deny,
+            _ => return Err(bad("decision must be approve or deny")),
+        };
+        Ok(ConsentForm {
+            request: handle,
+            csrf,
+            decision,
+        })
+    }
 }

@@ -7,20 +7,10 @@ use super::pkce::CodeChallenge;
 use super::{ErrorCode, OAuthError};
 use crate::domain::{Client, ClientId, GrantType, RedirectUri, Scope};
 use crate::ports::ClientStore;
+use crate::scopes::ScopeCatalogue;
 use url::Url;
 
-/// `prompt` (OpenID Connect Core section 3.1.2.1, used by OAuth 2.1 deployments).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Prompt {
-    /// Show login and consent only when needed.
-    Default,
-    /// No UI: fail with `login_required` / `consent_required` instead.
-    None,
-    /// Ask for credentials again.
-    Login,
-    /// Show the consent screen even if consent was given before.
-    Consent,
-}
+pub use crate::domain::Prompt;
 
 /// A request that passed every check: safe to keep server-side and act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,14 +43,9 @@ fn page(code: ErrorCode, description: &str) -> AuthorizeRejection {
     AuthorizeRejection::ShowError(OAuthError::new(code, description))
 }
 
-/// Scopes the server knows: a request for any other is `invalid_scope`.
-pub trait ScopeCatalogue {
-    fn knows(&self, scope: &str) -> bool;
-}
-
 pub async fn validate_authorize_request(
     clients: &dyn ClientStore,
-    catalogue: &dyn ScopeCatalogue,
+    catalogue: &ScopeCatalogue,
     params: &Params,
 ) -> Result<AuthorizeRequest, AuthorizeRejection> {
     let client_id = params
@@ -136,7 +121,7 @@ pub async fn validate_authorize_request(
 /// RFC 6749 section 3.3: absent means the client's default scopes.
 fn requested_scope(
     client: &Client,
-    catalogue: &dyn ScopeCatalogue,
+    catalogue: &ScopeCatalogue,
     raw: Option<&str>,
 ) -> Result<Scope, OAuthError> {
     let scope = match raw {
@@ -245,13 +230,6 @@ mod tests {
     use crate::domain::{ClientKind, Timestamp};
     use crate::store::embedded::EmbeddedStore;
 
-    struct Catalogue;
-    impl ScopeCatalogue for Catalogue {
-        fn knows(&self, scope: &str) -> bool {
-            ["profile:read", "orders:read", "orders:write"].contains(&scope)
-        }
-    }
-
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
     async fn store() -> (EmbeddedStore, tempfile::TempDir) {
@@ -293,7 +271,7 @@ mod tests {
         without: &[&str],
     ) -> Result<AuthorizeRequest, AuthorizeRejection> {
         let (store, _dir) = store().await;
-        validate_authorize_request(&store, &Catalogue, &params(extra, without)).await
+        validate_authorize_request(&store, &ScopeCatalogue::built_in(), &params(extra, without)).await
     }
 
     fn redirected_code(result: Result<AuthorizeRequest, AuthorizeRejection>) -> ErrorCode {

@@ -5,6 +5,8 @@ use serde_json::{json, Value};
 
 pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
 pub const AUTHORIZE_PATH: &str = "/authorize";
+pub const LOGIN_PATH: &str = "/login";
+pub const CONSENT_PATH: &str = "/consent";
 pub const TOKEN_PATH: &str = "/token";
 pub const REVOKE_PATH: &str = "/revoke";
 pub const INTROSPECT_PATH: &str = "/introspect";

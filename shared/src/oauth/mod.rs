@@ -4,6 +4,8 @@ pub mod authorization_code;
 pub mod authorize;
 pub mod client_auth;
 pub mod error;
+pub mod interaction;
+pub mod login;
 pub mod metadata;
 pub mod params;
 pub mod pkce;

@@ -43,6 +43,14 @@ pub fn session(digest: &TokenDigest) -> ItemKey {
     key(format!("SESSION#{}", digest.as_str()), "SESSION")
 }
 
+pub fn pending_authorization(digest: &TokenDigest) -> ItemKey {
+    key(format!("PENDING#{}", digest.as_str()), "PENDING")
+}
+
+pub fn login_throttle(key_text: &str) -> ItemKey {
+    key(format!("THROTTLE#{key_text}"), "THROTTLE")
+}
+
 pub fn code(digest: &TokenDigest) -> ItemKey {
     key(format!("CODE#{}", digest.as_str()), "CODE")
 }
@@ -115,6 +123,15 @@ mod tests {
         );
         assert_eq!(session(&digest), key(format!("SESSION#{d}"), "SESSION"));
         assert_eq!(code(&digest), key(format!("CODE#{d}"), "CODE"));
+        assert_eq!(
+            pending_authorization(&digest),
+            key(format!("PENDING#{d}"), "PENDING")
+        );
+        let throttled = crate::domain::ThrottleKey::Account(Username::parse("Bob").unwrap());
+        assert_eq!(
+            login_throttle(&throttled.as_key()),
+            key("THROTTLE#account#bob".into(), "THROTTLE")
+        );
         assert_eq!(
             refresh_token(&digest),
             key(format!("REFRESH#{d}"), "REFRESH")

@@ -3,7 +3,8 @@
 
 use super::{n, s};
 use crate::domain::{
-    AuditEvent, AuthorizationCode, Client, Grant, LoginSession, RefreshFamily, RefreshToken,
+    AuditEvent, AuthorizationCode, Client, Grant, LoginSession, LoginThrottle,
+    PendingAuthorization, RefreshFamily, RefreshToken,
     Revocation, SigningKey, Timestamp, User,
 };
 use crate::ports::{StoreError, StoreResult};
@@ -60,6 +61,20 @@ pub(super) fn session_item(session: &LoginSession) -> StoreResult<Item> {
     Ok(with_ttl(
         record(session, &keys::session(&session.digest))?,
         session.expires_at,
+    ))
+}
+
+pub(super) fn pending_authorization_item(pending: &PendingAuthorization) -> StoreResult<Item> {
+    Ok(with_ttl(
+        record(pending, &keys::pending_authorization(&pending.digest))?,
+        pending.expires_at,
+    ))
+}
+
+pub(super) fn login_throttle_item(throttle: &LoginThrottle) -> StoreResult<Item> {
+    Ok(with_ttl(
+        record(throttle, &keys::login_throttle(&throttle.key))?,
+        throttle.expires_at,
     ))
 }
 

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod expr;
+mod interaction;
 mod items;
 mod records;
 mod table;
@@ -94,6 +95,11 @@ impl DynamoStore {
 
     /// Deletes the item; true if it existed.
     async fn delete(&self, key: &ItemKey) -> StoreResult<bool> {
+        Ok(self.take(key).await?.is_some())
+    }
+
+    /// Deletes the item and returns what it held: of concurrent takers, one gets it.
+    async fn take(&self, key: &ItemKey) -> StoreResult<Option<Item>> {
         let output = self
             .client
             .delete_item()
@@ -103,7 +109,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(|e| unavailable("DeleteItem", e))?;
-        Ok(output.attributes.is_some())
+        Ok(output.attributes.filter(|item| !item.is_empty()))
     }
 
     /// One all-or-nothing TransactWriteItems call, retried only on transaction conflicts.

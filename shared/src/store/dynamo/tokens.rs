@@ -38,7 +38,7 @@ fn grant_is_active(grant_id: &str) -> Expr {
 
 impl DynamoStore {
     /// Reads several items in one TransactGetItems call: a consistent snapshot of all of them.
-    async fn get_many(&self, keys: &[ItemKey]) -> StoreResult<Vec<Option<Item>>> {
+    pub(super) async fn get_many(&self, keys: &[ItemKey]) -> StoreResult<Vec<Option<Item>>> {
         let gets = keys
             .iter()
             .map(|key| {

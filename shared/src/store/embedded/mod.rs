@@ -4,6 +4,7 @@
 //! guarantees the DynamoDB store gets from conditional and transactional writes.
 
 mod accounts;
+mod interaction;
 mod records;
 mod tokens;
 
@@ -26,6 +27,9 @@ const CLIENTS: JsonTable = TableDefinition::new("clients");
 const USERS: JsonTable = TableDefinition::new("users");
 const SESSIONS: JsonTable = TableDefinition::new("sessions");
 const CODES: JsonTable = TableDefinition::new("codes");
+const PENDING_AUTHORIZATIONS: JsonTable = TableDefinition::new("pending_authorizations");
+/// Keyed by `ThrottleKey::as_key`.
+const LOGIN_THROTTLES: JsonTable = TableDefinition::new("login_throttles");
 const REFRESH_TOKENS: JsonTable = TableDefinition::new("refresh_tokens");
 const REFRESH_FAMILIES: JsonTable = TableDefinition::new("refresh_families");
 const SIGNING_KEYS: JsonTable = TableDefinition::new("signing_keys");
@@ -75,6 +79,8 @@ impl EmbeddedStore {
             CLIENTS,
             USERS,
             SESSIONS,
+            PENDING_AUTHORIZATIONS,
+            LOGIN_THROTTLES,
             CODES,
             REFRESH_TOKENS,
             REFRESH_FAMILIES,

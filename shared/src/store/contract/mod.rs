@@ -3,6 +3,10 @@
 //! runs it in `embedded::tests`, the DynamoDB store against a real DynamoDB API (moto) in
 //! `dynamo::tests`.
 
+mod interaction;
+
+pub use interaction::*;
+
 use crate::domain::*;
 use crate::ports::{CodeRedemption, NewRefreshFamily, Rotation, Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,14 +15,14 @@ use std::time::Duration;
 
 /// Far enough ahead of the real clock that a DynamoDB-compatible server's TTL sweeper never
 /// removes a test item behind the test's back.
-const T0: Timestamp = Timestamp::from_secs(1_900_000_000);
-const MINUTE: Duration = Duration::from_secs(60);
+pub(crate) const T0: Timestamp = Timestamp::from_secs(1_900_000_000);
+pub(crate) const MINUTE: Duration = Duration::from_secs(60);
 
-fn at(seconds_after_t0: u64) -> Timestamp {
+pub(crate) fn at(seconds_after_t0: u64) -> Timestamp {
     T0.plus(Duration::from_secs(seconds_after_t0))
 }
 
-fn client_id(id: &str) -> ClientId {
+pub(crate) fn client_id(id: &str) -> ClientId {
     ClientId::parse(id).unwrap()
 }
 
@@ -865,6 +869,10 @@ macro_rules! contract_suite {
             signing_keys_round_trip,
             audit_pages_newest_first,
             bad_requests_are_typed_errors,
+            pending_authorizations_are_taken_once,
+            concurrent_takes_have_one_winner,
+            login_failures_lock_out_per_key,
+            concurrent_login_failures_are_all_counted,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

@@ -1,0 +1,3 @@
+//! The `consent` function: the consent screen, `GET/POST /consent`.
+
+pub mod handler;

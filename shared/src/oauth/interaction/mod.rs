@@ -1,0 +1,403 @@
+//! From a validated authorization request to an authorization code: who must log in, when the
+//! consent screen is shown, and what the user's decision produces. The handlers of the
+//! authorize and consent functions turn each `Step` into a page or a redirect; everything
+//! decided here is tested without HTTP.
+
+mod decide;
+#[cfg(test)]
+mod tests;
+
+pub use decide::Decision;
+
+use super::authorization_code::{issue_authorization_code, CodeBinding};
+use super::authorize::{error_redirect, redirect_with, validate_authorize_request};
+use super::authorize::{AuthorizeRejection, AuthorizeRequest, Prompt};
+use super::login::LoginService;
+use super::pkce::CodeChallenge;
+use super::token::{unavailable, CLIENT_CACHE_TTL};
+use super::{ErrorCode, OAuthError, Params};
+use crate::audit::{AuditDraft, Auditor, RequestContext};
+use crate::config::{InteractionConfig, OAuthConfig};
+use crate::domain::{
+    AuditEventKind, AuditOutcome, Client, GrantId, LoginSession, OpaqueToken,
+    PendingAuthorization, RedirectUri, TokenDigest,
+};
+use crate::ports::{ClientStore, Clock, Rng, Store};
+use crate::scopes::ScopeCatalogue;
+use crate::store::client_cache::CachedClients;
+use std::sync::Arc;
+
+/// What the browser is shown or sent to next.
+#[derive(Debug)]
+pub enum Step {
+    /// An error page; never a redirect (client or redirect URI unknown, or the hand-off
+    /// between pages expired or was tampered with).
+    ShowError(OAuthError),
+    /// 303 to the client's redirect URI, carrying a code or an error, `state` and `iss`.
+    ToClient(String),
+    /// 303 to the login page for this pending request.
+    ToLogin(OpaqueToken),
+    /// 303 to the consent page for this pending request.
+    ToConsent(OpaqueToken),
+    /// Render the consent screen.
+    ShowConsent(ConsentView),
+}
+
+/// What the consent screen shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentView {
+    pub client_name: String,
+    pub username: String,
+    /// Where the decision will send the browser (the page's CSP allows it as a form target).
+    pub redirect_uri: RedirectUri,
+    pub scopes: Vec<ScopeChoice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeChoice {
+    pub name: String,
+    pub description: String,
+}
+
+/// What the login page shows about the request it continues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginView {
+    pub client: Client,
+    pub redirect_uri: RedirectUri,
+}
+
+/// Longest handle accepted from a browser (ours are 43 characters).
+const MAX_HANDLE_LEN: usize = 128;
+
+pub struct AuthorizationFlow {
+    store: Arc<dyn Store>,
+    clients: CachedClients,
+    catalogue: Arc<ScopeCatalogue>,
+    config: OAuthConfig,
+    interaction: InteractionConfig,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn Rng>,
+    auditor: Auditor,
+}
+
+fn expired_handoff() -> OAuthError {
+    OAuthError::new(
+        ErrorCode::InvalidRequest,
+        "This sign-in request has expired or was already completed. Go back to the app and start again.",
+    )
+}
+
+impl AuthorizationFlow {
+    pub fn new(
+        store: Arc<dyn Store>,
+        catalogue: Arc<ScopeCatalogue>,
+        config: OAuthConfig,
+        interaction: InteractionConfig,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+    ) -> Self {
+        let clients = CachedClients::new(store.clone(), clock.clone(), CLIENT_CACHE_TTL);
+        let auditor = Auditor::new(
+            store.clone(),
+            clock.clone(),
+            rng.clone(),
+            config.audit_retention,
+        );
+        AuthorizationFlow {
+            store,
+            clients,
+            catalogue,
+            config,
+            interaction,
+            clock,
+            rng,
+            auditor,
+        }
+    }
+
+    pub fn config(&self) -> &OAuthConfig {
+        &self.config
+    }
+
+    pub fn interaction(&self) -> &InteractionConfig {
+        &self.interaction
+    }
+
+    /// The login checks, over the same store, clock, randomness and audit trail.
+    pub fn login_service(&self) -> LoginService {
+        LoginService::new(
+            self.store.clone(),
+            self.clock.clone(),
+            self.rng.clone(),
+            self.auditor.clone(),
+            self.interaction.login.clone(),
+            self.interaction.session_ttl,
+        )
+    }
+
+    /// A fresh random value for a browser that has no cookie yet.
+    pub fn new_browser_cookie(&self) -> OpaqueToken {
+        OpaqueToken::generate(self.rng.as_ref())
+    }
+
+    /// The session a browser's cookie stands for, if it is live.
+    pub async fn session(&self, cookie: Option<&OpaqueToken>) -> Result<Option<LoginSession>, OAuthError> {
+        let Some(cookie) = cookie else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .get_session(&cookie.digest(), self.clock.now())
+            .await?)
+    }
+
+    /// `GET /authorize` (RFC 6749 section 4.1.1).
+    pub async fn begin(
+        &self,
+        params: &Params,
+        session: Option<&LoginSession>,
+        context: &RequestContext,
+    ) -> Step {
+        let request =
+            match validate_authorize_request(&self.clients, &self.catalogue, params).await {
+                Ok(request) => request,
+                Err(AuthorizeRejection::ShowError(error)) => return Step::ShowError(error),
+                Err(AuthorizeRejection::Redirect {
+                    redirect_uri,
+                    state,
+                    error,
+                }) => {
+                    return Step::ToClient(error_redirect(
+                        &redirect_uri,
+                        &self.config.issuer,
+                        state.as_deref(),
+                        &error,
+                    ))
+                }
+            };
+        let now = self.clock.now();
+        let handle = OpaqueToken::generate(self.rng.as_ref());
+        let pending = pending_of(&request, handle.digest(), now, &self.interaction);
+        let remembered = match session {
+            Some(session) => match self.consent_remembered(&pending, session).await {
+                Ok(remembered) => remembered,
+                Err(error) => return Step::ShowError(error),
+            },
+            None => None,
+        };
+        match (request.prompt, session, remembered) {
+            // OpenID Connect Core 3.1.2.1: prompt=none must not show any page.
+            (Prompt::None, None, _) => self.refuse(&pending, ErrorCode::LoginRequired, "the user is not logged in"),
+            (Prompt::None, Some(session), Some(grant_id)) => {
+                self.issue_code(&pending, session, grant_id, context).await
+            }
+            (Prompt::None, Some(_), None) => self.refuse(
+                &pending,
+                ErrorCode::ConsentRequired,
+                "the user has not consented to this request",
+            ),
+            (Prompt::Default, Some(session), Some(grant_id)) => {
+                self.issue_code(&pending, session, grant_id, context).await
+            }
+            (Prompt::Login, _, _) | (_, None, _) => match self.park(&pending).await {
+                Ok(()) => Step::ToLogin(handle),
+                Err(error) => Step::ShowError(error),
+            },
+            (Prompt::Default | Prompt::Consent, Some(_), _) => match self.park(&pending).await {
+                Ok(()) => Step::ToConsent(handle),
+                Err(error) => Step::ShowError(error),
+            },
+        }
+    }
+
+    /// The pending request behind a login page, for its heading and CSP.
+    pub async fn login_view(&self, handle: &str) -> Result<LoginView, Step> {
+        let pending = self.pending(handle).await?;
+        let client = self.client_of(&pending).await?;
+        Ok(LoginView {
+            client,
+            redirect_uri: pending.redirect_uri,
+        })
+    }
+
+    /// `GET /consent`: after login, or when the user comes back to the page.
+    pub async fn resume(
+        &self,
+        handle: &str,
+        session: Option<&LoginSession>,
+        context: &RequestContext,
+    ) -> Step {
+        let pending = match self.pending(handle).await {
+            Ok(pending) => pending,
+            Err(step) => return step,
+        };
+        let Some(session) = session.filter(|s| logged_in_enough(s, &pending)) else {
+            return Step::ToLogin(OpaqueToken::new(handle));
+        };
+        let remembered = match self.consent_remembered(&pending, session).await {
+            Ok(remembered) => remembered,
+            Err(error) => return Step::ShowError(error),
+        };
+        if let Some(grant_id) = remembered.filter(|_| pending.prompt != Prompt::Consent) {
+            return match self.store.take_pending_authorization(&pending.digest, self.clock.now()).await {
+                Ok(Some(pending)) => self.issue_code(&pending, session, grant_id, context).await,
+                Ok(None) => Step::ShowError(expired_handoff()),
+                Err(error) => Step::ShowError(unavailable(error)),
+            };
+        }
+        let client = match self.client_of(&pending).await {
+            Ok(client) => client,
+            Err(step) => return step,
+        };
+        Step::ShowConsent(ConsentView {
+            client_name: client.display_name,
+            username: session.username.to_string(),
+            redirect_uri: pending.redirect_uri.clone(),
+            scopes: pending
+                .scope
+                .iter()
+                .map(|name| ScopeChoice {
+                    name: name.to_owned(),
+                    description: self
+                        .catalogue
+                        .describe(name)
+                        .unwrap_or(name)
+                        .to_owned(),
+                })
+                .collect(),
+        })
+    }
+
+    async fn pending(&self, handle: &str) -> Result<PendingAuthorization, Step> {
+        if handle.is_empty() || handle.len() > MAX_HANDLE_LEN {
+            return Err(Step::ShowError(expired_handoff()));
+        }
+        match self
+            .store
+            .get_pending_authorization(&TokenDigest::of(handle), self.clock.now())
+            .await
+        {
+            Ok(Some(pending)) => Ok(pending),
+            Ok(None) => Err(Step::ShowError(expired_handoff())),
+            Err(error) => Err(Step::ShowError(unavailable(error))),
+        }
+    }
+
+    async fn client_of(&self, pending: &PendingAuthorization) -> Result<Client, Step> {
+        match self.clients.get_client(&pending.client_id).await {
+            Ok(Some(client)) => Ok(client),
+            // Removed since the request was made.
+            Ok(None) => Err(Step::ShowError(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "the client is not registered",
+            ))),
+            Err(error) => Err(Step::ShowError(unavailable(error))),
+        }
+    }
+
+    async fn park(&self, pending: &PendingAuthorization) -> Result<(), OAuthError> {
+        Ok(self.store.put_pending_authorization(pending).await?)
+    }
+
+    /// Security rule 14: consent is never implied. It is remembered only when the user
+    /// already granted every requested scope to this client and the grant is active.
+    async fn consent_remembered(
+        &self,
+        pending: &PendingAuthorization,
+        session: &LoginSession,
+    ) -> Result<Option<GrantId>, OAuthError> {
+        let grant = self
+            .store
+            .get_grant(&session.user_id, &pending.client_id)
+            .await?;
+        Ok(grant
+            .filter(|grant| grant.is_active() && pending.scope.is_subset_of(&grant.scope))
+            .map(|grant| grant.id))
+    }
+
+    fn refuse(&self, pending: &PendingAuthorization, code: ErrorCode, why: &str) -> Step {
+        Step::ToClient(error_redirect(
+            &pending.redirect_uri,
+            &self.config.issuer,
+            pending.state.as_deref(),
+            &OAuthError::new(code, why),
+        ))
+    }
+
+    /// RFC 6749 section 4.1.2: the code goes to the client with `state`, and `iss` (RFC 9207).
+    async fn issue_code(
+        &self,
+        pending: &PendingAuthorization,
+        session: &LoginSession,
+        grant_id: GrantId,
+        context: &RequestContext,
+    ) -> Step {
+        let Ok(code_challenge) = CodeChallenge::from_request(Some(&pending.code_challenge), Some("S256")) else {
+            return Step::ShowError(expired_handoff());
+        };
+        let binding = CodeBinding {
+            client_id: pending.client_id.clone(),
+            user_id: session.user_id.clone(),
+            grant_id: grant_id.clone(),
+            redirect_uri: pending.redirect_uri.clone(),
+            scope: pending.scope.clone(),
+            code_challenge,
+            auth_time: session.authenticated_at,
+        };
+        let code = match issue_authorization_code(
+            self.store.as_ref(),
+            self.rng.as_ref(),
+            self.clock.now(),
+            self.config.code_ttl,
+            binding,
+        )
+        .await
+        {
+            Ok(code) => code,
+            Err(error) => return Step::ShowError(unavailable(error)),
+        };
+        self.auditor
+            .record(
+                AuditDraft::new(AuditEventKind::CodeIssued, AuditOutcome::Success)
+                    .user(&session.user_id)
+                    .client(&pending.client_id)
+                    .detail("grant_id", grant_id.as_str())
+                    .detail("scope", pending.scope.to_string())
+                    .detail("code_digest", code.digest().log_prefix().to_owned()),
+                context,
+            )
+            .await;
+        Step::ToClient(redirect_with(
+            &pending.redirect_uri,
+            &self.config.issuer,
+            pending.state.as_deref(),
+            &[("code", code.secret())],
+        ))
+    }
+}
+
+/// With `prompt=login` only a login after the request counts.
+fn logged_in_enough(session: &LoginSession, pending: &PendingAuthorization) -> bool {
+    pending
+        .needs_login_since()
+        .is_none_or(|since| session.authenticated_at >= since)
+}
+
+fn pending_of(
+    request: &AuthorizeRequest,
+    digest: TokenDigest,
+    now: crate::domain::Timestamp,
+    interaction: &InteractionConfig,
+) -> PendingAuthorization {
+    PendingAuthorization {
+        digest,
+        client_id: request.client.id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        scope: request.scope.clone(),
+        state: request.state.clone(),
+        code_challenge: request.code_challenge.as_str().to_owned(),
+        prompt: request.prompt,
+        created_at: now,
+        expires_at: now.plus(interaction.pending_ttl),
+    }
+}
