@@ -6,8 +6,9 @@
 
 use crate::domain::{
     AuditEvent, AuditPage, AuditQuery, AuthorizationCode, Client, ClientId, FamilyId, Grant,
-    LoginPolicy, LoginSession, LoginThrottle, PendingAuthorization, RefreshFamily, RefreshToken, Revocation, RevocationStamp, SigningKey, Timestamp,
-    ThrottleKey, TokenDigest, User, UserId, Username,
+    LoginPolicy, LoginSession, LoginThrottle, PendingAuthorization, RefreshFamily, RefreshToken,
+    Revocation, RevocationStamp, SigningKey, ThrottleKey, Timestamp, TokenDigest, User, UserId,
+    Username,
 };
 use async_trait::async_trait;
 use thiserror::Error;

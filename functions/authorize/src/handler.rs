@@ -169,6 +169,8 @@ fn login_form(
         username,
         error,
     };
-    let targets: Vec<String> = form_target(view.redirect_uri.as_str()).into_iter().collect();
+    let targets: Vec<String> = form_target(view.redirect_uri.as_str())
+        .into_iter()
+        .collect();
     html(status, &page, &targets)
 }

@@ -100,7 +100,9 @@ fn screen(
             })
             .collect(),
     };
-    let targets: Vec<String> = form_target(view.redirect_uri.as_str()).into_iter().collect();
+    let targets: Vec<String> = form_target(view.redirect_uri.as_str())
+        .into_iter()
+        .collect();
     html(StatusCode::OK, &page, &targets)
 }
 

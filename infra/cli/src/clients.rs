@@ -8,6 +8,7 @@ use xecure::domain::{
     RedirectUri, Revocation, RevocationTarget, Scope, SecretHash,
 };
 use xecure::ports::{Clock, OsRng, SystemClock};
+use xecure::scopes::ScopeCatalogue;
 
 #[derive(Subcommand)]
 pub enum ClientCommand {
@@ -80,6 +81,19 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                 return Err(format!("client {id} already exists"));
             }
             let allowed_scopes = Scope::parse(&scope).map_err(|e| e.to_string())?;
+            // A scope outside the catalogue could never be granted: every authorization
+            // request for it is refused with invalid_scope.
+            let catalogue = ScopeCatalogue::from_env().map_err(|e| e.to_string())?;
+            let unknown: Vec<&str> = allowed_scopes
+                .iter()
+                .filter(|s| !catalogue.knows(s))
+                .collect();
+            if !unknown.is_empty() {
+                return Err(format!(
+                    "unknown scope {} (the catalogue is infra/scopes.toml)",
+                    unknown.join(" ")
+                ));
+            }
             let default_scopes = match default_scope {
                 Some(raw) => Scope::parse(&raw).map_err(|e| e.to_string())?,
                 None => allowed_scopes.clone(),

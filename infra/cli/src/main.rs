@@ -2,12 +2,14 @@
 //!
 //!     xecure keys rotate                      # first key, or a rotation
 //!     xecure keys list
+//!     echo 'a long passphrase' | xecure user add --username alice
 //!     xecure client add --id web-app --name "Web App" --redirect-uri https://app.example/cb --scope profile:read
 //!     xecure --dynamodb-table xecure-prod --kms-key-id alias/xecure-prod keys rotate
 
 mod clients;
 mod keys;
 mod target;
+mod users;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -16,7 +18,7 @@ use std::process::ExitCode;
 #[command(
     name = "xecure",
     version,
-    about = "Operate Xecure: signing keys and OAuth clients"
+    about = "Operate Xecure: signing keys, OAuth clients and users"
 )]
 struct Cli {
     #[command(flatten)]
@@ -33,6 +35,9 @@ enum Command {
     /// OAuth clients: register, list, show, remove.
     #[command(subcommand)]
     Client(clients::ClientCommand),
+    /// Users who log in on the login page: add, disable, remove.
+    #[command(subcommand)]
+    User(users::UserCommand),
 }
 
 #[tokio::main]
@@ -43,6 +48,7 @@ async fn main() -> ExitCode {
         match cli.command {
             Command::Keys(command) => keys::run(command, &target).await,
             Command::Client(command) => clients::run(command, &target).await,
+            Command::User(command) => users::run(command, &target).await,
         }
     }
     .await;

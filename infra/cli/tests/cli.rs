@@ -69,7 +69,7 @@ fn keys_and_clients_round_trip_on_a_data_directory() {
 #[test]
 fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
         (&["client", "remove", "ghost"], "no client ghost"),
         (
             &[
@@ -82,7 +82,7 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
                 "--redirect-uri",
                 "https://x.example/cb#f",
                 "--scope",
-                "a",
+                "orders:read",
             ],
             "fragment",
         ),
@@ -97,7 +97,7 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
                 "--redirect-uri",
                 "https://x.example/cb",
                 "--scope",
-                "a",
+                "orders:read",
             ],
             "client_id",
         ),
@@ -115,9 +115,24 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
                 "--redirect-uri",
                 "https://x.example/cb",
                 "--scope",
-                "a",
+                "orders:read",
             ],
             "public clients",
+        ),
+        (
+            &[
+                "client",
+                "add",
+                "--id",
+                "u",
+                "--name",
+                "U",
+                "--redirect-uri",
+                "https://x.example/cb",
+                "--scope",
+                "orders:read admin",
+            ],
+            "unknown scope admin",
         ),
         (&["keys", "rotate", "--algorithm", "none"], "not supported"),
     ];
@@ -129,4 +144,42 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
     }
     let unknown_flag = xecure(dir.path(), &["keys", "--frobnicate"]);
     assert!(!unknown_flag.status.success());
+}
+
+fn xecure_with_stdin(data_dir: &Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xecure"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("XECURE_TABLE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run xecure");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn users_are_added_with_a_password_from_stdin_disabled_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let add = ["user", "add", "--username", "Alice"];
+    let created = stdout(&xecure_with_stdin(dir.path(), &add, "a long passphrase\n"));
+    assert!(created.starts_with("created user alice (usr_"), "{created}");
+    let again = xecure_with_stdin(dir.path(), &add, "another passphrase\n");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let short = xecure_with_stdin(dir.path(), &["user", "add", "--username", "bob"], "short\n");
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8"));
+    assert!(stdout(&xecure(dir.path(), &["user", "disable", "alice"])).contains("disabled"));
+    assert!(stdout(&xecure(dir.path(), &["user", "remove", "alice"])).contains("removed"));
+    assert!(!xecure(dir.path(), &["user", "remove", "alice"])
+        .status
+        .success());
 }

@@ -123,7 +123,7 @@ mod tests {
     }
 
     #[test]
-    fn redirect_uri_exact_match() {
+    fn rule_1_redirect_uri_exact_match() {
         let registered = uri("https://app.example/cb");
         assert!(registered.matches_request(&uri("https://app.example/cb")));
         assert!(!registered.matches_request(&uri("https://app.example/cb/")));

@@ -111,7 +111,10 @@ impl LoginThrottle {
         };
         if failures >= policy.limit_for(key) {
             let doubling = 2u32.saturating_pow(lockouts.min(16));
-            let lockout = policy.lockout.saturating_mul(doubling).min(policy.max_lockout);
+            let lockout = policy
+                .lockout
+                .saturating_mul(doubling)
+                .min(policy.max_lockout);
             next.lockouts = lockouts + 1;
             next.locked_until = Some(now.plus(lockout));
             next.failures = 0;

@@ -271,7 +271,8 @@ mod tests {
         without: &[&str],
     ) -> Result<AuthorizeRequest, AuthorizeRejection> {
         let (store, _dir) = store().await;
-        validate_authorize_request(&store, &ScopeCatalogue::built_in(), &params(extra, without)).await
+        validate_authorize_request(&store, &ScopeCatalogue::built_in(), &params(extra, without))
+            .await
     }
 
     fn redirected_code(result: Result<AuthorizeRequest, AuthorizeRejection>) -> ErrorCode {

@@ -118,7 +118,10 @@ impl LoginService {
                 .await;
             return self.count_failure(&keys, now, &draft, context).await;
         };
-        if let Some(account) = keys.first().filter(|k| matches!(k, ThrottleKey::Account(_))) {
+        if let Some(account) = keys
+            .first()
+            .filter(|k| matches!(k, ThrottleKey::Account(_)))
+        {
             self.store.clear_login_throttle(account).await?;
         }
         let cookie = OpaqueToken::generate(self.rng.as_ref());

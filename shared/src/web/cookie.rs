@@ -78,7 +78,10 @@ mod tests {
     #[test]
     fn the_cookie_is_read_among_others() {
         let mut headers = HeaderMap::new();
-        headers.append(COOKIE, HeaderValue::from_static("theme=dark; xecure_session=v1"));
+        headers.append(
+            COOKIE,
+            HeaderValue::from_static("theme=dark; xecure_session=v1"),
+        );
         assert_eq!(session_cookie(&headers).unwrap().secret(), "v1");
         assert!(session_cookie(&HeaderMap::new()).is_none());
         let mut long = HeaderMap::new();

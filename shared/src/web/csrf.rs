@@ -39,7 +39,10 @@ mod tests {
         let cookie = OpaqueToken::new("cookie-a");
         let token = csrf_token(&cookie);
         assert!(csrf_matches(Some(&cookie), Some(&token)));
-        assert!(!csrf_matches(Some(&OpaqueToken::new("cookie-b")), Some(&token)));
+        assert!(!csrf_matches(
+            Some(&OpaqueToken::new("cookie-b")),
+            Some(&token)
+        ));
         assert!(!csrf_matches(None, Some(&token)));
         assert!(!csrf_matches(Some(&cookie), None));
         assert!(!csrf_matches(Some(&cookie), Some("")));

@@ -96,11 +96,7 @@ pub fn with_cookie(mut response: Response<Body>, set_cookie: &str) -> Response<B
     response
 }
 
-pub fn with_header(
-    mut response: Response<Body>,
-    name: HeaderName,
-    value: &str,
-) -> Response<Body> {
+pub fn with_header(mut response: Response<Body>, name: HeaderName, value: &str) -> Response<Body> {
     if let Ok(value) = HeaderValue::from_str(value) {
         response.headers_mut().insert(name, value);
     }

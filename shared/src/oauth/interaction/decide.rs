@@ -38,7 +38,11 @@ impl AuthorizationFlow {
         };
         // Single use: of two submissions of one form, only one goes on.
         let now = self.clock.now();
-        let pending = match self.store.take_pending_authorization(&pending.digest, now).await {
+        let pending = match self
+            .store
+            .take_pending_authorization(&pending.digest, now)
+            .await
+        {
             Ok(Some(pending)) => pending,
             Ok(None) => return Step::ShowError(expired_handoff()),
             Err(error) => return Step::ShowError(unavailable(error)),

@@ -19,8 +19,8 @@ use super::{ErrorCode, OAuthError, Params};
 use crate::audit::{AuditDraft, Auditor, RequestContext};
 use crate::config::{InteractionConfig, OAuthConfig};
 use crate::domain::{
-    AuditEventKind, AuditOutcome, Client, GrantId, LoginSession, OpaqueToken,
-    PendingAuthorization, RedirectUri, TokenDigest,
+    AuditEventKind, AuditOutcome, Client, GrantId, LoginSession, OpaqueToken, PendingAuthorization,
+    RedirectUri, TokenDigest,
 };
 use crate::ports::{ClientStore, Clock, Rng, Store};
 use crate::scopes::ScopeCatalogue;
@@ -141,7 +141,10 @@ impl AuthorizationFlow {
     }
 
     /// The session a browser's cookie stands for, if it is live.
-    pub async fn session(&self, cookie: Option<&OpaqueToken>) -> Result<Option<LoginSession>, OAuthError> {
+    pub async fn session(
+        &self,
+        cookie: Option<&OpaqueToken>,
+    ) -> Result<Option<LoginSession>, OAuthError> {
         let Some(cookie) = cookie else {
             return Ok(None);
         };
@@ -158,23 +161,23 @@ impl AuthorizationFlow {
         session: Option<&LoginSession>,
         context: &RequestContext,
     ) -> Step {
-        let request =
-            match validate_authorize_request(&self.clients, &self.catalogue, params).await {
-                Ok(request) => request,
-                Err(AuthorizeRejection::ShowError(error)) => return Step::ShowError(error),
-                Err(AuthorizeRejection::Redirect {
-                    redirect_uri,
-                    state,
-                    error,
-                }) => {
-                    return Step::ToClient(error_redirect(
-                        &redirect_uri,
-                        &self.config.issuer,
-                        state.as_deref(),
-                        &error,
-                    ))
-                }
-            };
+        let request = match validate_authorize_request(&self.clients, &self.catalogue, params).await
+        {
+            Ok(request) => request,
+            Err(AuthorizeRejection::ShowError(error)) => return Step::ShowError(error),
+            Err(AuthorizeRejection::Redirect {
+                redirect_uri,
+                state,
+                error,
+            }) => {
+                return Step::ToClient(error_redirect(
+                    &redirect_uri,
+                    &self.config.issuer,
+                    state.as_deref(),
+                    &error,
+                ))
+            }
+        };
         let now = self.clock.now();
         let handle = OpaqueToken::generate(self.rng.as_ref());
         let pending = pending_of(&request, handle.digest(), now, &self.interaction);
@@ -187,7 +190,11 @@ impl AuthorizationFlow {
         };
         match (request.prompt, session, remembered) {
             // OpenID Connect Core 3.1.2.1: prompt=none must not show any page.
-            (Prompt::None, None, _) => self.refuse(&pending, ErrorCode::LoginRequired, "the user is not logged in"),
+            (Prompt::None, None, _) => self.refuse(
+                &pending,
+                ErrorCode::LoginRequired,
+                "the user is not logged in",
+            ),
             (Prompt::None, Some(session), Some(grant_id)) => {
                 self.issue_code(&pending, session, grant_id, context).await
             }
@@ -239,7 +246,11 @@ impl AuthorizationFlow {
             Err(error) => return Step::ShowError(error),
         };
         if let Some(grant_id) = remembered.filter(|_| pending.prompt != Prompt::Consent) {
-            return match self.store.take_pending_authorization(&pending.digest, self.clock.now()).await {
+            return match self
+                .store
+                .take_pending_authorization(&pending.digest, self.clock.now())
+                .await
+            {
                 Ok(Some(pending)) => self.issue_code(&pending, session, grant_id, context).await,
                 Ok(None) => Step::ShowError(expired_handoff()),
                 Err(error) => Step::ShowError(unavailable(error)),
@@ -258,11 +269,7 @@ impl AuthorizationFlow {
                 .iter()
                 .map(|name| ScopeChoice {
                     name: name.to_owned(),
-                    description: self
-                        .catalogue
-                        .describe(name)
-                        .unwrap_or(name)
-                        .to_owned(),
+                    description: self.catalogue.describe(name).unwrap_or(name).to_owned(),
                 })
                 .collect(),
         })
@@ -332,7 +339,9 @@ impl AuthorizationFlow {
         grant_id: GrantId,
         context: &RequestContext,
     ) -> Step {
-        let Ok(code_challenge) = CodeChallenge::from_request(Some(&pending.code_challenge), Some("S256")) else {
+        let Ok(code_challenge) =
+            CodeChallenge::from_request(Some(&pending.code_challenge), Some("S256"))
+        else {
             return Step::ShowError(expired_handoff());
         };
         let binding = CodeBinding {

@@ -46,8 +46,7 @@ async fn fixture() -> Fixture {
         .create_user(&User {
             id: UserId::parse("usr_alice").unwrap(),
             username: Username::parse("alice").unwrap(),
-            password_hash: PasswordHash::create(&Password::new(PASSWORD), &SeqRng::new(9))
-                .unwrap(),
+            password_hash: PasswordHash::create(&Password::new(PASSWORD), &SeqRng::new(9)).unwrap(),
             created_at: T0,
             disabled: false,
         })
@@ -131,7 +130,11 @@ impl Fixture {
             limit: 100,
             cursor: None,
         };
-        let page = self.store.query_audit(&query, self.clock.now()).await.unwrap();
+        let page = self
+            .store
+            .query_audit(&query, self.clock.now())
+            .await
+            .unwrap();
         page.events.iter().rev().map(|e| e.kind).collect()
     }
 }
@@ -169,7 +172,10 @@ async fn partial_approval_issues_a_code_for_the_approved_scopes_only() {
     };
     assert_eq!(view.client_name, "Photo App");
     assert_eq!(view.scopes.len(), 2);
-    assert!(view.scopes.iter().all(|s| s.description != s.name), "described in words");
+    assert!(
+        view.scopes.iter().all(|s| s.description != s.name),
+        "described in words"
+    );
     let step = f
         .flow
         .decide(
@@ -192,7 +198,10 @@ async fn partial_approval_issues_a_code_for_the_approved_scopes_only() {
         .expect("the code is stored under its digest");
     assert_eq!(stored.scope, Scope::parse("orders:read").unwrap());
     assert_eq!(stored.code_challenge, CHALLENGE);
-    assert_eq!(stored.expires_at, f.clock.now().plus(Duration::from_secs(60)));
+    assert_eq!(
+        stored.expires_at,
+        f.clock.now().plus(Duration::from_secs(60))
+    );
     let grant = f
         .store
         .get_grant(&session.user_id, &stored.client_id)
@@ -202,7 +211,10 @@ async fn partial_approval_issues_a_code_for_the_approved_scopes_only() {
     assert_eq!(grant.scope, Scope::parse("orders:read").unwrap());
     assert_eq!(grant.id, stored.grant_id);
     assert_eq!(
-        f.flow.decide(&handle, Some(&session), Decision::Deny, &context()).await.error_code(),
+        f.flow
+            .decide(&handle, Some(&session), Decision::Deny, &context())
+            .await
+            .error_code(),
         Some(ErrorCode::InvalidRequest),
         "the pending request is single-use"
     );
@@ -252,13 +264,19 @@ async fn denying_or_approving_nothing_answers_access_denied() {
     let session = f.session().await;
     for decision in [Decision::Deny, Decision::Approve(vec![])] {
         let handle = handle_of(f.flow.begin(&params(&[]), Some(&session), &context()).await);
-        let step = f.flow.decide(&handle, Some(&session), decision, &context()).await;
+        let step = f
+            .flow
+            .decide(&handle, Some(&session), decision, &context())
+            .await;
         let query = client_query(&step);
         assert_eq!(value(&query, "error"), Some("access_denied"));
         assert_eq!(value(&query, "state"), Some("st-1"));
         assert_eq!(value(&query, "iss"), Some(ISSUER));
     }
-    assert!(f.audit_kinds().await.contains(&AuditEventKind::ConsentDenied));
+    assert!(f
+        .audit_kinds()
+        .await
+        .contains(&AuditEventKind::ConsentDenied));
 }
 
 #[tokio::test]
@@ -268,14 +286,20 @@ async fn a_tampered_hand_off_is_an_error_page() {
     let handle = handle_of(f.flow.begin(&params(&[]), Some(&session), &context()).await);
     for forged in ["", "not-a-handle", &"x".repeat(500), &format!("{handle}x")] {
         assert_eq!(
-            f.flow.resume(forged, Some(&session), &context()).await.error_code(),
+            f.flow
+                .resume(forged, Some(&session), &context())
+                .await
+                .error_code(),
             Some(ErrorCode::InvalidRequest),
             "{forged}"
         );
     }
     // A scope that was not requested cannot be slipped into the decision.
     let widened = Decision::Approve(vec!["orders:write".into()]);
-    let step = f.flow.decide(&handle, Some(&session), widened, &context()).await;
+    let step = f
+        .flow
+        .decide(&handle, Some(&session), widened, &context())
+        .await;
     assert_eq!(step.error_code(), Some(ErrorCode::InvalidRequest));
     // Nothing was granted or spent by the refused decision.
     assert!(f
@@ -291,7 +315,10 @@ async fn a_tampered_hand_off_is_an_error_page() {
     // The pending request expires.
     f.clock.advance(Duration::from_secs(11 * 60));
     assert_eq!(
-        f.flow.resume(&handle, Some(&session), &context()).await.error_code(),
+        f.flow
+            .resume(&handle, Some(&session), &context())
+            .await
+            .error_code(),
         Some(ErrorCode::InvalidRequest)
     );
 }
@@ -304,7 +331,10 @@ async fn prompt_none_never_shows_a_page() {
     assert_eq!(value(&client_query(&step), "error"), Some("login_required"));
     let session = f.session().await;
     let step = f.flow.begin(&none, Some(&session), &context()).await;
-    assert_eq!(value(&client_query(&step), "error"), Some("consent_required"));
+    assert_eq!(
+        value(&client_query(&step), "error"),
+        Some("consent_required")
+    );
 }
 
 #[tokio::test]
@@ -314,7 +344,11 @@ async fn prompt_login_needs_a_login_after_the_request() {
     f.clock.advance(Duration::from_secs(5));
     let step = f
         .flow
-        .begin(&params(&[("prompt", "login")]), Some(&old_session), &context())
+        .begin(
+            &params(&[("prompt", "login")]),
+            Some(&old_session),
+            &context(),
+        )
         .await;
     assert!(matches!(step, Step::ToLogin(_)), "{step:?}");
     let handle = handle_of(step);
@@ -336,7 +370,10 @@ async fn rule_13_failures_lock_the_account_without_saying_whether_it_exists() {
     let f = fixture().await;
     for name in ["alice", "nobody-here"] {
         for _ in 0..2 {
-            assert!(matches!(f.login(name, "wrong").await, LoginOutcome::Refused));
+            assert!(matches!(
+                f.login(name, "wrong").await,
+                LoginOutcome::Refused
+            ));
         }
         // The third failure locks, for an existing and an unknown account alike.
         let LoginOutcome::LockedOut { retry_after_secs } = f.login(name, "wrong").await else {
@@ -376,7 +413,10 @@ async fn rule_13_failures_lock_the_account_without_saying_whether_it_exists() {
         .iter()
         .filter_map(|e| e.reason.as_deref())
         .collect();
-    assert!(reasons.contains(&"bad_password"), "reason kept internally: {reasons:?}");
+    assert!(
+        reasons.contains(&"bad_password"),
+        "reason kept internally: {reasons:?}"
+    );
     assert!(reasons.contains(&"account_locked"));
 }
 
@@ -385,7 +425,11 @@ async fn rule_13_failures_from_one_source_lock_that_source() {
     let f = fixture().await;
     for n in 0..10 {
         let outcome = f.login(&format!("user{n}"), "wrong").await;
-        assert_eq!(matches!(outcome, LoginOutcome::LockedOut { .. }), n == 9, "{n}");
+        assert_eq!(
+            matches!(outcome, LoginOutcome::LockedOut { .. }),
+            n == 9,
+            "{n}"
+        );
     }
     assert!(matches!(
         f.login("alice", PASSWORD).await,
@@ -404,7 +448,10 @@ async fn a_disabled_user_cannot_log_in() {
         .unwrap();
     alice.disabled = true;
     f.store.update_user(&alice).await.unwrap();
-    assert!(matches!(f.login("alice", PASSWORD).await, LoginOutcome::Refused));
+    assert!(matches!(
+        f.login("alice", PASSWORD).await,
+        LoginOutcome::Refused
+    ));
 }
 
 impl Step {

@@ -28,20 +28,41 @@ pub async fn pending_authorizations_are_taken_once<S: Store>(store: Arc<S>) {
     ));
     let digest = &request.digest;
     assert_eq!(
-        store.get_pending_authorization(digest, at(599)).await.unwrap(),
+        store
+            .get_pending_authorization(digest, at(599))
+            .await
+            .unwrap(),
         Some(request.clone())
     );
     assert_eq!(
-        store.get_pending_authorization(digest, at(600)).await.unwrap(),
+        store
+            .get_pending_authorization(digest, at(600))
+            .await
+            .unwrap(),
         None,
         "expired requests are hidden"
     );
     assert_eq!(
-        store.take_pending_authorization(digest, at(1)).await.unwrap(),
+        store
+            .take_pending_authorization(digest, at(1))
+            .await
+            .unwrap(),
         Some(request.clone())
     );
-    assert_eq!(store.take_pending_authorization(digest, at(1)).await.unwrap(), None);
-    assert_eq!(store.get_pending_authorization(digest, at(1)).await.unwrap(), None);
+    assert_eq!(
+        store
+            .take_pending_authorization(digest, at(1))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .get_pending_authorization(digest, at(1))
+            .await
+            .unwrap(),
+        None
+    );
 
     let expired = pending("handle-2");
     store.put_pending_authorization(&expired).await.unwrap();

@@ -95,7 +95,10 @@ impl LoginThrottleStore for DynamoStore {
                     .value(":version", n(previous.version as i64)),
                 None => item_is_new(),
             };
-            if self.put(login_throttle_item(&next)?, Some(condition)).await? {
+            if self
+                .put(login_throttle_item(&next)?, Some(condition))
+                .await?
+            {
                 return Ok(next);
             }
         }

@@ -4,8 +4,7 @@
 use super::{n, s};
 use crate::domain::{
     AuditEvent, AuthorizationCode, Client, Grant, LoginSession, LoginThrottle,
-    PendingAuthorization, RefreshFamily, RefreshToken,
-    Revocation, SigningKey, Timestamp, User,
+    PendingAuthorization, RefreshFamily, RefreshToken, Revocation, SigningKey, Timestamp, User,
 };
 use crate::ports::{StoreError, StoreResult};
 use crate::store::keys::{self, ItemKey, GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK, PK, SK, TTL};

@@ -1,8 +1,7 @@
 //! Pending authorization requests and failed-login counters in the embedded store.
 
 use super::{
-    backend, decode, encode, get_decoded, EmbeddedStore, LOGIN_THROTTLES,
-    PENDING_AUTHORIZATIONS,
+    backend, decode, encode, get_decoded, EmbeddedStore, LOGIN_THROTTLES, PENDING_AUTHORIZATIONS,
 };
 use crate::domain::{
     LoginPolicy, LoginThrottle, PendingAuthorization, ThrottleKey, Timestamp, TokenDigest,

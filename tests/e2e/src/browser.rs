@@ -1,0 +1,115 @@
+//! A minimal user agent: one cookie jar entry (the session cookie), forms read from HTML.
+
+use crate::system::{System, ISSUER};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use lambda_http::http::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use lambda_http::http::{HeaderMap, StatusCode};
+use lambda_http::Body;
+use sha2::{Digest, Sha256};
+
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The `value` of the hidden input `name` (askama escapes `&`, `<`, `>` and quotes; our
+    /// values are base64url and never contain them).
+    pub fn hidden(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no field {name} in {}", self.body))
+            + marker.len();
+        let end = self.body[start..].find('"').expect("closing quote") + start;
+        self.body[start..end].to_owned()
+    }
+
+    /// The path and query of our own URL in `Location` (absolute under the issuer).
+    pub fn local_location(&self) -> String {
+        self.location()
+            .strip_prefix(ISSUER)
+            .unwrap_or_else(|| panic!("not one of ours: {}", self.location()))
+            .to_owned()
+    }
+}
+
+#[derive(Default)]
+pub struct Browser {
+    cookie: Option<String>,
+}
+
+/// PKCE (RFC 7636 section 4.2): S256 challenge of a verifier.
+pub fn challenge_of(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+impl Browser {
+    pub fn cookie(&self) -> Option<&str> {
+        self.cookie.as_deref()
+    }
+
+    pub fn forget_cookie(&mut self) {
+        self.cookie = None;
+    }
+
+    pub async fn get(&mut self, system: &System, path_and_query: &str) -> Page {
+        let request = self.request("GET", path_and_query, None);
+        self.send(system, request).await
+    }
+
+    pub async fn post(&mut self, system: &System, path: &str, fields: &[(&str, &str)]) -> Page {
+        let body = serde_urlencoded::to_string(fields).expect("form encoding");
+        let request = self.request("POST", path, Some(body));
+        self.send(system, request).await
+    }
+
+    fn request(&self, method: &str, uri: &str, body: Option<String>) -> lambda_http::Request {
+        let mut builder = lambda_http::http::Request::builder()
+            .method(method)
+            .uri(uri);
+        if let Some(cookie) = &self.cookie {
+            builder = builder.header(COOKIE, format!("xecure_session={cookie}"));
+        }
+        if body.is_some() {
+            builder = builder.header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+        }
+        let body = body.map_or(Body::Empty, Body::from);
+        builder.body(body).expect("a request")
+    }
+
+    async fn send(&mut self, system: &System, request: lambda_http::Request) -> Page {
+        let response = system.serve(request).await;
+        let headers = response.headers().clone();
+        for set in headers.get_all(SET_COOKIE) {
+            let text = set.to_str().expect("ascii cookie");
+            if let Some(value) = text
+                .split(';')
+                .next()
+                .and_then(|pair| pair.strip_prefix("xecure_session="))
+            {
+                self.cookie = Some(value.to_owned());
+            }
+        }
+        let body = match response.body() {
+            Body::Text(text) => text.clone(),
+            Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            _ => String::new(),
+        };
+        Page {
+            status: response.status(),
+            headers,
+            body,
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! A test browser in front of the authorize, consent and token handlers, all on one store:
+//! it keeps the session cookie, follows 303s by hand, and reads forms out of the HTML the
+//! way a user agent would.
+
+pub mod browser;
+pub mod system;
+
+pub use browser::{Browser, Page};
+pub use system::{System, ISSUER, PASSWORD, USERNAME, WEB, WEB_REDIRECT, WEB_SECRET};

@@ -1,0 +1,136 @@
+//! The three interactive functions over one store, with one registered app and one user.
+
+use authorize::handler::handle as authorize_handle;
+use consent::handler::handle as consent_handle;
+use lambda_http::{Body, Request, Response};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+use token::handler::{handle as token_handle, TokenApp};
+use xecure::config::{InteractionConfig, OAuthConfig};
+use xecure::domain::*;
+use xecure::oauth::interaction::AuthorizationFlow;
+use xecure::oauth::token::TokenService;
+use xecure::ports::{Clock, OsRng, Store, SystemClock};
+use xecure::scopes::ScopeCatalogue;
+use xecure::signing::{
+    rotate_signing_key, KeySealer, LiveKeyring, LocalKeySealer, SigningAlgorithm,
+};
+use xecure::store::embedded::EmbeddedStore;
+
+pub const ISSUER: &str = "https://auth.example";
+pub const WEB: &str = "photo-app";
+pub const WEB_SECRET: &str = "photo-app-secret-0123456789abcdefghijklmn";
+pub const WEB_REDIRECT: &str = "https://photos.example/callback";
+pub const USERNAME: &str = "alice";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct System {
+    pub store: Arc<dyn Store>,
+    pub flow: AuthorizationFlow,
+    pub token: TokenApp,
+    _data_dir: Option<tempfile::TempDir>,
+}
+
+impl System {
+    /// On the embedded store in a temporary directory.
+    pub async fn embedded() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = Arc::new(EmbeddedStore::open(dir.path()).expect("open the embedded store"));
+        let sealer = Arc::new(LocalKeySealer::open(dir.path()).expect("a local key sealer"));
+        Self::on(store, sealer, Some(dir)).await
+    }
+
+    /// On any store, with any key sealer (the moto tests pass DynamoDB and KMS).
+    pub async fn on(
+        store: Arc<dyn Store>,
+        sealer: Arc<dyn KeySealer>,
+        data_dir: Option<tempfile::TempDir>,
+    ) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let now = clock.now();
+        store
+            .put_client(&Client {
+                id: ClientId::parse(WEB).expect("id"),
+                display_name: "Photo Printing <Co>".into(),
+                kind: ClientKind::Confidential {
+                    secret_hash: SecretHash::of(&ClientSecret::new(WEB_SECRET)),
+                },
+                redirect_uris: vec![RedirectUri::parse(WEB_REDIRECT).expect("uri")],
+                allowed_scopes: Scope::parse("profile:read orders:read orders:write")
+                    .expect("scope"),
+                default_scopes: Scope::parse("profile:read").expect("scope"),
+                grant_types: BTreeSet::from([
+                    GrantType::AuthorizationCode,
+                    GrantType::RefreshToken,
+                ]),
+                created_at: now,
+            })
+            .await
+            .expect("register the app");
+        store
+            .create_user(&User {
+                id: UserId::generate(&OsRng),
+                username: Username::parse(USERNAME).expect("name"),
+                password_hash: PasswordHash::create(&Password::new(PASSWORD), &OsRng)
+                    .expect("hash"),
+                created_at: now,
+                disabled: false,
+            })
+            .await
+            .expect("create the user");
+        rotate_signing_key(
+            store.as_ref(),
+            sealer.as_ref(),
+            &OsRng,
+            SigningAlgorithm::EdDsa,
+            now,
+            Duration::from_secs(600),
+            Duration::from_secs(900),
+        )
+        .await
+        .expect("a signing key");
+        let config = OAuthConfig::for_issuer(ISSUER);
+        let keyring = LiveKeyring::load(
+            store.clone(),
+            Some(sealer),
+            clock.clone(),
+            Duration::from_secs(300),
+        )
+        .await
+        .expect("load the keyring");
+        let token = TokenApp::new(TokenService::with_store(
+            store.clone(),
+            Arc::new(keyring),
+            config.clone(),
+            clock.clone(),
+            Arc::new(OsRng),
+        ));
+        let flow = AuthorizationFlow::new(
+            store.clone(),
+            Arc::new(ScopeCatalogue::built_in()),
+            config,
+            InteractionConfig::default(),
+            clock,
+            Arc::new(OsRng),
+        );
+        System {
+            store,
+            flow,
+            token,
+            _data_dir: data_dir,
+        }
+    }
+
+    /// Routes as the API would: each path (without a REST API stage) to the function that
+    /// serves it.
+    pub async fn serve(&self, request: Request) -> Response<Body> {
+        let path = xecure::http::route_path(&request).to_owned();
+        let response = match path.as_str() {
+            "/authorize" | "/login" => authorize_handle(&self.flow, request).await,
+            "/consent" => consent_handle(&self.flow, request).await,
+            _ => token_handle(&self.token, request).await,
+        };
+        response.expect("handlers answer client errors with Ok")
+    }
+}
