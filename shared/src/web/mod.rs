@@ -137,10 +137,11 @@ pub fn step_response(step: Step, login_url: &str, consent_url: &str) -> Response
         Step::ToClient(location) => see_other(&location),
         Step::ToLogin(handle) => see_other(&with_handle(login_url, handle.secret())),
         Step::ToConsent(handle) => see_other(&with_handle(consent_url, handle.secret())),
-        // Rendering needs the browser's CSRF token: the consent handler does it.
+        // The consent handler renders the screen with the CSRF token of the browser's
+        // cookie; without a cookie there is nothing to bind the form to.
         Step::ShowConsent(_) => error_page(&OAuthError::new(
-            ErrorCode::ServerError,
-            "the consent screen cannot be shown here",
+            ErrorCode::InvalidRequest,
+            "Cookies are needed to sign in. Enable them and start again from the app.",
         )),
     }
 }

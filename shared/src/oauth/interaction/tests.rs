@@ -462,3 +462,36 @@ impl Step {
         }
     }
 }
+
+#[tokio::test]
+async fn an_unreachable_store_fails_closed_with_temporarily_unavailable() {
+    // Port 9 (discard) on loopback: nothing listens, the connection is refused.
+    let aws = crate::testing::moto::sdk_config_for("http://127.0.0.1:9");
+    let store = Arc::new(crate::store::dynamo::DynamoStore::from_config(
+        &aws, "absent",
+    ));
+    let flow = AuthorizationFlow::new(
+        store,
+        Arc::new(ScopeCatalogue::built_in()),
+        OAuthConfig::for_issuer(ISSUER),
+        InteractionConfig::default(),
+        Arc::new(FixedClock::at(T0)),
+        Arc::new(SeqRng::new(3)),
+    );
+    let step = flow.begin(&params(&[]), None, &context()).await;
+    assert_eq!(step.error_code(), Some(ErrorCode::TemporarilyUnavailable));
+    let login = flow
+        .login_service()
+        .login(
+            "alice",
+            Password::new(PASSWORD),
+            &ClientId::parse("photo-app").unwrap(),
+            &context(),
+        )
+        .await;
+    assert_eq!(
+        login.map(|_| ()).unwrap_err().code,
+        ErrorCode::TemporarilyUnavailable,
+        "no login without the counters"
+    );
+}
