@@ -118,10 +118,12 @@ impl LoginService {
                 .await;
             return self.count_failure(&keys, now, &draft, context).await;
         };
-        if let Some(account) = keys
-            .first()
-            .filter(|k| matches!(k, ThrottleKey::Account(_)))
-        {
+        // A success forgets the account's failures (the source's stay); no call if none.
+        let counted_account = keys
+            .iter()
+            .zip(&throttles)
+            .find(|(key, state)| matches!(key, ThrottleKey::Account(_)) && state.is_some());
+        if let Some((account, _)) = counted_account {
             self.store.clear_login_throttle(account).await?;
         }
         let cookie = OpaqueToken::generate(self.rng.as_ref());

@@ -495,3 +495,22 @@ async fn an_unreachable_store_fails_closed_with_temporarily_unavailable() {
         "no login without the counters"
     );
 }
+
+#[tokio::test]
+async fn a_successful_login_forgets_the_account_failures() {
+    let f = fixture().await;
+    for _ in 0..2 {
+        assert!(matches!(
+            f.login("alice", "wrong").await,
+            LoginOutcome::Refused
+        ));
+    }
+    f.session().await;
+    // Two more failures: under the limit of 3 again, because the success reset the count.
+    for _ in 0..2 {
+        assert!(matches!(
+            f.login("alice", "wrong").await,
+            LoginOutcome::Refused
+        ));
+    }
+}
