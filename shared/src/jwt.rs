@@ -97,6 +97,10 @@ pub fn verify_access_token(
         HashSet::from(["exp", "iat", "iss", "aud", "sub"].map(str::to_owned));
     // Lifetime is checked below against the injected clock, not the system time.
     validation.validate_exp = false;
+    // RFC 7519 section 4.1.5: not before `nbf`, when present (our tokens carry none, but a
+    // token that says "not yet" is not accepted early).
+    validation.validate_nbf = true;
+    validation.leeway = u64::try_from(expect.leeway_secs).unwrap_or(0);
     let claims = decode::<AccessTokenClaims>(token, &verifier.key, &validation)
         .map_err(|e| TokenRejection::Invalid(e.to_string()))?
         .claims;

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod config;
 pub mod domain;
+pub mod gateway;
 pub mod http;
 pub mod jwt;
 pub mod oauth;

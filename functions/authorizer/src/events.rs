@@ -1,0 +1,169 @@
+//! API Gateway authorizer events in, responses out. Events are read with the
+//! `aws_lambda_events` types; anything that does not parse is a request without a token.
+
+use aws_lambda_events::apigw::{
+    ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
+    ApiGatewayV2CustomAuthorizerV2Request,
+};
+use aws_lambda_events::http::header::AUTHORIZATION;
+use aws_lambda_events::http::HeaderMap;
+use serde_json::{json, Map, Value};
+use xecure::gateway::bearer::{bearer_token, BearerError};
+use xecure::gateway::{Decision, Verdict};
+
+/// Which kind of event came in, so the answer has the shape API Gateway expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// REST API, TOKEN or REQUEST authorizer: an IAM policy, or the `Unauthorized` error.
+    Rest,
+    /// HTTP API payload 2.0 with simple responses: `isAuthorized`.
+    HttpSimple,
+    /// HTTP API payload 2.0 with IAM policy responses.
+    HttpPolicy,
+}
+
+/// The facts the decision needs, borrowed from nothing: the event is parsed once.
+pub struct AuthorizerInput {
+    pub kind: EventKind,
+    pub authorization: Result<String, BearerError>,
+    pub arn: Option<String>,
+}
+
+fn one_header(headers: &HeaderMap) -> Result<Option<String>, BearerError> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        // Two Authorization headers: RFC 6750 section 2 allows one method, one token.
+        return Err(BearerError::Malformed);
+    }
+    match first {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .map(|v| Some(v.to_owned()))
+            .map_err(|_| BearerError::Malformed),
+    }
+}
+
+fn token_of(header: Result<Option<String>, BearerError>) -> Result<String, BearerError> {
+    let header = header?;
+    bearer_token(header.as_deref()).map(str::to_owned)
+}
+
+/// Reads any of the three event shapes. `http_simple` chooses the HTTP API response format.
+pub fn parse_event(event: Value, http_simple: bool) -> AuthorizerInput {
+    let version = event
+        .get("version")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let kind_field = event.get("type").and_then(Value::as_str).map(str::to_owned);
+    match (version.as_deref(), kind_field.as_deref()) {
+        (Some("2.0"), _) => {
+            let kind = if http_simple {
+                EventKind::HttpSimple
+            } else {
+                EventKind::HttpPolicy
+            };
+            match serde_json::from_value::<ApiGatewayV2CustomAuthorizerV2Request>(event) {
+                Ok(request) => AuthorizerInput {
+                    kind,
+                    authorization: token_of(one_header(&request.headers)),
+                    arn: request.route_arn,
+                },
+                Err(_) => garbled(kind),
+            }
+        }
+        (_, Some("TOKEN")) => {
+            match serde_json::from_value::<ApiGatewayCustomAuthorizerRequest>(event) {
+                Ok(request) => AuthorizerInput {
+                    kind: EventKind::Rest,
+                    authorization: token_of(Ok(request.authorization_token)),
+                    arn: request.method_arn,
+                },
+                Err(_) => garbled(EventKind::Rest),
+            }
+        }
+        (_, Some("REQUEST")) => {
+            match serde_json::from_value::<ApiGatewayCustomAuthorizerRequestTypeRequest>(event) {
+                Ok(request) => {
+                    // multiValueHeaders shows a repeated header; headers keeps only one.
+                    let header = if request.multi_value_headers.is_empty() {
+                        one_header(&request.headers)
+                    } else {
+                        one_header(&request.multi_value_headers)
+                    };
+                    AuthorizerInput {
+                        kind: EventKind::Rest,
+                        authorization: token_of(header),
+                        arn: request.method_arn,
+                    }
+                }
+                Err(_) => garbled(EventKind::Rest),
+            }
+        }
+        _ => garbled(EventKind::Rest),
+    }
+}
+
+fn garbled(kind: EventKind) -> AuthorizerInput {
+    AuthorizerInput {
+        kind,
+        authorization: Err(BearerError::Malformed),
+        arn: None,
+    }
+}
+
+/// What the backend receives as `$context.authorizer.*`: strings and numbers only (REST
+/// accepts nothing else).
+fn context_of(decision: &Decision) -> Value {
+    let claims = match &decision.verdict {
+        Verdict::Allow { claims } | Verdict::Forbidden { claims } => claims,
+        _ => return Value::Object(Map::new()),
+    };
+    json!({
+        "sub": claims.sub,
+        "client_id": claims.client_id,
+        "scope": claims.scope,
+        "grant_id": claims.gid.clone().unwrap_or_default(),
+        "exp": claims.exp,
+    })
+}
+
+/// Answer with the exact `Unauthorized` error (REST: API Gateway turns it into a 401 and
+/// does not cache it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unauthorized;
+
+pub fn respond(
+    kind: EventKind,
+    decision: &Decision,
+    arn: Option<&str>,
+) -> Result<Value, Unauthorized> {
+    let principal = match &decision.verdict {
+        Verdict::Allow { claims } | Verdict::Forbidden { claims } => Some(claims.sub.clone()),
+        _ => None,
+    };
+    match (kind, &decision.policy, principal) {
+        (EventKind::HttpSimple, _, _) => Ok(json!({
+            "isAuthorized": matches!(decision.verdict, Verdict::Allow { .. }),
+            "context": context_of(decision),
+        })),
+        (_, Some(policy), Some(principal)) => Ok(json!({
+            "principalId": principal,
+            "policyDocument": policy,
+            "context": context_of(decision),
+        })),
+        (EventKind::Rest, _, _) => Err(Unauthorized),
+        (EventKind::HttpPolicy, _, _) => Ok(json!({
+            "principalId": "anonymous",
+            "policyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Action": "execute-api:Invoke",
+                    "Effect": "Deny",
+                    "Resource": arn.unwrap_or("*"),
+                }],
+            },
+        })),
+    }
+}

@@ -1,0 +1,186 @@
+//! The cached policy is exact for every route, and revocations stop tokens within the bound;
+//! store failures fail closed.
+
+mod support;
+
+use async_trait::async_trait;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use support::*;
+use xecure::domain::{Revocation, RevocationTarget, Timestamp, UserId};
+use xecure::ports::{RevocationStore, StoreError, StoreResult};
+use xecure::store::embedded::EmbeddedStore;
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+#[tokio::test]
+async fn the_policy_for_scope_a_covers_exactly_the_routes_of_a() {
+    let h = harness().await;
+    let (response, _) = h
+        .run(h.token_event(&bearer(&h.token("orders:read")), "GET", "/orders/1"))
+        .await;
+    let statements = response.unwrap()["policyDocument"]["Statement"].clone();
+    assert_eq!(statements.as_array().unwrap().len(), 1, "{statements}");
+    assert_eq!(statements[0]["Effect"], "Allow");
+    assert_eq!(
+        statements[0]["Resource"],
+        serde_json::json!([
+            format!("{ARN_PREFIX}/GET/orders"),
+            format!("{ARN_PREFIX}/GET/orders/*")
+        ])
+    );
+    // The same cached policy, evaluated for each route of the table, allows exactly these.
+    for (method, path, allowed) in [
+        ("GET", "/orders", true),
+        ("GET", "/orders/9", true),
+        ("POST", "/orders", false),
+        ("DELETE", "/orders/9", false),
+        ("GET", "/profile", false),
+    ] {
+        let (response, _) = h
+            .run(h.token_event(&bearer(&h.token("orders:read")), method, path))
+            .await;
+        let is_allow = response.unwrap()["policyDocument"]["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["Effect"] == "Allow");
+        assert_eq!(is_allow, allowed, "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn a_route_missing_from_the_table_is_denied() {
+    let h = harness().await;
+    let (_, log) = h
+        .run(h.token_event(
+            &bearer(&h.token("orders:read orders:write profile:read")),
+            "GET",
+            "/admin",
+        ))
+        .await;
+    assert_eq!(log["decision"], "deny");
+    assert_eq!(log["route"], "GET /admin");
+}
+
+#[tokio::test]
+async fn a_revoked_user_is_stopped_within_the_bound() {
+    let h = harness().await;
+    let config = h.app.gateway.config().clone();
+    let token = h.token("orders:read");
+    assert_eq!(
+        h.reason(&bearer(&token), "GET", "/orders").await,
+        "scope_allows_route"
+    );
+    let revoked_at = xecure::ports::Clock::now(h.clock.as_ref());
+    h.store
+        .put_revocation(&revocation(
+            RevocationTarget::User(UserId::parse("usr_alice").unwrap()),
+            revoked_at,
+        ))
+        .await
+        .unwrap();
+    // Polls happen every poll_every; by then the container denies. API Gateway's cache adds
+    // at most its TTL, and the sum stays within the configured bound.
+    h.advance(config.poll_every());
+    assert_eq!(h.reason(&bearer(&token), "GET", "/orders").await, "revoked");
+    assert!(config.poll_every() + config.gateway_cache_ttl <= config.revocation_bound);
+}
+
+#[tokio::test]
+async fn grant_family_and_jti_revocations_all_stop_the_token() {
+    let h = harness().await;
+    let now = xecure::ports::Clock::now(h.clock.as_ref());
+    let targets = [
+        RevocationTarget::Grant(xecure::domain::GrantId::parse("grt_1").unwrap()),
+        RevocationTarget::Family(xecure::domain::FamilyId::parse("fam_1").unwrap()),
+        RevocationTarget::AccessToken("jti-1".into()),
+        RevocationTarget::Client(xecure::domain::ClientId::parse("photo-app").unwrap()),
+    ];
+    for (n, target) in targets.into_iter().enumerate() {
+        let h2 = harness().await;
+        let mut entry = revocation(target, now);
+        entry.id = xecure::domain::EventId::parse(&format!("evt_{n}")).unwrap();
+        h2.store.put_revocation(&entry).await.unwrap();
+        assert_eq!(
+            h2.reason(&bearer(&h2.token("orders:read")), "GET", "/orders")
+                .await,
+            "revoked"
+        );
+    }
+    drop(h);
+}
+
+/// Revocation polls that can be made to fail.
+struct Flaky {
+    inner: Arc<EmbeddedStore>,
+    down: Arc<AtomicBool>,
+}
+
+#[async_trait]
+impl RevocationStore for Flaky {
+    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<()> {
+        self.inner.put_revocation(revocation).await
+    }
+
+    async fn list_revocations_since(
+        &self,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Revocation>> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("injected outage".into()));
+        }
+        self.inner.list_revocations_since(since, now).await
+    }
+}
+
+#[tokio::test]
+async fn a_store_outage_fails_closed_once_the_list_is_too_old_to_keep_the_bound() {
+    let down = Arc::new(AtomicBool::new(false));
+    let flag = down.clone();
+    let h = harness_with(move |store| {
+        Arc::new(Flaky {
+            inner: store,
+            down: flag,
+        })
+    })
+    .await;
+    let config = h.app.gateway.config().clone();
+    let token = h.token("orders:read");
+    assert_eq!(
+        h.reason(&bearer(&token), "GET", "/orders").await,
+        "scope_allows_route"
+    );
+    down.store(true, Ordering::SeqCst);
+    // Within max_stale the last good list still keeps the bound.
+    h.advance(config.poll_every() + Duration::from_secs(1));
+    assert_eq!(
+        h.reason(&bearer(&token), "GET", "/orders").await,
+        "scope_allows_route"
+    );
+    h.advance(config.max_stale());
+    let (response, log) = h
+        .run(h.token_event(&bearer(&token), "GET", "/orders"))
+        .await;
+    assert!(
+        response.is_err(),
+        "REST: Unauthorized (not cached by API Gateway)"
+    );
+    assert_eq!(log["reason"], "revocations_unavailable");
+    assert_eq!(log["AuthorizerFailClosed"], 1);
+    assert_eq!(
+        log["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+        "AuthorizerFailClosed"
+    );
+    down.store(false, Ordering::SeqCst);
+    h.advance(Duration::from_secs(2));
+    assert_eq!(
+        h.reason(&bearer(&token), "GET", "/orders").await,
+        "scope_allows_route",
+        "recovers"
+    );
+}

@@ -1,0 +1,328 @@
+//! The API Gateway authorizer's decision, free of Lambda types: parse the bearer token,
+//! verify it with pre-parsed published keys (`alg` fixed by the key, `typ` at+jwt, iss, aud,
+//! exp, nbf), check it against the polled revocations, and build the IAM policy for every
+//! route its scopes allow. Any failure denies (fail closed).
+
+pub mod bearer;
+pub mod claims_cache;
+pub mod policy;
+pub mod revocations;
+pub mod routes;
+
+use crate::config::{ConfigError, OAuthConfig};
+use crate::domain::{Scope, Timestamp, TokenDigest};
+use crate::jwt::{verify_access_token, AccessTokenClaims, TokenExpectations, TokenRejection};
+use crate::oauth::revocation_check::revoked_by;
+use crate::ports::{Clock, KeyStore, RevocationStore};
+use crate::signing::{KeyringError, LiveKeyring};
+use bearer::BearerError;
+use claims_cache::VerifiedClaimsCache;
+use policy::{policy_document, ApiArn};
+use revocations::RevocationCache;
+use routes::RouteTable;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Settings of the authorizer, read once per cold start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayConfig {
+    pub issuer: String,
+    pub audience: String,
+    /// Clock skew tolerated on exp, nbf and iat.
+    pub leeway: Duration,
+    /// `XECURE_REVOCATION_BOUND_SECONDS` (60): a revocation stops tokens at the gateway
+    /// within this, API Gateway's cache included.
+    pub revocation_bound: Duration,
+    /// `XECURE_GATEWAY_CACHE_SECONDS` (30): the authorizer result TTL set on the API; must be
+    /// below the bound.
+    pub gateway_cache_ttl: Duration,
+    /// Longest access-token lifetime: how far back revocations matter.
+    pub access_token_ttl: Duration,
+    /// `XECURE_CLAIMS_CACHE_ENTRIES` (4096).
+    pub claims_cache_entries: usize,
+    /// An unknown `kid` reloads the published keys at most this often.
+    pub key_refresh_spacing: Duration,
+}
+
+impl GatewayConfig {
+    pub fn new(oauth: &OAuthConfig) -> Self {
+        GatewayConfig {
+            issuer: oauth.issuer.clone(),
+            audience: oauth.audience.clone(),
+            leeway: Duration::from_secs(30),
+            revocation_bound: Duration::from_secs(60),
+            gateway_cache_ttl: Duration::from_secs(30),
+            access_token_ttl: oauth.access_token_ttl,
+            claims_cache_entries: 4096,
+            key_refresh_spacing: Duration::from_secs(30),
+        }
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut config = GatewayConfig::new(&OAuthConfig::from_env()?);
+        let seconds = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match std::env::var(name) {
+                Err(_) => Ok(default),
+                Ok(raw) => raw.parse().map_err(|_| ConfigError::Invalid {
+                    name,
+                    why: format!("'{raw}' is not a whole number"),
+                }),
+            }
+        };
+        config.revocation_bound =
+            Duration::from_secs(seconds("XECURE_REVOCATION_BOUND_SECONDS", 60)?);
+        config.gateway_cache_ttl =
+            Duration::from_secs(seconds("XECURE_GATEWAY_CACHE_SECONDS", 30)?);
+        config.claims_cache_entries =
+            usize::try_from(seconds("XECURE_CLAIMS_CACHE_ENTRIES", 4096)?).unwrap_or(4096);
+        config.check()?;
+        Ok(config)
+    }
+
+    /// The poll interval and staleness limit that keep the bound.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.gateway_cache_ttl + Duration::from_secs(2) > self.revocation_bound {
+            return Err(ConfigError::Invalid {
+                name: "XECURE_GATEWAY_CACHE_SECONDS",
+                why: "must be at least 2 s below XECURE_REVOCATION_BOUND_SECONDS".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Half of what the gateway cache leaves of the bound: polls happen this often...
+    pub fn poll_every(&self) -> Duration {
+        (self.revocation_bound - self.gateway_cache_ttl) / 2
+    }
+
+    /// ...and a list older than what the cache leaves is no longer trusted.
+    pub fn max_stale(&self) -> Duration {
+        self.revocation_bound - self.gateway_cache_ttl
+    }
+}
+
+/// What the gateway decided, and why (the reason goes to the log, never to the caller).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// The token may call this route; the policy lists every route it may call.
+    Allow { claims: Arc<AccessTokenClaims> },
+    /// A good token without the scope for this route: an explicit Deny (403).
+    Forbidden { claims: Arc<AccessTokenClaims> },
+    /// No usable token (missing, garbled, bad signature, expired, revoked): 401.
+    Unauthorized { reason: String },
+    /// The gateway cannot decide safely (keys or revocations unavailable): deny.
+    FailClosed { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub verdict: Verdict,
+    /// For Allow and Forbidden: the IAM policy for the token.
+    pub policy: Option<Value>,
+    /// `GET /orders/{id}`, or the raw method and path when no route matches.
+    pub route: String,
+}
+
+impl Decision {
+    /// The decision's JSON log line (CloudWatch Logs takes stdout as is). A fail-closed
+    /// decision also carries an Embedded Metric Format block, so CloudWatch counts it.
+    pub fn log_line(&self, latency: Duration) -> Value {
+        let (decision, reason, claims) = match &self.verdict {
+            Verdict::Allow { claims } => ("allow", "scope_allows_route", Some(claims)),
+            Verdict::Forbidden { claims } => ("deny", "scope_does_not_allow_route", Some(claims)),
+            Verdict::Unauthorized { reason } => ("deny", reason.as_str(), None),
+            Verdict::FailClosed { reason } => ("deny", reason.as_str(), None),
+        };
+        let mut line = json!({
+            "event": "authorizer_decision",
+            "decision": decision,
+            "reason": reason,
+            "route": self.route,
+            "latency_us": u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+        });
+        if let Some(claims) = claims {
+            line["sub"] = json!(claims.sub);
+            line["client_id"] = json!(claims.client_id);
+            line["jti_digest"] = json!(TokenDigest::of(&claims.jti).log_prefix());
+        }
+        if matches!(self.verdict, Verdict::FailClosed { .. }) {
+            line["AuthorizerFailClosed"] = json!(1);
+            line["_aws"] = json!({
+                "Timestamp": 0,
+                "CloudWatchMetrics": [{
+                    "Namespace": "Xecure",
+                    "Dimensions": [[]],
+                    "Metrics": [{"Name": "AuthorizerFailClosed", "Unit": "Count"}],
+                }],
+            });
+        }
+        line
+    }
+}
+
+pub struct Gateway {
+    keyring: LiveKeyring,
+    revocations: RevocationCache,
+    claims: VerifiedClaimsCache,
+    routes: Arc<RouteTable>,
+    expectations: TokenExpectations,
+    config: GatewayConfig,
+    clock: Arc<dyn Clock>,
+    last_key_refresh: Mutex<Timestamp>,
+}
+
+/// The published keys are re-read on an unknown `kid` only (rate-limited), never on a timer:
+/// a warm invocation's only network call is the revocation poll.
+const NO_TIMED_RELOAD: Duration = Duration::from_secs(365 * 24 * 3600);
+
+impl Gateway {
+    /// Loads the published keys (one Query); fails if they cannot be read.
+    pub async fn load(
+        keys: Arc<dyn KeyStore>,
+        revocation_store: Arc<dyn RevocationStore>,
+        routes: Arc<RouteTable>,
+        config: GatewayConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, KeyringError> {
+        let keyring = LiveKeyring::load(keys, None, clock.clone(), NO_TIMED_RELOAD).await?;
+        let revocations = RevocationCache::new(
+            revocation_store,
+            clock.clone(),
+            config.poll_every(),
+            config.max_stale(),
+            config.access_token_ttl + config.leeway,
+        );
+        let expectations = TokenExpectations {
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+            leeway_secs: i64::try_from(config.leeway.as_secs()).unwrap_or(30),
+        };
+        Ok(Gateway {
+            keyring,
+            revocations,
+            claims: VerifiedClaimsCache::new(config.claims_cache_entries),
+            routes,
+            expectations,
+            last_key_refresh: Mutex::new(clock.now()),
+            config,
+            clock,
+        })
+    }
+
+    pub fn config(&self) -> &GatewayConfig {
+        &self.config
+    }
+
+    /// Decides one call. `arn` is the REST `methodArn` or HTTP API `routeArn`.
+    pub async fn decide(
+        &self,
+        authorization: Result<&str, BearerError>,
+        arn: Option<&str>,
+    ) -> Decision {
+        let arn = arn.and_then(ApiArn::parse);
+        let route_name = |arn: &Option<ApiArn>| match arn {
+            Some(arn) => match self.routes.find(&arn.method, &arn.path) {
+                Some(route) => route.name(),
+                None => format!("{} {}", arn.method, arn.path),
+            },
+            None => "unknown".to_owned(),
+        };
+        let unauthorized = |reason: &str, arn: &Option<ApiArn>| Decision {
+            verdict: Verdict::Unauthorized {
+                reason: reason.to_owned(),
+            },
+            policy: None,
+            route: route_name(arn),
+        };
+        let token = match authorization {
+            Ok(token) => token,
+            Err(error) => return unauthorized(error.reason(), &arn),
+        };
+        let Some(api) = &arn else {
+            return unauthorized("bad_route_arn", &arn);
+        };
+        let claims = match self.verified(token).await {
+            Ok(claims) => claims,
+            Err(rejection) => return unauthorized(rejection_reason(&rejection), &arn),
+        };
+        let revocations = match self.revocations.current().await {
+            Ok(list) => list,
+            Err(stale) => {
+                tracing::error!(cause = %stale.cause, "revocation list unavailable: failing closed");
+                return Decision {
+                    verdict: Verdict::FailClosed {
+                        reason: "revocations_unavailable".into(),
+                    },
+                    policy: None,
+                    route: route_name(&arn),
+                };
+            }
+        };
+        if revoked_by(&claims, &revocations).is_some() {
+            return unauthorized("revoked", &arn);
+        }
+        let Ok(scope) = Scope::parse(&claims.scope) else {
+            return unauthorized("bad_scope_claim", &arn);
+        };
+        let route = self.routes.find(&api.method, &api.path);
+        let policy = policy_document(&self.routes, &scope, api, route);
+        let verdict = match route {
+            Some(route) if route.allows(&scope) => Verdict::Allow { claims },
+            _ => Verdict::Forbidden { claims },
+        };
+        Decision {
+            verdict,
+            policy: Some(policy),
+            route: route_name(&arn),
+        }
+    }
+
+    async fn verified(&self, token: &str) -> Result<Arc<AccessTokenClaims>, TokenRejection> {
+        let now = self.clock.now();
+        if let Some(claims) = self
+            .claims
+            .get(token, now.as_secs() + self.expectations.leeway_secs)
+        {
+            return Ok(claims);
+        }
+        let keyring = self.keyring.current().await;
+        let claims = match verify_access_token(&keyring, token, &self.expectations, now) {
+            Err(TokenRejection::UnknownKey) if self.may_refresh_keys(now) => {
+                self.keyring.reload().await;
+                let keyring = self.keyring.current().await;
+                verify_access_token(&keyring, token, &self.expectations, now)?
+            }
+            other => other?,
+        };
+        let claims = Arc::new(claims);
+        self.claims
+            .insert(token, Arc::clone(&claims), now.as_secs());
+        Ok(claims)
+    }
+
+    fn may_refresh_keys(&self, now: Timestamp) -> bool {
+        let mut last = self
+            .last_key_refresh
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if last.plus(self.config.key_refresh_spacing).has_passed(now) {
+            *last = now;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+fn rejection_reason(rejection: &TokenRejection) -> &'static str {
+    match rejection {
+        TokenRejection::Malformed(_) => "malformed_token",
+        TokenRejection::WrongType => "wrong_typ",
+        TokenRejection::UnknownKey => "unknown_kid",
+        TokenRejection::WrongAlgorithm => "wrong_alg",
+        TokenRejection::Invalid(_) => "invalid_token",
+        TokenRejection::Expired => "expired",
+        TokenRejection::NotYetValid => "not_yet_valid",
+    }
+}
