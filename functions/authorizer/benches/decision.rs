@@ -1,1 +1,75 @@
-fn main() {}
+//! Issue #5 goals, measured in one run so they compare:
+//! - the full decision (event JSON in, response JSON out, new token each call) against
+//!   signature verification alone with a pre-parsed key: goal <= 1.3x;
+//! - a token seen before, served from the verified-claims cache: goal <= 10 µs.
+//!
+//!     cargo bench -p authorizer --bench decision
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::hint::black_box;
+use std::sync::Arc;
+use support::*;
+use xecure::jwt::{verify_access_token, TokenExpectations};
+use xecure::ports::{Clock, KeyStore};
+use xecure::signing::Keyring;
+
+/// Distinct tokens, so the uncached benchmark never hits the cache (more than its capacity).
+const TOKENS: usize = 6000;
+
+fn benches(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let h = runtime.block_on(harness());
+    let tokens: Vec<String> = (0..TOKENS)
+        .map(|n| {
+            let mut claims = h.claims("orders:read");
+            claims["jti"] = serde_json::json!(format!("jti-{n}"));
+            h.sign_with(h.header(), &claims)
+        })
+        .collect();
+    let keyring: Arc<Keyring> = runtime.block_on(async {
+        let keys = h.store.list_signing_keys().await.unwrap();
+        Arc::new(Keyring::load(keys, None, h.clock.now()).await.unwrap())
+    });
+    let expect = TokenExpectations {
+        issuer: ISSUER.into(),
+        audience: format!("{ISSUER}/api"),
+        leeway_secs: 30,
+    };
+    let now = h.clock.now();
+    let mut group = c.benchmark_group("authorizer");
+    let mut n = 0usize;
+    group.bench_function("verify_only_preparsed_key", |b| {
+        b.iter(|| {
+            n = (n + 1) % TOKENS;
+            black_box(verify_access_token(&keyring, &tokens[n], &expect, now).unwrap());
+        })
+    });
+    let events: Vec<serde_json::Value> = tokens
+        .iter()
+        .map(|t| h.token_event(&format!("Bearer {t}"), "GET", "/orders/42"))
+        .collect();
+    group.bench_function("full_decision_new_token", |b| {
+        b.iter(|| {
+            n = (n + 1) % TOKENS;
+            let (response, _) = runtime.block_on(h.run(events[n].clone()));
+            black_box(response.unwrap());
+        })
+    });
+    let repeated = events[0].clone();
+    group.bench_function("full_decision_cached_token", |b| {
+        b.iter(|| {
+            let (response, _) = runtime.block_on(h.run(repeated.clone()));
+            black_box(response.unwrap());
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(authorizer, benches);
+criterion_main!(authorizer);
