@@ -4,7 +4,7 @@
 mod support;
 
 use async_trait::async_trait;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use support::*;
@@ -118,6 +118,7 @@ async fn grant_family_and_jti_revocations_all_stop_the_token() {
 struct Flaky {
     inner: Arc<EmbeddedStore>,
     down: Arc<AtomicBool>,
+    polls: Arc<AtomicUsize>,
 }
 
 #[async_trait]
@@ -131,6 +132,7 @@ impl RevocationStore for Flaky {
         since: Timestamp,
         now: Timestamp,
     ) -> StoreResult<Vec<Revocation>> {
+        self.polls.fetch_add(1, Ordering::SeqCst);
         if self.down.load(Ordering::SeqCst) {
             return Err(StoreError::Unavailable("injected outage".into()));
         }
@@ -146,6 +148,7 @@ async fn a_store_outage_fails_closed_once_the_list_is_too_old_to_keep_the_bound(
         Arc::new(Flaky {
             inner: store,
             down: flag,
+            polls: Arc::default(),
         })
     })
     .await;
@@ -183,4 +186,28 @@ async fn a_store_outage_fails_closed_once_the_list_is_too_old_to_keep_the_bound(
         "scope_allows_route",
         "recovers"
     );
+}
+
+#[tokio::test]
+async fn a_warm_container_polls_revocations_once_per_interval_and_nothing_else() {
+    let polls = Arc::new(AtomicUsize::new(0));
+    let counter = polls.clone();
+    let h = harness_with(move |store| {
+        Arc::new(Flaky {
+            inner: store,
+            down: Arc::default(),
+            polls: counter,
+        })
+    })
+    .await;
+    let config = h.app.gateway.config().clone();
+    for n in 0..200 {
+        let token = h.token(if n % 2 == 0 { "orders:read" } else { "profile:read" });
+        let (_, log) = h.run(h.token_event(&bearer(&token), "GET", "/orders")).await;
+        assert_eq!(log["decision"] == "allow", n % 2 == 0);
+    }
+    assert_eq!(polls.load(Ordering::SeqCst), 1, "one poll for 200 calls within the interval");
+    h.advance(config.poll_every());
+    let _ = h.run(h.token_event(&bearer(&h.token("orders:read")), "GET", "/orders")).await;
+    assert_eq!(polls.load(Ordering::SeqCst), 2);
 }

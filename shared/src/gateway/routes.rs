@@ -307,6 +307,16 @@ mod tests {
     }
 
     #[test]
+    fn every_route_scope_is_in_the_catalogue() {
+        let catalogue = crate::scopes::ScopeCatalogue::built_in();
+        for route in table().routes() {
+            for scope in route.scopes.iter() {
+                assert!(catalogue.knows(scope), "{} needs unknown scope {scope}", route.name());
+            }
+        }
+    }
+
+    #[test]
     fn arn_resources_use_wildcards_for_parameters() {
         let table = table();
         let route = table.find("GET", "/orders/7").unwrap();
