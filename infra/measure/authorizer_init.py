@@ -33,6 +33,7 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
 
     served = False
     answered_at = None
+    answer = None
     done = threading.Event()
 
     def log_message(self, *args):
@@ -57,9 +58,10 @@ class RuntimeApi(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length", 0))
-        self.rfile.read(length)
+        body = self.rfile.read(length)
         if RuntimeApi.answered_at is None:
             RuntimeApi.answered_at = time.perf_counter()
+            RuntimeApi.answer = (self.path, body.decode(errors="replace"))
         self.send_response(202)
         self.end_headers()
         RuntimeApi.done.set()
@@ -110,6 +112,10 @@ def one_run(binary, endpoint, table):
     server.shutdown()
     if RuntimeApi.answered_at is None:
         raise SystemExit("the function never answered")
+    path, body = RuntimeApi.answer
+    # The garbage token must be refused with the exact Unauthorized error, not an init error.
+    if "/invocation/" not in path or "Unauthorized" not in body:
+        raise SystemExit(f"unexpected answer {path}: {body}")
     return (RuntimeApi.answered_at - started) * 1000
 
 

@@ -202,12 +202,24 @@ async fn a_warm_container_polls_revocations_once_per_interval_and_nothing_else()
     .await;
     let config = h.app.gateway.config().clone();
     for n in 0..200 {
-        let token = h.token(if n % 2 == 0 { "orders:read" } else { "profile:read" });
-        let (_, log) = h.run(h.token_event(&bearer(&token), "GET", "/orders")).await;
+        let token = h.token(if n % 2 == 0 {
+            "orders:read"
+        } else {
+            "profile:read"
+        });
+        let (_, log) = h
+            .run(h.token_event(&bearer(&token), "GET", "/orders"))
+            .await;
         assert_eq!(log["decision"] == "allow", n % 2 == 0);
     }
-    assert_eq!(polls.load(Ordering::SeqCst), 1, "one poll for 200 calls within the interval");
+    assert_eq!(
+        polls.load(Ordering::SeqCst),
+        1,
+        "one poll for 200 calls within the interval"
+    );
     h.advance(config.poll_every());
-    let _ = h.run(h.token_event(&bearer(&h.token("orders:read")), "GET", "/orders")).await;
+    let _ = h
+        .run(h.token_event(&bearer(&h.token("orders:read")), "GET", "/orders"))
+        .await;
     assert_eq!(polls.load(Ordering::SeqCst), 2);
 }

@@ -311,7 +311,11 @@ mod tests {
         let catalogue = crate::scopes::ScopeCatalogue::built_in();
         for route in table().routes() {
             for scope in route.scopes.iter() {
-                assert!(catalogue.knows(scope), "{} needs unknown scope {scope}", route.name());
+                assert!(
+                    catalogue.knows(scope),
+                    "{} needs unknown scope {scope}",
+                    route.name()
+                );
             }
         }
     }
