@@ -141,6 +141,27 @@ pub(crate) fn check_every_policy(table: &RouteTable) -> Result<(), String> {
     Ok(())
 }
 
+/// How IAM evaluates `policy` for one `resource` ARN: an explicit Deny wins, then an Allow,
+/// else denied. (What API Gateway does with a cached policy; the local gateway uses it.)
+pub fn policy_allows(policy: &Value, resource: &str) -> bool {
+    let matching = |effect: &str| {
+        policy["Statement"].as_array().is_some_and(|statements| {
+            statements.iter().any(|statement| {
+                statement["Effect"] == effect
+                    && match &statement["Resource"] {
+                        Value::String(pattern) => glob_matches(pattern, resource),
+                        Value::Array(patterns) => patterns
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .any(|pattern| glob_matches(pattern, resource)),
+                        _ => false,
+                    }
+            })
+        })
+    };
+    !matching("Deny") && matching("Allow")
+}
+
 /// The policy document for a token with `scope`, on the API and stage of `arn`. The route
 /// being called is denied explicitly when the scopes do not cover it (a 403, not a 401).
 pub fn policy_document(
@@ -200,6 +221,22 @@ mod tests {
         ] {
             assert!(ApiArn::parse(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn policies_evaluate_deny_over_allow() {
+        let table = RouteTable::built_in().unwrap();
+        let arn = ApiArn::parse(ARN).unwrap();
+        let scope = Scope::parse("orders:read").unwrap();
+        let policy = policy_document(&table, &scope, &arn, table.find("GET", "/orders/42"));
+        let at = |rest: &str| format!("{}/{rest}", arn.prefix);
+        assert!(policy_allows(&policy, &at("GET/orders/42")));
+        assert!(policy_allows(&policy, &at("GET/orders")));
+        assert!(!policy_allows(&policy, &at("POST/orders")));
+        assert!(!policy_allows(&policy, &at("GET/profile")));
+        let refused = policy_document(&table, &scope, &arn, table.find("POST", "/orders"));
+        assert!(!policy_allows(&refused, &at("POST/orders")));
+        assert!(policy_allows(&refused, &at("GET/orders")));
     }
 
     #[test]
