@@ -29,6 +29,18 @@ impl TokenApp {
         TokenApp { service, metadata }
     }
 
+    /// The app over `store`, signing with `keyring`, with the operating system's randomness.
+    pub fn over(
+        store: std::sync::Arc<dyn xecure::ports::Store>,
+        keyring: xecure::signing::LiveKeyring,
+        config: xecure::config::OAuthConfig,
+        clock: std::sync::Arc<dyn xecure::ports::Clock>,
+    ) -> Self {
+        let rng = std::sync::Arc::new(xecure::ports::OsRng);
+        let keyring = std::sync::Arc::new(keyring);
+        TokenApp::new(TokenService::with_store(store, keyring, config, clock, rng))
+    }
+
     pub fn keyring(&self) -> &xecure::signing::LiveKeyring {
         self.service.keyring()
     }

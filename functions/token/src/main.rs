@@ -6,8 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use token::handler::{handle, TokenApp};
 use xecure::config::{aws_sdk_config, kms_key_id_from_env, OAuthConfig, StoreConfig};
-use xecure::oauth::token::TokenService;
-use xecure::ports::{OsRng, SystemClock};
+use xecure::ports::SystemClock;
 use xecure::signing::{KmsKeySealer, LiveKeyring};
 use xecure::store::dynamo::DynamoStore;
 
@@ -27,8 +26,6 @@ async fn main() -> Result<(), Error> {
     let clock = Arc::new(SystemClock);
     let keyring =
         LiveKeyring::load(store.clone(), Some(sealer), clock.clone(), KEYRING_RELOAD).await?;
-    let service =
-        TokenService::with_store(store, Arc::new(keyring), config, clock, Arc::new(OsRng));
-    let app = TokenApp::new(service);
+    let app = TokenApp::over(store, keyring, config, clock);
     run(service_fn(|request| handle(&app, request))).await
 }

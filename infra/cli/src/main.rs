@@ -1,5 +1,6 @@
 //! `xecure`: operate an Xecure deployment or a local data directory.
 //!
+//!     xecure serve                            # the whole system on 127.0.0.1:3000
 //!     xecure keys rotate                      # first key, or a rotation
 //!     xecure keys list
 //!     echo 'a long passphrase' | xecure user add --username alice
@@ -8,6 +9,7 @@
 
 mod clients;
 mod keys;
+mod serve;
 mod target;
 mod users;
 
@@ -18,7 +20,7 @@ use std::process::ExitCode;
 #[command(
     name = "xecure",
     version,
-    about = "Operate Xecure: signing keys, OAuth clients and users"
+    about = "Run Xecure locally (serve) and operate it: signing keys, OAuth clients and users"
 )]
 struct Cli {
     #[command(flatten)]
@@ -29,6 +31,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the whole system locally: OAuth endpoints, login and consent pages, and a demo API
+    /// behind the authorizer, on one loopback port.
+    Serve(serve::ServeArgs),
     /// Token-signing keys: create the first one, rotate, list.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -46,6 +51,7 @@ async fn main() -> ExitCode {
     let outcome = async {
         let target = cli.target.open().await?;
         match cli.command {
+            Command::Serve(args) => serve::run(args, &target).await,
             Command::Keys(command) => keys::run(command, &target).await,
             Command::Client(command) => clients::run(command, &target).await,
             Command::User(command) => users::run(command, &target).await,

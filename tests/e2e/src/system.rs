@@ -10,7 +10,6 @@ use token::handler::{handle as token_handle, TokenApp};
 use xecure::config::{InteractionConfig, OAuthConfig};
 use xecure::domain::*;
 use xecure::oauth::interaction::AuthorizationFlow;
-use xecure::oauth::token::TokenService;
 use xecure::ports::{Clock, OsRng, Store, SystemClock};
 use xecure::scopes::ScopeCatalogue;
 use xecure::signing::{
@@ -99,13 +98,7 @@ impl System {
         )
         .await
         .expect("load the keyring");
-        let token = TokenApp::new(TokenService::with_store(
-            store.clone(),
-            Arc::new(keyring),
-            config.clone(),
-            clock.clone(),
-            Arc::new(OsRng),
-        ));
+        let token = TokenApp::over(store.clone(), keyring, config.clone(), clock.clone());
         let flow = AuthorizationFlow::new(
             store.clone(),
             Arc::new(ScopeCatalogue::built_in()),

@@ -1,0 +1,132 @@
+//! First start of `xecure serve`: a signing key, a demo user, a demo app and a demo service,
+//! each created once; secrets are printed only when they are created.
+
+use crate::target::Target;
+use std::collections::BTreeSet;
+use std::fmt::Write;
+use std::time::Duration;
+use xecure::domain::{
+    Client, ClientId, ClientKind, ClientSecret, GrantType, OpaqueToken, Password, PasswordHash,
+    RedirectUri, Scope, SecretHash, User, UserId, Username,
+};
+use xecure::ports::{Clock, OsRng, StoreError, SystemClock};
+use xecure::signing::{rotate_signing_key, SigningAlgorithm};
+
+pub const DEMO_APP: &str = "demo-app";
+pub const DEMO_SERVICE: &str = "demo-service";
+pub const DEMO_USER: &str = "demo";
+
+fn failed(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// Creates what is missing and returns how to try the system.
+pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, String> {
+    let store = target.store.as_ref();
+    let now = SystemClock.now();
+    let mut out = String::new();
+    if store.list_signing_keys().await.map_err(failed)?.is_empty() {
+        let sealer = target
+            .sealer
+            .as_ref()
+            .ok_or("no signing key yet and no key sealer: pass --kms-key-id")?;
+        let key = rotate_signing_key(
+            store,
+            sealer.as_ref(),
+            &OsRng,
+            SigningAlgorithm::EdDsa,
+            now,
+            Duration::ZERO,
+            Duration::from_secs(11 * 60),
+        )
+        .await
+        .map_err(failed)?;
+        let _ = writeln!(out, "created signing key {}", key.kid);
+    }
+    let scopes = Scope::parse("profile:read orders:read orders:write").map_err(failed)?;
+    let app = ClientId::parse(DEMO_APP).map_err(failed)?;
+    if store.get_client(&app).await.map_err(failed)?.is_none() {
+        store
+            .put_client(&Client {
+                id: app,
+                display_name: "Demo App".into(),
+                kind: ClientKind::Public,
+                redirect_uris: vec![
+                    RedirectUri::parse(&format!("{issuer}/demo/callback")).map_err(failed)?
+                ],
+                allowed_scopes: scopes.clone(),
+                default_scopes: Scope::parse("profile:read").map_err(failed)?,
+                grant_types: BTreeSet::from([
+                    GrantType::AuthorizationCode,
+                    GrantType::RefreshToken,
+                ]),
+                created_at: now,
+            })
+            .await
+            .map_err(failed)?;
+        let _ = writeln!(
+            out,
+            "registered public client {DEMO_APP} (PKCE, redirect {issuer}/demo/callback)"
+        );
+    }
+    let service = ClientId::parse(DEMO_SERVICE).map_err(failed)?;
+    if store.get_client(&service).await.map_err(failed)?.is_none() {
+        let secret = ClientSecret::generate(&OsRng);
+        store
+            .put_client(&Client {
+                id: service,
+                display_name: "Demo Service".into(),
+                kind: ClientKind::Confidential {
+                    secret_hash: SecretHash::of(&secret),
+                },
+                redirect_uris: vec![
+                    RedirectUri::parse(&format!("{issuer}/unused")).map_err(failed)?
+                ],
+                allowed_scopes: Scope::parse("orders:read").map_err(failed)?,
+                default_scopes: Scope::parse("orders:read").map_err(failed)?,
+                grant_types: BTreeSet::from([GrantType::ClientCredentials]),
+                created_at: now,
+            })
+            .await
+            .map_err(failed)?;
+        let _ = writeln!(
+            out,
+            "registered confidential client {DEMO_SERVICE}, secret (shown once): {}",
+            secret.secret()
+        );
+        let _ = writeln!(out, "\ntry it:\n  TOKEN=$(curl -s -u {DEMO_SERVICE}:{} -d grant_type=client_credentials {issuer}/token | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')", secret.secret());
+        let _ = writeln!(
+            out,
+            "  curl -H \"Authorization: Bearer $TOKEN\" {issuer}/orders      # 200"
+        );
+        let _ = writeln!(out, "  curl -X POST -H \"Authorization: Bearer $TOKEN\" {issuer}/orders   # 403: needs orders:write");
+    }
+    let username = Username::parse(DEMO_USER).map_err(failed)?;
+    if store
+        .get_user_by_username(&username)
+        .await
+        .map_err(failed)?
+        .is_none()
+    {
+        let password = OpaqueToken::generate(&OsRng).secret()[..16].to_owned();
+        let user = User {
+            id: UserId::generate(&OsRng),
+            username,
+            password_hash: PasswordHash::create(&Password::new(password.clone()), &OsRng)
+                .map_err(failed)?,
+            created_at: now,
+            disabled: false,
+        };
+        match store.create_user(&user).await {
+            Ok(()) | Err(StoreError::AlreadyExists(_)) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+        let _ = writeln!(
+            out,
+            "created user {DEMO_USER}, password (shown once): {password}"
+        );
+    }
+    let _ = writeln!(out, "\nendpoints: {issuer}/authorize  {issuer}/token  {issuer}/.well-known/oauth-authorization-server");
+    let _ = write!(out, "protected demo API (infra/routes.toml): GET {issuer}/profile, GET|POST {issuer}/orders, GET|DELETE {issuer}/orders/{{id}}");
+    Ok(out)
+}

@@ -1,0 +1,187 @@
+//! The local API Gateway: OAuth endpoints to their handlers; protected routes through the
+//! authorizer exactly as API Gateway runs a REST TOKEN authorizer: the `Authorization`
+//! header is the identity source, the returned policy is cached per header value for the TTL
+//! and evaluated against each call's method ARN, and the context goes to the backend.
+
+use super::demo_api::DemoApi;
+use crate::target::Target;
+use authorizer::events::{respond, EventKind};
+use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use lambda_http::http::StatusCode;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use token::handler::TokenApp;
+use xecure::config::{InteractionConfig, OAuthConfig};
+use xecure::gateway::bearer::bearer_token;
+use xecure::gateway::policy::policy_allows;
+use xecure::gateway::routes::RouteTable;
+use xecure::gateway::{Gateway, GatewayConfig, Verdict};
+use xecure::oauth::interaction::AuthorizationFlow;
+use xecure::ports::{OsRng, SystemClock};
+use xecure::scopes::ScopeCatalogue;
+use xecure::signing::LiveKeyring;
+
+/// Stands in for `arn:aws:execute-api:{region}:{account}:{api}/{stage}`.
+const ARN_PREFIX: &str = "arn:aws:execute-api:local:000000000000:xecure-local/local";
+
+struct CachedPolicy {
+    response: Value,
+    until: Instant,
+}
+
+pub struct LocalSystem {
+    flow: AuthorizationFlow,
+    token: TokenApp,
+    authorizer: Gateway,
+    routes: Arc<RouteTable>,
+    cache: Mutex<HashMap<String, CachedPolicy>>,
+    cache_ttl: Duration,
+    demo: DemoApi,
+}
+
+impl LocalSystem {
+    pub async fn build(target: &Target, issuer: &str) -> Result<Self, String> {
+        let store = target.store.clone();
+        let config = OAuthConfig::for_issuer(issuer);
+        let clock = Arc::new(SystemClock);
+        let keyring = LiveKeyring::load(
+            store.clone(),
+            target.sealer.clone(),
+            clock.clone(),
+            Duration::from_secs(300),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let token = TokenApp::over(store.clone(), keyring, config.clone(), clock.clone());
+        let catalogue = ScopeCatalogue::from_env().map_err(|e| e.to_string())?;
+        let flow = AuthorizationFlow::new(
+            store.clone(),
+            Arc::new(catalogue),
+            config.clone(),
+            InteractionConfig::from_env().map_err(|e| e.to_string())?,
+            clock.clone(),
+            Arc::new(OsRng),
+        );
+        let routes = Arc::new(RouteTable::from_env().map_err(|e| e.to_string())?);
+        let gateway_config = GatewayConfig::new(&config);
+        let cache_ttl = gateway_config.gateway_cache_ttl;
+        let authorizer = Gateway::load(store.clone(), store, routes.clone(), gateway_config, clock)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(LocalSystem {
+            flow,
+            token,
+            authorizer,
+            routes,
+            cache: Mutex::new(HashMap::new()),
+            cache_ttl,
+            demo: DemoApi::default(),
+        })
+    }
+
+    pub async fn handle(&self, request: Request, peer: SocketAddr) -> Response<Body> {
+        let request = with_source_ip(request, peer);
+        let method = request.method().as_str().to_owned();
+        let path = request.uri().path().to_owned();
+        if let Some(route) = self.routes.find(&method, &path) {
+            let route = route.clone();
+            return self.protected(request, &method, &path, &route).await;
+        }
+        let answer = match path.as_str() {
+            "/authorize" | "/login" => authorize::handler::handle(&self.flow, request).await,
+            "/consent" => consent::handler::handle(&self.flow, request).await,
+            _ => token::handler::handle(&self.token, request).await,
+        };
+        answer.unwrap_or_else(|error| gateway_message(500, &error.to_string()))
+    }
+
+    async fn protected(
+        &self,
+        request: Request,
+        method: &str,
+        path: &str,
+        route: &xecure::gateway::routes::Route,
+    ) -> Response<Body> {
+        let arn = format!("{ARN_PREFIX}/{method}{path}");
+        let Some(header) = request
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+        else {
+            // API Gateway answers a missing identity source itself, without the authorizer.
+            return gateway_message(401, "Unauthorized");
+        };
+        let Some(answer) = self.authorize(&header, &arn).await else {
+            return gateway_message(401, "Unauthorized");
+        };
+        if !policy_allows(&answer["policyDocument"], &arn) {
+            return gateway_message(403, "User is not authorized to access this resource");
+        }
+        let body = match request.body() {
+            Body::Text(text) => text.clone(),
+            _ => String::new(),
+        };
+        self.demo.handle(route, path, &answer["context"], &body)
+    }
+
+    /// The authorizer's answer for this identity source: cached for the TTL as API Gateway
+    /// does (only policies are cached, never an Unauthorized).
+    async fn authorize(&self, header: &str, arn: &str) -> Option<Value> {
+        let now = Instant::now();
+        {
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(cached) = cache.get(header).filter(|c| c.until > now) {
+                return Some(cached.response.clone());
+            }
+        }
+        let started = Instant::now();
+        let decision = self
+            .authorizer
+            .decide(bearer_token(Some(header)), Some(arn))
+            .await;
+        println!("{}", decision.log_line(started.elapsed()));
+        if matches!(
+            decision.verdict,
+            Verdict::Unauthorized { .. } | Verdict::FailClosed { .. }
+        ) {
+            return None;
+        }
+        let response = respond(EventKind::Rest, &decision, Some(arn)).ok()?;
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() > 10_000 {
+            cache.retain(|_, cached| cached.until > now);
+        }
+        cache.insert(
+            header.to_owned(),
+            CachedPolicy {
+                response: response.clone(),
+                until: now + self.cache_ttl,
+            },
+        );
+        Some(response)
+    }
+}
+
+/// The caller's address, where the Lambda handlers read it (audit, login throttling).
+fn with_source_ip(request: Request, peer: SocketAddr) -> Request {
+    let mut context =
+        lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
+    context.http.source_ip = Some(peer.ip().to_string());
+    request.with_request_context(RequestContext::ApiGatewayV2(context))
+}
+
+/// API Gateway's own error shape: `{"message": ...}`.
+pub fn gateway_message(status: u16, message: &str) -> Response<Body> {
+    let mut response = Response::new(Body::from(json!({ "message": message }).to_string()));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+    if let Ok(value) = "application/json".parse() {
+        response.headers_mut().insert(CONTENT_TYPE, value);
+    }
+    response
+}
