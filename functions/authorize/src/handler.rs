@@ -9,13 +9,13 @@ use xecure::domain::{OpaqueToken, Password};
 use xecure::http::{form, no_route, request_context, route_path};
 use xecure::oauth::interaction::{AuthorizationFlow, LoginView};
 use xecure::oauth::login::LoginOutcome;
-use xecure::oauth::metadata::{AUTHORIZE_PATH, LOGIN_PATH};
+use xecure::oauth::metadata::{AUTHORIZE_PATH, CONSENT_PATH, LOGIN_PATH};
 use xecure::web::cookie::{cookie_path, session_cookie, set_session_cookie};
 use xecure::web::csrf::{csrf_matches, csrf_token};
 use xecure::web::pages::{LoginPage, CSS};
 use xecure::web::{
     csrf_refused, error_page, form_target, html, method_not_allowed, query_params, see_other,
-    step_response, urls, with_cookie, with_handle, with_header,
+    step_response, with_cookie, with_handle, with_header,
 };
 
 pub async fn handle(flow: &AuthorizationFlow, request: Request) -> Result<Response<Body>, Error> {
@@ -43,8 +43,7 @@ async fn authorize(flow: &AuthorizationFlow, request: &Request) -> Response<Body
     let step = flow
         .begin(&params, session.as_ref(), &request_context(request))
         .await;
-    let (login_url, consent_url) = urls(flow.config());
-    step_response(step, &login_url, &consent_url)
+    step_response(step, flow.config())
 }
 
 /// `GET /login?request=…`: the form, with a CSRF token bound to this browser's cookie (set
@@ -57,10 +56,7 @@ async fn login_page(flow: &AuthorizationFlow, request: &Request) -> Response<Bod
     let handle = params.get("request").unwrap_or_default();
     let view = match flow.login_view(handle).await {
         Ok(view) => view,
-        Err(step) => {
-            let (login_url, consent_url) = urls(flow.config());
-            return step_response(step, &login_url, &consent_url);
-        }
+        Err(step) => return step_response(step, flow.config()),
     };
     let (cookie, fresh) = match session_cookie(request.headers()) {
         Some(cookie) => (cookie, false),
@@ -95,10 +91,7 @@ async fn login(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
     let handle = params.get("request").unwrap_or_default();
     let view = match flow.login_view(handle).await {
         Ok(view) => view,
-        Err(step) => {
-            let (login_url, consent_url) = urls(flow.config());
-            return step_response(step, &login_url, &consent_url);
-        }
+        Err(step) => return step_response(step, flow.config()),
     };
     let username = params.get("username").unwrap_or_default();
     let password = Password::new(params.get("password").unwrap_or_default());
@@ -110,7 +103,7 @@ async fn login(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
     let shown_name: String = username.chars().take(64).collect();
     match outcome {
         Ok(LoginOutcome::LoggedIn { cookie, .. }) => {
-            let (_, consent_url) = urls(flow.config());
+            let consent_url = flow.config().endpoint(CONSENT_PATH);
             let path = cookie_path(&flow.config().issuer);
             with_cookie(
                 see_other(&with_handle(&consent_url, handle)),
@@ -159,7 +152,7 @@ fn login_form(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response<Body> {
-    let (login_url, _) = urls(flow.config());
+    let login_url = flow.config().endpoint(LOGIN_PATH);
     let page = LoginPage {
         css: CSS,
         action: &login_url,

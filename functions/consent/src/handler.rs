@@ -13,7 +13,6 @@ use xecure::web::csrf::{csrf_matches, csrf_token};
 use xecure::web::pages::{ConsentPage, ScopeLine, CSS};
 use xecure::web::{
     csrf_refused, error_page, form_target, html, method_not_allowed, query_params, step_response,
-    urls,
 };
 
 pub async fn handle(flow: &AuthorizationFlow, request: Request) -> Result<Response<Body>, Error> {
@@ -43,7 +42,7 @@ async fn show(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
         .await;
     match (step, cookie) {
         (Step::ShowConsent(view), Some(cookie)) => screen(flow, &view, handle, &cookie),
-        (step, _) => respond(flow, step),
+        (step, _) => step_response(step, flow.config()),
     }
 }
 
@@ -69,12 +68,7 @@ async fn decide(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
             &request_context(request),
         )
         .await;
-    respond(flow, step)
-}
-
-fn respond(flow: &AuthorizationFlow, step: Step) -> Response<Body> {
-    let (login_url, consent_url) = urls(flow.config());
-    step_response(step, &login_url, &consent_url)
+    step_response(step, flow.config())
 }
 
 fn screen(
@@ -83,7 +77,7 @@ fn screen(
     handle: &str,
     cookie: &OpaqueToken,
 ) -> Response<Body> {
-    let (_, consent_url) = urls(flow.config());
+    let consent_url = flow.config().endpoint(CONSENT_PATH);
     let page = ConsentPage {
         css: CSS,
         action: &consent_url,

@@ -221,51 +221,50 @@ impl Gateway {
         arn: Option<&str>,
     ) -> Decision {
         let arn = arn.and_then(ApiArn::parse);
-        let route_name = |arn: &Option<ApiArn>| match arn {
-            Some(arn) => match self.routes.find(&arn.method, &arn.path) {
-                Some(route) => route.name(),
-                None => format!("{} {}", arn.method, arn.path),
-            },
-            None => "unknown".to_owned(),
+        let route = arn
+            .as_ref()
+            .and_then(|arn| self.routes.find(&arn.method, &arn.path));
+        let route_name = match (&arn, route) {
+            (_, Some(route)) => route.name(),
+            (Some(arn), None) => format!("{} {}", arn.method, arn.path),
+            (None, None) => "unknown".to_owned(),
         };
-        let unauthorized = |reason: &str, arn: &Option<ApiArn>| Decision {
-            verdict: Verdict::Unauthorized {
-                reason: reason.to_owned(),
-            },
+        let denied = |verdict: Verdict| Decision {
+            verdict,
             policy: None,
-            route: route_name(arn),
+            route: route_name.clone(),
+        };
+        let unauthorized = |reason: &str| {
+            denied(Verdict::Unauthorized {
+                reason: reason.to_owned(),
+            })
         };
         let token = match authorization {
             Ok(token) => token,
-            Err(error) => return unauthorized(error.reason(), &arn),
+            Err(error) => return unauthorized(error.reason()),
         };
         let Some(api) = &arn else {
-            return unauthorized("bad_route_arn", &arn);
+            return unauthorized("bad_route_arn");
         };
         let claims = match self.verified(token).await {
             Ok(claims) => claims,
-            Err(rejection) => return unauthorized(rejection_reason(&rejection), &arn),
+            Err(rejection) => return unauthorized(rejection_reason(&rejection)),
         };
         let revocations = match self.revocations.current().await {
             Ok(list) => list,
             Err(stale) => {
                 tracing::error!(cause = %stale.cause, "revocation list unavailable: failing closed");
-                return Decision {
-                    verdict: Verdict::FailClosed {
-                        reason: "revocations_unavailable".into(),
-                    },
-                    policy: None,
-                    route: route_name(&arn),
-                };
+                return denied(Verdict::FailClosed {
+                    reason: "revocations_unavailable".into(),
+                });
             }
         };
         if revoked_by(&claims, &revocations).is_some() {
-            return unauthorized("revoked", &arn);
+            return unauthorized("revoked");
         }
         let Ok(scope) = Scope::parse(&claims.scope) else {
-            return unauthorized("bad_scope_claim", &arn);
+            return unauthorized("bad_scope_claim");
         };
-        let route = self.routes.find(&api.method, &api.path);
         let policy = policy_document(&self.routes, &scope, api, route);
         let verdict = match route {
             Some(route) if route.allows(&scope) => Verdict::Allow { claims },
@@ -274,15 +273,16 @@ impl Gateway {
         Decision {
             verdict,
             policy: Some(policy),
-            route: route_name(&arn),
+            route: route_name,
         }
     }
 
     async fn verified(&self, token: &str) -> Result<Arc<AccessTokenClaims>, TokenRejection> {
         let now = self.clock.now();
+        // Served while verification would still accept it: until exp plus the leeway.
         if let Some(claims) = self
             .claims
-            .get(token, now.as_secs() + self.expectations.leeway_secs)
+            .get(token, now.as_secs() - self.expectations.leeway_secs)
         {
             return Ok(claims);
         }

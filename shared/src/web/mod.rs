@@ -129,14 +129,19 @@ pub fn error_page(error: &OAuthError) -> Response<Body> {
     html(status_of(error.code), &page, &[])
 }
 
-/// Where each step sends the browser. `login_url` and `consent_url` are absolute (they carry
-/// the issuer's path, e.g. a REST API stage).
-pub fn step_response(step: Step, login_url: &str, consent_url: &str) -> Response<Body> {
+/// Where each step sends the browser: the login and consent pages are absolute URLs under
+/// the issuer (they carry its path, e.g. a REST API stage).
+pub fn step_response(step: Step, config: &OAuthConfig) -> Response<Body> {
     match step {
         Step::ShowError(error) => error_page(&error),
         Step::ToClient(location) => see_other(&location),
-        Step::ToLogin(handle) => see_other(&with_handle(login_url, handle.secret())),
-        Step::ToConsent(handle) => see_other(&with_handle(consent_url, handle.secret())),
+        Step::ToLogin(handle) => {
+            see_other(&with_handle(&config.endpoint(LOGIN_PATH), handle.secret()))
+        }
+        Step::ToConsent(handle) => see_other(&with_handle(
+            &config.endpoint(CONSENT_PATH),
+            handle.secret(),
+        )),
         // The consent handler renders the screen with the CSRF token of the browser's
         // cookie; without a cookie there is nothing to bind the form to.
         Step::ShowConsent(_) => error_page(&OAuthError::new(
@@ -144,11 +149,6 @@ pub fn step_response(step: Step, login_url: &str, consent_url: &str) -> Response
             "Cookies are needed to sign in. Enable them and start again from the app.",
         )),
     }
-}
-
-/// The login and consent page URLs under the issuer.
-pub fn urls(config: &OAuthConfig) -> (String, String) {
-    (config.endpoint(LOGIN_PATH), config.endpoint(CONSENT_PATH))
 }
 
 /// The query string's parameters (RFC 6749 section 3.1: duplicates refused).
