@@ -81,11 +81,9 @@ async fn login(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
         Ok(params) => params,
         Err(error) => return error_page(&error),
     };
-    let cookie = session_cookie(request.headers());
-    if !csrf_matches(cookie.as_ref(), params.get("csrf")) {
-        return csrf_refused();
-    }
-    let Some(cookie) = cookie else {
+    let Some(cookie) = session_cookie(request.headers())
+        .filter(|cookie| csrf_matches(Some(cookie), params.get("csrf")))
+    else {
         return csrf_refused();
     };
     let handle = params.get("request").unwrap_or_default();
@@ -120,10 +118,9 @@ async fn login(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
             StatusCode::OK,
         ),
         Ok(LoginOutcome::LockedOut { retry_after_secs }) => {
-            let wait = retry_after_secs;
             let message = format!(
                 "Too many failed sign-in attempts. Try again in {} minutes.",
-                wait.div_ceil(60).max(1)
+                retry_after_secs.div_ceil(60).max(1)
             );
             with_header(
                 login_form(
@@ -136,7 +133,7 @@ async fn login(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
                     StatusCode::TOO_MANY_REQUESTS,
                 ),
                 RETRY_AFTER,
-                &wait.to_string(),
+                &retry_after_secs.to_string(),
             )
         }
         Err(error) => error_page(&error),
