@@ -63,6 +63,18 @@ fn call(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, String) {
+    let (status, _, body) = exchange(address, method, path, headers, body);
+    (status, body)
+}
+
+/// One HTTP/1.1 request; returns the status code, the raw header block and the body.
+fn exchange(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut stream = loop {
         match TcpStream::connect(address) {
@@ -81,11 +93,24 @@ fn call(
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status = response[9..12].parse().unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (status, head.to_owned(), body.to_owned())
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name).then(|| value.trim())
+    })
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
 }
 
 #[test]
@@ -175,4 +200,100 @@ fn serve_runs_the_oauth_server_and_a_protected_demo_api() {
     // A restart keeps the data and prints no secret again.
     let (_server, printed) = start(dir.path());
     assert!(!printed.join("\n").contains("shown once"), "{printed:?}");
+}
+
+#[test]
+fn the_demo_app_walks_login_partial_consent_and_calls_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, printed) = start(dir.path());
+    let password = printed
+        .iter()
+        .find_map(|line| line.split("password (shown once): ").nth(1))
+        .unwrap()
+        .to_owned();
+    let address = &server.address;
+    let issuer = format!("http://{address}");
+    let local = |location: &str| location.strip_prefix(&issuer).unwrap().to_owned();
+
+    let (status, head, _) = exchange(address, "GET", "/demo/start", &[], "");
+    assert_eq!(status, 303);
+    let (status, head, _) = exchange(
+        address,
+        "GET",
+        &local(header(&head, "location").unwrap()),
+        &[],
+        "",
+    );
+    assert_eq!(status, 303, "not logged in: to the login page");
+    let login_path = local(header(&head, "location").unwrap());
+    let (status, head, login) = exchange(address, "GET", &login_path, &[], "");
+    assert_eq!(status, 200);
+    let cookie = header(&head, "set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let form = serde_urlencoded::to_string([
+        ("request", hidden(&login, "request")),
+        ("csrf", hidden(&login, "csrf")),
+        ("username", "demo".to_owned()),
+        ("password", password),
+    ])
+    .unwrap();
+    let form_type = ("Content-Type", "application/x-www-form-urlencoded");
+    let (status, head, _) = exchange(
+        address,
+        "POST",
+        "/login",
+        &[("Cookie", &cookie), form_type],
+        &form,
+    );
+    assert_eq!(status, 303);
+    let session = header(&head, "set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let consent_path = local(header(&head, "location").unwrap());
+    let (status, _, consent) = exchange(address, "GET", &consent_path, &[("Cookie", &session)], "");
+    assert_eq!(status, 200, "{consent}");
+    let decision = serde_urlencoded::to_string([
+        ("request", hidden(&consent, "request")),
+        ("csrf", hidden(&consent, "csrf")),
+        ("scope", "profile:read".to_owned()),
+        ("scope", "orders:read".to_owned()),
+        ("decision", "approve".to_owned()),
+    ])
+    .unwrap();
+    let (status, head, _) = exchange(
+        address,
+        "POST",
+        "/consent",
+        &[("Cookie", &session), form_type],
+        &decision,
+    );
+    assert_eq!(status, 303);
+    let callback = local(header(&head, "location").unwrap());
+    assert!(callback.starts_with("/demo/callback?code="), "{callback}");
+    let (status, _, page) = exchange(address, "GET", &callback, &[], "");
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("<strong id=\"granted-scope\">orders:read profile:read</strong>"),
+        "{page}"
+    );
+    for (call, expected) in [
+        ("GET /profile", 200),
+        ("GET /orders", 200),
+        ("POST /orders", 403),
+    ] {
+        let section = page.split(&format!("<h3>{call}</h3>")).nth(1).unwrap();
+        assert!(
+            section.contains(&format!("<strong class=\"status\">{expected}</strong>")),
+            "{call}: {section}"
+        );
+    }
+    // The same callback again: the state was used up.
+    assert_eq!(exchange(address, "GET", &callback, &[], "").0, 400);
 }

@@ -127,6 +127,10 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
         );
     }
     let _ = writeln!(out, "\nendpoints: {issuer}/authorize  {issuer}/token  {issuer}/.well-known/oauth-authorization-server");
+    let _ = writeln!(
+        out,
+        "demo app: open {issuer}/demo in a browser and sign in as {DEMO_USER}"
+    );
     let _ = write!(out, "protected demo API (infra/routes.toml): GET {issuer}/profile, GET|POST {issuer}/orders, GET|DELETE {issuer}/orders/{{id}}");
     Ok(out)
 }

@@ -4,6 +4,7 @@
 //! and evaluated against each call's method ARN, and the context goes to the backend.
 
 use super::demo_api::DemoApi;
+use super::demo_app::{Backend, DemoApp};
 use crate::target::Target;
 use authorizer::events::{respond, EventKind};
 use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -42,6 +43,8 @@ pub struct LocalSystem {
     cache: Mutex<HashMap<String, CachedPolicy>>,
     cache_ttl: Duration,
     demo: DemoApi,
+    demo_app: DemoApp,
+    issuer: String,
 }
 
 impl LocalSystem {
@@ -81,10 +84,21 @@ impl LocalSystem {
             cache: Mutex::new(HashMap::new()),
             cache_ttl,
             demo: DemoApi::default(),
+            demo_app: DemoApp::default(),
+            issuer: issuer.to_owned(),
         })
     }
 
     pub async fn handle(&self, request: Request, peer: SocketAddr) -> Response<Body> {
+        let path = request.uri().path();
+        if path == "/demo" || path.starts_with("/demo/") {
+            return self.demo_app.handle(&request, &self.issuer, self).await;
+        }
+        self.dispatch(request, peer).await
+    }
+
+    /// Everything but the demo app: OAuth endpoints and the protected API.
+    async fn dispatch(&self, request: Request, peer: SocketAddr) -> Response<Body> {
         let request = with_source_ip(request, peer);
         let method = request.method().as_str().to_owned();
         let path = request.uri().path().to_owned();
@@ -165,6 +179,14 @@ impl LocalSystem {
             },
         );
         Some(response)
+    }
+}
+
+/// The demo app's own calls: to the token endpoint and through the gateway to the API.
+impl Backend for LocalSystem {
+    async fn call(&self, request: Request) -> Response<Body> {
+        self.dispatch(request, SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
     }
 }
 

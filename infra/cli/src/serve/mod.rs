@@ -5,6 +5,7 @@
 
 mod bootstrap;
 mod demo_api;
+mod demo_app;
 mod gateway;
 mod http;
 
