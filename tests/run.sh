@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: installs what the tests need into .tools/ (pinned), starts moto in
 # server mode on a free loopback port for the DynamoDB half of the store contract, runs every
-# test of the workspace, and stops what it started.
+# test of the workspace, then the browser test (tests/browser/run.sh: Chromium, Playwright,
+# `xecure serve`), and stops what it started.
 #
 #   bash tests/run.sh            # everything
 #   bash tests/run.sh -p xecure  # extra arguments go to `cargo test`
@@ -71,6 +72,12 @@ status=${PIPESTATUS[0]}
 set -e
 # cargo prints one "test result" line per test binary, the last often a binary with no tests:
 # close with the workspace total, so a reader of the last line sees what really ran.
+# A full run (no arguments) also drives the demo app in headless Chromium.
+browser="not run (arguments given)"
+if [ "$#" -eq 0 ]; then
+  if bash "$ROOT/tests/browser/run.sh"; then browser="passed"; else browser="FAILED"; status=1; fi
+fi
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
      END { printf "Workspace: %d passed, %d failed\n", p, f }' "$TEST_LOG"
+echo "Browser test (demo app, Chromium): $browser"
 exit "$status"
