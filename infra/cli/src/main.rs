@@ -7,6 +7,7 @@
 //!     xecure client add --id web-app --name "Web App" --redirect-uri https://app.example/cb --scope profile:read
 //!     xecure --dynamodb-table xecure-prod --kms-key-id alias/xecure-prod keys rotate
 
+mod audit;
 mod clients;
 mod keys;
 mod serve;
@@ -40,9 +41,24 @@ enum Command {
     /// OAuth clients: register, list, show, remove.
     #[command(subcommand)]
     Client(clients::ClientCommand),
-    /// Users who log in on the login page: add, disable, remove.
+    /// Users who log in on the login page: add, passwd, disable, remove.
     #[command(subcommand)]
     User(users::UserCommand),
+    /// The scope catalogue (infra/scopes.toml, or XECURE_SCOPES_FILE): names and descriptions.
+    Scopes,
+    /// Audit records of a user or a client, newest first.
+    Audit(audit::AuditArgs),
+}
+
+fn scopes() -> Result<(), String> {
+    let catalogue = xecure::scopes::ScopeCatalogue::from_env().map_err(|e| e.to_string())?;
+    for name in catalogue.names() {
+        println!(
+            "{name:<20}  {}",
+            catalogue.describe(name).unwrap_or_default()
+        );
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -55,6 +71,8 @@ async fn main() -> ExitCode {
             Command::Keys(command) => keys::run(command, &target).await,
             Command::Client(command) => clients::run(command, &target).await,
             Command::User(command) => users::run(command, &target).await,
+            Command::Scopes => scopes(),
+            Command::Audit(args) => audit::run(args, &target).await,
         }
     }
     .await;

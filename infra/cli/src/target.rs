@@ -30,6 +30,10 @@ pub struct TargetArgs {
     /// KMS key that seals signing keys, with --dynamodb-table.
     #[arg(long, global = true, env = "XECURE_KMS_KEY_ID")]
     kms_key_id: Option<String>,
+    /// A DynamoDB- and KMS-compatible endpoint (e.g. moto or DynamoDB Local on loopback),
+    /// with --dynamodb-table; the same as AWS_ENDPOINT_URL.
+    #[arg(long, global = true, requires = "dynamodb_table")]
+    endpoint: Option<String>,
 }
 
 pub struct Target {
@@ -63,7 +67,10 @@ impl TargetArgs {
     pub async fn open(&self) -> Result<Target, String> {
         match &self.dynamodb_table {
             Some(table) => {
-                let aws = aws_sdk_config().await;
+                let mut aws = aws_sdk_config().await;
+                if let Some(endpoint) = &self.endpoint {
+                    aws = aws.into_builder().endpoint_url(endpoint).build();
+                }
                 let store = DynamoStore::from_config(&aws, table.clone());
                 let sealer = self.kms_key_id.as_ref().map(|key| {
                     Arc::new(KmsKeySealer::from_config(&aws, key.clone())) as Arc<dyn KeySealer>

@@ -12,6 +12,8 @@ pub enum UserCommand {
         #[arg(long)]
         username: String,
     },
+    /// Set a new password (read from standard input, one line).
+    Passwd { username: String },
     /// Let a user log in no more (their grants stay until revoked), or again.
     Disable {
         username: String,
@@ -44,6 +46,15 @@ fn read_password() -> Result<Password, String> {
     Ok(Password::new(password))
 }
 
+async fn existing(target: &Target, username: &Username) -> Result<User, String> {
+    target
+        .store
+        .get_user_by_username(username)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no user {username}"))
+}
+
 pub async fn run(command: UserCommand, target: &Target) -> Result<(), String> {
     match command {
         UserCommand::Add { username } => {
@@ -71,14 +82,23 @@ pub async fn run(command: UserCommand, target: &Target) -> Result<(), String> {
                 Err(e) => Err(e.to_string()),
             }
         }
+        UserCommand::Passwd { username } => {
+            let username = Username::parse(&username).map_err(|e| e.to_string())?;
+            let password = read_password()?;
+            let mut user = existing(target, &username).await?;
+            user.password_hash =
+                PasswordHash::create(&password, &OsRng).map_err(|e| e.to_string())?;
+            target
+                .store
+                .update_user(&user)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("changed the password of {username}");
+            Ok(())
+        }
         UserCommand::Disable { username, undo } => {
             let username = Username::parse(&username).map_err(|e| e.to_string())?;
-            let mut user = target
-                .store
-                .get_user_by_username(&username)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no user {username}"))?;
+            let mut user = existing(target, &username).await?;
             user.disabled = !undo;
             target
                 .store

@@ -13,6 +13,13 @@ fn xecure(data_dir: &Path, args: &[&str]) -> Output {
         .expect("run xecure")
 }
 
+/// Registers the confidential client `web-app` with `scope`.
+fn add_web_app(data_dir: &Path, scope: &str) -> Output {
+    let args = ["client", "add", "--id", "web-app", "--name", "Web App"];
+    let uri = ["--redirect-uri", "https://app.example/cb", "--scope", scope];
+    xecure(data_dir, &[&args[..], &uri[..]].concat())
+}
+
 fn stdout(output: &Output) -> String {
     assert!(
         output.status.success(),
@@ -38,21 +45,7 @@ fn keys_and_clients_round_trip_on_a_data_directory() {
         "{listed}"
     );
 
-    let added = stdout(&xecure(
-        dir.path(),
-        &[
-            "client",
-            "add",
-            "--id",
-            "web-app",
-            "--name",
-            "Web App",
-            "--redirect-uri",
-            "https://app.example/cb",
-            "--scope",
-            "profile:read orders:read",
-        ],
-    ));
+    let added = stdout(&add_web_app(dir.path(), "profile:read orders:read"));
     let secret = added
         .lines()
         .find_map(|line| line.strip_prefix("client_secret: "))
@@ -177,9 +170,94 @@ fn users_are_added_with_a_password_from_stdin_disabled_and_removed() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
     let short = xecure_with_stdin(dir.path(), &["user", "add", "--username", "bob"], "short\n");
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8"));
+    let passwd = ["user", "passwd", "alice"];
+    assert!(stdout(&xecure_with_stdin(
+        dir.path(),
+        &passwd,
+        "a new passphrase\n"
+    ))
+    .contains("changed"));
+    assert!(!xecure_with_stdin(
+        dir.path(),
+        &["user", "passwd", "nobody"],
+        "a new passphrase\n"
+    )
+    .status
+    .success());
     assert!(stdout(&xecure(dir.path(), &["user", "disable", "alice"])).contains("disabled"));
     assert!(stdout(&xecure(dir.path(), &["user", "remove", "alice"])).contains("removed"));
     assert!(!xecure(dir.path(), &["user", "remove", "alice"])
         .status
         .success());
+}
+
+#[test]
+fn scopes_and_audit_show_what_is_configured_and_what_happened() {
+    let dir = tempfile::tempdir().unwrap();
+    let scopes = stdout(&xecure(dir.path(), &["scopes"]));
+    assert!(
+        scopes.contains("orders:read") && scopes.contains("See your orders"),
+        "{scopes}"
+    );
+    stdout(&add_web_app(dir.path(), "orders:read"));
+    let table = stdout(&xecure(dir.path(), &["audit", "--client", "web-app"]));
+    assert!(table.lines().next().unwrap().starts_with("time"), "{table}");
+    assert!(table.contains("client_registered"), "{table}");
+    let json = stdout(&xecure(
+        dir.path(),
+        &[
+            "audit",
+            "--client",
+            "web-app",
+            "--json",
+            "--event",
+            "client_registered",
+        ],
+    ));
+    let event: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(event["kind"], "client_registered");
+    let none = stdout(&xecure(
+        dir.path(),
+        &["audit", "--client", "web-app", "--event", "login_failed"],
+    ));
+    assert_eq!(none.lines().count(), 1, "only the header: {none}");
+    for (args, expected) in [
+        (
+            &["audit", "--client", "web-app", "--event", "nonsense"][..],
+            "unknown event kind",
+        ),
+        (
+            &["audit", "--client", "web-app", "--since", "yesterday"][..],
+            "RFC 3339",
+        ),
+        (&["audit", "--user", "ghost"][..], "no user ghost"),
+    ] {
+        let output = xecure(dir.path(), args);
+        assert!(!output.status.success());
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains(expected),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn an_unreachable_dynamodb_endpoint_is_a_clear_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_xecure"))
+        .args([
+            "--dynamodb-table",
+            "absent",
+            "--endpoint",
+            "http://127.0.0.1:9",
+        ])
+        .args(["client", "list"])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("run xecure");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("xecure: store unavailable"), "{stderr}");
 }

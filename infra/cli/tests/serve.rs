@@ -30,11 +30,16 @@ fn free_port() -> u16 {
 
 /// Starts the server and returns it with everything it printed before the demo API line.
 fn start(data_dir: &std::path::Path) -> (Server, Vec<String>) {
+    start_with(data_dir, &[])
+}
+
+fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> (Server, Vec<String>) {
     let address = format!("127.0.0.1:{}", free_port());
     let mut child = Command::new(env!("CARGO_BIN_EXE_xecure"))
         .arg("--data-dir")
         .arg(data_dir)
         .args(["serve", "--listen", &address])
+        .args(extra)
         .env_remove("XECURE_TABLE")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -97,6 +102,32 @@ fn exchange(
     (status, head.to_owned(), body.to_owned())
 }
 
+/// A client_credentials token for the demo service, whose secret `serve` printed once.
+fn service_token(address: &str, printed: &[String]) -> String {
+    let secret = printed
+        .iter()
+        .find_map(|line| line.split("secret (shown once): ").nth(1))
+        .expect("the demo service secret is printed once");
+    let basic = format!(
+        "Basic {}",
+        STANDARD.encode(format!("demo-service:{secret}"))
+    );
+    let form = [
+        ("Authorization", basic.as_str()),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    let (status, body) = call(
+        address,
+        "POST",
+        "/token",
+        &form,
+        "grant_type=client_credentials",
+    );
+    assert_eq!(status, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    format!("Bearer {}", json["access_token"].as_str().unwrap())
+}
+
 fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     head.lines().find_map(|line| {
         let (key, value) = line.split_once(':')?;
@@ -123,31 +154,8 @@ fn serve_runs_the_oauth_server_and_a_protected_demo_api() {
         text.contains("created user demo, password (shown once): "),
         "{text}"
     );
-    let secret = printed
-        .iter()
-        .find_map(|line| line.split("secret (shown once): ").nth(1))
-        .expect("the demo service secret is printed once")
-        .to_owned();
     let address = &server.address;
-
-    let basic = format!(
-        "Basic {}",
-        STANDARD.encode(format!("demo-service:{secret}"))
-    );
-    let form = [
-        ("Authorization", basic.as_str()),
-        ("Content-Type", "application/x-www-form-urlencoded"),
-    ];
-    let (status, body) = call(
-        address,
-        "POST",
-        "/token",
-        &form,
-        "grant_type=client_credentials",
-    );
-    assert_eq!(status, 200, "{body}");
-    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let bearer = format!("Bearer {}", json["access_token"].as_str().unwrap());
+    let bearer = service_token(address, &printed);
     let auth = [("Authorization", bearer.as_str())];
 
     assert_eq!(call(address, "GET", "/orders", &auth, "").0, 200);
@@ -296,4 +304,26 @@ fn the_demo_app_walks_login_partial_consent_and_calls_the_api() {
     }
     // The same callback again: the state was used up.
     assert_eq!(exchange(address, "GET", &callback, &[], "").0, 400);
+}
+
+#[test]
+fn request_mode_authorizes_like_token_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, printed) = start_with(dir.path(), &["--authorizer-mode", "request"]);
+    let address = &server.address;
+    let bearer = service_token(address, &printed);
+    let auth = [("Authorization", bearer.as_str())];
+    assert_eq!(call(address, "GET", "/orders", &auth, "").0, 200);
+    assert_eq!(call(address, "POST", "/orders", &auth, "{}").0, 403);
+    assert_eq!(
+        call(
+            address,
+            "GET",
+            "/orders",
+            &[("Authorization", "Bearer x.y.z")],
+            ""
+        )
+        .0,
+        401
+    );
 }

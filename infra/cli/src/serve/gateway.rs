@@ -6,7 +6,7 @@
 use super::demo_api::DemoApi;
 use super::demo_app::{Backend, DemoApp};
 use crate::target::Target;
-use authorizer::events::{respond, EventKind};
+use authorizer::handler::{decide, AuthorizerApp};
 use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use lambda_http::http::StatusCode;
 use lambda_http::request::RequestContext;
@@ -18,10 +18,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use token::handler::TokenApp;
 use xecure::config::{InteractionConfig, OAuthConfig};
-use xecure::gateway::bearer::bearer_token;
 use xecure::gateway::policy::policy_allows;
 use xecure::gateway::routes::RouteTable;
-use xecure::gateway::{Gateway, GatewayConfig, Verdict};
+use xecure::gateway::{Gateway, GatewayConfig};
 use xecure::oauth::interaction::AuthorizationFlow;
 use xecure::ports::{OsRng, SystemClock};
 use xecure::scopes::ScopeCatalogue;
@@ -35,10 +34,20 @@ struct CachedPolicy {
     until: Instant,
 }
 
+/// How API Gateway calls the authorizer (`xecure serve --authorizer-mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthorizerMode {
+    /// REST TOKEN authorizer: the Authorization header value and the method ARN.
+    Token,
+    /// REST REQUEST authorizer: the request's method, path and headers.
+    Request,
+}
+
 pub struct LocalSystem {
     flow: AuthorizationFlow,
     token: TokenApp,
-    authorizer: Gateway,
+    authorizer: AuthorizerApp,
+    mode: AuthorizerMode,
     routes: Arc<RouteTable>,
     cache: Mutex<HashMap<String, CachedPolicy>>,
     cache_ttl: Duration,
@@ -48,7 +57,11 @@ pub struct LocalSystem {
 }
 
 impl LocalSystem {
-    pub async fn build(target: &Target, issuer: &str) -> Result<Self, String> {
+    pub async fn build(
+        target: &Target,
+        issuer: &str,
+        mode: AuthorizerMode,
+    ) -> Result<Self, String> {
         let store = target.store.clone();
         let config = OAuthConfig::for_issuer(issuer);
         let clock = Arc::new(SystemClock);
@@ -79,7 +92,11 @@ impl LocalSystem {
         Ok(LocalSystem {
             flow,
             token,
-            authorizer,
+            authorizer: AuthorizerApp {
+                gateway: authorizer,
+                http_simple: false,
+            },
+            mode,
             routes,
             cache: Mutex::new(HashMap::new()),
             cache_ttl,
@@ -131,7 +148,8 @@ impl LocalSystem {
             // API Gateway answers a missing identity source itself, without the authorizer.
             return gateway_message(401, "Unauthorized");
         };
-        let Some(answer) = self.authorize(&header, &arn).await else {
+        let event = self.event(&request, &header, &arn);
+        let Some(answer) = self.authorize(&header, event).await else {
             return gateway_message(401, "Unauthorized");
         };
         if !policy_allows(&answer["policyDocument"], &arn) {
@@ -144,35 +162,69 @@ impl LocalSystem {
         self.demo.handle(route, path, &answer["context"], &body)
     }
 
-    /// The authorizer's answer for this identity source: cached for the TTL as API Gateway
-    /// does (only policies are cached, never an Unauthorized).
-    async fn authorize(&self, header: &str, arn: &str) -> Option<Value> {
+    /// The event API Gateway would send the authorizer in this mode.
+    fn event(&self, request: &Request, header: &str, arn: &str) -> Value {
+        match self.mode {
+            AuthorizerMode::Token => json!({
+                "type": "TOKEN",
+                "authorizationToken": header,
+                "methodArn": arn,
+            }),
+            AuthorizerMode::Request => {
+                let mut single = serde_json::Map::new();
+                let mut multi = serde_json::Map::new();
+                for (name, value) in request.headers() {
+                    let value = value.to_str().unwrap_or_default().to_owned();
+                    single.insert(name.as_str().to_owned(), Value::from(value.clone()));
+                    let entry = multi
+                        .entry(name.as_str().to_owned())
+                        .or_insert_with(|| Value::Array(Vec::new()));
+                    if let Value::Array(values) = entry {
+                        values.push(Value::from(value));
+                    }
+                }
+                json!({
+                    "type": "REQUEST",
+                    "methodArn": arn,
+                    "resource": request.uri().path(),
+                    "path": request.uri().path(),
+                    "httpMethod": request.method().as_str(),
+                    "headers": single,
+                    "multiValueHeaders": multi,
+                    "queryStringParameters": {},
+                    "multiValueQueryStringParameters": {},
+                    "pathParameters": {},
+                    "stageVariables": {},
+                    "requestContext": {
+                        "path": request.uri().path(),
+                        "stage": "local",
+                        "httpMethod": request.method().as_str(),
+                        "identity": {},
+                    },
+                })
+            }
+        }
+    }
+
+    /// The authorizer's answer for this identity source (the Authorization header): cached
+    /// for the TTL as API Gateway does; only policies are cached, never an Unauthorized.
+    async fn authorize(&self, identity: &str, event: Value) -> Option<Value> {
         let now = Instant::now();
         {
             let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(cached) = cache.get(header).filter(|c| c.until > now) {
+            if let Some(cached) = cache.get(identity).filter(|c| c.until > now) {
                 return Some(cached.response.clone());
             }
         }
-        let started = Instant::now();
-        let decision = self
-            .authorizer
-            .decide(bearer_token(Some(header)), Some(arn))
-            .await;
-        println!("{}", decision.log_line(started.elapsed()));
-        if matches!(
-            decision.verdict,
-            Verdict::Unauthorized { .. } | Verdict::FailClosed { .. }
-        ) {
-            return None;
-        }
-        let response = respond(EventKind::Rest, &decision, Some(arn)).ok()?;
+        let (response, log_line) = decide(&self.authorizer, event).await;
+        println!("{log_line}");
+        let response = response.ok()?;
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() > 10_000 {
             cache.retain(|_, cached| cached.until > now);
         }
         cache.insert(
-            header.to_owned(),
+            identity.to_owned(),
             CachedPolicy {
                 response: response.clone(),
                 until: now + self.cache_ttl,

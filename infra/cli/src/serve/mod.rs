@@ -23,6 +23,9 @@ pub struct ServeArgs {
     /// Issuer URL (default: http://<listen address>).
     #[arg(long)]
     pub issuer: Option<String>,
+    /// How the local gateway calls the authorizer, as a REST API would.
+    #[arg(long, value_enum, default_value = "token")]
+    pub authorizer_mode: gateway::AuthorizerMode,
 }
 
 pub async fn run(args: ServeArgs, target: &Target) -> Result<(), String> {
@@ -37,7 +40,8 @@ pub async fn run(args: ServeArgs, target: &Target) -> Result<(), String> {
         )
     })?;
     let welcome = bootstrap::ensure_demo_setup(target, &issuer).await?;
-    let system = Arc::new(gateway::LocalSystem::build(target, &issuer).await?);
+    let system =
+        Arc::new(gateway::LocalSystem::build(target, &issuer, args.authorizer_mode).await?);
     println!("Xecure is serving {} from {}", issuer, target.description);
     println!("{welcome}");
     http::serve(listener, system).await

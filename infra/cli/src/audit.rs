@@ -1,0 +1,182 @@
+use crate::target::Target;
+use clap::Args;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use xecure::domain::{
+    AuditEvent, AuditEventKind, AuditQuery, AuditSubject, ClientId, PageCursor, Timestamp, Username,
+};
+use xecure::ports::{Clock, SystemClock};
+
+#[derive(Args)]
+pub struct AuditArgs {
+    /// Events of this user (their username).
+    #[arg(long, conflicts_with = "client", required_unless_present = "client")]
+    user: Option<String>,
+    /// Events of this client.
+    #[arg(long)]
+    client: Option<String>,
+    /// Only this kind of event, e.g. login_failed, token_issued, refresh_reuse_detected.
+    #[arg(long)]
+    event: Option<String>,
+    /// Start of the range: a duration back from now (30m, 24h, 7d) or an RFC 3339 time.
+    #[arg(long, default_value = "24h")]
+    since: String,
+    /// End of the range (same forms); default now.
+    #[arg(long)]
+    until: Option<String>,
+    /// Most events to print.
+    #[arg(long, default_value_t = 100)]
+    limit: usize,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `30m`, `24h`, `7d`, `90s` back from `now`, or an RFC 3339 instant.
+fn instant(raw: &str, now: Timestamp) -> Result<Timestamp, String> {
+    let units = [('s', 1_i64), ('m', 60), ('h', 3600), ('d', 86_400)];
+    for (suffix, seconds) in units {
+        if let Some(count) = raw.strip_suffix(suffix).and_then(|n| n.parse::<i64>().ok()) {
+            return Ok(Timestamp::from_millis(
+                now.as_millis() - count.saturating_mul(seconds * 1000),
+            ));
+        }
+    }
+    let parsed = OffsetDateTime::parse(raw, &Rfc3339)
+        .map_err(|_| format!("'{raw}' is neither a duration like 24h nor an RFC 3339 time"))?;
+    let millis = parsed.unix_timestamp_nanos() / 1_000_000;
+    Ok(Timestamp::from_millis(
+        i64::try_from(millis).unwrap_or(i64::MAX),
+    ))
+}
+
+fn rfc3339(at: Timestamp) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.as_millis()) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| at.as_millis().to_string())
+}
+
+fn kind_name(kind: AuditEventKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn print_row(event: &AuditEvent) {
+    println!(
+        "{:<24}  {:<22}  {:<7}  {:<34}  {:<16}  {:<15}  {}",
+        rfc3339(event.at),
+        kind_name(event.kind),
+        format!("{:?}", event.outcome).to_lowercase(),
+        event.user_id.as_ref().map(|u| u.as_str()).unwrap_or("-"),
+        event.client_id.as_ref().map(|c| c.as_str()).unwrap_or("-"),
+        event.source_ip.as_deref().unwrap_or("-"),
+        event.reason.as_deref().unwrap_or(""),
+    );
+}
+
+pub async fn run(args: AuditArgs, target: &Target) -> Result<(), String> {
+    let now = SystemClock.now();
+    let subject = match (&args.user, &args.client) {
+        (Some(name), _) => {
+            let username = Username::parse(name).map_err(|e| e.to_string())?;
+            let user = target
+                .store
+                .get_user_by_username(&username)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no user {username}"))?;
+            AuditSubject::User(user.id)
+        }
+        (None, Some(client)) => {
+            AuditSubject::Client(ClientId::parse(client).map_err(|e| e.to_string())?)
+        }
+        (None, None) => return Err("give --user or --client".into()),
+    };
+    let wanted = match &args.event {
+        Some(name) => Some(
+            serde_json::from_value::<AuditEventKind>(serde_json::Value::from(name.as_str()))
+                .map_err(|_| format!("unknown event kind '{name}'"))?,
+        ),
+        None => None,
+    };
+    let from = instant(&args.since, now)?;
+    let to = match &args.until {
+        Some(raw) => instant(raw, now)?,
+        None => now.plus(std::time::Duration::from_secs(1)),
+    };
+    if !args.json {
+        println!(
+            "{:<24}  {:<22}  {:<7}  {:<34}  {:<16}  {:<15}  reason",
+            "time", "event", "outcome", "user", "client", "source"
+        );
+    }
+    let mut printed = 0;
+    let mut cursor: Option<PageCursor> = None;
+    while printed < args.limit {
+        let query = AuditQuery {
+            subject: subject.clone(),
+            from,
+            to,
+            limit: AuditQuery::MAX_LIMIT.min(args.limit.max(1)),
+            cursor: cursor.take(),
+        };
+        let page = target
+            .store
+            .query_audit(&query, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        for event in page
+            .events
+            .iter()
+            .filter(|e| wanted.is_none_or(|k| e.kind == k))
+        {
+            if printed == args.limit {
+                break;
+            }
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string(event).map_err(|e| e.to_string())?
+                );
+            } else {
+                print_row(event);
+            }
+            printed += 1;
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_are_durations_or_rfc3339() {
+        let now = Timestamp::from_secs(1_800_000_000);
+        assert_eq!(
+            instant("24h", now).unwrap(),
+            Timestamp::from_secs(1_800_000_000 - 86_400)
+        );
+        assert_eq!(
+            instant("30m", now).unwrap(),
+            Timestamp::from_secs(1_800_000_000 - 1800)
+        );
+        assert_eq!(
+            instant("2027-01-15T08:00:00Z", now).unwrap(),
+            Timestamp::from_secs(1_800_000_000)
+        );
+        assert!(instant("yesterday", now).is_err());
+        assert_eq!(
+            rfc3339(Timestamp::from_secs(1_800_000_000)),
+            "2027-01-15T08:00:00Z"
+        );
+    }
+}
