@@ -2,20 +2,11 @@
 //! Unauthorized) and never panic.
 #![no_main]
 
-#[path = "../../functions/authorizer/tests/support/mod.rs"]
-mod support;
+#[path = "../common/world.rs"]
+mod world;
 
 use libfuzzer_sys::fuzz_target;
-use std::sync::LazyLock;
-
-static WORLD: LazyLock<(tokio::runtime::Runtime, support::Harness)> = LazyLock::new(|| {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let harness = runtime.block_on(support::harness());
-    (runtime, harness)
-});
+use world::WORLD;
 
 fuzz_target!(|data: &[u8]| {
     let (runtime, harness) = &*WORLD;

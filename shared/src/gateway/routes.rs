@@ -44,26 +44,18 @@ impl Route {
     /// The `METHOD/path` part of an execute-api ARN that covers this route: parameters become
     /// `*` (IAM wildcards match any characters, `/` included; `policy.rs` handles the overlap).
     pub fn arn_resource(&self) -> String {
-        let method = if self.method == "ANY" {
-            "*"
-        } else {
-            &self.method
-        };
-        let path: Vec<&str> = self
-            .segments
-            .iter()
-            .map(|segment| match segment {
-                Segment::Literal(text) => text.as_str(),
-                Segment::Param | Segment::Greedy => "*",
-            })
-            .collect();
-        format!("{method}/{}", path.join("/"))
+        self.resource("*", "*", "*")
     }
 
     /// One concrete request path of this route, with parameter values no literal can equal.
     pub(crate) fn sample_resource(&self) -> String {
+        self.resource("GET", "%00", "%00/%00")
+    }
+
+    /// `METHOD/path` with `ANY`, `{param}` and `{greedy+}` written as given.
+    fn resource(&self, any_method: &str, param: &str, greedy: &str) -> String {
         let method = if self.method == "ANY" {
-            "GET"
+            any_method
         } else {
             &self.method
         };
@@ -72,8 +64,8 @@ impl Route {
             .iter()
             .map(|segment| match segment {
                 Segment::Literal(text) => text.as_str(),
-                Segment::Param => "%00",
-                Segment::Greedy => "%00/%00",
+                Segment::Param => param,
+                Segment::Greedy => greedy,
             })
             .collect();
         format!("{method}/{}", path.join("/"))

@@ -54,7 +54,50 @@ pub fn challenge_of(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
+/// `/authorize?…` for the registered app with a PKCE challenge of `verifier`; `overrides`
+/// replace parameters (an empty value drops one).
+pub fn authorize_path(verifier: &str, overrides: &[(&str, &str)]) -> String {
+    let challenge = challenge_of(verifier);
+    let base = [
+        ("response_type", "code"),
+        ("client_id", crate::WEB),
+        ("redirect_uri", crate::WEB_REDIRECT),
+        ("scope", "profile:read orders:read"),
+        ("state", "s1"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let mut pairs: Vec<(&str, &str)> = base
+        .iter()
+        .filter(|(name, _)| !overrides.iter().any(|(n, _)| n == name))
+        .copied()
+        .collect();
+    pairs.extend(overrides.iter().filter(|(_, v)| !v.is_empty()).copied());
+    format!(
+        "/authorize?{}",
+        serde_urlencoded::to_string(pairs).expect("form encoding")
+    )
+}
+
 impl Browser {
+    /// Submits the form of `login` (its request handle and CSRF token) with these credentials.
+    pub async fn log_in(
+        &mut self,
+        system: &System,
+        login: &Page,
+        username: &str,
+        password: &str,
+    ) -> Page {
+        let (request, csrf) = (login.hidden("request"), login.hidden("csrf"));
+        let fields = [
+            ("request", request.as_str()),
+            ("csrf", csrf.as_str()),
+            ("username", username),
+            ("password", password),
+        ];
+        self.post(system, "/login", &fields).await
+    }
+
     pub fn cookie(&self) -> Option<&str> {
         self.cookie.as_deref()
     }

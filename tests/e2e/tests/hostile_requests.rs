@@ -4,29 +4,13 @@
 
 use lambda_http::http::StatusCode;
 use xecure::domain::{ClientId, Username};
-use xecure_e2e::browser::challenge_of;
+use xecure_e2e::browser::authorize_path;
 use xecure_e2e::*;
 
 const VERIFIER: &str = "hostile-requests-verifier-0123456789abcdefghijklmnop";
 
 fn query(overrides: &[(&str, &str)]) -> String {
-    let challenge = challenge_of(VERIFIER);
-    let base = [
-        ("response_type", "code"),
-        ("client_id", WEB),
-        ("redirect_uri", WEB_REDIRECT),
-        ("scope", "profile:read orders:read"),
-        ("state", "s1"),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ];
-    let mut pairs: Vec<(&str, &str)> = base
-        .iter()
-        .filter(|(name, _)| !overrides.iter().any(|(n, _)| n == name))
-        .copied()
-        .collect();
-    pairs.extend(overrides.iter().filter(|(_, v)| !v.is_empty()).copied());
-    format!("/authorize?{}", serde_urlencoded::to_string(pairs).unwrap())
+    authorize_path(VERIFIER, overrides)
 }
 
 /// The `error` a redirect to the client carries, after checking it is one and keeps state/iss.
@@ -62,18 +46,7 @@ fn error_page(page: &Page, status: StatusCode, code: &str) {
 async fn to_consent(system: &System, browser: &mut Browser) -> Page {
     let start = browser.get(system, &query(&[])).await;
     let login = browser.get(system, &start.local_location()).await;
-    let done = browser
-        .post(
-            system,
-            "/login",
-            &[
-                ("request", &login.hidden("request")),
-                ("csrf", &login.hidden("csrf")),
-                ("username", USERNAME),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
+    let done = browser.log_in(system, &login, USERNAME, PASSWORD).await;
     browser.get(system, &done.local_location()).await
 }
 
@@ -279,24 +252,6 @@ async fn rule_12_login_and_consent_forms_need_the_csrf_token_of_this_session() {
         .contains("form-action 'self' https://photos.example"));
 }
 
-/// One login attempt from the form on `login`.
-async fn attempt(
-    system: &System,
-    browser: &mut Browser,
-    login: &Page,
-    username: &str,
-    password: &str,
-) -> Page {
-    let fields = [
-        ("request", login.hidden("request")),
-        ("csrf", login.hidden("csrf")),
-        ("username", username.to_owned()),
-        ("password", password.to_owned()),
-    ];
-    let refs: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    browser.post(system, "/login", &refs).await
-}
-
 #[tokio::test]
 async fn rule_13_wrong_password_and_unknown_user_look_the_same_and_lock_alike() {
     let system = System::embedded().await;
@@ -305,7 +260,9 @@ async fn rule_13_wrong_password_and_unknown_user_look_the_same_and_lock_alike() 
     let login = browser.get(&system, &start.local_location()).await;
     let mut bodies = Vec::new();
     for username in [USERNAME, "nobody"] {
-        let page = attempt(&system, &mut browser, &login, username, "wrong password").await;
+        let page = browser
+            .log_in(&system, &login, username, "wrong password")
+            .await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("The username or password is incorrect."));
         bodies.push(page.body.replace(username, "NAME"));
@@ -315,16 +272,18 @@ async fn rule_13_wrong_password_and_unknown_user_look_the_same_and_lock_alike() 
         "no difference between the two failures"
     );
     let huge = "p".repeat(1_000_000);
-    let page = attempt(&system, &mut browser, &login, USERNAME, &huge).await;
+    let page = browser.log_in(&system, &login, USERNAME, &huge).await;
     assert_eq!(page.status, StatusCode::OK, "refused like a wrong password");
     // The default limit is 5 failures per account: alice has 2, nobody 1 so far.
     for username in [
         USERNAME, USERNAME, USERNAME, "nobody", "nobody", "nobody", "nobody",
     ] {
-        attempt(&system, &mut browser, &login, username, "wrong password").await;
+        browser
+            .log_in(&system, &login, username, "wrong password")
+            .await;
     }
     for username in [USERNAME, "nobody"] {
-        let page = attempt(&system, &mut browser, &login, username, PASSWORD).await;
+        let page = browser.log_in(&system, &login, username, PASSWORD).await;
         assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{username}");
         assert!(page.body.contains("Too many failed sign-in attempts"));
         assert!(page.headers.get("retry-after").is_some());

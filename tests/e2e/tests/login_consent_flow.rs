@@ -9,23 +9,13 @@ use std::sync::Arc;
 use url::Url;
 use xecure::signing::{KeySealer, KmsKeySealer};
 use xecure::testing::moto::{fresh_kms_key, fresh_store};
-use xecure_e2e::browser::challenge_of;
+use xecure_e2e::browser::authorize_path;
 use xecure_e2e::*;
 
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-e2e-verifier";
 
-fn authorize_path(scope: &str, state: &str) -> String {
-    let query = serde_urlencoded::to_string([
-        ("response_type", "code"),
-        ("client_id", WEB),
-        ("redirect_uri", WEB_REDIRECT),
-        ("scope", scope),
-        ("state", state),
-        ("code_challenge", &challenge_of(VERIFIER)),
-        ("code_challenge_method", "S256"),
-    ])
-    .unwrap();
-    format!("/authorize?{query}")
+fn authorize(scope: &str, state: &str) -> String {
+    authorize_path(VERIFIER, &[("scope", scope), ("state", state)])
 }
 
 async fn walk(system: &System) {
@@ -34,7 +24,7 @@ async fn walk(system: &System) {
     let start = browser
         .get(
             system,
-            &authorize_path("profile:read orders:read", "af0ifjsldkj"),
+            &authorize("profile:read orders:read", "af0ifjsldkj"),
         )
         .await;
     assert_eq!(start.status, StatusCode::SEE_OTHER);
@@ -49,18 +39,7 @@ async fn walk(system: &System) {
     let anonymous_cookie = browser.cookie().unwrap().to_owned();
 
     // 3. Credentials, then 303 to consent with a new session cookie.
-    let logged_in = browser
-        .post(
-            system,
-            "/login",
-            &[
-                ("request", &login.hidden("request")),
-                ("csrf", &login.hidden("csrf")),
-                ("username", USERNAME),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
+    let logged_in = browser.log_in(system, &login, USERNAME, PASSWORD).await;
     assert_eq!(
         logged_in.status,
         StatusCode::SEE_OTHER,
@@ -149,14 +128,14 @@ async fn walk(system: &System) {
 
     // 7. Next time the same scope needs no screen: remembered consent, straight to the app.
     let again = browser
-        .get(system, &authorize_path("orders:read", "second"))
+        .get(system, &authorize("orders:read", "second"))
         .await;
     assert_eq!(again.status, StatusCode::SEE_OTHER);
     assert!(again.location().starts_with(WEB_REDIRECT));
     assert!(again.location().contains("code="));
     // ...but profile:read, which the user unticked, is asked for again.
     let wider = browser
-        .get(system, &authorize_path("profile:read", "third"))
+        .get(system, &authorize("profile:read", "third"))
         .await;
     assert!(wider.local_location().starts_with("/consent?request="));
 }
