@@ -92,8 +92,6 @@ async fn a_revoked_user_is_stopped_within_the_bound() {
 
 #[tokio::test]
 async fn grant_family_and_jti_revocations_all_stop_the_token() {
-    let h = harness().await;
-    let now = xecure::ports::Clock::now(h.clock.as_ref());
     let targets = [
         RevocationTarget::Grant(xecure::domain::GrantId::parse("grt_1").unwrap()),
         RevocationTarget::Family(xecure::domain::FamilyId::parse("fam_1").unwrap()),
@@ -102,6 +100,9 @@ async fn grant_family_and_jti_revocations_all_stop_the_token() {
     ];
     for (n, target) in targets.into_iter().enumerate() {
         let h2 = harness().await;
+        // This harness's own clock: a client revocation stops only tokens issued up to it,
+        // and the token below is issued at this clock's now.
+        let now = xecure::ports::Clock::now(h2.clock.as_ref());
         let mut entry = revocation(target, now);
         entry.id = xecure::domain::EventId::parse(&format!("evt_{n}")).unwrap();
         h2.store.put_revocation(&entry).await.unwrap();
@@ -111,7 +112,6 @@ async fn grant_family_and_jti_revocations_all_stop_the_token() {
             "revoked"
         );
     }
-    drop(h);
 }
 
 /// Revocation polls that can be made to fail.
