@@ -35,6 +35,8 @@ pub fn kms_key_id_from_env() -> Result<String, ConfigError> {
     env::var("XECURE_KMS_KEY_ID").map_err(|_| ConfigError::Missing("XECURE_KMS_KEY_ID"))
 }
 
+pub use aws_config::SdkConfig;
+
 /// The AWS SDK configuration from the environment, loaded once per cold start.
 pub async fn aws_sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await

@@ -258,6 +258,13 @@ pub trait KeyStore: Send + Sync {
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// Several records of one operation: all or none, in one round trip where the store can.
+    async fn append_audits(&self, events: &[AuditEvent]) -> StoreResult<()> {
+        for event in events {
+            self.append_audit(event).await?;
+        }
+        Ok(())
+    }
     /// Newest first within `[from, to)`; unexpired records only.
     async fn query_audit(&self, query: &AuditQuery, now: Timestamp) -> StoreResult<AuditPage>;
 }

@@ -6,6 +6,9 @@ use lambda_http::{run, service_fn, Error};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     xecure::telemetry::init_json_logs();
-    let flow = xecure::web::lambda::flow_from_env().await?;
-    run(service_fn(|request| handle(&flow, request))).await
+    let flow = xecure::web::lambda::flow_from_env("authorize").await?;
+    run(service_fn(|request| {
+        flow.auditor().around("authorize", handle(&flow, request))
+    }))
+    .await
 }

@@ -5,9 +5,10 @@ use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
     ApiGatewayV2CustomAuthorizerV2Request,
 };
-use aws_lambda_events::http::header::AUTHORIZATION;
+use aws_lambda_events::http::header::{AUTHORIZATION, USER_AGENT};
 use aws_lambda_events::http::HeaderMap;
 use serde_json::{json, Map, Value};
+use xecure::audit::RequestContext;
 use xecure::gateway::bearer::{bearer_token, BearerError};
 use xecure::gateway::{Decision, Verdict};
 
@@ -27,6 +28,15 @@ pub struct AuthorizerInput {
     pub kind: EventKind,
     pub authorization: Result<String, BearerError>,
     pub arn: Option<String>,
+    /// Request id, source IP and user agent where the event carries them (not TOKEN events).
+    pub context: RequestContext,
+}
+
+fn user_agent_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
 }
 
 fn one_header(headers: &HeaderMap) -> Result<Option<String>, BearerError> {
@@ -65,11 +75,20 @@ pub fn parse_event(event: Value, http_simple: bool) -> AuthorizerInput {
                 EventKind::HttpPolicy
             };
             match serde_json::from_value::<ApiGatewayV2CustomAuthorizerV2Request>(event) {
-                Ok(request) => AuthorizerInput {
-                    kind,
-                    authorization: token_of(one_header(&request.headers)),
-                    arn: request.route_arn,
-                },
+                Ok(request) => {
+                    let http = &request.request_context.http;
+                    let context = RequestContext {
+                        source_ip: http.source_ip.clone(),
+                        user_agent: http.user_agent.clone(),
+                        request_id: request.request_context.request_id.clone(),
+                    };
+                    AuthorizerInput {
+                        kind,
+                        authorization: token_of(one_header(&request.headers)),
+                        arn: request.route_arn,
+                        context,
+                    }
+                }
                 Err(_) => garbled(kind),
             }
         }
@@ -79,6 +98,7 @@ pub fn parse_event(event: Value, http_simple: bool) -> AuthorizerInput {
                     kind: EventKind::Rest,
                     authorization: token_of(Ok(request.authorization_token)),
                     arn: request.method_arn,
+                    context: RequestContext::default(),
                 },
                 Err(_) => garbled(EventKind::Rest),
             }
@@ -92,10 +112,20 @@ pub fn parse_event(event: Value, http_simple: bool) -> AuthorizerInput {
                     } else {
                         one_header(&request.multi_value_headers)
                     };
+                    let context = RequestContext {
+                        source_ip: request
+                            .request_context
+                            .identity
+                            .as_ref()
+                            .and_then(|identity| identity.source_ip.clone()),
+                        user_agent: user_agent_of(&request.headers),
+                        request_id: request.request_context.request_id.clone(),
+                    };
                     AuthorizerInput {
                         kind: EventKind::Rest,
                         authorization: token_of(header),
                         arn: request.method_arn,
+                        context,
                     }
                 }
                 Err(_) => garbled(EventKind::Rest),
@@ -110,6 +140,7 @@ fn garbled(kind: EventKind) -> AuthorizerInput {
         kind,
         authorization: Err(BearerError::Malformed),
         arn: None,
+        context: RequestContext::default(),
     }
 }
 

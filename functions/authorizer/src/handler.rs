@@ -19,19 +19,33 @@ pub struct AuthorizerApp {
 
 /// The decision and the response, without the Lambda runtime (benchmarks call this).
 pub async fn decide(app: &AuthorizerApp, event: Value) -> (Result<Value, Unauthorized>, Value) {
+    decide_in(app, event, None).await
+}
+
+/// As `decide`; `lambda_request_id` stands in for the request id events without one lack.
+async fn decide_in(
+    app: &AuthorizerApp,
+    event: Value,
+    lambda_request_id: Option<&str>,
+) -> (Result<Value, Unauthorized>, Value) {
     let started = Instant::now();
-    let input = parse_event(event, app.http_simple);
+    let mut input = parse_event(event, app.http_simple);
+    if input.context.request_id.is_none() {
+        input.context.request_id = lambda_request_id.map(str::to_owned);
+    }
     let authorization = input.authorization.as_deref().map_err(|e| *e);
     let decision = app
         .gateway
         .decide(authorization, input.arn.as_deref())
         .await;
     let response = respond(input.kind, &decision, input.arn.as_deref());
-    (response, decision.log_line(started.elapsed()))
+    let line = decision.log_line(started.elapsed(), &input.context, app.gateway.now());
+    (response, line)
 }
 
 pub async fn handle(app: &AuthorizerApp, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let (response, log_line) = decide(app, event.payload).await;
+    let (response, log_line) =
+        decide_in(app, event.payload, Some(event.context.request_id.as_str())).await;
     // One line straight to stdout: CloudWatch Logs ingests it, no SDK call on the hot path.
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{log_line}");

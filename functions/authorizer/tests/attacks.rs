@@ -14,7 +14,7 @@ fn bearer(token: &str) -> String {
 async fn refused(h: &Harness, token: &str) -> String {
     let (response, log) = h.run(h.token_event(&bearer(token), "GET", "/orders")).await;
     assert!(response.is_err(), "must answer Unauthorized: {log}");
-    assert_eq!(log["decision"], "deny");
+    assert_eq!(log["Decision"], "deny");
     log["reason"].as_str().unwrap().to_owned()
 }
 
@@ -228,5 +228,5 @@ async fn a_valid_token_without_the_scope_gets_an_explicit_deny() {
         .to_string()
         .contains("/prod/DELETE/orders/*"));
     assert_eq!(log["reason"], "scope_does_not_allow_route");
-    assert_eq!(log["route"], "DELETE /orders/{id}");
+    assert_eq!(log["detail"]["route"], "DELETE /orders/{id}");
 }

@@ -35,10 +35,10 @@ async fn rest_token_event_gets_a_policy_with_context() {
         .unwrap()
         .values()
         .all(|v| v.is_string() || v.is_number()));
-    assert_eq!(log["decision"], "allow");
-    assert_eq!(log["route"], "GET /orders/{id}");
-    assert_eq!(log["sub"], "usr_alice");
-    assert_eq!(log["jti_digest"].as_str().unwrap().len(), 12);
+    assert_eq!(log["Decision"], "allow");
+    assert_eq!(log["detail"]["route"], "GET /orders/{id}");
+    assert_eq!(log["user_id"], "usr_alice");
+    assert_eq!(log["detail"]["jti_digest"].as_str().unwrap().len(), 12);
     assert!(log["latency_us"].is_u64());
 }
 
@@ -118,6 +118,25 @@ async fn unknown_or_garbled_events_are_denied() {
                 .unwrap_or(true),
             "{event}"
         );
-        assert_eq!(log["decision"], "deny", "{event}");
+        assert_eq!(log["Decision"], "deny", "{event}");
+    }
+}
+
+#[tokio::test]
+async fn decision_lines_carry_the_request_id_source_and_user_agent_the_event_has() {
+    let h = harness().await;
+    let token = h.token("orders:read");
+    let fixtures = [
+        (include_str!("fixtures/rest_request_event.json"), "req-1"),
+        (include_str!("fixtures/http_v2_event.json"), "req-2"),
+    ];
+    for (fixture, request_id) in fixtures {
+        let (_, log) = h.run(event(fixture, &token)).await;
+        assert_eq!(log["request_id"], request_id);
+        assert_eq!(log["source_ip"], "198.51.100.1");
+        assert_eq!(log["user_agent"], "fixture/1.0");
+        assert_eq!(log["kind"], "authorizer_allow");
+        assert_eq!(log["outcome"], "success");
+        assert!(!log.to_string().contains(&token), "no token in the line");
     }
 }

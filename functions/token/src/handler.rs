@@ -41,6 +41,19 @@ impl TokenApp {
         TokenApp::new(TokenService::with_store(store, keyring, config, clock, rng))
     }
 
+    pub fn auditor(&self) -> &xecure::audit::Auditor {
+        self.service.auditor()
+    }
+
+    /// The same app, its audit trail reconfigured (log group, line sink).
+    pub fn with_auditor(
+        mut self,
+        configure: impl FnOnce(xecure::audit::Auditor) -> xecure::audit::Auditor,
+    ) -> Self {
+        self.service = self.service.with_auditor(configure);
+        self
+    }
+
     pub fn keyring(&self) -> &xecure::signing::LiveKeyring {
         self.service.keyring()
     }

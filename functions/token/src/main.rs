@@ -26,6 +26,10 @@ async fn main() -> Result<(), Error> {
     let clock = Arc::new(SystemClock);
     let keyring =
         LiveKeyring::load(store.clone(), Some(sealer), clock.clone(), KEYRING_RELOAD).await?;
-    let app = TokenApp::over(store, keyring, config, clock);
-    run(service_fn(|request| handle(&app, request))).await
+    let app = TokenApp::over(store, keyring, config, clock)
+        .with_auditor(|auditor| xecure::audit::cloudwatch::for_lambda(auditor, &aws, "token"));
+    run(service_fn(|request| {
+        app.auditor().around("token", handle(&app, request))
+    }))
+    .await
 }

@@ -127,7 +127,8 @@ async fn dynamodb_calls_per_grant() {
     let code_calls = counter.snapshot();
     assert_eq!(
         code_calls,
-        calls(&[("GetItem", 1), ("TransactWriteItems", 1), ("PutItem", 1)]),
+        // Redemption, then both audit records (code_redeemed, token_issued) in one write.
+        calls(&[("GetItem", 1), ("TransactWriteItems", 2)]),
         "code exchange"
     );
 

@@ -1,7 +1,8 @@
 use crate::target::Target;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use xecure::audit::cloudwatch::{read_audit_log, LogGroupQuery, LOG_GROUP_VARIABLE};
 use xecure::domain::{
     AuditEvent, AuditEventKind, AuditQuery, AuditSubject, ClientId, PageCursor, Timestamp, Username,
 };
@@ -30,6 +31,18 @@ pub struct AuditArgs {
     /// One JSON object per line instead of a table.
     #[arg(long)]
     json: bool,
+    /// Where to read: the table's audit records, or the audit log group in CloudWatch Logs.
+    #[arg(long, value_enum, default_value_t = Source::Dynamodb)]
+    source: Source,
+    /// The audit log group, with --source cloudwatch (the stack's AuditLogGroup output).
+    #[arg(long, env = LOG_GROUP_VARIABLE)]
+    log_group: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Source {
+    Dynamodb,
+    Cloudwatch,
 }
 
 /// `30m`, `24h`, `7d`, `90s` back from `now`, or an RFC 3339 instant.
@@ -77,8 +90,15 @@ fn print_row(event: &AuditEvent) {
     );
 }
 
-pub async fn run(args: AuditArgs, target: &Target) -> Result<(), String> {
-    let now = SystemClock.now();
+/// What was asked for, parsed.
+struct Request {
+    subject: AuditSubject,
+    kind: Option<AuditEventKind>,
+    from: Timestamp,
+    to: Timestamp,
+}
+
+async fn request(args: &AuditArgs, target: &Target, now: Timestamp) -> Result<Request, String> {
     let subject = match (&args.user, &args.client) {
         (Some(name), _) => {
             let username = Username::parse(name).map_err(|e| e.to_string())?;
@@ -95,7 +115,7 @@ pub async fn run(args: AuditArgs, target: &Target) -> Result<(), String> {
         }
         (None, None) => return Err("give --user or --client".into()),
     };
-    let wanted = match &args.event {
+    let kind = match &args.event {
         Some(name) => Some(
             serde_json::from_value::<AuditEventKind>(serde_json::Value::from(name.as_str()))
                 .map_err(|_| format!("unknown event kind '{name}'"))?,
@@ -107,20 +127,55 @@ pub async fn run(args: AuditArgs, target: &Target) -> Result<(), String> {
         Some(raw) => instant(raw, now)?,
         None => now.plus(std::time::Duration::from_secs(1)),
     };
+    Ok(Request {
+        subject,
+        kind,
+        from,
+        to,
+    })
+}
+
+pub async fn run(args: AuditArgs, target: &Target) -> Result<(), String> {
+    let now = SystemClock.now();
+    let request = request(&args, target, now).await?;
+    let events = match args.source {
+        Source::Dynamodb => from_table(&request, args.limit, target, now).await?,
+        Source::Cloudwatch => from_log_group(&request, &args, target).await?,
+    };
     if !args.json {
         println!(
             "{:<24}  {:<22}  {:<7}  {:<34}  {:<16}  {:<15}  reason",
             "time", "event", "outcome", "user", "client", "source"
         );
     }
-    let mut printed = 0;
+    for event in &events {
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string(event).map_err(|e| e.to_string())?
+            );
+        } else {
+            print_row(event);
+        }
+    }
+    Ok(())
+}
+
+/// The table's records, page by page (newest first) until `limit` match.
+async fn from_table(
+    request: &Request,
+    limit: usize,
+    target: &Target,
+    now: Timestamp,
+) -> Result<Vec<AuditEvent>, String> {
+    let mut found = Vec::new();
     let mut cursor: Option<PageCursor> = None;
-    while printed < args.limit {
+    while found.len() < limit {
         let query = AuditQuery {
-            subject: subject.clone(),
-            from,
-            to,
-            limit: AuditQuery::MAX_LIMIT.min(args.limit.max(1)),
+            subject: request.subject.clone(),
+            from: request.from,
+            to: request.to,
+            limit: AuditQuery::MAX_LIMIT.min(limit.max(1)),
             cursor: cursor.take(),
         };
         let page = target
@@ -128,30 +183,39 @@ pub async fn run(args: AuditArgs, target: &Target) -> Result<(), String> {
             .query_audit(&query, now)
             .await
             .map_err(|e| e.to_string())?;
-        for event in page
+        let wanted = page
             .events
-            .iter()
-            .filter(|e| wanted.is_none_or(|k| e.kind == k))
-        {
-            if printed == args.limit {
-                break;
-            }
-            if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string(event).map_err(|e| e.to_string())?
-                );
-            } else {
-                print_row(event);
-            }
-            printed += 1;
-        }
+            .into_iter()
+            .filter(|e| request.kind.is_none_or(|k| e.kind == k));
+        found.extend(wanted.take(limit - found.len()));
         match page.next {
             Some(next) => cursor = Some(next),
             None => break,
         }
     }
-    Ok(())
+    Ok(found)
+}
+
+async fn from_log_group(
+    request: &Request,
+    args: &AuditArgs,
+    target: &Target,
+) -> Result<Vec<AuditEvent>, String> {
+    let aws = target.aws.as_ref().ok_or(
+        "--source cloudwatch reads a deployment: give --dynamodb-table (the user lookup needs it)",
+    )?;
+    let group = args
+        .log_group
+        .as_deref()
+        .ok_or_else(|| format!("--source cloudwatch needs --log-group or {LOG_GROUP_VARIABLE}"))?;
+    let query = LogGroupQuery {
+        subject: Some(request.subject.clone()),
+        kind: request.kind,
+        from: request.from,
+        to: request.to,
+        limit: args.limit,
+    };
+    read_audit_log(aws, group, &query).await
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use xecure::audit::{AuditDraft, Auditor, RequestContext};
-use xecure::config::aws_sdk_config;
+use xecure::config::{aws_sdk_config, SdkConfig};
 use xecure::ports::{OsRng, Store, SystemClock};
 use xecure::signing::{KeySealer, KmsKeySealer, LocalKeySealer};
 use xecure::store::dynamo::DynamoStore;
@@ -41,6 +41,8 @@ pub struct Target {
     /// Only the key commands need it; DynamoDB without a KMS key has none.
     pub sealer: Option<Arc<dyn KeySealer>>,
     pub description: String,
+    /// The AWS configuration, when the target is in AWS (or an AWS-compatible endpoint).
+    pub aws: Option<SdkConfig>,
 }
 
 impl Target {
@@ -78,6 +80,7 @@ impl TargetArgs {
                 Ok(Target {
                     store: Arc::new(store),
                     sealer,
+                    aws: Some(aws),
                     description: format!("DynamoDB table {table}"),
                 })
             }
@@ -88,6 +91,7 @@ impl TargetArgs {
                     store: Arc::new(store),
                     sealer: Some(Arc::new(sealer)),
                     description: format!("data directory {}", self.data_dir.display()),
+                    aws: None,
                 })
             }
         }

@@ -5,12 +5,13 @@
 
 pub mod bearer;
 pub mod claims_cache;
+pub mod decision_line;
 pub mod policy;
 pub mod revocations;
 pub mod routes;
 
 use crate::config::{ConfigError, OAuthConfig};
-use crate::domain::{Scope, Timestamp, TokenDigest};
+use crate::domain::{Scope, Timestamp};
 use crate::jwt::{verify_access_token, AccessTokenClaims, TokenExpectations, TokenRejection};
 use crate::oauth::revocation_check::revoked_by;
 use crate::ports::{Clock, KeyStore, RevocationStore};
@@ -20,7 +21,7 @@ use claims_cache::VerifiedClaimsCache;
 use policy::{policy_document, ApiArn};
 use revocations::RevocationCache;
 use routes::RouteTable;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -122,43 +123,6 @@ pub struct Decision {
     pub policy: Option<Value>,
     /// `GET /orders/{id}`, or the raw method and path when no route matches.
     pub route: String,
-}
-
-impl Decision {
-    /// The decision's JSON log line (CloudWatch Logs takes stdout as is). A fail-closed
-    /// decision also carries an Embedded Metric Format block, so CloudWatch counts it.
-    pub fn log_line(&self, latency: Duration) -> Value {
-        let (decision, reason, claims) = match &self.verdict {
-            Verdict::Allow { claims } => ("allow", "scope_allows_route", Some(claims)),
-            Verdict::Forbidden { claims } => ("deny", "scope_does_not_allow_route", Some(claims)),
-            Verdict::Unauthorized { reason } => ("deny", reason.as_str(), None),
-            Verdict::FailClosed { reason } => ("deny", reason.as_str(), None),
-        };
-        let mut line = json!({
-            "event": "authorizer_decision",
-            "decision": decision,
-            "reason": reason,
-            "route": self.route,
-            "latency_us": u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
-        });
-        if let Some(claims) = claims {
-            line["sub"] = json!(claims.sub);
-            line["client_id"] = json!(claims.client_id);
-            line["jti_digest"] = json!(TokenDigest::of(&claims.jti).log_prefix());
-        }
-        if matches!(self.verdict, Verdict::FailClosed { .. }) {
-            line["AuthorizerFailClosed"] = json!(1);
-            line["_aws"] = json!({
-                "Timestamp": 0,
-                "CloudWatchMetrics": [{
-                    "Namespace": "Xecure",
-                    "Dimensions": [[]],
-                    "Metrics": [{"Name": "AuthorizerFailClosed", "Unit": "Count"}],
-                }],
-            });
-        }
-        line
-    }
 }
 
 pub struct Gateway {
@@ -299,6 +263,11 @@ impl Gateway {
         self.claims
             .insert(token, Arc::clone(&claims), now.as_secs());
         Ok(claims)
+    }
+
+    /// The gateway's clock, for stamping what it logs.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
     }
 
     fn may_refresh_keys(&self, now: Timestamp) -> bool {

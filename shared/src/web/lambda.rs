@@ -8,7 +8,10 @@ use crate::scopes::ScopeCatalogue;
 use crate::store::dynamo::DynamoStore;
 use std::sync::Arc;
 
-pub async fn flow_from_env() -> Result<AuthorizationFlow, crate::config::ConfigError> {
+/// The flow `function` (authorize or consent) serves, auditing to the log group if one is set.
+pub async fn flow_from_env(
+    function: &'static str,
+) -> Result<AuthorizationFlow, crate::config::ConfigError> {
     let config = OAuthConfig::from_env()?;
     let interaction = InteractionConfig::from_env()?;
     let catalogue = ScopeCatalogue::from_env()?;
@@ -24,5 +27,6 @@ pub async fn flow_from_env() -> Result<AuthorizationFlow, crate::config::ConfigE
         interaction,
         Arc::new(SystemClock),
         Arc::new(OsRng),
-    ))
+    )
+    .with_auditor(|auditor| crate::audit::cloudwatch::for_lambda(auditor, &aws, function)))
 }

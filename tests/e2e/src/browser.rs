@@ -98,6 +98,15 @@ impl Browser {
         self.post(system, "/login", &fields).await
     }
 
+    /// Submits the consent form of `screen`, ticking `scope` (space-separated names).
+    pub async fn approve(&mut self, system: &System, screen: &Page, scope: &str) -> Page {
+        let (request, csrf) = (screen.hidden("request"), screen.hidden("csrf"));
+        let mut fields = vec![("request", request.as_str()), ("csrf", csrf.as_str())];
+        fields.extend(scope.split(' ').map(|name| ("scope", name)));
+        fields.push(("decision", "approve"));
+        self.post(system, "/consent", &fields).await
+    }
+
     pub fn cookie(&self) -> Option<&str> {
         self.cookie.as_deref()
     }

@@ -2,11 +2,14 @@
 
 use authorize::handler::handle as authorize_handle;
 use consent::handler::handle as consent_handle;
+use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
+use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use token::handler::{handle as token_handle, TokenApp};
+use xecure::audit::Auditor;
 use xecure::config::{InteractionConfig, OAuthConfig};
 use xecure::domain::*;
 use xecure::oauth::interaction::AuthorizationFlow;
@@ -115,14 +118,60 @@ impl System {
         }
     }
 
+    /// A form POST to a token-function endpoint (`/token`, `/revoke`) as the web app,
+    /// authenticating with its secret: the status and the JSON answer.
+    pub async fn app_posts(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, Value) {
+        let mut fields = fields.to_vec();
+        fields.extend([("client_id", WEB), ("client_secret", WEB_SECRET)]);
+        let body = serde_urlencoded::to_string(&fields).expect("a form");
+        let request = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("a request");
+        let response = self.serve(request).await;
+        let json = match response.body() {
+            Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+        (response.status(), json)
+    }
+
+    /// The same system, its audit trails reconfigured: `interactive` for the authorize and
+    /// consent functions, `token` for the token function (each Lambda has its own).
+    pub fn audited(
+        mut self,
+        interactive: impl FnOnce(Auditor) -> Auditor,
+        token: impl FnOnce(Auditor) -> Auditor,
+    ) -> Self {
+        self.flow = self.flow.with_auditor(interactive);
+        self.token = self.token.with_auditor(token);
+        self
+    }
+
     /// Routes as the API would: each path (without a REST API stage) to the function that
-    /// serves it.
+    /// serves it, each request one invocation (its audit batch sent before it returns).
     pub async fn serve(&self, request: Request) -> Response<Body> {
         let path = xecure::http::route_path(&request).to_owned();
+        let flow_auditor = self.flow.auditor();
         let response = match path.as_str() {
-            "/authorize" | "/login" => authorize_handle(&self.flow, request).await,
-            "/consent" => consent_handle(&self.flow, request).await,
-            _ => token_handle(&self.token, request).await,
+            "/authorize" | "/login" => {
+                flow_auditor
+                    .around("authorize", authorize_handle(&self.flow, request))
+                    .await
+            }
+            "/consent" => {
+                flow_auditor
+                    .around("consent", consent_handle(&self.flow, request))
+                    .await
+            }
+            _ => {
+                self.token
+                    .auditor()
+                    .around("token", token_handle(&self.token, request))
+                    .await
+            }
         };
         response.expect("handlers answer client errors with Ok")
     }

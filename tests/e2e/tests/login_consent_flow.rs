@@ -63,18 +63,7 @@ async fn walk(system: &System) {
         .contains("See your orders and their delivery status"));
 
     // 5. Only orders:read approved: 303 to the app with code, state and iss.
-    let decided = browser
-        .post(
-            system,
-            "/consent",
-            &[
-                ("request", &screen.hidden("request")),
-                ("csrf", &screen.hidden("csrf")),
-                ("scope", "orders:read"),
-                ("decision", "approve"),
-            ],
-        )
-        .await;
+    let decided = browser.approve(system, &screen, "orders:read").await;
     assert_eq!(decided.status, StatusCode::SEE_OTHER, "{}", decided.body);
     let back = Url::parse(decided.location()).unwrap();
     assert!(decided.location().starts_with(WEB_REDIRECT));

@@ -17,6 +17,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use token::handler::TokenApp;
+use xecure::audit::lines::StdoutLines;
+use xecure::audit::Auditor;
 use xecure::config::{InteractionConfig, OAuthConfig};
 use xecure::gateway::policy::policy_allows;
 use xecure::gateway::routes::RouteTable;
@@ -73,7 +75,10 @@ impl LocalSystem {
         )
         .await
         .map_err(|e| e.to_string())?;
-        let token = TokenApp::over(store.clone(), keyring, config.clone(), clock.clone());
+        // Audit records and metrics on stdout, as each Lambda function writes them.
+        let stdout = |auditor: Auditor| auditor.with_lines(Arc::new(StdoutLines));
+        let token = TokenApp::over(store.clone(), keyring, config.clone(), clock.clone())
+            .with_auditor(stdout);
         let catalogue = ScopeCatalogue::from_env().map_err(|e| e.to_string())?;
         let flow = AuthorizationFlow::new(
             store.clone(),
@@ -82,7 +87,8 @@ impl LocalSystem {
             InteractionConfig::from_env().map_err(|e| e.to_string())?,
             clock.clone(),
             Arc::new(OsRng),
-        );
+        )
+        .with_auditor(stdout);
         let routes = Arc::new(RouteTable::from_env().map_err(|e| e.to_string())?);
         let gateway_config = GatewayConfig::new(&config);
         let cache_ttl = gateway_config.gateway_cache_ttl;

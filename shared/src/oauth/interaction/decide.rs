@@ -72,19 +72,14 @@ impl AuthorizationFlow {
             Ok(grant) => grant,
             Err(error) => return Step::ShowError(error),
         };
-        self.auditor
-            .record(
-                draft(AuditEventKind::ConsentGranted, AuditOutcome::Success)
-                    .detail("scope", approved.to_string())
-                    .detail("grant_id", grant.as_str()),
-                context,
-            )
-            .await;
+        let granted = draft(AuditEventKind::ConsentGranted, AuditOutcome::Success)
+            .detail("scope", approved.to_string())
+            .detail("grant_id", grant.as_str());
         let approved_request = PendingAuthorization {
             scope: approved,
             ..pending
         };
-        self.issue_code(&approved_request, session, grant, context)
+        self.issue_code_after(&approved_request, session, grant, context, vec![granted])
             .await
     }
 

@@ -123,6 +123,16 @@ impl AuthorizationFlow {
         &self.interaction
     }
 
+    pub fn auditor(&self) -> &Auditor {
+        &self.auditor
+    }
+
+    /// Audit lines and batches go through the reconfigured auditor (log group, line sink).
+    pub fn with_auditor(mut self, configure: impl FnOnce(Auditor) -> Auditor) -> Self {
+        self.auditor = configure(self.auditor);
+        self
+    }
+
     /// The login checks, over the same store, clock, randomness and audit trail.
     pub fn login_service(&self) -> LoginService {
         LoginService::new(
@@ -339,6 +349,20 @@ impl AuthorizationFlow {
         grant_id: GrantId,
         context: &RequestContext,
     ) -> Step {
+        self.issue_code_after(pending, session, grant_id, context, Vec::new())
+            .await
+    }
+
+    /// As `issue_code`, recording `earlier` (the decision that led here) with `code_issued`
+    /// in one write, in that order.
+    async fn issue_code_after(
+        &self,
+        pending: &PendingAuthorization,
+        session: &LoginSession,
+        grant_id: GrantId,
+        context: &RequestContext,
+        mut earlier: Vec<AuditDraft>,
+    ) -> Step {
         let Ok(code_challenge) =
             CodeChallenge::from_request(Some(&pending.code_challenge), Some("S256"))
         else {
@@ -363,19 +387,21 @@ impl AuthorizationFlow {
         .await
         {
             Ok(code) => code,
-            Err(error) => return Step::ShowError(unavailable(error)),
+            Err(error) => {
+                // The decision stands (the grant is stored) even though no code came of it.
+                self.auditor.record_all(earlier, context).await;
+                return Step::ShowError(unavailable(error));
+            }
         };
-        self.auditor
-            .record(
-                AuditDraft::new(AuditEventKind::CodeIssued, AuditOutcome::Success)
-                    .user(&session.user_id)
-                    .client(&pending.client_id)
-                    .detail("grant_id", grant_id.as_str())
-                    .detail("scope", pending.scope.to_string())
-                    .detail("code_digest", code.digest().log_prefix().to_owned()),
-                context,
-            )
-            .await;
+        earlier.push(
+            AuditDraft::new(AuditEventKind::CodeIssued, AuditOutcome::Success)
+                .user(&session.user_id)
+                .client(&pending.client_id)
+                .detail("grant_id", grant_id.as_str())
+                .detail("scope", pending.scope.to_string())
+                .detail("code_digest", code.digest().log_prefix().to_owned()),
+        );
+        self.auditor.record_all(earlier, context).await;
         Step::ToClient(redirect_with(
             &pending.redirect_uri,
             &self.config.issuer,

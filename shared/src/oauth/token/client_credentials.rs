@@ -39,7 +39,8 @@ impl TokenService {
         let draft = AuditDraft::new(AuditEventKind::TokenIssued, AuditOutcome::Success)
             .client(&client.id)
             .detail("grant_type", "client_credentials")
-            .detail("scope", scope.to_string());
+            .detail("scope", scope.to_string())
+            .detail("jti_digest", access_token.jti_digest.clone());
         self.audit(draft, context).await;
         Ok(self.response(access_token, None, &scope))
     }

@@ -78,7 +78,15 @@ impl TokenService {
                     .detail("scope", code.scope.to_string())
                     .detail("code", code.digest.log_prefix())
                     .detail("refresh_token_issued", refresh_value.is_some().to_string());
-                self.audit(draft, context).await;
+                let issued = AuditDraft::new(AuditEventKind::TokenIssued, AuditOutcome::Success)
+                    .user(&code.user_id)
+                    .client(&client.id)
+                    .detail("grant_type", "authorization_code")
+                    .detail("scope", code.scope.to_string())
+                    .detail("jti_digest", access_token.jti_digest.clone());
+                self.auditor()
+                    .record_all(vec![draft, issued], context)
+                    .await;
                 Ok(self.response(
                     access_token,
                     refresh_value.map(|v| v.secret().to_owned()),

@@ -16,7 +16,7 @@ use crate::audit::{AuditDraft, Auditor, RequestContext};
 use crate::config::OAuthConfig;
 use crate::domain::{
     AuditEventKind, AuditOutcome, Client, EventId, FamilyId, GrantId, GrantType, RevocationStamp,
-    Scope, Timestamp,
+    Scope, Timestamp, TokenDigest,
 };
 use crate::jwt::{sign_access_token, verify_access_token, AccessTokenClaims, TokenExpectations};
 use crate::ports::{ClientStore, Clock, Rng, Store, StoreError};
@@ -60,12 +60,22 @@ impl From<StoreError> for OAuthError {
 }
 
 /// What an issued access token carries besides the service's own claims.
+/// Longest caller-supplied value copied into an audit record.
+const MAX_LOGGED_PARAM_CHARS: usize = 64;
+
 pub(crate) struct AccessGrant<'a> {
     pub subject: String,
     pub client: &'a Client,
     pub scope: &'a Scope,
     pub grant_id: Option<&'a GrantId>,
     pub family_id: Option<&'a FamilyId>,
+}
+
+/// An access token and how audit records name it: the digest prefix of its jti, as the
+/// authorizer's decision lines do, never the token itself.
+pub(crate) struct SignedAccessToken {
+    pub value: String,
+    pub jti_digest: String,
 }
 
 pub struct TokenService {
@@ -149,6 +159,43 @@ impl TokenService {
         context: &RequestContext,
     ) -> Result<TokenResponse, OAuthError> {
         let client = self.authenticate(authorization, params, context).await?;
+        let issued = self.grant(&client, params, context).await;
+        if let Err(error) = &issued {
+            self.audit_refusal(&client, params, error, context).await;
+        }
+        issued
+    }
+
+    /// A refused token request, after the client authenticated (failed authentication has
+    /// its own record): the RFC error code is the reason, the requested grant type a detail.
+    async fn audit_refusal(
+        &self,
+        client: &Client,
+        params: &Params,
+        error: &OAuthError,
+        context: &RequestContext,
+    ) {
+        let grant_type = params.get("grant_type").unwrap_or("");
+        let kind = if grant_type == GrantType::RefreshToken.as_str() {
+            AuditEventKind::TokenRefreshed
+        } else {
+            AuditEventKind::TokenIssued
+        };
+        // The value is the caller's: kept short, it cannot flood the record.
+        let grant_type: String = grant_type.chars().take(MAX_LOGGED_PARAM_CHARS).collect();
+        let draft = AuditDraft::new(kind, AuditOutcome::Failure)
+            .client(&client.id)
+            .reason(error.code.as_str())
+            .detail("grant_type", grant_type);
+        self.auditor.record(draft, context).await;
+    }
+
+    async fn grant(
+        &self,
+        client: &Client,
+        params: &Params,
+        context: &RequestContext,
+    ) -> Result<TokenResponse, OAuthError> {
         let grant_type = params.require("grant_type")?;
         let Some(grant_type) = GrantType::parse(grant_type) else {
             return Err(OAuthError::new(
@@ -164,9 +211,9 @@ impl TokenService {
             return Err(error);
         }
         match grant_type {
-            GrantType::AuthorizationCode => self.exchange_code(&client, params, context).await,
-            GrantType::RefreshToken => self.refresh(&client, params, context).await,
-            GrantType::ClientCredentials => self.client_credentials(&client, params, context).await,
+            GrantType::AuthorizationCode => self.exchange_code(client, params, context).await,
+            GrantType::RefreshToken => self.refresh(client, params, context).await,
+            GrantType::ClientCredentials => self.client_credentials(client, params, context).await,
         }
     }
 
@@ -219,7 +266,7 @@ impl TokenService {
         &self,
         grant: &AccessGrant<'_>,
         now: Timestamp,
-    ) -> Result<String, OAuthError> {
+    ) -> Result<SignedAccessToken, OAuthError> {
         let mut jti = [0u8; 16];
         self.rng.fill(&mut jti);
         let claims = AccessTokenClaims {
@@ -234,18 +281,22 @@ impl TokenService {
             gid: grant.grant_id.map(ToString::to_string),
             fid: grant.family_id.map(ToString::to_string),
         };
-        sign_access_token(&*self.keyring.current().await, &claims)
-            .map_err(|e| unavailable(format!("signing failed: {e}")))
+        let value = sign_access_token(&*self.keyring.current().await, &claims)
+            .map_err(|e| unavailable(format!("signing failed: {e}")))?;
+        Ok(SignedAccessToken {
+            value,
+            jti_digest: TokenDigest::of(&claims.jti).log_prefix().to_owned(),
+        })
     }
 
     pub(crate) fn response(
         &self,
-        access_token: String,
+        access_token: SignedAccessToken,
         refresh_token: Option<String>,
         scope: &Scope,
     ) -> TokenResponse {
         TokenResponse {
-            access_token,
+            access_token: access_token.value,
             token_type: "Bearer",
             expires_in: self.config.access_token_ttl.as_secs(),
             refresh_token,
@@ -255,6 +306,16 @@ impl TokenService {
 
     pub(crate) async fn audit(&self, draft: AuditDraft, context: &RequestContext) {
         self.auditor.record(draft, context).await;
+    }
+
+    pub fn auditor(&self) -> &Auditor {
+        &self.auditor
+    }
+
+    /// Audit lines and batches go through `auditor` (log group, line sink) from now on.
+    pub fn with_auditor(mut self, configure: impl FnOnce(Auditor) -> Auditor) -> Self {
+        self.auditor = configure(self.auditor);
+        self
     }
 }
 

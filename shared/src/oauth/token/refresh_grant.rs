@@ -62,7 +62,8 @@ impl TokenService {
                 let access_token = self.issue_access_token(&grant, now).await?;
                 self.audit(
                     draft(AuditEventKind::TokenRefreshed, AuditOutcome::Success)
-                        .detail("scope", scope.to_string()),
+                        .detail("scope", scope.to_string())
+                        .detail("jti_digest", access_token.jti_digest.clone()),
                     context,
                 )
                 .await;

@@ -102,7 +102,7 @@ impl TokenService {
         let mut draft = AuditDraft::new(AuditEventKind::TokenRevoked, AuditOutcome::Success)
             .client(&client.id)
             .detail("token_type", "access_token")
-            .detail("jti", claims.jti.clone());
+            .detail("jti_digest", TokenDigest::of(&claims.jti).log_prefix());
         if let Some(user) = claims
             .gid
             .as_ref()

@@ -706,6 +706,26 @@ pub async fn signing_keys_round_trip<S: Store>(store: Arc<S>) {
     assert_eq!(keys, vec![retired, key]);
 }
 
+pub async fn audit_records_of_one_operation_are_stored_together<S: Store>(store: Arc<S>) {
+    let retained = at(86_400);
+    let records: Vec<AuditEvent> = (0..3)
+        .map(|n| audit_event(n, Some("usr_carol"), Some("b"), at(n as u64), retained))
+        .collect();
+    store.append_audits(&records).await.unwrap();
+    store.append_audits(&[]).await.unwrap();
+    let query = AuditQuery {
+        subject: AuditSubject::User(user_id("usr_carol")),
+        from: at(0),
+        to: at(10),
+        limit: 10,
+        cursor: None,
+    };
+    let page = store.query_audit(&query, at(5)).await.unwrap();
+    let mut newest_first = records.clone();
+    newest_first.reverse();
+    assert_eq!(page.events, newest_first);
+}
+
 pub async fn audit_pages_newest_first<S: Store>(store: Arc<S>) {
     let retained = at(86_400);
     for n in 0..25 {
@@ -868,6 +888,7 @@ macro_rules! contract_suite {
             revocations_are_listed_since_a_time,
             signing_keys_round_trip,
             audit_pages_newest_first,
+            audit_records_of_one_operation_are_stored_together,
             bad_requests_are_typed_errors,
             pending_authorizations_are_taken_once,
             concurrent_takes_have_one_winner,

@@ -3,12 +3,15 @@
 use super::accounts::item_is_new;
 use super::expr::Expr;
 use super::items::{audit_item, from_item, revocation_item, Item};
-use super::{s, DynamoStore, QueryRequest};
+use super::{s, DynamoStore, QueryRequest, Written};
 use crate::domain::{AuditEvent, AuditPage, AuditQuery, AuditSubject, Revocation, Timestamp};
 use crate::ports::{AuditStore, RevocationStore, StoreError, StoreResult};
 use crate::store::audit_page::{page_bounds, PageCollector};
 use crate::store::keys::{self, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, PK, SK};
 use async_trait::async_trait;
+
+/// TransactWriteItems takes at most 100 actions.
+const MAX_TRANSACTION_ITEMS: usize = 100;
 
 #[async_trait]
 impl RevocationStore for DynamoStore {
@@ -57,6 +60,25 @@ impl AuditStore for DynamoStore {
                 event.id
             ))),
         }
+    }
+
+    /// One TransactWriteItems call (up to its 100-item limit) instead of a PutItem each.
+    async fn append_audits(&self, events: &[AuditEvent]) -> StoreResult<()> {
+        if let [event] = events {
+            return self.append_audit(event).await;
+        }
+        for chunk in events.chunks(MAX_TRANSACTION_ITEMS) {
+            let puts = chunk
+                .iter()
+                .map(|event| self.put_op(audit_item(event)?, Some(item_is_new())))
+                .collect::<StoreResult<Vec<_>>>()?;
+            if let Written::ConditionFailed =
+                self.transact("TransactWriteItems audit", puts).await?
+            {
+                return Err(StoreError::AlreadyExists("an audit event id".into()));
+            }
+        }
+        Ok(())
     }
 
     /// Query on GSI1 (by user) or GSI2 (by client), newest first, BETWEEN the time bounds.

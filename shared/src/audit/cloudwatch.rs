@@ -1,0 +1,239 @@
+//! The audit log group in CloudWatch Logs: writing batches (`PutLogEvents`) and reading
+//! records back (`FilterLogEvents`) for `xecure audit --source cloudwatch`.
+
+use super::lines::StdoutLines;
+use super::log_group::{AuditLogBatch, AuditLogWriter, LogEvent};
+use super::Auditor;
+use crate::domain::{AuditEvent, AuditEventKind, AuditSubject, Timestamp};
+use crate::ports::{OsRng, Rng, SystemClock};
+use async_trait::async_trait;
+use aws_sdk_cloudwatchlogs::error::DisplayErrorContext;
+use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use aws_sdk_cloudwatchlogs::Client;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub struct CloudWatchAuditLog {
+    client: Client,
+    group: String,
+    stream: String,
+    stream_exists: AtomicBool,
+}
+
+impl CloudWatchAuditLog {
+    /// Each process writes its own stream (`<function>/<random>`), as Lambda does for its
+    /// own log groups: no two writers contend for one stream.
+    pub fn new(client: Client, group: impl Into<String>, function: &str) -> Self {
+        let mut instance = [0u8; 8];
+        OsRng.fill(&mut instance);
+        CloudWatchAuditLog {
+            client,
+            group: group.into(),
+            stream: format!("{function}/{}", hex::encode(instance)),
+            stream_exists: AtomicBool::new(false),
+        }
+    }
+
+    pub fn from_config(config: &aws_config::SdkConfig, group: &str, function: &str) -> Self {
+        Self::new(Client::new(config), group, function)
+    }
+
+    async fn ensure_stream(&self) -> Result<(), String> {
+        if self.stream_exists.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let created = self
+            .client
+            .create_log_stream()
+            .log_group_name(&self.group)
+            .log_stream_name(&self.stream)
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_already_exists_exception()) => {}
+            Err(error) => return Err(format!("CreateLogStream: {}", DisplayErrorContext(&error))),
+        }
+        self.stream_exists.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AuditLogWriter for CloudWatchAuditLog {
+    async fn put_events(&self, events: &[LogEvent]) -> Result<(), String> {
+        self.ensure_stream().await?;
+        let events = events
+            .iter()
+            .map(|event| {
+                InputLogEvent::builder()
+                    .timestamp(event.at.as_millis())
+                    .message(&event.message)
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let sent = self
+            .client
+            .put_log_events()
+            .log_group_name(&self.group)
+            .log_stream_name(&self.stream)
+            .set_log_events(Some(events))
+            .send()
+            .await;
+        match sent {
+            Ok(output) => match output.rejected_log_events_info() {
+                // Events too old or too new for the group are dropped by the service: that
+                // is a failure to deliver, reported like any other.
+                Some(rejected) => Err(format!("PutLogEvents rejected events: {rejected:?}")),
+                None => Ok(()),
+            },
+            Err(error) => {
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception())
+                {
+                    // The stream was deleted: the retry creates it again.
+                    self.stream_exists.store(false, Ordering::Release);
+                }
+                Err(format!("PutLogEvents: {}", DisplayErrorContext(&error)))
+            }
+        }
+    }
+
+    fn destination(&self) -> String {
+        self.group.clone()
+    }
+}
+
+/// The environment variable naming the audit log group (set by the template).
+pub const LOG_GROUP_VARIABLE: &str = "XECURE_AUDIT_LOG_GROUP";
+
+/// `auditor` as a Lambda function runs it: lines on stdout (the function's log group), and
+/// batches to the audit log group when `XECURE_AUDIT_LOG_GROUP` names one.
+pub fn for_lambda(
+    auditor: Auditor,
+    aws: &aws_config::SdkConfig,
+    function: &'static str,
+) -> Auditor {
+    let auditor = auditor.with_lines(Arc::new(StdoutLines));
+    match std::env::var(LOG_GROUP_VARIABLE) {
+        Ok(group) if !group.is_empty() => {
+            let writer = Arc::new(CloudWatchAuditLog::from_config(aws, &group, function));
+            let batch = AuditLogBatch::new(
+                writer,
+                auditor.lines().clone(),
+                Arc::new(SystemClock),
+                function,
+            );
+            auditor.with_log_group(Arc::new(batch))
+        }
+        _ => auditor,
+    }
+}
+
+/// Which records to read back from the audit log group.
+#[derive(Debug, Clone)]
+pub struct LogGroupQuery {
+    pub subject: Option<AuditSubject>,
+    pub kind: Option<AuditEventKind>,
+    /// `[from, to)`, on the record's own time.
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub limit: usize,
+}
+
+/// Reading stops after this many events so a careless range cannot run for ever.
+pub const MAX_EVENTS_SCANNED: usize = 100_000;
+
+/// Records matching `query`, newest first. The service narrows by time and, with a quoted
+/// plain term, by the subject's id; the exact match on fields is done here on the parsed
+/// record (CloudWatch Logs emulators honour plain terms only, and a term could also match
+/// inside another field).
+pub async fn read_audit_log(
+    aws: &aws_config::SdkConfig,
+    group: &str,
+    query: &LogGroupQuery,
+) -> Result<Vec<AuditEvent>, String> {
+    let client = Client::new(aws);
+    let term = query.subject.as_ref().map(|subject| match subject {
+        AuditSubject::User(user) => format!("\"{}\"", user.as_str()),
+        AuditSubject::Client(client) => format!("\"{}\"", client.as_str()),
+    });
+    let mut found = Vec::new();
+    let mut scanned = 0;
+    let mut next_token: Option<String> = None;
+    loop {
+        let page = client
+            .filter_log_events()
+            .log_group_name(group)
+            .start_time(query.from.as_millis())
+            // FilterLogEvents' end time is inclusive; ours is not.
+            .end_time(query.to.as_millis() - 1)
+            .set_filter_pattern(term.clone())
+            .set_next_token(next_token.take())
+            .send()
+            .await
+            .map_err(|e| format!("FilterLogEvents: {}", DisplayErrorContext(&e)))?;
+        for event in page.events() {
+            scanned += 1;
+            let Some(record) = event
+                .message()
+                .and_then(|m| serde_json::from_str::<AuditEvent>(m).ok())
+            else {
+                continue;
+            };
+            if matches(&record, query) {
+                found.push(record);
+            }
+        }
+        match page.next_token() {
+            Some(token) if scanned < MAX_EVENTS_SCANNED && !page.events().is_empty() => {
+                next_token = Some(token.to_owned());
+            }
+            _ => break,
+        }
+    }
+    found.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
+    found.truncate(query.limit);
+    Ok(found)
+}
+
+fn matches(record: &AuditEvent, query: &LogGroupQuery) -> bool {
+    let subject_matches = match &query.subject {
+        None => true,
+        Some(AuditSubject::User(user)) => record.user_id.as_ref() == Some(user),
+        Some(AuditSubject::Client(client)) => record.client_id.as_ref() == Some(client),
+    };
+    subject_matches
+        && query.kind.is_none_or(|kind| record.kind == kind)
+        && record.at >= query.from
+        && record.at < query.to
+}
+
+/// Creates the audit log group if it does not exist (local runs and tests; in AWS the
+/// template creates it with its retention).
+pub async fn create_log_group_if_missing(
+    aws: &aws_config::SdkConfig,
+    group: &str,
+) -> Result<(), String> {
+    match Client::new(aws)
+        .create_log_group()
+        .log_group_name(group)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_already_exists_exception()) =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(format!("CreateLogGroup: {}", DisplayErrorContext(&error))),
+    }
+}
