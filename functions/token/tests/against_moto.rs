@@ -166,5 +166,5 @@ async fn dynamodb_calls_per_grant() {
         calls(&[("PutItem", 1)]),
         "client_credentials: only its audit record"
     );
-    println!("DynamoDB calls per grant (protocol + 1 audit PutItem): code exchange {code_calls:?}, refresh and client_credentials as asserted");
+    println!("DynamoDB calls per grant (protocol + audit): code exchange {code_calls:?}, refresh and client_credentials as asserted");
 }
