@@ -5,7 +5,7 @@
 //! 2. one durable record in the store (DynamoDB), written before the handler returns (Lambda
 //!    freezes the process afterwards), queryable by user and by client, kept until its TTL;
 //! 3. when configured, the dedicated audit log group, sent as one batch per invocation by
-//!    [`Auditor::flush`] (see `log_group`).
+//!    [`Auditor::around`] (see `log_group`).
 //!
 //! A sink that fails never fails the user's request: the failure is logged and counted, and
 //! the stdout line still holds the whole record.
@@ -111,7 +111,7 @@ impl Auditor {
         self
     }
 
-    /// Records also go to the audit log group, one batch per [`Auditor::flush`].
+    /// Records also go to the audit log group, one batch per invocation ([`Auditor::around`]).
     pub fn with_log_group(mut self, log_group: Arc<AuditLogBatch>) -> Self {
         self.log_group = Some(log_group);
         self
