@@ -26,6 +26,7 @@ async fn main() -> Result<(), Error> {
     let clock = Arc::new(SystemClock);
     let keyring =
         LiveKeyring::load(store.clone(), Some(sealer), clock.clone(), KEYRING_RELOAD).await?;
-    let app = TokenApp::over(store, keyring, config, clock);
+    let catalogue = Arc::new(xecure::scopes::ScopeCatalogue::from_env()?);
+    let app = TokenApp::over(store, keyring, config, clock, catalogue);
     run(service_fn(|request| handle(&app, request))).await
 }

@@ -121,6 +121,8 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                 default_scopes,
                 grant_types: parse_grants(&grants, public)?,
                 created_at: SystemClock.now(),
+                disabled: false,
+                registration: None,
             };
             target
                 .store

@@ -64,6 +64,8 @@ impl System {
                     GrantType::RefreshToken,
                 ]),
                 created_at: now,
+                disabled: false,
+                registration: None,
             })
             .await
             .expect("register the app");
@@ -98,7 +100,13 @@ impl System {
         )
         .await
         .expect("load the keyring");
-        let token = TokenApp::over(store.clone(), keyring, config.clone(), clock.clone());
+        let token = TokenApp::over(
+            store.clone(),
+            keyring,
+            config.clone(),
+            clock.clone(),
+            Arc::new(ScopeCatalogue::built_in()),
+        );
         let flow = AuthorizationFlow::new(
             store.clone(),
             Arc::new(ScopeCatalogue::built_in()),
@@ -121,7 +129,7 @@ impl System {
         let path = xecure::http::route_path(&request).to_owned();
         let response = match path.as_str() {
             "/authorize" | "/login" => authorize_handle(&self.flow, request).await,
-            "/consent" => consent_handle(&self.flow, request).await,
+            path if consent::handler::serves(path) => consent_handle(&self.flow, request).await,
             _ => token_handle(&self.token, request).await,
         };
         response.expect("handlers answer client errors with Ok")

@@ -61,6 +61,8 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
                     GrantType::RefreshToken,
                 ]),
                 created_at: now,
+                disabled: false,
+                registration: None,
             })
             .await
             .map_err(failed)?;
@@ -86,6 +88,8 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
                 default_scopes: Scope::parse("orders:read").map_err(failed)?,
                 grant_types: BTreeSet::from([GrantType::ClientCredentials]),
                 created_at: now,
+                disabled: false,
+                registration: None,
             })
             .await
             .map_err(failed)?;

@@ -57,7 +57,7 @@ pub(crate) fn client(id: &str) -> Client {
         grant_types: BTreeSet::from([GrantType::AuthorizationCode, GrantType::RefreshToken]),
         created_at: T0,
         disabled: false,
-        registration_token: None,
+        registration: None,
     }
 }
 

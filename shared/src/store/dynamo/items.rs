@@ -178,7 +178,7 @@ mod tests {
             grant_types: BTreeSet::from([GrantType::AuthorizationCode]),
             created_at: Timestamp::from_secs(1),
             disabled: false,
-            registration_token: None,
+            registration: None,
         };
         let item = client_item(&client).unwrap();
         assert_eq!(
