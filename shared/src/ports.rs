@@ -6,9 +6,9 @@
 
 use crate::domain::{
     AuditEvent, AuditPage, AuditQuery, AuthorizationCode, Client, ClientId, FamilyId, Grant,
-    InitialAccessToken, LoginPolicy, LoginSession, LoginThrottle, PendingAuthorization, RefreshFamily, RefreshToken,
-    Revocation, RevocationStamp, SigningKey, ThrottleKey, Timestamp, TokenDigest, User, UserId,
-    Username,
+    InitialAccessToken, LoginPolicy, LoginSession, LoginThrottle, PendingAuthorization,
+    RefreshFamily, RefreshToken, Revocation, RevocationStamp, SigningKey, ThrottleKey, Timestamp,
+    TokenDigest, User, UserId, Username,
 };
 use async_trait::async_trait;
 use thiserror::Error;

@@ -197,7 +197,9 @@ fn login_form(
                 username,
                 error,
             },
-            form_target(view.redirect_uri.as_str()).into_iter().collect(),
+            form_target(view.redirect_uri.as_str())
+                .into_iter()
+                .collect(),
         ),
         LoginFor::ConnectedApps => (
             LoginPage {

@@ -1,10 +1,10 @@
 //! Request -> `xecure::oauth::interaction` -> page or redirect, for the consent screen. Every
 //! client error is an `Ok` response (design rule 7).
 
+use crate::apps;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use xecure::domain::OpaqueToken;
-use crate::apps;
 use xecure::http::{form_pairs, json_error, no_route, request_context, route_path};
 use xecure::oauth::interaction::{AuthorizationFlow, ConsentView, Decision, Step};
 use xecure::oauth::metadata::{APPS_API_PATH, APPS_PATH, APPS_REVOKE_PATH, CONSENT_PATH};
@@ -18,8 +18,10 @@ use xecure::web::{
 
 /// True for the paths this function serves (the local gateway and tests route by it).
 pub fn serves(path: &str) -> bool {
-    matches!(path, CONSENT_PATH | APPS_PATH | APPS_REVOKE_PATH | APPS_API_PATH)
-        || app_in_api(path).is_some()
+    matches!(
+        path,
+        CONSENT_PATH | APPS_PATH | APPS_REVOKE_PATH | APPS_API_PATH
+    ) || app_in_api(path).is_some()
 }
 
 /// The `{client_id}` of `/api/apps/{client_id}`.

@@ -5,10 +5,10 @@ use lambda_http::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::Value;
+use std::sync::Arc;
 use xecure::http::{
     authorization, form, json, json_error, no_route, oauth_error, request_context, route_path,
 };
-use std::sync::Arc;
 use xecure::oauth::metadata::{
     metadata, INTROSPECT_PATH, JWKS_PATH, METADATA_PATH, REGISTER_PATH, REVOKE_PATH, TOKEN_PATH,
 };

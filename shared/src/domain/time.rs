@@ -56,7 +56,10 @@ impl Timestamp {
     /// RFC 3339 in UTC to the second (`2025-05-01T14:03:09Z`), for JSON answers.
     pub fn rfc3339(self) -> String {
         self.utc()
-            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
             .unwrap_or_default()
     }
 

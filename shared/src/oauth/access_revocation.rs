@@ -6,8 +6,8 @@
 
 use crate::audit::{AuditDraft, Auditor, RequestContext};
 use crate::domain::{
-    AuditEventKind, AuditOutcome, ClientId, EventId, Revocation, RevocationStamp,
-    RevocationTarget, Timestamp, UserId,
+    AuditEventKind, AuditOutcome, ClientId, EventId, Revocation, RevocationStamp, RevocationTarget,
+    Timestamp, UserId,
 };
 use crate::ports::{Rng, Store, StoreResult};
 use std::time::Duration;

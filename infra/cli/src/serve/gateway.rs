@@ -18,11 +18,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use token::handler::TokenApp;
 use xecure::config::{InteractionConfig, OAuthConfig};
+use xecure::domain::Timestamp;
 use xecure::gateway::policy::policy_allows;
 use xecure::gateway::routes::RouteTable;
 use xecure::gateway::{Gateway, GatewayConfig};
 use xecure::oauth::interaction::AuthorizationFlow;
-use xecure::domain::Timestamp;
 use xecure::ports::{Clock, OsRng, SystemClock};
 use xecure::scopes::ScopeCatalogue;
 use xecure::signing::LiveKeyring;
@@ -110,8 +110,8 @@ impl LocalSystem {
             gateway_config,
             clock.clone(),
         )
-            .await
-            .map_err(|e| e.to_string())?;
+        .await
+        .map_err(|e| e.to_string())?;
         Ok(LocalSystem {
             flow,
             token,

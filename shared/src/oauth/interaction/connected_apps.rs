@@ -43,7 +43,11 @@ impl AuthorizationFlow {
                 last_used_at: grant.last_used_at,
             });
         }
-        apps.sort_by(|a, b| a.client_name.cmp(&b.client_name).then(a.client_id.cmp(&b.client_id)));
+        apps.sort_by(|a, b| {
+            a.client_name
+                .cmp(&b.client_name)
+                .then(a.client_id.cmp(&b.client_id))
+        });
         Ok(apps)
     }
 
@@ -55,9 +59,8 @@ impl AuthorizationFlow {
         client_id: &str,
         context: &RequestContext,
     ) -> Result<bool, OAuthError> {
-        let client = ClientId::parse(client_id).map_err(|e| {
-            OAuthError::new(ErrorCode::InvalidRequest, format!("client_id: {e}"))
-        })?;
+        let client = ClientId::parse(client_id)
+            .map_err(|e| OAuthError::new(ErrorCode::InvalidRequest, format!("client_id: {e}")))?;
         let revoker = AccessRevoker {
             store: self.store.as_ref(),
             auditor: &self.auditor,

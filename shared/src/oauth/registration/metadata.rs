@@ -73,7 +73,10 @@ fn invalid(why: impl Into<String>) -> OAuthError {
 }
 
 impl ClientMetadata {
-    pub(super) fn check(sent: SentMetadata, catalogue: &ScopeCatalogue) -> Result<Self, OAuthError> {
+    pub(super) fn check(
+        sent: SentMetadata,
+        catalogue: &ScopeCatalogue,
+    ) -> Result<Self, OAuthError> {
         let auth_method = match sent.token_endpoint_auth_method.as_deref() {
             // Section 2: "If unspecified or omitted, the default is client_secret_basic".
             None => AuthMethod::ClientSecretBasic,
@@ -191,7 +194,9 @@ fn scope(sent: Option<String>, catalogue: &ScopeCatalogue) -> Result<Scope, OAut
     };
     let scope = Scope::parse(&raw).map_err(|e| invalid(format!("scope: {e}")))?;
     if let Some(unknown) = scope.iter().find(|s| !catalogue.knows(s)) {
-        return Err(invalid(format!("scope '{unknown}' is not offered by this server")));
+        return Err(invalid(format!(
+            "scope '{unknown}' is not offered by this server"
+        )));
     }
     Ok(scope)
 }

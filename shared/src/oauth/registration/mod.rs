@@ -60,7 +60,9 @@ fn json_object(body: &[u8]) -> Result<Map<String, Value>, OAuthError> {
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(invalid("the body must be a JSON object of client metadata".into())),
+        Ok(_) => Err(invalid(
+            "the body must be a JSON object of client metadata".into(),
+        )),
         Err(e) => Err(invalid(format!("the body is not valid JSON: {e}"))),
     }
 }
@@ -86,7 +88,10 @@ impl Registrar {
 
     fn checked(&self, object: Map<String, Value>) -> Result<ClientMetadata, OAuthError> {
         let sent: SentMetadata = serde_json::from_value(Value::Object(object)).map_err(|e| {
-            OAuthError::new(ErrorCode::InvalidClientMetadata, format!("client metadata: {e}"))
+            OAuthError::new(
+                ErrorCode::InvalidClientMetadata,
+                format!("client metadata: {e}"),
+            )
         })?;
         ClientMetadata::check(sent, &self.catalogue)
     }
@@ -144,7 +149,8 @@ impl Registrar {
         client_id: &str,
         authorization: Option<&str>,
     ) -> Result<(Client, OpaqueToken), OAuthError> {
-        let refused = || invalid_token("the registration access token is not valid for this client");
+        let refused =
+            || invalid_token("the registration access token is not valid for this client");
         let presented = bearer_token(authorization).map_err(|_| refused())?;
         let id = ClientId::parse(client_id).map_err(|_| refused())?;
         let client = self.store.get_client(&id).await?.ok_or_else(refused)?;
@@ -189,7 +195,9 @@ impl Registrar {
             return Err(invalid("client_id must be present and be this client's id"));
         }
         if let Some(field) = SERVER_FIELDS.iter().find(|f| object.contains_key(**f)) {
-            return Err(invalid(&format!("{field} is set by the server and must not be sent")));
+            return Err(invalid(&format!(
+                "{field} is set by the server and must not be sent"
+            )));
         }
         // "If the client includes the client_secret field in the request, the value of this
         // field MUST match the currently issued client secret for that client."
@@ -285,7 +293,9 @@ impl Registrar {
         let method = client
             .registration
             .as_ref()
-            .map_or("client_secret_basic", |r| r.token_endpoint_auth_method.as_str());
+            .map_or("client_secret_basic", |r| {
+                r.token_endpoint_auth_method.as_str()
+            });
         let mut answer = json!({
             "client_id": client.id.as_str(),
             "client_id_issued_at": client.created_at.as_secs(),

@@ -22,11 +22,17 @@ fn refused(raw: &str, why: &str) -> OAuthError {
 
 pub fn registrable_redirect_uri(raw: &str) -> Result<RedirectUri, OAuthError> {
     if raw.len() > MAX_LEN {
-        return Err(refused(raw, &format!("is longer than {MAX_LEN} characters")));
+        return Err(refused(
+            raw,
+            &format!("is longer than {MAX_LEN} characters"),
+        ));
     }
     // RFC 9700 section 2.1: exact matching only; a pattern would let an attacker's URI match.
     if raw.contains('*') {
-        return Err(refused(raw, "contains a wildcard; register each URI exactly"));
+        return Err(refused(
+            raw,
+            "contains a wildcard; register each URI exactly",
+        ));
     }
     if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(refused(raw, "contains whitespace or control characters"));

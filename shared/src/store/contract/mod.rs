@@ -102,7 +102,11 @@ pub(crate) fn code(value: &str, grant: &Grant) -> AuthorizationCode {
     }
 }
 
-pub(crate) fn refresh_token(value: &str, family: &RefreshFamily, issued_at: Timestamp) -> RefreshToken {
+pub(crate) fn refresh_token(
+    value: &str,
+    family: &RefreshFamily,
+    issued_at: Timestamp,
+) -> RefreshToken {
     RefreshToken {
         digest: TokenDigest::of(value),
         family_id: family.id.clone(),

@@ -16,7 +16,11 @@ pub async fn grants_are_listed_by_client<S: Store>(store: Arc<S>) {
         store.upsert_grant(&grant(user, client, id)).await.unwrap();
     }
     store
-        .revoke_grant(&user_id("usr_bob"), &client_id("a"), &stamp("evt_r1", at(1)))
+        .revoke_grant(
+            &user_id("usr_bob"),
+            &client_id("a"),
+            &stamp("evt_r1", at(1)),
+        )
         .await
         .unwrap();
     let mut listed = store.list_client_grants(&client_id("a")).await.unwrap();
@@ -45,8 +49,14 @@ pub async fn using_a_grant_records_when<S: Store>(store: Arc<S>) {
     let code = code("code-1", &grant);
     store.put_code(&code).await.unwrap();
     let family = new_family("fam_1", &grant, "refresh-1");
-    let redeemed = store.redeem_code(&code, at(5), Some(&family)).await.unwrap();
-    assert!(matches!(redeemed, CodeRedemption::Redeemed(_)), "{redeemed:?}");
+    let redeemed = store
+        .redeem_code(&code, at(5), Some(&family))
+        .await
+        .unwrap();
+    assert!(
+        matches!(redeemed, CodeRedemption::Redeemed(_)),
+        "{redeemed:?}"
+    );
     assert_eq!(last_used(store.clone()).await, at(5));
 
     let next = refresh_token("refresh-2", &family.family, at(30));
@@ -59,7 +69,10 @@ pub async fn using_a_grant_records_when<S: Store>(store: Arc<S>) {
 
     // A refused use changes nothing.
     let replayed = store.redeem_code(&code, at(40), None).await.unwrap();
-    assert!(matches!(replayed, CodeRedemption::Replayed(_)), "{replayed:?}");
+    assert!(
+        matches!(replayed, CodeRedemption::Replayed(_)),
+        "{replayed:?}"
+    );
     assert_eq!(last_used(store.clone()).await, at(30));
     let stored = store
         .get_grant(&user_id("usr_alice"), &client_id("a"))

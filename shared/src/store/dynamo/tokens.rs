@@ -167,10 +167,7 @@ impl CodeStore for DynamoStore {
             }
             let mut ops = vec![
                 self.update_op(&code_key, spend)?,
-                self.update_op(
-                    &grant_key,
-                    touch_active_grant(code.grant_id.as_str(), now),
-                )?,
+                self.update_op(&grant_key, touch_active_grant(code.grant_id.as_str(), now))?,
             ];
             if let Some(new) = refresh {
                 ops.push(self.put_op(refresh_family_item(&new.family)?, Some(item_is_new()))?);
@@ -277,10 +274,7 @@ impl RefreshStore for DynamoStore {
                 self.update_op(&token_key, rotate)?,
                 self.put_op(refresh_token_item(next)?, Some(item_is_new()))?,
                 self.check_op(&family_key, family_live)?,
-                self.update_op(
-                    &grant_key,
-                    touch_active_grant(next.grant_id.as_str(), now),
-                )?,
+                self.update_op(&grant_key, touch_active_grant(next.grant_id.as_str(), now))?,
             ];
             if self
                 .transact("TransactWriteItems(rotate refresh)", ops)

@@ -280,7 +280,11 @@ fn insert_revocation(txn: &WriteTransaction, revocation: &Revocation) -> StoreRe
 
 /// Marks the grant used at `now` (the connected-apps page's "last used"), inside the write
 /// transaction that just checked it is active.
-fn touch_grant(txn: &WriteTransaction, mut grant: Grant, now: crate::domain::Timestamp) -> StoreResult<()> {
+fn touch_grant(
+    txn: &WriteTransaction,
+    mut grant: Grant,
+    now: crate::domain::Timestamp,
+) -> StoreResult<()> {
     grant.last_used_at = now;
     txn.open_table(GRANTS)
         .map_err(backend)?

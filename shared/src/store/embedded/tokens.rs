@@ -1,8 +1,8 @@
 //! Sessions, authorization codes and refresh tokens in the embedded store.
 
 use super::{
-    backend, encode, get_decoded, grant_in, insert_new, insert_revocation, touch_grant, EmbeddedStore, CODES,
-    REFRESH_FAMILIES, REFRESH_TOKENS, SESSIONS,
+    backend, encode, get_decoded, grant_in, insert_new, insert_revocation, touch_grant,
+    EmbeddedStore, CODES, REFRESH_FAMILIES, REFRESH_TOKENS, SESSIONS,
 };
 use crate::domain::{
     AuthorizationCode, FamilyId, LoginSession, RefreshFamily, RefreshToken, RevocationStamp,
