@@ -51,7 +51,10 @@ async fn authorize(flow: &AuthorizationFlow, request: &Request) -> Response<Body
 /// return to, named by a fixed value (`return=apps`) that maps to a URL we build: no
 /// browser-supplied URL is ever a redirect target (no open redirector).
 enum LoginFor {
-    Authorization { handle: String, view: LoginView },
+    Authorization {
+        handle: String,
+        view: Box<LoginView>,
+    },
     ConnectedApps,
 }
 
@@ -63,7 +66,7 @@ async fn login_for(flow: &AuthorizationFlow, params: &Params) -> Result<LoginFor
         (Some(handle), None) => match flow.login_view(handle).await {
             Ok(view) => Ok(LoginFor::Authorization {
                 handle: handle.to_owned(),
-                view,
+                view: Box::new(view),
             }),
             Err(step) => Err(step_response(step, flow.config())),
         },
