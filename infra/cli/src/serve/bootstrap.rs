@@ -135,6 +135,10 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
         out,
         "demo app: open {issuer}/demo in a browser and sign in as {DEMO_USER}"
     );
+    let _ = writeln!(
+        out,
+        "connected apps: {issuer}/apps   client registration (RFC 7591): POST {issuer}/register with a token from `xecure client registration-token`"
+    );
     let _ = write!(out, "protected demo API (infra/routes.toml): GET {issuer}/profile, GET|POST {issuer}/orders, GET|DELETE {issuer}/orders/{{id}}");
     Ok(out)
 }
