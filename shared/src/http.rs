@@ -43,12 +43,21 @@ pub fn oauth_error(error: &OAuthError) -> Response<Body> {
     let status = StatusCode::from_u16(error.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     let mut response = json_error(status, error.code.as_str(), &error.description);
     // RFC 6749 section 5.2: a failed client authentication answers 401 with the scheme the
-    // client may use.
-    if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(
-            WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"xecure\", error=\"invalid_client\""),
-        );
+    // client may use; RFC 6750 section 3: a bad bearer token (the registration endpoints'
+    // initial or registration access token) answers with the Bearer scheme.
+    let challenge = match error.code {
+        crate::oauth::ErrorCode::InvalidClient => {
+            Some("Basic realm=\"xecure\", error=\"invalid_client\"")
+        }
+        crate::oauth::ErrorCode::InvalidToken => {
+            Some("Bearer realm=\"xecure\", error=\"invalid_token\"")
+        }
+        _ => None,
+    };
+    if let Some(challenge) = challenge {
+        response
+            .headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
     }
     response
 }

@@ -6,9 +6,9 @@
 
 use crate::domain::{
     AuditEvent, AuditPage, AuditQuery, AuthorizationCode, Client, ClientId, FamilyId, Grant,
-    LoginPolicy, LoginSession, LoginThrottle, PendingAuthorization, RefreshFamily, RefreshToken,
-    Revocation, RevocationStamp, SigningKey, ThrottleKey, Timestamp, TokenDigest, User, UserId,
-    Username,
+    InitialAccessToken, LoginPolicy, LoginSession, LoginThrottle, PendingAuthorization,
+    RefreshFamily, RefreshToken, Revocation, RevocationStamp, SigningKey, ThrottleKey, Timestamp,
+    TokenDigest, User, UserId, Username,
 };
 use async_trait::async_trait;
 use thiserror::Error;
@@ -179,7 +179,8 @@ pub trait CodeStore: Send + Sync {
     ) -> StoreResult<Option<AuthorizationCode>>;
     /// Spends `code` (as read by `get_code` and checked by the caller) exactly once,
     /// atomically with storing the refresh family it starts, and only while its grant is
-    /// active. Under concurrency exactly one caller gets `Redeemed`.
+    /// active. Under concurrency exactly one caller gets `Redeemed`. The same write sets the
+    /// grant's `last_used_at` to `now` (the connected-apps page shows it; no extra call).
     async fn redeem_code(
         &self,
         code: &AuthorizationCode,
@@ -205,8 +206,9 @@ pub trait RefreshStore: Send + Sync {
         now: Timestamp,
     ) -> StoreResult<Option<RefreshFamily>>;
     /// Atomically marks `presented` rotated and stores `next`, if the token is live and
-    /// unrotated and its family and grant are active. Rotating an already rotated token
-    /// revokes the family and reports reuse.
+    /// unrotated and its family and grant are active, setting the grant's `last_used_at` to
+    /// `stamp.at` in the same write. Rotating an already rotated token revokes the family and
+    /// reports reuse.
     /// `stamp.at` is the current time; on reuse it dates the family's revocation entry.
     async fn rotate_refresh(
         &self,
@@ -228,6 +230,9 @@ pub trait GrantStore: Send + Sync {
     async fn upsert_grant(&self, grant: &Grant) -> StoreResult<()>;
     async fn get_grant(&self, user: &UserId, client: &ClientId) -> StoreResult<Option<Grant>>;
     async fn list_grants(&self, user: &UserId) -> StoreResult<Vec<Grant>>;
+    /// Every grant (active or revoked) any user gave this client: what disabling or removing
+    /// the client must revoke.
+    async fn list_client_grants(&self, client: &ClientId) -> StoreResult<Vec<Grant>>;
     /// Marks the grant revoked and records the revocation in one atomic write; true if it
     /// was active.
     async fn revoke_grant(
@@ -247,6 +252,19 @@ pub trait RevocationStore: Send + Sync {
         since: Timestamp,
         now: Timestamp,
     ) -> StoreResult<Vec<Revocation>>;
+}
+
+/// Initial access tokens for dynamic client registration (RFC 7591 section 3), by digest.
+#[async_trait]
+pub trait InitialAccessTokenStore: Send + Sync {
+    /// Fails with `AlreadyExists` on a digest collision.
+    async fn put_initial_access_token(&self, token: &InitialAccessToken) -> StoreResult<()>;
+    /// None if unknown or expired.
+    async fn get_initial_access_token(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> StoreResult<Option<InitialAccessToken>>;
 }
 
 #[async_trait]
@@ -280,6 +298,7 @@ pub trait Store:
     + RefreshStore
     + GrantStore
     + RevocationStore
+    + InitialAccessTokenStore
     + KeyStore
     + AuditStore
 {
@@ -295,6 +314,7 @@ impl<T> Store for T where
         + RefreshStore
         + GrantStore
         + RevocationStore
+        + InitialAccessTokenStore
         + KeyStore
         + AuditStore
 {

@@ -9,7 +9,8 @@ use xecure::domain::{OpaqueToken, Password};
 use xecure::http::{form, no_route, request_context, route_path};
 use xecure::oauth::interaction::{AuthorizationFlow, LoginView};
 use xecure::oauth::login::LoginOutcome;
-use xecure::oauth::metadata::{AUTHORIZE_PATH, CONSENT_PATH, LOGIN_PATH};
+use xecure::oauth::metadata::{APPS_PATH, AUTHORIZE_PATH, CONSENT_PATH, LOGIN_PATH};
+use xecure::oauth::{ErrorCode, OAuthError, Params};
 use xecure::web::cookie::{cookie_path, session_cookie, set_session_cookie};
 use xecure::web::csrf::{csrf_matches, csrf_token};
 use xecure::web::pages::{LoginPage, CSS};
@@ -46,23 +47,53 @@ async fn authorize(flow: &AuthorizationFlow, request: &Request) -> Response<Body
     step_response(step, flow.config())
 }
 
-/// `GET /login?request=…`: the form, with a CSRF token bound to this browser's cookie (set
-/// here if the browser has none yet).
+/// What a login continues. The connected-apps page is the only other place a login can
+/// return to, named by a fixed value (`return=apps`) that maps to a URL we build: no
+/// browser-supplied URL is ever a redirect target (no open redirector).
+enum LoginFor {
+    Authorization {
+        handle: String,
+        view: Box<LoginView>,
+    },
+    ConnectedApps,
+}
+
+/// The `return` value that sends a login on to the connected-apps page.
+pub const RETURN_TO_APPS: &str = "apps";
+
+async fn login_for(flow: &AuthorizationFlow, params: &Params) -> Result<LoginFor, Response<Body>> {
+    match (params.get("request"), params.get("return")) {
+        (Some(handle), None) => match flow.login_view(handle).await {
+            Ok(view) => Ok(LoginFor::Authorization {
+                handle: handle.to_owned(),
+                view: Box::new(view),
+            }),
+            Err(step) => Err(step_response(step, flow.config())),
+        },
+        (None, Some(RETURN_TO_APPS)) => Ok(LoginFor::ConnectedApps),
+        _ => Err(error_page(&OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "This sign-in link is not valid. Go back to the app, or to your connected apps, and start again.",
+        ))),
+    }
+}
+
+/// `GET /login?request=…` or `GET /login?return=apps`: the form, with a CSRF token bound to
+/// this browser's cookie (set here if the browser has none yet).
 async fn login_page(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
     let params = match query_params(request) {
         Ok(params) => params,
         Err(error) => return error_page(&error),
     };
-    let handle = params.get("request").unwrap_or_default();
-    let view = match flow.login_view(handle).await {
-        Ok(view) => view,
-        Err(step) => return step_response(step, flow.config()),
+    let purpose = match login_for(flow, &params).await {
+        Ok(purpose) => purpose,
+        Err(response) => return response,
     };
     let (cookie, fresh) = match session_cookie(request.headers()) {
         Some(cookie) => (cookie, false),
         None => (flow.new_browser_cookie(), true),
     };
-    let page = login_form(flow, &view, handle, &cookie, "", None, StatusCode::OK);
+    let page = login_form(flow, &purpose, &cookie, "", None, StatusCode::OK);
     if fresh {
         let path = cookie_path(&flow.config().issuer);
         with_cookie(
@@ -75,7 +106,8 @@ async fn login_page(flow: &AuthorizationFlow, request: &Request) -> Response<Bod
 }
 
 /// `POST /login`: check the CSRF token, then the credentials; on success a new session
-/// (a new cookie value, so a planted cookie never becomes a session) and 303 to consent.
+/// (a new cookie value, so a planted cookie never becomes a session) and 303 on to consent
+/// or to the connected-apps page.
 async fn login(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
     let params = match form(request) {
         Ok(params) => params,
@@ -86,32 +118,39 @@ async fn login(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
     else {
         return csrf_refused();
     };
-    let handle = params.get("request").unwrap_or_default();
-    let view = match flow.login_view(handle).await {
-        Ok(view) => view,
-        Err(step) => return step_response(step, flow.config()),
+    let purpose = match login_for(flow, &params).await {
+        Ok(purpose) => purpose,
+        Err(response) => return response,
     };
     let username = params.get("username").unwrap_or_default();
     let password = Password::new(params.get("password").unwrap_or_default());
     let context = request_context(request);
+    let client = match &purpose {
+        LoginFor::Authorization { view, .. } => Some(&view.client.id),
+        LoginFor::ConnectedApps => None,
+    };
     let outcome = flow
         .login_service()
-        .login(username, password, &view.client.id, &context)
+        .login(username, password, client, &context)
         .await;
     let shown_name: String = username.chars().take(64).collect();
     match outcome {
         Ok(LoginOutcome::LoggedIn { cookie, .. }) => {
-            let consent_url = flow.config().endpoint(CONSENT_PATH);
+            let next = match &purpose {
+                LoginFor::Authorization { handle, .. } => {
+                    with_handle(&flow.config().endpoint(CONSENT_PATH), handle)
+                }
+                LoginFor::ConnectedApps => flow.config().endpoint(APPS_PATH),
+            };
             let path = cookie_path(&flow.config().issuer);
             with_cookie(
-                see_other(&with_handle(&consent_url, handle)),
+                see_other(&next),
                 &set_session_cookie(&cookie, &path, flow.interaction().session_ttl),
             )
         }
         Ok(LoginOutcome::Refused) => login_form(
             flow,
-            &view,
-            handle,
+            &purpose,
             &cookie,
             &shown_name,
             Some("The username or password is incorrect."),
@@ -125,8 +164,7 @@ async fn login(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
             with_header(
                 login_form(
                     flow,
-                    &view,
-                    handle,
+                    &purpose,
                     &cookie,
                     &shown_name,
                     Some(&message),
@@ -142,25 +180,43 @@ async fn login(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
 
 fn login_form(
     flow: &AuthorizationFlow,
-    view: &LoginView,
-    handle: &str,
+    purpose: &LoginFor,
     cookie: &OpaqueToken,
     username: &str,
     error: Option<&str>,
     status: StatusCode,
 ) -> Response<Body> {
     let login_url = flow.config().endpoint(LOGIN_PATH);
-    let page = LoginPage {
-        css: CSS,
-        action: &login_url,
-        request: handle,
-        csrf: &csrf_token(cookie),
-        client_name: &view.client.display_name,
-        username,
-        error,
+    let csrf = csrf_token(cookie);
+    let (page, targets) = match purpose {
+        LoginFor::Authorization { handle, view } => (
+            LoginPage {
+                css: CSS,
+                action: &login_url,
+                request: Some(handle),
+                return_to: None,
+                csrf: &csrf,
+                client_name: Some(&view.client.display_name),
+                username,
+                error,
+            },
+            form_target(view.redirect_uri.as_str())
+                .into_iter()
+                .collect(),
+        ),
+        LoginFor::ConnectedApps => (
+            LoginPage {
+                css: CSS,
+                action: &login_url,
+                request: None,
+                return_to: Some(RETURN_TO_APPS),
+                csrf: &csrf,
+                client_name: None,
+                username,
+                error,
+            },
+            Vec::new(),
+        ),
     };
-    let targets: Vec<String> = form_target(view.redirect_uri.as_str())
-        .into_iter()
-        .collect();
     html(status, &page, &targets)
 }

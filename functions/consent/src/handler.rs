@@ -1,12 +1,13 @@
 //! Request -> `xecure::oauth::interaction` -> page or redirect, for the consent screen. Every
 //! client error is an `Ok` response (design rule 7).
 
+use crate::apps;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use xecure::domain::OpaqueToken;
-use xecure::http::{form_pairs, no_route, request_context, route_path};
+use xecure::http::{form_pairs, json_error, no_route, request_context, route_path};
 use xecure::oauth::interaction::{AuthorizationFlow, ConsentView, Decision, Step};
-use xecure::oauth::metadata::CONSENT_PATH;
+use xecure::oauth::metadata::{APPS_API_PATH, APPS_PATH, APPS_REVOKE_PATH, CONSENT_PATH};
 use xecure::oauth::{ErrorCode, OAuthError};
 use xecure::web::cookie::session_cookie;
 use xecure::web::csrf::{csrf_matches, csrf_token};
@@ -15,11 +16,39 @@ use xecure::web::{
     csrf_refused, error_page, form_target, html, method_not_allowed, query_params, step_response,
 };
 
+/// True for the paths this function serves (the local gateway and tests route by it).
+pub fn serves(path: &str) -> bool {
+    matches!(
+        path,
+        CONSENT_PATH | APPS_PATH | APPS_REVOKE_PATH | APPS_API_PATH
+    ) || app_in_api(path).is_some()
+}
+
+/// The `{client_id}` of `/api/apps/{client_id}`.
+fn app_in_api(path: &str) -> Option<&str> {
+    path.strip_prefix(APPS_API_PATH)?
+        .strip_prefix('/')
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+}
+
 pub async fn handle(flow: &AuthorizationFlow, request: Request) -> Result<Response<Body>, Error> {
-    let response = match (request.method().clone(), route_path(&request)) {
+    let path = route_path(&request);
+    let response = match (request.method().clone(), path) {
         (Method::GET, CONSENT_PATH) => show(flow, &request).await,
         (Method::POST, CONSENT_PATH) => decide(flow, &request).await,
-        (_, CONSENT_PATH) => method_not_allowed(),
+        (Method::GET, APPS_PATH) => apps::page(flow, &request).await,
+        (Method::POST, APPS_REVOKE_PATH) => apps::revoke(flow, &request).await,
+        (_, CONSENT_PATH | APPS_PATH | APPS_REVOKE_PATH) => method_not_allowed(),
+        (Method::GET, APPS_API_PATH) => apps::list_json(flow, &request).await,
+        (Method::DELETE, _) if app_in_api(path).is_some() => {
+            let client_id = app_in_api(path).unwrap_or_default().to_owned();
+            apps::revoke_json(flow, &request, &client_id).await
+        }
+        (_, _) if serves(path) => json_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request",
+            "GET /api/apps lists, DELETE /api/apps/{client_id} revokes",
+        ),
         _ => no_route(&request),
     };
     Ok(response)

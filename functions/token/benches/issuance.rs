@@ -44,6 +44,8 @@ async fn setup(algorithm: SigningAlgorithm) -> Setup {
         default_scopes: Scope::parse("orders:read").unwrap(),
         grant_types: [GrantType::ClientCredentials].into_iter().collect(),
         created_at: Timestamp::from_secs(0),
+        disabled: false,
+        registration: None,
     };
     store.put_client(&client).await.unwrap();
     let clock = Arc::new(SystemClock);
@@ -72,7 +74,10 @@ async fn setup(algorithm: SigningAlgorithm) -> Setup {
     let service =
         TokenService::with_store(store, Arc::new(keyring), config, clock, Arc::new(OsRng));
     Setup {
-        app: TokenApp::new(service),
+        app: TokenApp::new(
+            service,
+            std::sync::Arc::new(xecure::scopes::ScopeCatalogue::built_in()),
+        ),
         keyring: current,
         _dir: dir,
     }

@@ -1,18 +1,21 @@
 //! Request -> `xecure::oauth` -> response. Every client error is an `Ok` response with the
 //! RFC error code (design rule 7).
 
-use lambda_http::http::header::{HeaderValue, CACHE_CONTROL};
+use lambda_http::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::Value;
+use std::sync::Arc;
 use xecure::http::{
     authorization, form, json, json_error, no_route, oauth_error, request_context, route_path,
 };
 use xecure::oauth::metadata::{
-    metadata, INTROSPECT_PATH, JWKS_PATH, METADATA_PATH, REVOKE_PATH, TOKEN_PATH,
+    metadata, INTROSPECT_PATH, JWKS_PATH, METADATA_PATH, REGISTER_PATH, REVOKE_PATH, TOKEN_PATH,
 };
+use xecure::oauth::registration::Registrar;
 use xecure::oauth::token::TokenService;
-use xecure::oauth::OAuthError;
+use xecure::oauth::{ErrorCode, OAuthError};
+use xecure::scopes::ScopeCatalogue;
 
 /// How long clients and verifiers may cache the JWKS. A rotated key is published at least
 /// this long (plus the keyring reload interval) before it signs.
@@ -20,25 +23,36 @@ pub const JWKS_MAX_AGE_SECS: u64 = 300;
 
 pub struct TokenApp {
     service: TokenService,
+    registrar: Registrar,
     metadata: Value,
 }
 
 impl TokenApp {
-    pub fn new(service: TokenService) -> Self {
+    /// `catalogue` bounds the scopes a client may register for.
+    pub fn new(service: TokenService, catalogue: Arc<ScopeCatalogue>) -> Self {
         let metadata = metadata(service.config());
-        TokenApp { service, metadata }
+        let registrar = service.registrar(catalogue);
+        TokenApp {
+            service,
+            registrar,
+            metadata,
+        }
     }
 
     /// The app over `store`, signing with `keyring`, with the operating system's randomness.
     pub fn over(
-        store: std::sync::Arc<dyn xecure::ports::Store>,
+        store: Arc<dyn xecure::ports::Store>,
         keyring: xecure::signing::LiveKeyring,
         config: xecure::config::OAuthConfig,
-        clock: std::sync::Arc<dyn xecure::ports::Clock>,
+        clock: Arc<dyn xecure::ports::Clock>,
+        catalogue: Arc<ScopeCatalogue>,
     ) -> Self {
-        let rng = std::sync::Arc::new(xecure::ports::OsRng);
-        let keyring = std::sync::Arc::new(keyring);
-        TokenApp::new(TokenService::with_store(store, keyring, config, clock, rng))
+        let rng = Arc::new(xecure::ports::OsRng);
+        let keyring = Arc::new(keyring);
+        TokenApp::new(
+            TokenService::with_store(store, keyring, config, clock, rng),
+            catalogue,
+        )
     }
 
     pub fn auditor(&self) -> &xecure::audit::Auditor {
@@ -85,6 +99,16 @@ pub async fn handle(app: &TokenApp, request: Request) -> Result<Response<Body>, 
                 JWKS_MAX_AGE_SECS,
             )
         }
+        (Method::POST, REGISTER_PATH) => refused_or(register(app, &request).await),
+        (_, REGISTER_PATH) => json_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request",
+            "POST registers a client (RFC 7591)",
+        ),
+        (method, _) if registration_of(path).is_some() => {
+            let client_id = registration_of(path).unwrap_or_default().to_owned();
+            refused_or(manage(app, &request, method, &client_id).await)
+        }
         (_, TOKEN_PATH | REVOKE_PATH | INTROSPECT_PATH) => json_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "invalid_request",
@@ -93,6 +117,93 @@ pub async fn handle(app: &TokenApp, request: Request) -> Result<Response<Body>, 
         _ => no_route(&request),
     };
     Ok(response)
+}
+
+/// The `{client_id}` of `/register/{client_id}`.
+fn registration_of(path: &str) -> Option<&str> {
+    path.strip_prefix(REGISTER_PATH)?
+        .strip_prefix('/')
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+}
+
+fn body_bytes(request: &Request) -> &[u8] {
+    match request.body() {
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    }
+}
+
+/// RFC 7591 section 3: the body is `application/json`.
+fn json_body(request: &Request) -> Result<&[u8], OAuthError> {
+    let media_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if media_type != "application/json" {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClientMetadata,
+            "the body must be application/json",
+        ));
+    }
+    Ok(body_bytes(request))
+}
+
+/// `POST /register`: 201 Created with the client information (RFC 7591 section 3.2.1).
+async fn register(app: &TokenApp, request: &Request) -> Result<Response<Body>, OAuthError> {
+    let answer = app
+        .registrar
+        .register(
+            authorization(request),
+            json_body(request)?,
+            &request_context(request),
+        )
+        .await?;
+    Ok(json(StatusCode::CREATED, &answer, true))
+}
+
+/// `GET`, `PUT`, `DELETE /register/{client_id}` (RFC 7592 section 2).
+async fn manage(
+    app: &TokenApp,
+    request: &Request,
+    method: Method,
+    client_id: &str,
+) -> Result<Response<Body>, OAuthError> {
+    let bearer = authorization(request);
+    let context = request_context(request);
+    match method {
+        Method::GET => {
+            let answer = app.registrar.read(client_id, bearer).await?;
+            Ok(json(StatusCode::OK, &answer, true))
+        }
+        Method::PUT => {
+            let answer = app
+                .registrar
+                .update(client_id, bearer, json_body(request)?, &context)
+                .await?;
+            Ok(json(StatusCode::OK, &answer, true))
+        }
+        Method::DELETE => {
+            app.registrar.delete(client_id, bearer, &context).await?;
+            let mut response = Response::new(Body::Empty);
+            *response.status_mut() = StatusCode::NO_CONTENT;
+            response
+                .headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(response)
+        }
+        _ => Ok(json_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request",
+            "GET reads, PUT updates, DELETE removes a registration (RFC 7592)",
+        )),
+    }
 }
 
 async fn token(app: &TokenApp, request: &Request) -> Result<Response<Body>, OAuthError> {

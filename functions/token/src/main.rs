@@ -26,7 +26,8 @@ async fn main() -> Result<(), Error> {
     let clock = Arc::new(SystemClock);
     let keyring =
         LiveKeyring::load(store.clone(), Some(sealer), clock.clone(), KEYRING_RELOAD).await?;
-    let app = TokenApp::over(store, keyring, config, clock)
+    let catalogue = Arc::new(xecure::scopes::ScopeCatalogue::from_env()?);
+    let app = TokenApp::over(store, keyring, config, clock, catalogue)
         .with_auditor(|auditor| xecure::audit::cloudwatch::for_lambda(auditor, &aws, "token"));
     run(service_fn(|request| {
         app.auditor().around("token", handle(&app, request))

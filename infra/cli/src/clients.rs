@@ -4,9 +4,10 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 use xecure::audit::AuditDraft;
 use xecure::domain::{
-    AuditEventKind, AuditOutcome, Client, ClientId, ClientKind, ClientSecret, EventId, GrantType,
-    RedirectUri, Revocation, RevocationTarget, Scope, SecretHash,
+    AuditEventKind, AuditOutcome, Client, ClientId, ClientKind, ClientSecret, GrantType,
+    InitialAccessToken, OpaqueToken, RedirectUri, Scope, SecretHash,
 };
+use xecure::oauth::access_revocation::AccessRevoker;
 use xecure::ports::{Clock, OsRng, SystemClock};
 use xecure::scopes::ScopeCatalogue;
 
@@ -39,12 +40,28 @@ pub enum ClientCommand {
     List,
     /// Show one client as JSON (never its secret, which is not stored).
     Show { id: String },
-    /// Remove a client.
+    /// Remove a client: every grant users gave it and every token it holds is revoked.
     Remove { id: String },
+    /// Disable a client: every endpoint treats it as unknown and its grants and tokens are
+    /// revoked (users must consent again after --undo).
+    Disable {
+        id: String,
+        /// Enable it again.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Issue an initial access token for dynamic client registration (POST /register,
+    /// RFC 7591). Printed once; only its SHA-256 is stored.
+    RegistrationToken {
+        /// Hours until it expires.
+        #[arg(long, default_value_t = 24)]
+        hours: u64,
+    },
 }
 
-/// Longest access-token lifetime that can be configured here, plus leeway: how long a
-/// client revocation entry must last.
+/// Longest access-token lifetime a deployment may configure, plus leeway: how long the
+/// revocation entries of a disabled or removed client must last (the CLI does not know the
+/// deployed functions' settings).
 const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 fn parse_grants(raw: &[String], public: bool) -> Result<BTreeSet<GrantType>, String> {
@@ -121,6 +138,8 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                 default_scopes,
                 grant_types: parse_grants(&grants, public)?,
                 created_at: SystemClock.now(),
+                disabled: false,
+                registration: None,
             };
             target
                 .store
@@ -184,28 +203,98 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
             {
                 return Err(format!("no client {id}"));
             }
-            // Tokens already issued to the client stop at the gateway through the revocation
-            // list, for as long as any of them can live.
-            let now = SystemClock.now();
-            let revocation = Revocation {
-                id: EventId::generate(&OsRng),
-                at: now,
-                target: RevocationTarget::Client(id.clone()),
-                expires_at: now.plus(MAX_TOKEN_LIFETIME),
-            };
-            target
-                .store
-                .put_revocation(&revocation)
-                .await
-                .map_err(|e| e.to_string())?;
+            let revoked = revoke_client_access(target, &id).await?;
             target
                 .audit(
                     AuditDraft::new(AuditEventKind::ClientRemoved, AuditOutcome::Success)
                         .client(&id),
                 )
                 .await;
-            println!("removed client {id}; its access tokens are revoked");
+            println!(
+                "removed client {id}; revoked {revoked} user grant(s), its refresh tokens and its access tokens"
+            );
+            Ok(())
+        }
+        ClientCommand::Disable { id, undo } => {
+            let id = ClientId::parse(&id).map_err(|e| e.to_string())?;
+            let mut client = target
+                .store
+                .get_client(&id)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no client {id}"))?;
+            client.disabled = !undo;
+            target
+                .store
+                .put_client(&client)
+                .await
+                .map_err(|e| e.to_string())?;
+            let revoked = if undo {
+                0
+            } else {
+                revoke_client_access(target, &id).await?
+            };
+            target
+                .audit(
+                    AuditDraft::new(AuditEventKind::ClientChanged, AuditOutcome::Success)
+                        .client(&id)
+                        .detail("disabled", (!undo).to_string()),
+                )
+                .await;
+            if undo {
+                println!("enabled client {id}; users must consent again");
+            } else {
+                println!(
+                    "disabled client {id}; revoked {revoked} user grant(s), its refresh tokens and its access tokens"
+                );
+            }
+            Ok(())
+        }
+        ClientCommand::RegistrationToken { hours } => {
+            if hours == 0 || hours > MAX_REGISTRATION_TOKEN_HOURS {
+                return Err(format!(
+                    "--hours must be 1 to {MAX_REGISTRATION_TOKEN_HOURS}"
+                ));
+            }
+            let token = OpaqueToken::generate(&OsRng);
+            let now = SystemClock.now();
+            let expires_at = now.plus(Duration::from_secs(hours * 3600));
+            target
+                .store
+                .put_initial_access_token(&InitialAccessToken {
+                    digest: token.digest(),
+                    created_at: now,
+                    expires_at,
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("initial_access_token: {}", token.secret());
+            println!(
+                "(shown once: only its hash is stored; valid for {hours} h, until {})",
+                expires_at.rfc3339()
+            );
+            println!("use it as: Authorization: Bearer <token> on POST /register");
             Ok(())
         }
     }
+}
+
+/// Longest-lived initial access token: a month.
+const MAX_REGISTRATION_TOKEN_HOURS: u64 = 31 * 24;
+
+/// Revokes every grant users gave the client (so its refresh tokens stop at once) and puts a
+/// client revocation entry (so the authorizer stops its access tokens within the bound).
+async fn revoke_client_access(target: &Target, id: &ClientId) -> Result<usize, String> {
+    let auditor = target.auditor();
+    let context = Target::context();
+    let revoker = AccessRevoker {
+        store: target.store.as_ref(),
+        auditor: &auditor,
+        rng: &OsRng,
+        now: SystemClock.now(),
+        token_lifetime: MAX_TOKEN_LIFETIME,
+        by: "operator",
+        context: &context,
+    };
+    revoker.revoke_client(id).await.map_err(|e| e.to_string())
 }

@@ -38,7 +38,8 @@ enum Command {
     /// Token-signing keys: create the first one, rotate, list.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
-    /// OAuth clients: register, list, show, remove.
+    /// OAuth clients: register, list, show, disable, remove; initial access tokens for
+    /// dynamic registration.
     #[command(subcommand)]
     Client(clients::ClientCommand),
     /// Users who log in on the login page: add, passwd, disable, remove.

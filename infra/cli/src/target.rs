@@ -48,17 +48,24 @@ pub struct Target {
 impl Target {
     /// Administrative actions are audited like protocol events (source: this command).
     pub async fn audit(&self, draft: AuditDraft) {
-        let auditor = Auditor::new(
+        self.auditor().record(draft, &Self::context()).await;
+    }
+
+    pub fn auditor(&self) -> Auditor {
+        Auditor::new(
             self.store.clone(),
             Arc::new(SystemClock),
             Arc::new(OsRng),
             AUDIT_RETENTION,
-        );
-        let context = RequestContext {
+        )
+    }
+
+    /// The request context of administrative actions.
+    pub fn context() -> RequestContext {
+        RequestContext {
             user_agent: Some("xecure-cli".into()),
             ..RequestContext::default()
-        };
-        auditor.record(draft, &context).await;
+        }
     }
 }
 

@@ -261,3 +261,47 @@ fn an_unreachable_dynamodb_endpoint_is_a_clear_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.starts_with("xecure: store unavailable"), "{stderr}");
 }
+
+#[test]
+fn clients_are_disabled_and_enabled_and_registration_tokens_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    stdout(&add_web_app(dir.path(), "profile:read"));
+    let disabled = stdout(&xecure(dir.path(), &["client", "disable", "web-app"]));
+    assert!(
+        disabled.contains("disabled client web-app; revoked 0 user grant(s)"),
+        "{disabled}"
+    );
+    assert!(
+        stdout(&xecure(dir.path(), &["client", "show", "web-app"])).contains("\"disabled\": true")
+    );
+    let enabled = stdout(&xecure(
+        dir.path(),
+        &["client", "disable", "web-app", "--undo"],
+    ));
+    assert!(enabled.contains("enabled client web-app"), "{enabled}");
+    assert!(!stdout(&xecure(dir.path(), &["client", "show", "web-app"])).contains("disabled"));
+    assert!(!xecure(dir.path(), &["client", "disable", "ghost"])
+        .status
+        .success());
+
+    let issued = stdout(&xecure(
+        dir.path(),
+        &["client", "registration-token", "--hours", "2"],
+    ));
+    let token = issued
+        .lines()
+        .find_map(|line| line.strip_prefix("initial_access_token: "))
+        .expect("the token is printed once");
+    assert_eq!(token.len(), 43);
+    assert!(!xecure(
+        dir.path(),
+        &["client", "registration-token", "--hours", "0"]
+    )
+    .status
+    .success());
+    let audit = stdout(&xecure(
+        dir.path(),
+        &["audit", "--client", "web-app", "--json"],
+    ));
+    assert!(audit.contains("client_changed"), "{audit}");
+}

@@ -1,4 +1,4 @@
-use super::{ClientId, ClientSecret, RedirectUri, Scope, SecretHash, Timestamp};
+use super::{ClientId, ClientSecret, RedirectUri, Scope, SecretHash, Timestamp, TokenDigest};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -52,6 +52,23 @@ pub struct Client {
     pub default_scopes: Scope,
     pub grant_types: BTreeSet<GrantType>,
     pub created_at: Timestamp,
+    /// Switched off by an operator (`xecure client disable`): every OAuth endpoint treats it
+    /// as unknown, and its grants and tokens were revoked when it was disabled.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+    /// Set for a client registered through RFC 7591 (`POST /register`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<ClientRegistration>,
+}
+
+/// What dynamic registration adds to a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRegistration {
+    /// SHA-256 of the registration access token (RFC 7592 section 1): the only credential
+    /// that reads, changes or deletes the registration.
+    pub access_token: TokenDigest,
+    /// As registered (RFC 7591 section 2), echoed in every registration response.
+    pub token_endpoint_auth_method: String,
 }
 
 impl Client {

@@ -6,6 +6,7 @@ pub mod code;
 pub mod error;
 pub mod grant;
 pub mod ids;
+pub mod initial_access_token;
 pub mod pending;
 pub mod redirect_uri;
 pub mod refresh;
@@ -21,11 +22,12 @@ pub mod user;
 pub use audit::{
     AuditEvent, AuditEventKind, AuditOutcome, AuditPage, AuditQuery, AuditSubject, PageCursor,
 };
-pub use client::{Client, ClientKind, GrantType};
+pub use client::{Client, ClientKind, ClientRegistration, GrantType};
 pub use code::AuthorizationCode;
 pub use error::DomainError;
 pub use grant::Grant;
 pub use ids::{ClientId, EventId, FamilyId, GrantId, KeyId, UserId};
+pub use initial_access_token::InitialAccessToken;
 pub use pending::{PendingAuthorization, Prompt};
 pub use redirect_uri::RedirectUri;
 pub use refresh::{RefreshFamily, RefreshToken};

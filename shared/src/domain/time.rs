@@ -48,6 +48,38 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    fn utc(self) -> Option<time::OffsetDateTime> {
+        time::OffsetDateTime::from_unix_timestamp(self.as_secs()).ok()
+    }
+
+    /// RFC 3339 in UTC to the second (`2025-05-01T14:03:09Z`), for JSON answers.
+    pub fn rfc3339(self) -> String {
+        self.utc()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default()
+    }
+
+    /// `2025-05-01 14:03 UTC`, for pages people read.
+    pub fn human_utc(self) -> String {
+        self.utc()
+            .map(|t| {
+                format!(
+                    "{}-{:02}-{:02} {:02}:{:02} UTC",
+                    t.year(),
+                    u8::from(t.month()),
+                    t.day(),
+                    t.hour(),
+                    t.minute()
+                )
+            })
+            .unwrap_or_default()
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(&self.0.to_string())
@@ -57,6 +89,13 @@ impl fmt::Display for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_forms_are_utc() {
+        let at = Timestamp::from_millis(1_746_108_189_500);
+        assert_eq!(at.rfc3339(), "2025-05-01T14:03:09Z");
+        assert_eq!(at.human_utc(), "2025-05-01 14:03 UTC");
+    }
 
     #[test]
     fn sort_keys_order_like_times() {

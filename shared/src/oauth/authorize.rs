@@ -244,6 +244,8 @@ mod tests {
             default_scopes: Scope::parse("profile:read").unwrap(),
             grant_types: [GrantType::AuthorizationCode].into_iter().collect(),
             created_at: Timestamp::from_secs(0),
+            disabled: false,
+            registration: None,
         };
         store.put_client(&client).await.unwrap();
         (store, dir)

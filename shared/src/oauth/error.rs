@@ -20,6 +20,11 @@ pub enum ErrorCode {
     UnsupportedTokenType,
     LoginRequired,
     ConsentRequired,
+    /// RFC 7591 section 3.2.2.
+    InvalidRedirectUri,
+    InvalidClientMetadata,
+    /// RFC 6750 section 3.1: a bad initial or registration access token.
+    InvalidToken,
 }
 
 impl ErrorCode {
@@ -38,6 +43,9 @@ impl ErrorCode {
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
             ErrorCode::LoginRequired => "login_required",
             ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
+            ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
+            ErrorCode::InvalidToken => "invalid_token",
         }
     }
 
@@ -45,7 +53,7 @@ impl ErrorCode {
     /// endpoints). RFC 6749 section 5.2: 400 unless the client failed to authenticate (401).
     pub fn http_status(self) -> u16 {
         match self {
-            ErrorCode::InvalidClient => 401,
+            ErrorCode::InvalidClient | ErrorCode::InvalidToken => 401,
             ErrorCode::ServerError => 500,
             ErrorCode::TemporarilyUnavailable => 503,
             _ => 400,

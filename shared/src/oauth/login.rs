@@ -69,11 +69,13 @@ impl LoginService {
     }
 
     /// Store failures fail closed: no login happens unless the counters could be read.
+    /// `client` is the app the login continues an authorization for (None for the
+    /// connected-apps page); it goes into the audit records.
     pub async fn login(
         &self,
         username: &str,
         password: Password,
-        client: &ClientId,
+        client: Option<&ClientId>,
         context: &RequestContext,
     ) -> Result<LoginOutcome, OAuthError> {
         let now = self.clock.now();
@@ -92,7 +94,11 @@ impl LoginService {
         };
         let user_id = user.as_ref().map(|user| user.id.clone());
         let draft = |kind, outcome| {
-            let draft = AuditDraft::new(kind, outcome).client(client);
+            let draft = AuditDraft::new(kind, outcome);
+            let draft = match client {
+                Some(client) => draft.client(client),
+                None => draft,
+            };
             match &user_id {
                 Some(id) => draft.user(id),
                 None => draft,

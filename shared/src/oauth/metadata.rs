@@ -11,6 +11,13 @@ pub const TOKEN_PATH: &str = "/token";
 pub const REVOKE_PATH: &str = "/revoke";
 pub const INTROSPECT_PATH: &str = "/introspect";
 pub const JWKS_PATH: &str = "/jwks.json";
+/// The connected-apps page, its revoke form, and the same as JSON for account UIs.
+pub const APPS_PATH: &str = "/apps";
+pub const APPS_REVOKE_PATH: &str = "/apps/revoke";
+pub const APPS_API_PATH: &str = "/api/apps";
+/// Dynamic client registration (RFC 7591); `/register/{client_id}` is each client's
+/// configuration endpoint (RFC 7592).
+pub const REGISTER_PATH: &str = "/register";
 
 const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
 
@@ -22,6 +29,8 @@ pub fn metadata(config: &OAuthConfig) -> Value {
         "jwks_uri": config.endpoint(JWKS_PATH),
         "revocation_endpoint": config.endpoint(REVOKE_PATH),
         "introspection_endpoint": config.endpoint(INTROSPECT_PATH),
+        // RFC 7591 section 3 (protected by an initial access token).
+        "registration_endpoint": config.endpoint(REGISTER_PATH),
         // Security rule 6: no implicit grant (no "token" response type), no password grant.
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -46,6 +55,10 @@ mod tests {
         assert_eq!(doc["issuer"], "https://auth.example");
         assert_eq!(doc["token_endpoint"], "https://auth.example/token");
         assert_eq!(doc["jwks_uri"], "https://auth.example/jwks.json");
+        assert_eq!(
+            doc["registration_endpoint"],
+            "https://auth.example/register"
+        );
     }
 
     #[test]

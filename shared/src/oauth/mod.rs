@@ -1,5 +1,6 @@
 //! The OAuth protocol, free of I/O: it talks to the world only through `crate::ports`.
 
+pub mod access_revocation;
 pub mod authorization_code;
 pub mod authorize;
 pub mod client_auth;
@@ -9,6 +10,7 @@ pub mod login;
 pub mod metadata;
 pub mod params;
 pub mod pkce;
+pub mod registration;
 pub mod revocation_check;
 pub mod token;
 

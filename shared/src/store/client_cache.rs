@@ -56,12 +56,17 @@ impl ClientStore for CachedClients {
     }
 
     /// Unknown clients are cached too, so a flood of bad client ids does not reach the store.
+    /// A disabled client is unknown to every OAuth endpoint (they all read through here).
     async fn get_client(&self, id: &ClientId) -> StoreResult<Option<Client>> {
         let now = self.clock.now();
         if let Some(hit) = self.cached(id, now) {
             return Ok(hit);
         }
-        let fetched = self.inner.get_client(id).await?;
+        let fetched = self
+            .inner
+            .get_client(id)
+            .await?
+            .filter(|client| !client.disabled);
         let mut entries = self
             .entries
             .lock()

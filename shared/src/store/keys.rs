@@ -10,7 +10,7 @@ pub const SK: &str = "SK";
 pub const GSI1: &str = "GSI1";
 pub const GSI1_PK: &str = "GSI1PK";
 pub const GSI1_SK: &str = "GSI1SK";
-/// Generic second index: audit-by-client.
+/// Generic second index: audit-by-client and grants-by-client.
 pub const GSI2: &str = "GSI2";
 pub const GSI2_PK: &str = "GSI2PK";
 pub const GSI2_SK: &str = "GSI2SK";
@@ -72,6 +72,15 @@ pub const GRANT_PREFIX: &str = "GRANT#";
 
 pub fn grant(user: &UserId, client: &ClientId) -> ItemKey {
     key(grants_of(user), format!("{GRANT_PREFIX}{client}"))
+}
+
+/// GSI2 partition of the grants users gave one client, sorted by user id.
+pub fn grants_to(client: &ClientId) -> String {
+    format!("GRANTS#CLIENT#{client}")
+}
+
+pub fn initial_access_token(digest: &TokenDigest) -> ItemKey {
+    key(format!("IAT#{}", digest.as_str()), "IAT")
 }
 
 /// All revocations share one partition sorted by time, so the authorizer's poll is one Query.
@@ -143,6 +152,11 @@ mod tests {
         assert_eq!(
             grant(&user_id, &client_id),
             key("USER#usr_1".into(), "GRANT#demo-app")
+        );
+        assert_eq!(grants_to(&client_id), "GRANTS#CLIENT#demo-app");
+        assert_eq!(
+            initial_access_token(&digest),
+            key(format!("IAT#{d}"), "IAT")
         );
         assert_eq!(
             revocation(Timestamp::from_millis(1_700_000_000_123), &event),

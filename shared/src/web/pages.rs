@@ -25,7 +25,11 @@ button.secondary{background:transparent;color:inherit;border-color:#888}\
 button:focus-visible,input:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}\
 .actions{display:flex;gap:.75rem;flex-wrap:wrap}\
 .error{border-left:4px solid #c81e1e;padding:.5rem .75rem;background:#c81e1e1a}\
-.hint{font-size:.9rem;opacity:.8}";
+.hint{font-size:.9rem;opacity:.8}\
+.notice{border-left:4px solid #1a56db;padding:.5rem .75rem;background:#1a56db1a}\
+ul.apps{list-style:none;padding:0}\
+li.app{border:1px solid #8886;border-radius:.5rem;padding:.25rem 1rem 1rem;margin-top:1rem}\
+li.app h2{font-size:1.15rem}";
 
 /// `'sha256-…'`: the CSP source that allows exactly the stylesheet above.
 pub static CSS_HASH_SOURCE: LazyLock<String> =
@@ -36,9 +40,13 @@ pub static CSS_HASH_SOURCE: LazyLock<String> =
 pub struct LoginPage<'a> {
     pub css: &'a str,
     pub action: &'a str,
-    pub request: &'a str,
+    /// The pending authorization request this login continues, if any.
+    pub request: Option<&'a str>,
+    /// Otherwise the server-chosen page to return to (`apps`).
+    pub return_to: Option<&'a str>,
     pub csrf: &'a str,
-    pub client_name: &'a str,
+    /// The app asking, when the login continues an authorization request.
+    pub client_name: Option<&'a str>,
     pub username: &'a str,
     pub error: Option<&'a str>,
 }
@@ -60,6 +68,26 @@ pub struct ConsentPage<'a> {
     pub scopes: Vec<ScopeLine<'a>>,
 }
 
+/// One app on the connected-apps page.
+pub struct AppLine<'a> {
+    pub client_id: &'a str,
+    pub client_name: &'a str,
+    pub scopes: Vec<ScopeLine<'a>>,
+    pub granted_at: String,
+    pub last_used_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "apps.html")]
+pub struct AppsPage<'a> {
+    pub css: &'a str,
+    pub action: &'a str,
+    pub csrf: &'a str,
+    pub username: &'a str,
+    pub notice: Option<&'a str>,
+    pub apps: Vec<AppLine<'a>>,
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {
@@ -78,9 +106,10 @@ mod tests {
         let page = LoginPage {
             css: CSS,
             action: "/login",
-            request: "r\"><script>",
+            request: Some("r\"><script>"),
+            return_to: None,
             csrf: "c",
-            client_name: "<img src=x onerror=alert(1)>",
+            client_name: Some("<img src=x onerror=alert(1)>"),
             username: "a&b",
             error: Some("<b>"),
         }

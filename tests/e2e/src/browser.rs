@@ -126,6 +126,12 @@ impl Browser {
         self.send(system, request).await
     }
 
+    /// Any method, with the session cookie (the JSON API of the connected apps).
+    pub async fn call(&mut self, system: &System, method: &str, path: &str) -> Page {
+        let request = self.request(method, path, None);
+        self.send(system, request).await
+    }
+
     fn request(&self, method: &str, uri: &str, body: Option<String>) -> lambda_http::Request {
         let mut builder = lambda_http::http::Request::builder()
             .method(method)

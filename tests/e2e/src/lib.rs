@@ -3,7 +3,9 @@
 //! way a user agent would.
 
 pub mod browser;
+pub mod connect;
 pub mod system;
 
 pub use browser::{Browser, Page};
+pub use connect::{connect_app, token_request};
 pub use system::{System, ISSUER, PASSWORD, USERNAME, WEB, WEB_REDIRECT, WEB_SECRET};

@@ -67,6 +67,8 @@ impl System {
                     GrantType::RefreshToken,
                 ]),
                 created_at: now,
+                disabled: false,
+                registration: None,
             })
             .await
             .expect("register the app");
@@ -101,7 +103,13 @@ impl System {
         )
         .await
         .expect("load the keyring");
-        let token = TokenApp::over(store.clone(), keyring, config.clone(), clock.clone());
+        let token = TokenApp::over(
+            store.clone(),
+            keyring,
+            config.clone(),
+            clock.clone(),
+            Arc::new(ScopeCatalogue::built_in()),
+        );
         let flow = AuthorizationFlow::new(
             store.clone(),
             Arc::new(ScopeCatalogue::built_in()),
@@ -161,7 +169,7 @@ impl System {
                     .around("authorize", authorize_handle(&self.flow, request))
                     .await
             }
-            "/consent" => {
+            path if consent::handler::serves(path) => {
                 flow_auditor
                     .around("consent", consent_handle(&self.flow, request))
                     .await

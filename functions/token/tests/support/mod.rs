@@ -65,6 +65,8 @@ fn client(
         default_scopes: Scope::parse(default).unwrap(),
         grant_types: grants.iter().copied().collect::<BTreeSet<_>>(),
         created_at: Timestamp::from_secs(0),
+        disabled: false,
+        registration: None,
     }
 }
 
@@ -138,7 +140,10 @@ pub async fn harness_on(
         Arc::new(OsRng),
     );
     Harness {
-        app: Arc::new(TokenApp::new(service)),
+        app: Arc::new(TokenApp::new(
+            service,
+            Arc::new(xecure::scopes::ScopeCatalogue::built_in()),
+        )),
         store,
         clock,
         config,

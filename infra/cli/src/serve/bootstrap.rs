@@ -61,6 +61,8 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
                     GrantType::RefreshToken,
                 ]),
                 created_at: now,
+                disabled: false,
+                registration: None,
             })
             .await
             .map_err(failed)?;
@@ -86,6 +88,8 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
                 default_scopes: Scope::parse("orders:read").map_err(failed)?,
                 grant_types: BTreeSet::from([GrantType::ClientCredentials]),
                 created_at: now,
+                disabled: false,
+                registration: None,
             })
             .await
             .map_err(failed)?;
@@ -130,6 +134,10 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
     let _ = writeln!(
         out,
         "demo app: open {issuer}/demo in a browser and sign in as {DEMO_USER}"
+    );
+    let _ = writeln!(
+        out,
+        "connected apps: {issuer}/apps   client registration (RFC 7591): POST {issuer}/register with a token from `xecure client registration-token`"
     );
     let _ = write!(out, "protected demo API (infra/routes.toml): GET {issuer}/profile, GET|POST {issuer}/orders, GET|DELETE {issuer}/orders/{{id}}");
     Ok(out)

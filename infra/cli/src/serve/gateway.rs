@@ -15,16 +15,17 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use token::handler::TokenApp;
 use xecure::audit::lines::StdoutLines;
 use xecure::audit::Auditor;
 use xecure::config::{InteractionConfig, OAuthConfig};
+use xecure::domain::Timestamp;
 use xecure::gateway::policy::policy_allows;
 use xecure::gateway::routes::RouteTable;
 use xecure::gateway::{Gateway, GatewayConfig};
 use xecure::oauth::interaction::AuthorizationFlow;
-use xecure::ports::{OsRng, SystemClock};
+use xecure::ports::{Clock, OsRng, SystemClock};
 use xecure::scopes::ScopeCatalogue;
 use xecure::signing::LiveKeyring;
 
@@ -33,7 +34,7 @@ const ARN_PREFIX: &str = "arn:aws:execute-api:local:000000000000:xecure-local/lo
 
 struct CachedPolicy {
     response: Value,
-    until: Instant,
+    until: Timestamp,
 }
 
 /// How API Gateway calls the authorizer (`xecure serve --authorizer-mode`).
@@ -56,6 +57,7 @@ pub struct LocalSystem {
     demo: DemoApi,
     demo_app: DemoApp,
     issuer: String,
+    clock: Arc<dyn Clock>,
 }
 
 impl LocalSystem {
@@ -64,9 +66,18 @@ impl LocalSystem {
         issuer: &str,
         mode: AuthorizerMode,
     ) -> Result<Self, String> {
+        Self::build_with_clock(target, issuer, mode, Arc::new(SystemClock)).await
+    }
+
+    /// As `build`, on a given clock (tests move a fake one past the revocation bound).
+    pub async fn build_with_clock(
+        target: &Target,
+        issuer: &str,
+        mode: AuthorizerMode,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, String> {
         let store = target.store.clone();
         let config = OAuthConfig::for_issuer(issuer);
-        let clock = Arc::new(SystemClock);
         let keyring = LiveKeyring::load(
             store.clone(),
             target.sealer.clone(),
@@ -77,12 +88,18 @@ impl LocalSystem {
         .map_err(|e| e.to_string())?;
         // Audit records and metrics on stdout, as each Lambda function writes them.
         let stdout = |auditor: Auditor| auditor.with_lines(Arc::new(StdoutLines));
-        let token = TokenApp::over(store.clone(), keyring, config.clone(), clock.clone())
-            .with_auditor(stdout);
-        let catalogue = ScopeCatalogue::from_env().map_err(|e| e.to_string())?;
+        let catalogue = Arc::new(ScopeCatalogue::from_env().map_err(|e| e.to_string())?);
+        let token = TokenApp::over(
+            store.clone(),
+            keyring,
+            config.clone(),
+            clock.clone(),
+            catalogue.clone(),
+        )
+        .with_auditor(stdout);
         let flow = AuthorizationFlow::new(
             store.clone(),
-            Arc::new(catalogue),
+            catalogue,
             config.clone(),
             InteractionConfig::from_env().map_err(|e| e.to_string())?,
             clock.clone(),
@@ -92,9 +109,15 @@ impl LocalSystem {
         let routes = Arc::new(RouteTable::from_env().map_err(|e| e.to_string())?);
         let gateway_config = GatewayConfig::new(&config);
         let cache_ttl = gateway_config.gateway_cache_ttl;
-        let authorizer = Gateway::load(store.clone(), store, routes.clone(), gateway_config, clock)
-            .await
-            .map_err(|e| e.to_string())?;
+        let authorizer = Gateway::load(
+            store.clone(),
+            store,
+            routes.clone(),
+            gateway_config,
+            clock.clone(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         Ok(LocalSystem {
             flow,
             token,
@@ -109,6 +132,7 @@ impl LocalSystem {
             demo: DemoApi::default(),
             demo_app: DemoApp::default(),
             issuer: issuer.to_owned(),
+            clock,
         })
     }
 
@@ -131,7 +155,9 @@ impl LocalSystem {
         }
         let answer = match path.as_str() {
             "/authorize" | "/login" => authorize::handler::handle(&self.flow, request).await,
-            "/consent" => consent::handler::handle(&self.flow, request).await,
+            path if consent::handler::serves(path) => {
+                consent::handler::handle(&self.flow, request).await
+            }
             _ => token::handler::handle(&self.token, request).await,
         };
         answer.unwrap_or_else(|error| gateway_message(500, &error.to_string()))
@@ -215,10 +241,10 @@ impl LocalSystem {
     /// The authorizer's answer for this identity source (the Authorization header): cached
     /// for the TTL as API Gateway does; only policies are cached, never an Unauthorized.
     async fn authorize(&self, identity: &str, event: Value) -> Option<Value> {
-        let now = Instant::now();
+        let now = self.clock.now();
         {
             let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(cached) = cache.get(identity).filter(|c| c.until > now) {
+            if let Some(cached) = cache.get(identity).filter(|c| !c.until.has_passed(now)) {
                 return Some(cached.response.clone());
             }
         }
@@ -227,13 +253,13 @@ impl LocalSystem {
         let response = response.ok()?;
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() > 10_000 {
-            cache.retain(|_, cached| cached.until > now);
+            cache.retain(|_, cached| !cached.until.has_passed(now));
         }
         cache.insert(
             identity.to_owned(),
             CachedPolicy {
                 response: response.clone(),
-                until: now + self.cache_ttl,
+                until: now.plus(self.cache_ttl),
             },
         );
         Some(response)

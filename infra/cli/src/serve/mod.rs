@@ -8,6 +8,8 @@ mod demo_api;
 mod demo_app;
 mod gateway;
 mod http;
+#[cfg(test)]
+mod revocation_tests;
 
 use crate::target::Target;
 use clap::Args;

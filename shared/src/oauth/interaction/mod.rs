@@ -3,10 +3,12 @@
 //! authorize and consent functions turn each `Step` into a page or a redirect; everything
 //! decided here is tested without HTTP.
 
+mod connected_apps;
 mod decide;
 #[cfg(test)]
 mod tests;
 
+pub use connected_apps::ConnectedApp;
 pub use decide::Decision;
 
 use super::authorization_code::{issue_authorization_code, CodeBinding};
@@ -274,15 +276,19 @@ impl AuthorizationFlow {
             client_name: client.display_name,
             username: session.username.to_string(),
             redirect_uri: pending.redirect_uri.clone(),
-            scopes: pending
-                .scope
-                .iter()
-                .map(|name| ScopeChoice {
-                    name: name.to_owned(),
-                    description: self.catalogue.describe(name).unwrap_or(name).to_owned(),
-                })
-                .collect(),
+            scopes: self.describe(&pending.scope),
         })
+    }
+
+    /// Each scope with its plain-words description from the catalogue.
+    fn describe(&self, scope: &crate::domain::Scope) -> Vec<ScopeChoice> {
+        scope
+            .iter()
+            .map(|name| ScopeChoice {
+                name: name.to_owned(),
+                description: self.catalogue.describe(name).unwrap_or(name).to_owned(),
+            })
+            .collect()
     }
 
     async fn pending(&self, handle: &str) -> Result<PendingAuthorization, Step> {

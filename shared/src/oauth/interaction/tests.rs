@@ -39,6 +39,8 @@ async fn fixture() -> Fixture {
             default_scopes: Scope::parse("profile:read").unwrap(),
             grant_types: [GrantType::AuthorizationCode].into_iter().collect(),
             created_at: T0,
+            disabled: false,
+            registration: None,
         })
         .await
         .unwrap();
@@ -108,7 +110,7 @@ impl Fixture {
             .login(
                 username,
                 Password::new(password),
-                &ClientId::parse("photo-app").unwrap(),
+                Some(&ClientId::parse("photo-app").unwrap()),
                 &context(),
             )
             .await
@@ -485,7 +487,7 @@ async fn an_unreachable_store_fails_closed_with_temporarily_unavailable() {
         .login(
             "alice",
             Password::new(PASSWORD),
-            &ClientId::parse("photo-app").unwrap(),
+            Some(&ClientId::parse("photo-app").unwrap()),
             &context(),
         )
         .await;

@@ -128,6 +128,21 @@ impl TokenService {
         &self.keyring
     }
 
+    /// Dynamic client registration over the same store, clock, randomness and audit trail.
+    pub fn registrar(
+        &self,
+        catalogue: Arc<crate::scopes::ScopeCatalogue>,
+    ) -> crate::oauth::registration::Registrar {
+        crate::oauth::registration::Registrar::new(
+            self.store.clone(),
+            catalogue,
+            self.config.clone(),
+            self.clock.clone(),
+            self.rng.clone(),
+            self.auditor.clone(),
+        )
+    }
+
     /// The claims of `token` if it is one of our access tokens, valid now.
     pub(crate) async fn verified_access_token(
         &self,

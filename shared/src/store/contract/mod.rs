@@ -4,8 +4,10 @@
 //! `dynamo::tests`.
 
 mod interaction;
+mod user_control;
 
 pub use interaction::*;
+pub use user_control::*;
 
 use crate::domain::*;
 use crate::ports::{CodeRedemption, NewRefreshFamily, Rotation, Store, StoreError};
@@ -26,7 +28,7 @@ pub(crate) fn client_id(id: &str) -> ClientId {
     ClientId::parse(id).unwrap()
 }
 
-fn user_id(id: &str) -> UserId {
+pub(crate) fn user_id(id: &str) -> UserId {
     UserId::parse(id).unwrap()
 }
 
@@ -34,7 +36,7 @@ fn event_id(id: &str) -> EventId {
     EventId::parse(id).unwrap()
 }
 
-fn stamp(id: &str, at: Timestamp) -> RevocationStamp {
+pub(crate) fn stamp(id: &str, at: Timestamp) -> RevocationStamp {
     RevocationStamp {
         id: event_id(id),
         at,
@@ -54,6 +56,8 @@ pub(crate) fn client(id: &str) -> Client {
         default_scopes: Scope::parse("profile:read").unwrap(),
         grant_types: BTreeSet::from([GrantType::AuthorizationCode, GrantType::RefreshToken]),
         created_at: T0,
+        disabled: false,
+        registration: None,
     }
 }
 
@@ -69,7 +73,7 @@ fn user(name: &str) -> User {
     }
 }
 
-fn grant(user: &str, client: &str, id: &str) -> Grant {
+pub(crate) fn grant(user: &str, client: &str, id: &str) -> Grant {
     Grant {
         id: GrantId::parse(id).unwrap(),
         user_id: user_id(user),
@@ -81,7 +85,7 @@ fn grant(user: &str, client: &str, id: &str) -> Grant {
     }
 }
 
-fn code(value: &str, grant: &Grant) -> AuthorizationCode {
+pub(crate) fn code(value: &str, grant: &Grant) -> AuthorizationCode {
     AuthorizationCode {
         digest: TokenDigest::of(value),
         client_id: grant.client_id.clone(),
@@ -98,7 +102,11 @@ fn code(value: &str, grant: &Grant) -> AuthorizationCode {
     }
 }
 
-fn refresh_token(value: &str, family: &RefreshFamily, issued_at: Timestamp) -> RefreshToken {
+pub(crate) fn refresh_token(
+    value: &str,
+    family: &RefreshFamily,
+    issued_at: Timestamp,
+) -> RefreshToken {
     RefreshToken {
         digest: TokenDigest::of(value),
         family_id: family.id.clone(),
@@ -113,7 +121,7 @@ fn refresh_token(value: &str, family: &RefreshFamily, issued_at: Timestamp) -> R
     }
 }
 
-fn new_family(id: &str, grant: &Grant, first_token: &str) -> NewRefreshFamily {
+pub(crate) fn new_family(id: &str, grant: &Grant, first_token: &str) -> NewRefreshFamily {
     let family = RefreshFamily {
         id: FamilyId::parse(id).unwrap(),
         grant_id: grant.id.clone(),
@@ -894,6 +902,9 @@ macro_rules! contract_suite {
             concurrent_takes_have_one_winner,
             login_failures_lock_out_per_key,
             concurrent_login_failures_are_all_counted,
+            grants_are_listed_by_client,
+            using_a_grant_records_when,
+            initial_access_tokens_expire,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

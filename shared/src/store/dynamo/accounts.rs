@@ -9,7 +9,7 @@ use crate::domain::{
     Client, ClientId, Grant, RevocationStamp, RevocationTarget, SigningKey, User, UserId, Username,
 };
 use crate::ports::{ClientStore, GrantStore, KeyStore, StoreError, StoreResult, UserStore};
-use crate::store::keys::{self, GRANT_PREFIX, GSI1, GSI1_PK, PK, SK};
+use crate::store::keys::{self, GRANT_PREFIX, GSI1, GSI1_PK, GSI2, GSI2_PK, PK, SK};
 use async_trait::async_trait;
 
 /// Attempts for read-then-conditional-write operations that lose a race.
@@ -114,6 +114,14 @@ impl GrantStore for DynamoStore {
     async fn list_grants(&self, user: &UserId) -> StoreResult<Vec<Grant>> {
         self.partition(&keys::grants_of(user), Some(GRANT_PREFIX))
             .await
+    }
+
+    /// Query GSI2 on the client's partition.
+    async fn list_client_grants(&self, client: &ClientId) -> StoreResult<Vec<Grant>> {
+        let expr = Expr::key_condition("#pk = :pk")
+            .name("#pk", GSI2_PK)
+            .value(":pk", s(keys::grants_to(client)));
+        decode_all(self.query_all(Some(GSI2), expr).await?)
     }
 
     /// GetItem, then one TransactWriteItems: mark revoked (only if it is still the same

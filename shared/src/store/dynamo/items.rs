@@ -3,7 +3,7 @@
 
 use super::{n, s};
 use crate::domain::{
-    AuditEvent, AuthorizationCode, Client, Grant, LoginSession, LoginThrottle,
+    AuditEvent, AuthorizationCode, Client, Grant, InitialAccessToken, LoginSession, LoginThrottle,
     PendingAuthorization, RefreshFamily, RefreshToken, Revocation, SigningKey, Timestamp, User,
 };
 use crate::ports::{StoreError, StoreResult};
@@ -98,8 +98,21 @@ pub(super) fn refresh_family_item(family: &RefreshFamily) -> StoreResult<Item> {
     ))
 }
 
+/// Indexed by client (GSI2), so disabling a client finds every grant it holds.
 pub(super) fn grant_item(grant: &Grant) -> StoreResult<Item> {
-    record(grant, &keys::grant(&grant.user_id, &grant.client_id))
+    Ok(with_index(
+        record(grant, &keys::grant(&grant.user_id, &grant.client_id))?,
+        (GSI2_PK, GSI2_SK),
+        keys::grants_to(&grant.client_id),
+        grant.user_id.to_string(),
+    ))
+}
+
+pub(super) fn initial_access_token_item(token: &InitialAccessToken) -> StoreResult<Item> {
+    Ok(with_ttl(
+        record(token, &keys::initial_access_token(&token.digest))?,
+        token.expires_at,
+    ))
 }
 
 pub(super) fn revocation_item(revocation: &Revocation) -> StoreResult<Item> {
@@ -164,6 +177,8 @@ mod tests {
             default_scopes: Scope::parse("a").unwrap(),
             grant_types: BTreeSet::from([GrantType::AuthorizationCode]),
             created_at: Timestamp::from_secs(1),
+            disabled: false,
+            registration: None,
         };
         let item = client_item(&client).unwrap();
         assert_eq!(

@@ -7,6 +7,7 @@ mod expr;
 mod interaction;
 mod items;
 mod records;
+mod registration;
 mod table;
 mod tokens;
 

@@ -28,12 +28,17 @@ fn decode<T: serde::de::DeserializeOwned>(item: Option<Item>) -> StoreResult<Opt
     item.map(from_item).transpose()
 }
 
-/// The grant of (user, client) is still `grant_id` and not revoked.
-fn grant_is_active(grant_id: &str) -> Expr {
-    Expr::condition("#id = :grant AND attribute_not_exists(#revoked)")
+/// Records that the grant was used now, on condition that the grant of (user, client) is
+/// still `grant_id` and not revoked. An Update instead of a ConditionCheck in the same
+/// transaction: "last used" costs no extra call.
+fn touch_active_grant(grant_id: &str, now: Timestamp) -> Expr {
+    Expr::update("SET #used = :used")
+        .and_condition("#id = :grant AND attribute_not_exists(#revoked)")
         .name("#id", "id")
         .name("#revoked", "revoked_at")
+        .name("#used", "last_used_at")
         .value(":grant", s(grant_id))
+        .value(":used", n(now.as_millis()))
 }
 
 impl DynamoStore {
@@ -162,7 +167,7 @@ impl CodeStore for DynamoStore {
             }
             let mut ops = vec![
                 self.update_op(&code_key, spend)?,
-                self.check_op(&grant_key, grant_is_active(code.grant_id.as_str()))?,
+                self.update_op(&grant_key, touch_active_grant(code.grant_id.as_str(), now))?,
             ];
             if let Some(new) = refresh {
                 ops.push(self.put_op(refresh_family_item(&new.family)?, Some(item_is_new()))?);
@@ -269,7 +274,7 @@ impl RefreshStore for DynamoStore {
                 self.update_op(&token_key, rotate)?,
                 self.put_op(refresh_token_item(next)?, Some(item_is_new()))?,
                 self.check_op(&family_key, family_live)?,
-                self.check_op(&grant_key, grant_is_active(next.grant_id.as_str()))?,
+                self.update_op(&grant_key, touch_active_grant(next.grant_id.as_str(), now))?,
             ];
             if self
                 .transact("TransactWriteItems(rotate refresh)", ops)

@@ -107,6 +107,23 @@ impl GrantStore for EmbeddedStore {
         .await
     }
 
+    /// The grants table is keyed by user; a local store's grants fit one scan.
+    async fn list_client_grants(&self, client: &ClientId) -> StoreResult<Vec<Grant>> {
+        let client = client.clone();
+        self.read(move |txn| {
+            let grants = txn.open_table(GRANTS).map_err(backend)?;
+            let mut found = Vec::new();
+            for entry in grants.iter().map_err(backend)? {
+                let (key, value) = entry.map_err(backend)?;
+                if key.value().1 == client.as_str() {
+                    found.push(decode(value.value())?);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
     async fn revoke_grant(
         &self,
         user: &UserId,

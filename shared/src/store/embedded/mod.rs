@@ -6,6 +6,7 @@
 mod accounts;
 mod interaction;
 mod records;
+mod registration;
 mod tokens;
 
 use crate::domain::{ClientId, Grant, Revocation, UserId};
@@ -33,6 +34,8 @@ const LOGIN_THROTTLES: JsonTable = TableDefinition::new("login_throttles");
 const REFRESH_TOKENS: JsonTable = TableDefinition::new("refresh_tokens");
 const REFRESH_FAMILIES: JsonTable = TableDefinition::new("refresh_families");
 const SIGNING_KEYS: JsonTable = TableDefinition::new("signing_keys");
+/// Keyed by token digest.
+const INITIAL_ACCESS_TOKENS: JsonTable = TableDefinition::new("initial_access_tokens");
 /// (user id, client id) -> grant.
 const GRANTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("grants");
 /// (millis, event id) -> revocation.
@@ -85,6 +88,7 @@ impl EmbeddedStore {
             REFRESH_TOKENS,
             REFRESH_FAMILIES,
             SIGNING_KEYS,
+            INITIAL_ACCESS_TOKENS,
         ] {
             txn.open_table(table).map_err(backend)?;
         }
@@ -269,6 +273,24 @@ fn insert_revocation(txn: &WriteTransaction, revocation: &Revocation) -> StoreRe
         .insert(
             (revocation.at.as_millis(), revocation.id.as_str()),
             encode(revocation)?.as_slice(),
+        )
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// Marks the grant used at `now` (the connected-apps page's "last used"), inside the write
+/// transaction that just checked it is active.
+fn touch_grant(
+    txn: &WriteTransaction,
+    mut grant: Grant,
+    now: crate::domain::Timestamp,
+) -> StoreResult<()> {
+    grant.last_used_at = now;
+    txn.open_table(GRANTS)
+        .map_err(backend)?
+        .insert(
+            (grant.user_id.as_str(), grant.client_id.as_str()),
+            encode(&grant)?.as_slice(),
         )
         .map_err(backend)?;
     Ok(())

@@ -1,8 +1,8 @@
 //! Sessions, authorization codes and refresh tokens in the embedded store.
 
 use super::{
-    backend, encode, get_decoded, grant_in, insert_new, insert_revocation, EmbeddedStore, CODES,
-    REFRESH_FAMILIES, REFRESH_TOKENS, SESSIONS,
+    backend, encode, get_decoded, grant_in, insert_new, insert_revocation, touch_grant,
+    EmbeddedStore, CODES, REFRESH_FAMILIES, REFRESH_TOKENS, SESSIONS,
 };
 use crate::domain::{
     AuthorizationCode, FamilyId, LoginSession, RefreshFamily, RefreshToken, RevocationStamp,
@@ -81,6 +81,9 @@ impl CodeStore for EmbeddedStore {
                 .map_err(backend)?;
             if let Some(new) = &refresh {
                 insert_family(txn, new)?;
+            }
+            if let Some(grant) = grant {
+                touch_grant(txn, grant, now)?;
             }
             Ok(CodeRedemption::Redeemed(code))
         })
@@ -183,6 +186,10 @@ impl RefreshStore for EmbeddedStore {
                 .insert(presented.as_str(), encode(&token)?.as_slice())
                 .map_err(backend)?;
             insert_new(&mut tokens, next.digest.as_str(), &encode(&next)?)?;
+            drop(tokens);
+            if let Some(grant) = grant {
+                touch_grant(txn, grant, stamp.at)?;
+            }
             Ok(Rotation::Rotated)
         })
         .await

@@ -1,0 +1,202 @@
+//! Client metadata as a developer sends it (RFC 7591 section 2), checked into what a
+//! `Client` needs. Unknown fields are ignored, as section 2 requires.
+
+use super::redirect::registrable_redirect_uri;
+use crate::domain::{GrantType, RedirectUri, Scope};
+use crate::oauth::{ErrorCode, OAuthError};
+use crate::scopes::ScopeCatalogue;
+use serde::Deserialize;
+use std::collections::BTreeSet;
+
+/// Longest `client_name` accepted; it is shown on the consent screen.
+const MAX_NAME_LEN: usize = 100;
+/// At most this many redirect URIs per client.
+const MAX_REDIRECT_URIS: usize = 20;
+
+/// How the client authenticates at the token endpoint (RFC 7591 section 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// A public client (native or browser app): PKCE only, no secret.
+    None,
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+impl AuthMethod {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "none" => Some(AuthMethod::None),
+            "client_secret_basic" => Some(AuthMethod::ClientSecretBasic),
+            "client_secret_post" => Some(AuthMethod::ClientSecretPost),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::None => "none",
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+        }
+    }
+
+    pub fn is_public(self) -> bool {
+        self == AuthMethod::None
+    }
+}
+
+/// The fields we understand, as sent. Types are checked by serde; values below.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct SentMetadata {
+    pub redirect_uris: Option<Vec<String>>,
+    pub token_endpoint_auth_method: Option<String>,
+    pub grant_types: Option<Vec<String>>,
+    pub response_types: Option<Vec<String>>,
+    pub client_name: Option<String>,
+    pub scope: Option<String>,
+}
+
+/// Checked metadata, ready to become a `Client`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientMetadata {
+    pub redirect_uris: Vec<RedirectUri>,
+    pub auth_method: AuthMethod,
+    pub grant_types: BTreeSet<GrantType>,
+    pub client_name: String,
+    pub scope: Scope,
+}
+
+fn invalid(why: impl Into<String>) -> OAuthError {
+    // RFC 7591 section 3.2.2: "invalid_client_metadata: The value of one of the client
+    // metadata fields is invalid and the server has rejected this request."
+    OAuthError::new(ErrorCode::InvalidClientMetadata, why)
+}
+
+impl ClientMetadata {
+    pub(super) fn check(
+        sent: SentMetadata,
+        catalogue: &ScopeCatalogue,
+    ) -> Result<Self, OAuthError> {
+        let auth_method = match sent.token_endpoint_auth_method.as_deref() {
+            // Section 2: "If unspecified or omitted, the default is client_secret_basic".
+            None => AuthMethod::ClientSecretBasic,
+            Some(raw) => AuthMethod::parse(raw).ok_or_else(|| {
+                invalid(format!(
+                    "token_endpoint_auth_method '{raw}' is not supported (none, client_secret_basic, client_secret_post)"
+                ))
+            })?,
+        };
+        let grant_types = grant_types(sent.grant_types, auth_method)?;
+        let uses_code = grant_types.contains(&GrantType::AuthorizationCode);
+        check_response_types(sent.response_types, uses_code)?;
+        let redirect_uris = sent.redirect_uris.unwrap_or_default();
+        if uses_code && redirect_uris.is_empty() {
+            // RFC 7591 section 2: redirect_uris is required for redirect-based flows.
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRedirectUri,
+                "redirect_uris is required for the authorization_code grant",
+            ));
+        }
+        if redirect_uris.len() > MAX_REDIRECT_URIS {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRedirectUri,
+                format!("at most {MAX_REDIRECT_URIS} redirect URIs"),
+            ));
+        }
+        let redirect_uris = redirect_uris
+            .iter()
+            .map(|raw| registrable_redirect_uri(raw))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ClientMetadata {
+            redirect_uris,
+            auth_method,
+            grant_types,
+            client_name: client_name(sent.client_name)?,
+            scope: scope(sent.scope, catalogue)?,
+        })
+    }
+}
+
+/// Section 2: default `authorization_code`. No implicit or password grant (rule 6), and no
+/// `client_credentials` for a client without a secret (RFC 6749 section 4.4).
+fn grant_types(
+    sent: Option<Vec<String>>,
+    auth_method: AuthMethod,
+) -> Result<BTreeSet<GrantType>, OAuthError> {
+    let sent = sent.unwrap_or_else(|| vec!["authorization_code".to_owned()]);
+    let mut grants = BTreeSet::new();
+    for raw in &sent {
+        let grant = GrantType::parse(raw).ok_or_else(|| {
+            invalid(format!(
+                "grant type '{raw}' is not supported (authorization_code, refresh_token, client_credentials)"
+            ))
+        })?;
+        grants.insert(grant);
+    }
+    if grants.is_empty() {
+        return Err(invalid("grant_types must not be empty"));
+    }
+    if auth_method.is_public() && grants.contains(&GrantType::ClientCredentials) {
+        return Err(invalid(
+            "client_credentials needs a client secret: use client_secret_basic or client_secret_post",
+        ));
+    }
+    if grants.contains(&GrantType::RefreshToken) && !grants.contains(&GrantType::AuthorizationCode)
+    {
+        return Err(invalid(
+            "refresh_token is only issued with authorization_code",
+        ));
+    }
+    Ok(grants)
+}
+
+/// Section 2.1: response types must match the grant types; only `code` exists here.
+fn check_response_types(sent: Option<Vec<String>>, uses_code: bool) -> Result<(), OAuthError> {
+    let Some(sent) = sent else {
+        return Ok(());
+    };
+    if let Some(other) = sent.iter().find(|t| t.as_str() != "code") {
+        return Err(invalid(format!(
+            "response type '{other}' is not supported (only code)"
+        )));
+    }
+    if sent.is_empty() == uses_code {
+        return Err(invalid(
+            "response_types must be [\"code\"] exactly when grant_types has authorization_code",
+        ));
+    }
+    Ok(())
+}
+
+/// Users see the name on the consent screen and the connected-apps page: required, short,
+/// printable.
+fn client_name(sent: Option<String>) -> Result<String, OAuthError> {
+    let name = sent.unwrap_or_default().trim().to_owned();
+    if name.is_empty() {
+        return Err(invalid(
+            "client_name is required: users see it when they are asked for consent",
+        ));
+    }
+    if name.chars().count() > MAX_NAME_LEN || name.chars().any(char::is_control) {
+        return Err(invalid(format!(
+            "client_name must be at most {MAX_NAME_LEN} printable characters"
+        )));
+    }
+    Ok(name)
+}
+
+/// Every scope must be in the catalogue (infra/scopes.toml).
+fn scope(sent: Option<String>, catalogue: &ScopeCatalogue) -> Result<Scope, OAuthError> {
+    let Some(raw) = sent else {
+        return Err(invalid(
+            "scope is required: the scopes the client may ask users for, space-separated",
+        ));
+    };
+    let scope = Scope::parse(&raw).map_err(|e| invalid(format!("scope: {e}")))?;
+    if let Some(unknown) = scope.iter().find(|s| !catalogue.knows(s)) {
+        return Err(invalid(format!(
+            "scope '{unknown}' is not offered by this server"
+        )));
+    }
+    Ok(scope)
+}
