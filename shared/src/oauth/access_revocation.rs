@@ -9,6 +9,7 @@ use crate::domain::{
     AuditEventKind, AuditOutcome, ClientId, EventId, Revocation, RevocationStamp, RevocationTarget,
     Timestamp, UserId,
 };
+use crate::oauth::token::CLIENT_CACHE_TTL;
 use crate::ports::{Rng, Store, StoreResult};
 use std::time::Duration;
 
@@ -55,8 +56,11 @@ impl AccessRevoker<'_> {
     }
 
     /// For a client being disabled or removed: revokes every active grant it holds and puts
-    /// a client revocation entry, which stops its access tokens issued up to now
-    /// (`client_credentials` ones included). Returns how many grants were revoked.
+    /// a client revocation entry, which stops its access tokens (`client_credentials` ones
+    /// included) issued up to `CLIENT_CACHE_TTL` from now: warm containers may still hold
+    /// the client record as it was for that long and issue tokens from it. (A client enabled
+    /// again within that time gets working tokens once it has passed.) Returns how many
+    /// grants were revoked.
     pub async fn revoke_client(&self, client: &ClientId) -> StoreResult<usize> {
         let mut revoked = 0;
         for grant in self.store.list_client_grants(client).await? {
@@ -67,11 +71,74 @@ impl AccessRevoker<'_> {
         self.store
             .put_revocation(&Revocation {
                 id: EventId::generate(self.rng),
-                at: self.now,
+                at: self.now.plus(CLIENT_CACHE_TTL),
                 target: RevocationTarget::Client(client.clone()),
-                expires_at: self.now.plus(self.token_lifetime),
+                expires_at: self.now.plus(CLIENT_CACHE_TTL + self.token_lifetime),
             })
             .await?;
         Ok(revoked)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jwt::AccessTokenClaims;
+    use crate::oauth::revocation_check::revoked_by;
+    use crate::ports::{OsRng, RevocationStore, SystemClock};
+    use crate::store::embedded::EmbeddedStore;
+    use std::sync::Arc;
+
+    fn claims_issued_at(iat: Timestamp) -> AccessTokenClaims {
+        AccessTokenClaims {
+            iss: "https://auth.example".into(),
+            sub: "client:batch-job".into(),
+            aud: "https://auth.example/api".into(),
+            exp: iat.as_secs() + 600,
+            iat: iat.as_secs(),
+            jti: "jti-1".into(),
+            client_id: "batch-job".into(),
+            scope: "orders:read".into(),
+            gid: None,
+            fid: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_disabled_client_is_stopped_even_for_tokens_a_stale_cache_issues_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+        let auditor = Auditor::new(
+            store.clone(),
+            Arc::new(SystemClock),
+            Arc::new(OsRng),
+            Duration::from_secs(3600),
+        );
+        let now = Timestamp::from_secs(1_800_000_000);
+        let revoker = AccessRevoker {
+            store: store.as_ref(),
+            auditor: &auditor,
+            rng: &OsRng,
+            now,
+            token_lifetime: Duration::from_secs(600),
+            by: "operator",
+            context: &RequestContext::default(),
+        };
+        revoker
+            .revoke_client(&ClientId::parse("batch-job").unwrap())
+            .await
+            .unwrap();
+        let entries = store
+            .list_revocations_since(now.minus(Duration::from_secs(600)), now)
+            .await
+            .unwrap();
+        let within_cache = now.plus(CLIENT_CACHE_TTL - Duration::from_secs(1));
+        assert!(revoked_by(&claims_issued_at(now), &entries).is_some());
+        assert!(
+            revoked_by(&claims_issued_at(within_cache), &entries).is_some(),
+            "issued by a container that still had the client cached"
+        );
+        let after_cache = now.plus(CLIENT_CACHE_TTL + Duration::from_secs(1));
+        assert!(revoked_by(&claims_issued_at(after_cache), &entries).is_none());
     }
 }
