@@ -2,6 +2,7 @@
 //! `Ok` response (design rule 7): an error page, a redirect to the client, or the login form
 //! again.
 
+use crate::logout;
 use lambda_http::http::header::RETRY_AFTER;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
@@ -9,7 +10,7 @@ use xecure::domain::{OpaqueToken, Password};
 use xecure::http::{form, no_route, request_context, route_path};
 use xecure::oauth::interaction::{AuthorizationFlow, LoginView};
 use xecure::oauth::login::LoginOutcome;
-use xecure::oauth::metadata::{APPS_PATH, AUTHORIZE_PATH, CONSENT_PATH, LOGIN_PATH};
+use xecure::oauth::metadata::{APPS_PATH, AUTHORIZE_PATH, CONSENT_PATH, LOGIN_PATH, LOGOUT_PATH};
 use xecure::oauth::{ErrorCode, OAuthError, Params};
 use xecure::web::cookie::{cookie_path, session_cookie, set_session_cookie};
 use xecure::web::csrf::{csrf_matches, csrf_token};
@@ -24,7 +25,9 @@ pub async fn handle(flow: &AuthorizationFlow, request: Request) -> Result<Respon
         (Method::GET, AUTHORIZE_PATH) => authorize(flow, &request).await,
         (Method::GET, LOGIN_PATH) => login_page(flow, &request).await,
         (Method::POST, LOGIN_PATH) => login(flow, &request).await,
-        (_, AUTHORIZE_PATH | LOGIN_PATH) => method_not_allowed(),
+        (Method::POST, LOGOUT_PATH) => logout::log_out(flow, &request).await,
+        (Method::GET, LOGOUT_PATH) => logout::signed_out(flow),
+        (_, AUTHORIZE_PATH | LOGIN_PATH | LOGOUT_PATH) => method_not_allowed(),
         _ => no_route(&request),
     };
     Ok(response)

@@ -1,3 +1,5 @@
-//! The `authorize` function: `GET /authorize`, the login page and `POST /login`.
+//! The `authorize` function: `GET /authorize`, the login page and `POST /login`, and signing
+//! out (`POST /logout`).
 
 pub mod handler;
+mod logout;

@@ -12,7 +12,7 @@ use serde_json::json;
 use xecure::domain::LoginSession;
 use xecure::http::{form, json, json_error, request_context};
 use xecure::oauth::interaction::{AuthorizationFlow, ConnectedApp};
-use xecure::oauth::metadata::{APPS_PATH, APPS_REVOKE_PATH, LOGIN_PATH};
+use xecure::oauth::metadata::{APPS_PATH, APPS_REVOKE_PATH, LOGIN_PATH, LOGOUT_PATH};
 use xecure::oauth::OAuthError;
 use xecure::web::cookie::session_cookie;
 use xecure::web::csrf::{csrf_matches, csrf_token};
@@ -55,11 +55,13 @@ pub async fn page(flow: &AuthorizationFlow, request: &Request) -> Response<Body>
         .filter(|params| params.get("revoked") == Some("1"))
         .map(|_| "Access revoked. That app can no longer use your account.");
     let action = flow.config().endpoint(APPS_REVOKE_PATH);
+    let sign_out = flow.config().endpoint(LOGOUT_PATH);
     let csrf = csrf_token(&cookie);
     let username = session.username.to_string();
     let page = AppsPage {
         css: CSS,
         action: &action,
+        sign_out: &sign_out,
         csrf: &csrf,
         username: &username,
         notice,

@@ -15,6 +15,8 @@ pub const JWKS_PATH: &str = "/jwks.json";
 pub const APPS_PATH: &str = "/apps";
 pub const APPS_REVOKE_PATH: &str = "/apps/revoke";
 pub const APPS_API_PATH: &str = "/api/apps";
+/// Signing out: POST ends the session, GET says so.
+pub const LOGOUT_PATH: &str = "/logout";
 /// Dynamic client registration (RFC 7591); `/register/{client_id}` is each client's
 /// configuration endpoint (RFC 7592).
 pub const REGISTER_PATH: &str = "/register";

@@ -82,10 +82,19 @@ pub struct AppLine<'a> {
 pub struct AppsPage<'a> {
     pub css: &'a str,
     pub action: &'a str,
+    /// The sign-out form's target (`POST /logout`), with the same CSRF token.
+    pub sign_out: &'a str,
     pub csrf: &'a str,
     pub username: &'a str,
     pub notice: Option<&'a str>,
     pub apps: Vec<AppLine<'a>>,
+}
+
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+pub struct SignedOutPage<'a> {
+    pub css: &'a str,
+    pub apps: &'a str,
 }
 
 #[derive(Template)]

@@ -111,6 +111,11 @@ impl Browser {
         self.cookie.as_deref()
     }
 
+    /// Presents `value` as the session cookie (a copied or stolen cookie).
+    pub fn set_cookie(&mut self, value: &str) {
+        self.cookie = Some(value.to_owned());
+    }
+
     pub fn forget_cookie(&mut self) {
         self.cookie = None;
     }

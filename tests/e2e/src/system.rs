@@ -164,7 +164,7 @@ impl System {
         let path = xecure::http::route_path(&request).to_owned();
         let flow_auditor = self.flow.auditor();
         let response = match path.as_str() {
-            "/authorize" | "/login" => {
+            "/authorize" | "/login" | "/logout" => {
                 flow_auditor
                     .around("authorize", authorize_handle(&self.flow, request))
                     .await

@@ -239,3 +239,63 @@ async fn the_json_api_lists_and_revokes_with_the_session() {
     let json: Value = serde_json::from_str(&listed.body).unwrap();
     assert_eq!(json["apps"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn rule_11_and_12_signing_out_needs_the_csrf_token_ends_the_session_and_answers_303() {
+    let system = System::embedded().await;
+    let mut browser = logged_in_at_apps(&system).await;
+    let page = browser.get(&system, "/apps").await;
+    assert!(page.body.contains("Sign out"));
+    let csrf = page.hidden("csrf");
+    let session = browser.cookie().unwrap().to_owned();
+
+    // Rule 12: without the token of this session, the form is refused and nothing ends.
+    let forged = browser
+        .post(&system, "/logout", &[("csrf", "forged")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    assert_eq!(browser.get(&system, "/apps").await.status, StatusCode::OK);
+
+    // Rule 11: 303 to the signed-out page, the cookie cleared.
+    let out = browser.post(&system, "/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.local_location(), "/logout");
+    let cleared = out.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    let said = browser.get(&system, "/logout").await;
+    assert_eq!(said.status, StatusCode::OK);
+    assert!(said.body.contains("You are signed out"));
+
+    // A copy of the old cookie opens nothing: the session itself is gone.
+    let mut thief = Browser::default();
+    thief.set_cookie(&session);
+    assert_eq!(
+        thief.get(&system, "/apps").await.local_location(),
+        "/login?return=apps"
+    );
+    let user = system
+        .store
+        .get_user_by_username(&Username::parse(USERNAME).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let now = SystemClock.now().plus(std::time::Duration::from_secs(1));
+    let records = system
+        .store
+        .query_audit(
+            &AuditQuery {
+                subject: AuditSubject::User(user.id),
+                from: Timestamp::from_secs(0),
+                to: now,
+                limit: 10,
+                cursor: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(records.events[0].kind, AuditEventKind::Logout);
+    assert!(!serde_json::to_string(&records.events[0])
+        .unwrap()
+        .contains(&session));
+}

@@ -154,7 +154,9 @@ impl LocalSystem {
             return self.protected(request, &method, &path, &route).await;
         }
         let answer = match path.as_str() {
-            "/authorize" | "/login" => authorize::handler::handle(&self.flow, request).await,
+            "/authorize" | "/login" | "/logout" => {
+                authorize::handler::handle(&self.flow, request).await
+            }
             path if consent::handler::serves(path) => {
                 consent::handler::handle(&self.flow, request).await
             }

@@ -5,6 +5,7 @@
 
 mod connected_apps;
 mod decide;
+mod logout;
 #[cfg(test)]
 mod tests;
 

@@ -1,0 +1,50 @@
+//! `POST /logout` ends the session (CSRF token of the session required, security rule 12)
+//! and answers 303 (rule 11) to `GET /logout`, which says so. The cookie is cleared too, but
+//! what protects the user is the deleted session: a copy of the cookie opens nothing.
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use std::time::Duration;
+use xecure::domain::OpaqueToken;
+use xecure::http::{form, request_context};
+use xecure::oauth::interaction::AuthorizationFlow;
+use xecure::oauth::metadata::{APPS_PATH, LOGOUT_PATH};
+use xecure::web::cookie::{cookie_path, session_cookie, set_session_cookie};
+use xecure::web::csrf::csrf_matches;
+use xecure::web::pages::{SignedOutPage, CSS};
+use xecure::web::{csrf_refused, error_page, html, see_other, with_cookie};
+
+pub async fn log_out(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
+    let params = match form(request) {
+        Ok(params) => params,
+        Err(error) => return error_page(&error),
+    };
+    let cookie = session_cookie(request.headers());
+    if !csrf_matches(cookie.as_ref(), params.get("csrf")) {
+        return csrf_refused();
+    }
+    if let Err(error) = flow
+        .log_out(cookie.as_ref(), &request_context(request))
+        .await
+    {
+        return error_page(&error);
+    }
+    let expired = set_session_cookie(
+        &OpaqueToken::new(""),
+        &cookie_path(&flow.config().issuer),
+        Duration::ZERO,
+    );
+    with_cookie(see_other(&flow.config().endpoint(LOGOUT_PATH)), &expired)
+}
+
+pub fn signed_out(flow: &AuthorizationFlow) -> Response<Body> {
+    let apps = flow.config().endpoint(APPS_PATH);
+    html(
+        StatusCode::OK,
+        &SignedOutPage {
+            css: CSS,
+            apps: &apps,
+        },
+        &[],
+    )
+}

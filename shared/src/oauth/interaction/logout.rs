@@ -1,0 +1,29 @@
+//! Signing out: the session the cookie names is deleted, so the cookie (even a copy kept
+//! elsewhere) opens nothing any more, and `logout` is audited.
+
+use super::AuthorizationFlow;
+use crate::audit::{AuditDraft, RequestContext};
+use crate::domain::{AuditEventKind, AuditOutcome, OpaqueToken};
+use crate::oauth::OAuthError;
+
+impl AuthorizationFlow {
+    /// Ends the session `cookie` names; false if there was none (nothing to end, no record).
+    pub async fn log_out(
+        &self,
+        cookie: Option<&OpaqueToken>,
+        context: &RequestContext,
+    ) -> Result<bool, OAuthError> {
+        let Some(session) = self.session(cookie).await? else {
+            return Ok(false);
+        };
+        self.store.delete_session(&session.digest).await?;
+        let draft = AuditDraft::new(AuditEventKind::Logout, AuditOutcome::Success)
+            .user(&session.user_id)
+            .detail("session_age_secs", {
+                let age = self.clock.now().as_secs() - session.created_at.as_secs();
+                age.max(0).to_string()
+            });
+        self.auditor.record(draft, context).await;
+        Ok(true)
+    }
+}
