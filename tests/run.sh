@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: installs what the tests need into .tools/ (pinned), starts moto in
 # server mode on a free loopback port for the DynamoDB half of the store contract, runs every
-# test of the workspace, then the browser test (tests/browser/run.sh: Chromium, Playwright,
+# test of the workspace, then the deploy checks (tests/deploy/check.sh: cfn-lint, sam validate,
+# cargo lambda zips) and the browser test (tests/browser/run.sh: Chromium, Playwright,
 # `xecure serve`), and stops what it started.
 #
 #   bash tests/run.sh            # everything
@@ -72,12 +73,16 @@ status=${PIPESTATUS[0]}
 set -e
 # cargo prints one "test result" line per test binary, the last often a binary with no tests:
 # close with the workspace total, so a reader of the last line sees what really ran.
-# A full run (no arguments) also drives the demo app in headless Chromium.
+# A full run (no arguments) also checks the SAM template and builds the Lambda zips
+# (tests/deploy/check.sh), and drives the demo app in headless Chromium.
+deploy="not run (arguments given)"
 browser="not run (arguments given)"
 if [ "$#" -eq 0 ]; then
+  if bash "$ROOT/tests/deploy/check.sh"; then deploy="passed"; else deploy="FAILED"; status=1; fi
   if bash "$ROOT/tests/browser/run.sh"; then browser="passed"; else browser="FAILED"; status=1; fi
 fi
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
      END { printf "Workspace: %d passed, %d failed\n", p, f }' "$TEST_LOG"
+echo "Deploy checks (cfn-lint, sam validate, cargo lambda): $deploy"
 echo "Browser test (demo app, Chromium): $browser"
 exit "$status"
