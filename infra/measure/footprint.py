@@ -12,65 +12,21 @@ process start to the first answer (the cold start's CPU work), and the median wa
 """
 import argparse
 import base64
-import http.server
 import json
 import os
-import queue
 import re
 import statistics
 import subprocess
 import tempfile
-import threading
 import time
 import uuid
 import zipfile
 
 import boto3
 
+from runtime_api import RuntimeApi, aws_env
+
 ISSUER = "https://auth.example/dev"
-
-
-class Invocations(http.server.BaseHTTPRequestHandler):
-    """The Runtime API: hands out the queued events one by one, collects the answers. Each
-    process gets a subclass with queues of its own (a stopped one's pending poll must not
-    take the next process's event)."""
-
-    events = None
-    answers = None
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        try:
-            event = self.events.get(timeout=30)
-        except queue.Empty:
-            self.send_response(500)
-            self.end_headers()
-            return
-        body = json.dumps(event).encode()
-        self.send_response(200)
-        self.send_header("Lambda-Runtime-Aws-Request-Id", str(uuid.uuid4()))
-        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30000))
-        self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:f")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.answers.put((time.perf_counter(), self.path, body.decode(errors="replace")))
-        self.send_response(202)
-        self.end_headers()
-
-
-def aws_env(endpoint):
-    env = dict(os.environ)
-    env.update({
-        "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-    })
-    return env
 
 
 def rest_event(method, path, headers=None, body=None, query=None):
@@ -137,23 +93,17 @@ def cpu_ms(pid):
 
 def measure(binary, env, events):
     """Serves `events` to a fresh process; returns (answers, peak KiB, cold CPU ms, warm ms)."""
-    runtime = type("Runtime", (Invocations,), {"events": queue.Queue(), "answers": queue.Queue()})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), runtime)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{server.server_address[1]}",
-               AWS_LAMBDA_FUNCTION_NAME="f", AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
-               AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256", AWS_LAMBDA_LOG_GROUP_NAME="/aws/lambda/f",
-               AWS_LAMBDA_LOG_STREAM_NAME="local")
+    runtime = RuntimeApi()
     answers, warm = [], []
     started = time.perf_counter()
-    process = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([binary], env=dict(env, **runtime.environment("f")),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     cold_cpu = 0.0
     try:
         for n, event in enumerate(events):
             sent = time.perf_counter() if n else started
-            runtime.events.put(event)
-            answered, path, body = runtime.answers.get(timeout=60)
-            if "/response" not in path:
+            answered, path, body = runtime.invoke(event)
+            if not path.endswith("/response"):
                 raise SystemExit(f"{binary}: error answer {path}: {body}")
             answers.append(body)
             if n == 0:
@@ -164,8 +114,16 @@ def measure(binary, env, events):
     finally:
         process.terminate()
         process.wait(10)
-        server.shutdown()
+        runtime.close()
     return answers, peak, cold_cpu, statistics.median(warm)
+
+
+def status(answer):
+    """The HTTP status of a function's answer; a server error ends the measurement."""
+    code = json.loads(answer)["statusCode"]
+    if code >= 500:
+        raise SystemExit(f"the function failed: {answer}")
+    return code
 
 
 def unpack(lambda_dir, function, into):
@@ -198,7 +156,7 @@ def main():
     with tempfile.TemporaryDirectory() as scratch:
         binaries = {f: unpack(args.lambda_dir, f, scratch) for f in ("token", "authorizer", "authorize", "consent")}
         answers, *figures = measure(binaries["token"], env, [token_request] * (args.warm + 1))
-        rows.append(("token", "POST /token client_credentials", *figures))
+        rows.append(("token", f"POST /token credentials: {status(answers[0])}", *figures))
         access_token = json.loads(json.loads(answers[0])["body"])["access_token"]
         authorizer_request = {"type": "TOKEN", "authorizationToken": f"Bearer {access_token}",
                               "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/dev/GET/orders"}
@@ -206,10 +164,10 @@ def main():
         if '"Allow"' not in answers[0]:
             raise SystemExit(f"the authorizer did not allow the token: {answers[0]}")
         rows.append(("authorizer", "TOKEN event, allowed", *figures))
-        _, *figures = measure(binaries["authorize"], env, [authorize_request] * (args.warm + 1))
-        rows.append(("authorize", "GET /authorize (login page)", *figures))
-        _, *figures = measure(binaries["consent"], env, [rest_event("GET", "/consent")] * (args.warm + 1))
-        rows.append(("consent", "GET /consent (no session)", *figures))
+        answers, *figures = measure(binaries["authorize"], env, [authorize_request] * (args.warm + 1))
+        rows.append(("authorize", f"GET /authorize: {status(answers[0])}", *figures))
+        answers, *figures = measure(binaries["consent"], env, [rest_event("GET", "/consent")] * (args.warm + 1))
+        rows.append(("consent", f"GET /consent, no session: {status(answers[0])}", *figures))
     print(f"{'function':<11} {'request':<32} {'peak RSS':>9} {'cold CPU':>9} {'warm median':>12}")
     for function, request, peak, cold_cpu, warm in rows:
         print(f"{function:<11} {request:<32} {peak / 1024:>6.1f} MB {cold_cpu:>6.0f} ms {warm:>9.2f} ms")
