@@ -17,14 +17,9 @@ MOTO_LOG="$ROOT/test-artifacts/moto.log"
 
 log() { printf '[tests/run.sh] %s\n' "$*" >&2; }
 
-install_moto() {
-  if [ -x "$MOTO_VENV/bin/moto_server" ] && "$MOTO_VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
-    return
-  fi
-  log "installing moto[server]==$MOTO_VERSION into $MOTO_VENV"
-  python3 -m venv "$MOTO_VENV"
-  "$MOTO_VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
-}
+# shellcheck source=python_venv.sh
+source "$ROOT/tests/python_venv.sh"
+install_moto() { venv_with "$MOTO_VENV" "moto[server]==$MOTO_VERSION"; }
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'

@@ -27,28 +27,11 @@ TARGET="x86_64-unknown-linux-gnu"
 
 log() { printf '[tests/deploy/check.sh] %s\n' "$*" >&2; }
 
-# venv_with VENV PYTHON-CHECK PACKAGE==VERSION...: (re)installs when the check fails.
-venv_with() {
-  local venv="$1" check="$2"
-  shift 2
-  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "$check" 2>/dev/null; then
-    return
-  fi
-  log "installing $* into $venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "$@"
-}
-
-installed() {
-  # A Python expression that is true when every NAME==VERSION given is installed.
-  local pairs=""
-  for spec in "$@"; do pairs="$pairs('${spec%%==*}', '${spec##*==}'),"; done
-  echo "import sys; from importlib.metadata import version; sys.exit(not all(version(n) == v for n, v in [$pairs]))"
-}
+# shellcheck source=../python_venv.sh
+source "$ROOT/tests/python_venv.sh"
 
 check_template() {
-  local sam_packages=("cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_CLI_VERSION")
-  venv_with "$SAM_VENV" "$(installed "${sam_packages[@]}")" "${sam_packages[@]}"
+  venv_with "$SAM_VENV" "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_CLI_VERSION"
   # No account, no credentials, no telemetry: the lint is local, and must stay so.
   local offline=(env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN
     AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
@@ -60,8 +43,7 @@ check_template() {
 }
 
 build_functions() {
-  local packages=("cargo-lambda==$CARGO_LAMBDA_VERSION" "ziglang==$ZIGLANG_VERSION")
-  venv_with "$CARGO_LAMBDA_VENV" "$(installed "${packages[@]}")" "${packages[@]}"
+  venv_with "$CARGO_LAMBDA_VENV" "cargo-lambda==$CARGO_LAMBDA_VERSION" "ziglang==$ZIGLANG_VERSION"
   local target_dir
   target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
   local package_args=()
