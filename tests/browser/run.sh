@@ -9,7 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERE="$ROOT/tests/browser"
 SHOTS="$ROOT/test-artifacts/browser"
 SERVE_LOG="$ROOT/test-artifacts/browser-serve.log"
-XECURE="$ROOT/target/debug/xecure"
+XECURE="${CARGO_TARGET_DIR:-$ROOT/target}/debug/xecure"
 
 log() { printf '[tests/browser] %s\n' "$*" >&2; }
 
