@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: installs what the tests need into .tools/ (pinned), starts moto in
 # server mode on a free loopback port for the DynamoDB half of the store contract, runs every
-# test of the workspace, then the browser test (tests/browser/run.sh: Chromium, Playwright,
+# test of the workspace, then the deploy checks (tests/deploy/check.sh: cfn-lint, sam validate,
+# cargo lambda zips) and the browser test (tests/browser/run.sh: Chromium, Playwright,
 # `xecure serve`), and stops what it started.
 #
 #   bash tests/run.sh            # everything
@@ -16,14 +17,9 @@ MOTO_LOG="$ROOT/test-artifacts/moto.log"
 
 log() { printf '[tests/run.sh] %s\n' "$*" >&2; }
 
-install_moto() {
-  if [ -x "$MOTO_VENV/bin/moto_server" ] && "$MOTO_VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
-    return
-  fi
-  log "installing moto[server]==$MOTO_VERSION into $MOTO_VENV"
-  python3 -m venv "$MOTO_VENV"
-  "$MOTO_VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
-}
+# shellcheck source=python_venv.sh
+source "$ROOT/tests/python_venv.sh"
+install_moto() { venv_with "$MOTO_VENV" "moto[server]==$MOTO_VERSION"; }
 
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -72,12 +68,16 @@ status=${PIPESTATUS[0]}
 set -e
 # cargo prints one "test result" line per test binary, the last often a binary with no tests:
 # close with the workspace total, so a reader of the last line sees what really ran.
-# A full run (no arguments) also drives the demo app in headless Chromium.
+# A full run (no arguments) also checks the SAM template and builds the Lambda zips
+# (tests/deploy/check.sh), and drives the demo app in headless Chromium.
+deploy="not run (arguments given)"
 browser="not run (arguments given)"
 if [ "$#" -eq 0 ]; then
+  if bash "$ROOT/tests/deploy/check.sh"; then deploy="passed"; else deploy="FAILED"; status=1; fi
   if bash "$ROOT/tests/browser/run.sh"; then browser="passed"; else browser="FAILED"; status=1; fi
 fi
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
      END { printf "Workspace: %d passed, %d failed\n", p, f }' "$TEST_LOG"
+echo "Deploy checks (cfn-lint, sam validate, cargo lambda): $deploy"
 echo "Browser test (demo app, Chromium): $browser"
 exit "$status"

@@ -10,61 +10,21 @@ Needs boto3 (moto's virtualenv has it: .tools/moto-venv/bin/python). Prints one 
 and the median, in milliseconds.
 """
 import argparse
-import http.server
-import json
 import os
 import statistics
 import subprocess
-import threading
 import time
 import uuid
 
 import boto3
+
+from runtime_api import RuntimeApi, aws_env
 
 EVENT = {
     "type": "TOKEN",
     "authorizationToken": "Bearer not-a-real-token",
     "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/orders",
 }
-
-
-class RuntimeApi(http.server.BaseHTTPRequestHandler):
-    """Serves one invocation, then records when the function answered."""
-
-    served = False
-    answered_at = None
-    answer = None
-    done = threading.Event()
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        if self.path.endswith("/runtime/invocation/next") and not RuntimeApi.served:
-            RuntimeApi.served = True
-            body = json.dumps(EVENT).encode()
-            self.send_response(200)
-            self.send_header("Lambda-Runtime-Aws-Request-Id", str(uuid.uuid4()))
-            self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30000))
-            self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:authorizer")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        else:
-            # Later polls wait until the measurement is over.
-            RuntimeApi.done.wait(10)
-            self.send_response(500)
-            self.end_headers()
-
-    def do_POST(self):
-        length = int(self.headers.get("Content-Length", 0))
-        body = self.rfile.read(length)
-        if RuntimeApi.answered_at is None:
-            RuntimeApi.answered_at = time.perf_counter()
-            RuntimeApi.answer = (self.path, body.decode(errors="replace"))
-        self.send_response(202)
-        self.end_headers()
-        RuntimeApi.done.set()
 
 
 def prepare(endpoint, cli):
@@ -82,41 +42,22 @@ def prepare(endpoint, cli):
     return table
 
 
-def aws_env(endpoint):
-    env = dict(os.environ)
-    env.update({
-        "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-    })
-    return env
-
-
 def one_run(binary, endpoint, table):
-    RuntimeApi.served, RuntimeApi.answered_at = False, None
-    RuntimeApi.done = threading.Event()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = aws_env(endpoint)
-    env.update({
-        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}",
-        "AWS_LAMBDA_FUNCTION_NAME": "authorizer", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256", "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/authorizer",
-        "AWS_LAMBDA_LOG_STREAM_NAME": "local", "XECURE_TABLE": table,
-        "XECURE_ISSUER": "https://auth.example",
-    })
+    runtime = RuntimeApi()
+    env = dict(aws_env(endpoint), XECURE_TABLE=table, XECURE_ISSUER="https://auth.example",
+               **runtime.environment("authorizer"))
     started = time.perf_counter()
     process = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    RuntimeApi.done.wait(30)
-    process.terminate()
-    process.wait(10)
-    server.shutdown()
-    if RuntimeApi.answered_at is None:
-        raise SystemExit("the function never answered")
-    path, body = RuntimeApi.answer
+    try:
+        answered_at, path, body = runtime.invoke(EVENT, timeout=30)
+    finally:
+        process.terminate()
+        process.wait(10)
+        runtime.close()
     # The garbage token must be refused with the exact Unauthorized error, not an init error.
     if "/invocation/" not in path or "Unauthorized" not in body:
         raise SystemExit(f"unexpected answer {path}: {body}")
-    return (RuntimeApi.answered_at - started) * 1000
+    return (answered_at - started) * 1000
 
 
 def main():

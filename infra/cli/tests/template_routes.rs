@@ -1,0 +1,435 @@
+//! No drift between infra/template.yaml and the code. In both API variants (REST and HTTP):
+//! the routes behind the Xecure authorizer are exactly those of infra/routes.toml, each
+//! proxied to the backend with its path parameters and the caller's identity; the OAuth
+//! endpoints reach their function with no authorizer; the authorizer answers with IAM
+//! policies (API Gateway reuses a cached answer for every route of the API, and only a policy
+//! covers each route) and its cache TTL is the one the authorizer function is told, within
+//! the 60 s revocation bound.
+
+mod template;
+
+use saphyr::Yaml;
+use std::collections::BTreeSet;
+use std::time::Duration;
+use template::{at, operations, parse, text, Operation, TEMPLATE};
+use xecure::config::OAuthConfig;
+use xecure::gateway::routes::{Route, RouteTable, BUILT_IN};
+use xecure::gateway::GatewayConfig;
+use xecure::oauth::metadata::{
+    AUTHORIZE_PATH, CONSENT_PATH, INTROSPECT_PATH, JWKS_PATH, LOGIN_PATH, METADATA_PATH,
+    REVOKE_PATH, TOKEN_PATH,
+};
+
+const AUTHORIZER: &str = "XecureAuthorizer";
+
+/// The OAuth endpoints and the function serving each (`xecure-${Stage}-<function>`): exactly
+/// the methods the handlers serve. `/apps` (connected apps) and `/register` (dynamic client
+/// registration) are routed whole to the function that will serve them.
+const OAUTH_ENDPOINTS: [(&str, &str, &str); 14] = [
+    ("GET", AUTHORIZE_PATH, "authorize"),
+    ("GET", LOGIN_PATH, "authorize"),
+    ("POST", LOGIN_PATH, "authorize"),
+    ("GET", CONSENT_PATH, "consent"),
+    ("POST", CONSENT_PATH, "consent"),
+    ("ANY", "/apps", "consent"),
+    ("ANY", "/apps/{proxy+}", "consent"),
+    ("POST", TOKEN_PATH, "token"),
+    ("POST", REVOKE_PATH, "token"),
+    ("POST", INTROSPECT_PATH, "token"),
+    ("GET", METADATA_PATH, "token"),
+    ("GET", JWKS_PATH, "token"),
+    ("ANY", "/register", "token"),
+    ("ANY", "/register/{proxy+}", "token"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    Rest,
+    Http,
+}
+
+impl Variant {
+    fn resource(self) -> &'static str {
+        match self {
+            Variant::Rest => "XecureRestApi",
+            Variant::Http => "XecureHttpApi",
+        }
+    }
+}
+
+/// The integration URI of a function, built from its fixed name (no reference to the function,
+/// so the API does not depend on it).
+fn lambda_uri(function: &str) -> String {
+    format!(
+        "!Sub arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:lambda:path/2015-03-31/functions/\
+         arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:\
+         xecure-${{Stage}}-{function}/invocations"
+    )
+}
+
+/// `{name+}` matches the rest of the path; the integration URI names it `{name}`.
+fn backend_uri(route: &Route) -> String {
+    format!("!Sub ${{BackendUrl}}{}", route.path.replace("+}", "}"))
+}
+
+fn path_parameters(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| name.trim_end_matches('+').to_owned())
+        .collect()
+}
+
+/// What the backend is told about the caller, from the authorizer context.
+const IDENTITY_HEADERS: [(&str, &str); 3] = [
+    ("X-Xecure-Sub", "sub"),
+    ("X-Xecure-Client-Id", "client_id"),
+    ("X-Xecure-Scope", "scope"),
+];
+
+fn check_protected(variant: Variant, operation: &Operation, route: &Route) -> Vec<String> {
+    let name = format!("{} {}", variant.resource(), operation.name());
+    let mut problems = Vec::new();
+    if operation.authorizers() != Some(vec![AUTHORIZER.to_owned()]) {
+        problems.push(format!(
+            "{name} must require exactly {AUTHORIZER}, not {:?}",
+            operation.authorizers()
+        ));
+    }
+    let expected = [
+        ("type", "http_proxy".to_owned()),
+        ("httpMethod", route.method.clone()),
+        ("uri", backend_uri(route)),
+    ];
+    for (field, value) in expected {
+        if operation.integration(field).as_deref() != Some(value.as_str()) {
+            problems.push(format!(
+                "{name}: integration {field} is {:?}, expected {value}",
+                operation.integration(field)
+            ));
+        }
+    }
+    let mut mappings: Vec<(String, String)> = Vec::new();
+    for (header, key) in IDENTITY_HEADERS {
+        mappings.push(match variant {
+            Variant::Rest => (
+                format!("integration.request.header.{header}"),
+                format!("context.authorizer.{key}"),
+            ),
+            Variant::Http => (
+                format!("overwrite:header.{header}"),
+                format!("$context.authorizer.{key}"),
+            ),
+        });
+    }
+    if variant == Variant::Rest {
+        // A REST HTTP proxy passes a path parameter on only when it is mapped.
+        for parameter in path_parameters(&route.path) {
+            mappings.push((
+                format!("integration.request.path.{parameter}"),
+                format!("method.request.path.{parameter}"),
+            ));
+        }
+    }
+    for (target, source) in mappings {
+        if operation.mapped(&target).as_deref() != Some(source.as_str()) {
+            problems.push(format!("{name}: {target} must be mapped from {source}"));
+        }
+    }
+    problems
+}
+
+fn check_open(variant: Variant, operation: &Operation, function: &str) -> Vec<String> {
+    let name = format!("{} {}", variant.resource(), operation.name());
+    let mut problems = Vec::new();
+    if !operation.authorizers().unwrap_or_default().is_empty() {
+        problems.push(format!(
+            "{name} is an OAuth endpoint: it must have no authorizer"
+        ));
+    }
+    let mut expected = vec![
+        ("type", "aws_proxy".to_owned()),
+        ("httpMethod", "POST".to_owned()),
+        ("uri", lambda_uri(function)),
+    ];
+    if variant == Variant::Http {
+        expected.push(("payloadFormatVersion", "2.0".to_owned()));
+    }
+    for (field, value) in expected {
+        if operation.integration(field).as_deref() != Some(value.as_str()) {
+            problems.push(format!(
+                "{name}: integration {field} is {:?}, expected {value}",
+                operation.integration(field)
+            ));
+        }
+    }
+    problems
+}
+
+fn check_authorizer(template: &Yaml, variant: Variant) -> Vec<String> {
+    let api = variant.resource();
+    let body = ["Resources", api, "Properties", "DefinitionBody"];
+    let schemes = at(
+        template,
+        &[&body[..], &["components", "securitySchemes"]].concat(),
+    );
+    let names: Vec<String> = schemes
+        .and_then(|schemes| template::untagged(schemes).as_mapping())
+        .map(|schemes| schemes.keys().filter_map(|key| text(Some(key))).collect())
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    if names != [AUTHORIZER] {
+        problems.push(format!(
+            "{api}: the only security scheme must be {AUTHORIZER}, found {names:?}"
+        ));
+    }
+    if at(template, &[&body[..], &["security"]].concat()).is_some() {
+        problems.push(format!(
+            "{api}: a global security requirement would guard the OAuth endpoints"
+        ));
+    }
+    let scheme = [&body[..], &["components", "securitySchemes", AUTHORIZER]].concat();
+    let authorizer = [&scheme[..], &["x-amazon-apigateway-authorizer"]].concat();
+    let mut expected = vec![
+        (
+            authorizer.clone(),
+            "authorizerUri",
+            lambda_uri("authorizer"),
+        ),
+        (
+            authorizer.clone(),
+            "authorizerResultTtlInSeconds",
+            "!Ref AuthorizerCacheSeconds".to_owned(),
+        ),
+    ];
+    match variant {
+        Variant::Rest => expected.extend([
+            (authorizer.clone(), "type", "token".to_owned()),
+            (scheme.clone(), "in", "header".to_owned()),
+            (scheme.clone(), "name", "Authorization".to_owned()),
+        ]),
+        Variant::Http => expected.extend([
+            (authorizer.clone(), "type", "request".to_owned()),
+            (
+                authorizer.clone(),
+                "identitySource",
+                "$request.header.Authorization".to_owned(),
+            ),
+            (
+                authorizer.clone(),
+                "authorizerPayloadFormatVersion",
+                "2.0".to_owned(),
+            ),
+            (
+                authorizer.clone(),
+                "enableSimpleResponses",
+                "false".to_owned(),
+            ),
+        ]),
+    }
+    for (parent, field, value) in expected {
+        let found = text(at(template, &[&parent[..], &[field]].concat()));
+        if found.as_deref() != Some(value.as_str()) {
+            problems.push(format!(
+                "{api}: authorizer {field} is {found:?}, expected {value}"
+            ));
+        }
+    }
+    problems
+}
+
+/// Every way one API variant of `template` differs from the route table and the endpoints.
+fn problems(template: &Yaml, variant: Variant, routes: &RouteTable) -> Vec<String> {
+    let api = variant.resource();
+    let operations = match operations(template, api) {
+        Ok(operations) => operations,
+        Err(problem) => return vec![problem],
+    };
+    let mut problems = check_authorizer(template, variant);
+    for operation in &operations {
+        let route = routes
+            .routes()
+            .iter()
+            .find(|route| route.method == operation.method && route.path == operation.path);
+        let endpoint = OAUTH_ENDPOINTS
+            .iter()
+            .find(|(method, path, _)| *method == operation.method && *path == operation.path);
+        problems.extend(match (route, endpoint) {
+            (Some(route), _) => check_protected(variant, operation, route),
+            (None, Some((_, _, function))) => check_open(variant, operation, function),
+            (None, None) => vec![format!(
+                "{api}: {} is neither a route of infra/routes.toml nor an OAuth endpoint",
+                operation.name()
+            )],
+        });
+    }
+    let routed: BTreeSet<String> = operations.iter().map(Operation::name).collect();
+    let expected = routes.routes().iter().map(Route::name).chain(
+        OAUTH_ENDPOINTS
+            .iter()
+            .map(|(method, path, _)| format!("{method} {path}")),
+    );
+    for name in expected {
+        if !routed.contains(&name) {
+            problems.push(format!("{api}: {name} is not routed"));
+        }
+    }
+    problems
+}
+
+fn built_in() -> RouteTable {
+    RouteTable::built_in().unwrap()
+}
+
+#[test]
+fn both_apis_route_exactly_the_route_table_and_the_oauth_endpoints() {
+    let template = parse(TEMPLATE);
+    for variant in [Variant::Rest, Variant::Http] {
+        let found = problems(&template, variant, &built_in());
+        assert!(found.is_empty(), "{variant:?}:\n{}", found.join("\n"));
+    }
+}
+
+#[test]
+fn the_authorizer_cache_stays_within_the_revocation_bound() {
+    let template = parse(TEMPLATE);
+    let env = [
+        "Resources",
+        "AuthorizerFunction",
+        "Properties",
+        "Environment",
+        "Variables",
+    ];
+    let variable = |name: &str| text(at(&template, &[&env[..], &[name]].concat()));
+    assert_eq!(
+        variable("XECURE_GATEWAY_CACHE_SECONDS").as_deref(),
+        Some("!Ref AuthorizerCacheSeconds"),
+        "the authorizer must be told the TTL the APIs use"
+    );
+    let bound: u64 = variable("XECURE_REVOCATION_BOUND_SECONDS")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let max_ttl: u64 = text(at(
+        &template,
+        &["Parameters", "AuthorizerCacheSeconds", "MaxValue"],
+    ))
+    .unwrap()
+    .parse()
+    .unwrap();
+    // The largest TTL the stack accepts must be one the authorizer accepts at cold start.
+    let mut config = GatewayConfig::new(&OAuthConfig::for_issuer("https://issuer.example"));
+    config.revocation_bound = Duration::from_secs(bound);
+    config.gateway_cache_ttl = Duration::from_secs(max_ttl);
+    assert_eq!(bound, 60);
+    config
+        .check()
+        .expect("AuthorizerCacheSeconds MaxValue within the bound");
+    config.gateway_cache_ttl = Duration::from_secs(max_ttl + 1);
+    assert!(
+        config.check().is_err(),
+        "MaxValue should be the largest TTL allowed"
+    );
+}
+
+/// The first occurrence of `from` (the REST API's, which comes first) replaced by `to`.
+fn edited(from: &str, to: &str) -> String {
+    assert!(
+        TEMPLATE.contains(from),
+        "the template no longer contains {from:?}"
+    );
+    TEMPLATE.replacen(from, to, 1)
+}
+
+fn rest_problems(text: &str, routes: &RouteTable) -> Vec<String> {
+    problems(&parse(text), Variant::Rest, routes)
+}
+
+fn assert_caught(found: &[String], expected: &str) {
+    assert!(
+        found.iter().any(|problem| problem.contains(expected)),
+        "expected a problem containing {expected:?}, found {found:#?}"
+    );
+}
+
+#[test]
+fn a_route_added_to_the_table_but_not_to_the_template_is_caught() {
+    let routes = RouteTable::parse(&format!(
+        "{BUILT_IN}\n[[route]]\nmethod = \"PUT\"\npath = \"/orders/{{id}}\"\nscopes = [\"orders:write\"]\n"
+    ))
+    .unwrap();
+    for variant in [Variant::Rest, Variant::Http] {
+        assert_caught(
+            &problems(&parse(TEMPLATE), variant, &routes),
+            "PUT /orders/{id} is not routed",
+        );
+    }
+}
+
+#[test]
+fn a_protected_route_without_the_authorizer_is_caught() {
+    let text = edited(
+        "          /profile:\n            get:\n              security: [{ XecureAuthorizer: [] }]\n",
+        "          /profile:\n            get:\n",
+    );
+    assert_caught(
+        &rest_problems(&text, &built_in()),
+        "XecureRestApi GET /profile must require exactly XecureAuthorizer",
+    );
+}
+
+#[test]
+fn an_authorizer_on_an_oauth_endpoint_is_caught() {
+    let text = edited(
+        "          /token:\n            post:\n",
+        "          /token:\n            post:\n              security: [{ XecureAuthorizer: [] }]\n",
+    );
+    assert_caught(
+        &rest_problems(&text, &built_in()),
+        "POST /token is an OAuth endpoint: it must have no authorizer",
+    );
+}
+
+#[test]
+fn an_extra_route_or_a_wrong_backend_path_is_caught() {
+    let extra = edited(
+        "          /profile:\n",
+        "          /admin:\n            get:\n              security: [{ XecureAuthorizer: [] }]\n          /profile:\n",
+    );
+    assert_caught(
+        &rest_problems(&extra, &built_in()),
+        "GET /admin is neither a route of infra/routes.toml nor an OAuth endpoint",
+    );
+    let unmapped = edited(
+        "integration.request.path.id: method.request.path.id\n",
+        "\n",
+    );
+    assert_caught(
+        &rest_problems(&unmapped, &built_in()),
+        "integration.request.path.id must be mapped",
+    );
+    let wrong_uri = edited(
+        "uri: !Sub ${BackendUrl}/orders/{id}",
+        "uri: !Sub ${BackendUrl}/orders",
+    );
+    assert_caught(&rest_problems(&wrong_uri, &built_in()), "integration uri");
+}
+
+#[test]
+fn a_literal_ttl_or_simple_responses_are_caught() {
+    let literal = edited(
+        "authorizerResultTtlInSeconds: !Ref AuthorizerCacheSeconds",
+        "authorizerResultTtlInSeconds: 300",
+    );
+    assert_caught(
+        &rest_problems(&literal, &built_in()),
+        "authorizer authorizerResultTtlInSeconds",
+    );
+    let simple = TEMPLATE.replace(
+        "enableSimpleResponses: false",
+        "enableSimpleResponses: true",
+    );
+    assert_caught(
+        &problems(&parse(&simple), Variant::Http, &built_in()),
+        "authorizer enableSimpleResponses",
+    );
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Deploy checks, part of the test command (tests/run.sh), offline and with no AWS account:
+#   1. cfn-lint and `sam validate --lint` on infra/template.yaml (pinned, in .tools/sam-venv,
+#      a virtualenv of their own: sharing moto's makes pip downgrade one or the other);
+#   2. `cargo lambda build --release --output-format zip` of the four functions (pinned
+#      cargo-lambda with its zig, in .tools/cargo-lambda-venv), which must leave one
+#      bootstrap.zip per function; prints each zip's size and the build time.
+# The build targets x86_64-unknown-linux-gnu, whose standard library every stable toolchain
+# on this machine has; deploys default to arm64 (template parameter Architecture), which
+# `sam build` cross-compiles where rustup can add the aarch64 standard library.
+#
+#   bash tests/deploy/check.sh            # both
+#   bash tests/deploy/check.sh template   # only the template checks (seconds)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+TOOLS="$ROOT/.tools"
+CFN_LINT_VERSION="1.58.0"
+SAM_CLI_VERSION="1.170.0"
+CARGO_LAMBDA_VERSION="1.9.2"
+ZIGLANG_VERSION="0.17.1"
+SAM_VENV="$TOOLS/sam-venv"
+CARGO_LAMBDA_VENV="$TOOLS/cargo-lambda-venv"
+TEMPLATE="$ROOT/infra/template.yaml"
+FUNCTIONS=(authorize consent token authorizer)
+TARGET="x86_64-unknown-linux-gnu"
+
+log() { printf '[tests/deploy/check.sh] %s\n' "$*" >&2; }
+
+# shellcheck source=../python_venv.sh
+source "$ROOT/tests/python_venv.sh"
+
+check_template() {
+  venv_with "$SAM_VENV" "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_CLI_VERSION"
+  # No account, no credentials, no telemetry: the lint is local, and must stay so.
+  local offline=(env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN
+    AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+    SAM_CLI_TELEMETRY=0)
+  log "cfn-lint $CFN_LINT_VERSION: infra/template.yaml"
+  "${offline[@]}" "$SAM_VENV/bin/cfn-lint" "$TEMPLATE"
+  log "sam validate --lint (aws-sam-cli $SAM_CLI_VERSION): infra/template.yaml"
+  "${offline[@]}" "$SAM_VENV/bin/sam" validate --lint --template "$TEMPLATE"
+}
+
+build_functions() {
+  venv_with "$CARGO_LAMBDA_VENV" "cargo-lambda==$CARGO_LAMBDA_VERSION" "ziglang==$ZIGLANG_VERSION"
+  local target_dir
+  target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
+  local package_args=()
+  for function in "${FUNCTIONS[@]}"; do
+    package_args+=(-p "$function")
+    rm -f "$target_dir/lambda/$function/bootstrap.zip"
+  done
+  log "cargo lambda build --release --output-format zip --target $TARGET (${FUNCTIONS[*]})"
+  local started=$SECONDS
+  # cargo-lambda finds `cargo-zigbuild`'s zig through the venv's Python on PATH.
+  (cd "$ROOT" && PATH="$CARGO_LAMBDA_VENV/bin:$PATH" cargo lambda build --release \
+    --output-format zip --target "$TARGET" --locked "${package_args[@]}")
+  local elapsed=$((SECONDS - started))
+  local missing=0
+  for function in "${FUNCTIONS[@]}"; do
+    local zip="$target_dir/lambda/$function/bootstrap.zip"
+    if python3 -c 'import sys, zipfile; sys.exit("bootstrap" not in zipfile.ZipFile(sys.argv[1]).namelist())' "$zip" 2>/dev/null; then
+      printf '%-11s %8d bytes  %s\n' "$function" "$(stat -c %s "$zip")" "$zip"
+    else
+      log "no bootstrap.zip with a bootstrap for $function at $zip"
+      missing=1
+    fi
+  done
+  echo "cargo lambda build: ${elapsed}s"
+  return "$missing"
+}
+
+command -v python3 >/dev/null || { log "python3 is required"; exit 1; }
+check_template
+if [ "${1:-}" != "template" ]; then
+  build_functions
+fi
