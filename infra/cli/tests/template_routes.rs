@@ -16,29 +16,33 @@ use xecure::config::OAuthConfig;
 use xecure::gateway::routes::{Route, RouteTable, BUILT_IN};
 use xecure::gateway::GatewayConfig;
 use xecure::oauth::metadata::{
-    AUTHORIZE_PATH, CONSENT_PATH, INTROSPECT_PATH, JWKS_PATH, LOGIN_PATH, METADATA_PATH,
-    REVOKE_PATH, TOKEN_PATH,
+    APPS_API_PATH, APPS_PATH, AUTHORIZE_PATH, CONSENT_PATH, INTROSPECT_PATH, JWKS_PATH, LOGIN_PATH,
+    LOGOUT_PATH, METADATA_PATH, REGISTER_PATH, REVOKE_PATH, TOKEN_PATH,
 };
 
 const AUTHORIZER: &str = "XecureAuthorizer";
 
 /// The OAuth endpoints and the function serving each (`xecure-${Stage}-<function>`): exactly
-/// the methods the handlers serve. `/apps` (connected apps) and `/register` (dynamic client
-/// registration) are routed whole to the function that will serve them.
-const OAUTH_ENDPOINTS: [(&str, &str, &str); 14] = [
+/// the methods the handlers serve. The connected-apps page and its JSON API, and dynamic
+/// client registration (RFC 7591/7592), are routed whole to the function that serves them.
+const OAUTH_ENDPOINTS: [(&str, &str, &str); 18] = [
     ("GET", AUTHORIZE_PATH, "authorize"),
     ("GET", LOGIN_PATH, "authorize"),
     ("POST", LOGIN_PATH, "authorize"),
+    ("GET", LOGOUT_PATH, "authorize"),
+    ("POST", LOGOUT_PATH, "authorize"),
     ("GET", CONSENT_PATH, "consent"),
     ("POST", CONSENT_PATH, "consent"),
-    ("ANY", "/apps", "consent"),
+    ("ANY", APPS_PATH, "consent"),
     ("ANY", "/apps/{proxy+}", "consent"),
+    ("ANY", APPS_API_PATH, "consent"),
+    ("ANY", "/api/apps/{proxy+}", "consent"),
     ("POST", TOKEN_PATH, "token"),
     ("POST", REVOKE_PATH, "token"),
     ("POST", INTROSPECT_PATH, "token"),
     ("GET", METADATA_PATH, "token"),
     ("GET", JWKS_PATH, "token"),
-    ("ANY", "/register", "token"),
+    ("ANY", REGISTER_PATH, "token"),
     ("ANY", "/register/{proxy+}", "token"),
 ];
 
