@@ -6,23 +6,18 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use std::time::Duration;
 use xecure::domain::OpaqueToken;
-use xecure::http::{form, request_context};
+use xecure::http::request_context;
 use xecure::oauth::interaction::AuthorizationFlow;
 use xecure::oauth::metadata::{APPS_PATH, LOGOUT_PATH};
 use xecure::web::cookie::{cookie_path, session_cookie, set_session_cookie};
-use xecure::web::csrf::csrf_matches;
 use xecure::web::pages::{SignedOutPage, CSS};
-use xecure::web::{csrf_refused, error_page, html, see_other, with_cookie};
+use xecure::web::{csrf_checked_form, error_page, html, see_other, with_cookie};
 
 pub async fn log_out(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
-    let params = match form(request) {
-        Ok(params) => params,
-        Err(error) => return error_page(&error),
-    };
-    let cookie = session_cookie(request.headers());
-    if !csrf_matches(cookie.as_ref(), params.get("csrf")) {
-        return csrf_refused();
+    if let Err(refused) = csrf_checked_form(request) {
+        return *refused;
     }
+    let cookie = session_cookie(request.headers());
     if let Err(error) = flow
         .log_out(cookie.as_ref(), &request_context(request))
         .await

@@ -10,14 +10,14 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use xecure::domain::LoginSession;
-use xecure::http::{form, json, json_error, request_context};
+use xecure::http::{json, json_error, request_context};
 use xecure::oauth::interaction::{AuthorizationFlow, ConnectedApp};
 use xecure::oauth::metadata::{APPS_PATH, APPS_REVOKE_PATH, LOGIN_PATH, LOGOUT_PATH};
 use xecure::oauth::OAuthError;
 use xecure::web::cookie::session_cookie;
-use xecure::web::csrf::{csrf_matches, csrf_token};
+use xecure::web::csrf::csrf_token;
 use xecure::web::pages::{AppLine, AppsPage, ScopeLine, CSS};
-use xecure::web::{csrf_refused, error_page, html, query_params, see_other};
+use xecure::web::{csrf_checked_form, error_page, html, query_params, see_other};
 
 /// The login page, set to come back here: a fixed, server-built URL.
 fn to_login(flow: &AuthorizationFlow) -> Response<Body> {
@@ -89,14 +89,10 @@ fn app_line(app: &ConnectedApp) -> AppLine<'_> {
 
 /// `POST /apps/revoke`: CSRF first, then the session; 303 back to the page.
 pub async fn revoke(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
-    let params = match form(request) {
+    let params = match csrf_checked_form(request) {
         Ok(params) => params,
-        Err(error) => return error_page(&error),
+        Err(refused) => return *refused,
     };
-    let cookie = session_cookie(request.headers());
-    if !csrf_matches(cookie.as_ref(), params.get("csrf")) {
-        return csrf_refused();
-    }
     let session = match session_of(flow, request).await {
         Ok(Some(session)) => session,
         Ok(None) => return to_login(flow),

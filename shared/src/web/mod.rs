@@ -157,6 +157,17 @@ pub fn query_params(request: &Request) -> Result<Params, OAuthError> {
 }
 
 /// A form whose CSRF token is missing or does not match this browser's cookie.
+/// The fields of a form posted from one of our pages, once its CSRF token matches the
+/// session cookie (security rule 12); otherwise the page to answer with.
+pub fn csrf_checked_form(request: &Request) -> Result<Params, Box<Response<Body>>> {
+    let params = crate::http::form(request).map_err(|error| Box::new(error_page(&error)))?;
+    let cookie = cookie::session_cookie(request.headers());
+    if !csrf::csrf_matches(cookie.as_ref(), params.get("csrf")) {
+        return Err(Box::new(csrf_refused()));
+    }
+    Ok(params)
+}
+
 pub fn csrf_refused() -> Response<Body> {
     let error = OAuthError::new(
         ErrorCode::AccessDenied,
