@@ -60,6 +60,10 @@ pub enum StoreError {
     /// A stored item could not be decoded.
     #[error("stored item is corrupt: {0}")]
     Corrupt(String),
+    /// The item changed since the caller read it (an optimistic-concurrency check failed):
+    /// nothing was written. Read again and decide again.
+    #[error("changed concurrently: {0}")]
+    Conflict(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -71,8 +75,9 @@ pub enum CodeRedemption {
     Redeemed(AuthorizationCode),
     /// Already redeemed: a replay. The record says what the first redemption produced.
     Replayed(AuthorizationCode),
-    /// The grant behind the code was revoked after the code was issued; the code is unspent.
-    GrantRevoked,
+    /// The grant behind the code was revoked, or the user's account no longer accepts the
+    /// sign-in the code rests on (disabled, removed, credentials cut); the code is unspent.
+    Revoked,
     /// Unknown or expired.
     NotFound,
 }
@@ -87,11 +92,13 @@ pub struct NewRefreshFamily {
 /// What rotating a refresh token found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
-    /// The presented token is now rotated and `next` stored in its place.
-    Rotated,
+    /// The presented token is now rotated and this successor stored in its place: `next`, its
+    /// scope narrowed to what the grant still allows (a user may have taken scopes back).
+    Rotated(RefreshToken),
     /// The presented token had already been rotated: reuse. Its family is now revoked.
     ReuseDetected { family_id: FamilyId },
-    /// The family or its grant was revoked.
+    /// The family or its grant was revoked, or the user's account no longer accepts the
+    /// sign-in the family rests on.
     Revoked,
     /// Unknown or expired.
     NotFound,
@@ -99,22 +106,32 @@ pub enum Rotation {
 
 #[async_trait]
 pub trait ClientStore: Send + Sync {
-    /// Creates or replaces.
+    /// Creates or replaces: for new clients. A change to an existing one is `update_client`.
     async fn put_client(&self, client: &Client) -> StoreResult<()>;
+    /// Replaces the client if it is still at `client.version - 1`; false, and nothing
+    /// written, if it changed or is gone (security rule 17: a disable, an update and a delete
+    /// cannot undo one another).
+    async fn update_client(&self, client: &Client) -> StoreResult<bool>;
     async fn get_client(&self, id: &ClientId) -> StoreResult<Option<Client>>;
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
     /// True if the client existed.
     async fn delete_client(&self, id: &ClientId) -> StoreResult<bool>;
 }
 
+/// Accounts, by id, and the usernames that find them.
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// Fails with `AlreadyExists` if the username is taken.
     async fn create_user(&self, user: &User) -> StoreResult<()>;
-    /// Fails with `NotFound` if the user does not exist.
-    async fn update_user(&self, user: &User) -> StoreResult<()>;
+    /// Replaces the account if it is still at `user.version - 1` (`Conflict` if it moved,
+    /// `NotFound` if it is gone), and puts `revocation` in the same atomic write: a control
+    /// that cuts the user's credentials stops them everywhere at once (security rule 17).
+    async fn update_user(&self, user: &User, revocation: Option<&Revocation>) -> StoreResult<()>;
     async fn get_user_by_username(&self, username: &Username) -> StoreResult<Option<User>>;
-    async fn delete_user(&self, username: &Username) -> StoreResult<bool>;
+    async fn get_user(&self, id: &UserId) -> StoreResult<Option<User>>;
+    /// Deletes the account (if still at `user.version`, else `Conflict`) and its username,
+    /// and puts `revocation`, in one atomic write; false if the account was already gone.
+    async fn delete_user(&self, user: &User, revocation: &Revocation) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -179,8 +196,10 @@ pub trait CodeStore: Send + Sync {
     ) -> StoreResult<Option<AuthorizationCode>>;
     /// Spends `code` (as read by `get_code` and checked by the caller) exactly once,
     /// atomically with storing the refresh family it starts, and only while its grant is
-    /// active. Under concurrency exactly one caller gets `Redeemed`. The same write sets the
-    /// grant's `last_used_at` to `now` (the connected-apps page shows it; no extra call).
+    /// active and the user's account accepts the code's sign-in. Under concurrency exactly one
+    /// caller gets `Redeemed`, with the code's scope narrowed to what the grant still allows;
+    /// `refresh`, if any, must carry that scope (the store narrows its token too). The same
+    /// write sets the grant's `last_used_at` to `now` (the connected-apps page shows it).
     async fn redeem_code(
         &self,
         code: &AuthorizationCode,
@@ -205,10 +224,11 @@ pub trait RefreshStore: Send + Sync {
         id: &FamilyId,
         now: Timestamp,
     ) -> StoreResult<Option<RefreshFamily>>;
-    /// Atomically marks `presented` rotated and stores `next`, if the token is live and
-    /// unrotated and its family and grant are active, setting the grant's `last_used_at` to
-    /// `stamp.at` in the same write. Rotating an already rotated token revokes the family and
-    /// reports reuse.
+    /// Atomically marks `presented` rotated and stores `next` (its scope narrowed to what the
+    /// grant still allows), if the token is live and unrotated, its family and grant are
+    /// active and the user's account accepts the family's sign-in, setting the grant's
+    /// `last_used_at` to `stamp.at` in the same write. Rotating an already rotated token
+    /// revokes the family and reports reuse.
     /// `stamp.at` is the current time; on reuse it dates the family's revocation entry.
     async fn rotate_refresh(
         &self,
@@ -226,15 +246,19 @@ pub trait RefreshStore: Send + Sync {
 
 #[async_trait]
 pub trait GrantStore: Send + Sync {
-    /// Creates or replaces the grant of (user, client).
-    async fn upsert_grant(&self, grant: &Grant) -> StoreResult<()>;
+    /// Writes the grant of (user, client) if the stored one is still at `grant.version - 1`
+    /// (version 1: there is none yet), with `narrowing` (the entry that stops the tokens of
+    /// scopes the user took back) in the same atomic write. False, and nothing written, if
+    /// the stored grant changed since it was read: an approval never overwrites a revocation
+    /// or a concurrent approval it did not see (security rule 17).
+    async fn save_grant(&self, grant: &Grant, narrowing: Option<&Revocation>) -> StoreResult<bool>;
     async fn get_grant(&self, user: &UserId, client: &ClientId) -> StoreResult<Option<Grant>>;
     async fn list_grants(&self, user: &UserId) -> StoreResult<Vec<Grant>>;
     /// Every grant (active or revoked) any user gave this client: what disabling or removing
     /// the client must revoke.
     async fn list_client_grants(&self, client: &ClientId) -> StoreResult<Vec<Grant>>;
-    /// Marks the grant revoked and records the revocation in one atomic write; true if it
-    /// was active.
+    /// Marks the grant revoked (a new version) and records the revocation in one atomic
+    /// write; true if it was active.
     async fn revoke_grant(
         &self,
         user: &UserId,

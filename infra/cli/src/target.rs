@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use xecure::audit::{AuditDraft, Auditor, RequestContext};
 use xecure::config::{aws_sdk_config, SdkConfig};
-use xecure::ports::{OsRng, Store, SystemClock};
+use xecure::oauth::access_revocation::AccessRevoker;
+use xecure::ports::{Clock, OsRng, Store, SystemClock};
 use xecure::signing::{KeySealer, KmsKeySealer, LocalKeySealer};
 use xecure::store::dynamo::DynamoStore;
 use xecure::store::embedded::EmbeddedStore;
@@ -65,6 +66,30 @@ impl Target {
         RequestContext {
             user_agent: Some("xecure-cli".into()),
             ..RequestContext::default()
+        }
+    }
+}
+
+/// Longest access-token lifetime a deployment may configure, plus leeway: how long the
+/// revocation entries of operator controls must last (the CLI does not know the deployed
+/// functions' settings).
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+impl Target {
+    /// Withdraws access as an operator, now.
+    pub fn revoker<'a>(
+        &'a self,
+        auditor: &'a Auditor,
+        context: &'a RequestContext,
+    ) -> AccessRevoker<'a> {
+        AccessRevoker {
+            store: self.store.as_ref(),
+            auditor,
+            rng: &OsRng,
+            now: SystemClock.now(),
+            token_lifetime: MAX_TOKEN_LIFETIME,
+            by: "operator",
+            context,
         }
     }
 }

@@ -35,8 +35,17 @@ pub fn client(id: &ClientId) -> ItemKey {
 /// GSI1 partition holding every client, sorted by id.
 pub const CLIENT_LIST: &str = "CLIENTS";
 
+/// The username's pointer to its account: it makes usernames unique and finds the account
+/// at login.
 pub fn user(username: &Username) -> ItemKey {
     key(format!("USERNAME#{username}"), "USER")
+}
+
+/// The account itself, by user id: what every credential check reads (codes, refresh tokens
+/// and sessions carry the user id). Its own partition, apart from the grants in `USER#<id>`,
+/// so a function that may write grants is not thereby allowed to write accounts.
+pub fn account(user: &UserId) -> ItemKey {
+    key(format!("ACCOUNT#{user}"), "ACCOUNT")
 }
 
 pub fn session(digest: &TokenDigest) -> ItemKey {
@@ -130,6 +139,7 @@ mod tests {
             user(&Username::parse("Alice").unwrap()),
             key("USERNAME#alice".into(), "USER")
         );
+        assert_eq!(account(&user_id), key("ACCOUNT#usr_1".into(), "ACCOUNT"));
         assert_eq!(session(&digest), key(format!("SESSION#{d}"), "SESSION"));
         assert_eq!(code(&digest), key(format!("CODE#{d}"), "CODE"));
         assert_eq!(

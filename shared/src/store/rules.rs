@@ -2,13 +2,31 @@
 //! store and the DynamoDB store cannot drift apart. Each takes what the store read and says
 //! whether to go ahead.
 
-use crate::domain::{AuthorizationCode, Grant, RefreshFamily, RefreshToken, Timestamp};
+use crate::domain::{
+    AuthorizationCode, Grant, GrantId, RefreshFamily, RefreshToken, Scope, Timestamp, User,
+};
 use crate::ports::{CodeRedemption, Rotation};
 
-/// A grant backs a token only while it is active and is still the grant the token came from
-/// (consenting again after a revocation creates a new grant id).
-fn grant_backs(grant: Option<&Grant>, grant_id: &crate::domain::GrantId) -> bool {
-    grant.is_some_and(|grant| grant.is_active() && &grant.id == grant_id)
+/// What a grant still allows of `scope`, if it backs a token of `grant_id` at all: only while
+/// it is active and is still the grant the token came from (consenting again after a
+/// revocation creates a new grant id), and only the scopes the user has not taken back.
+fn grant_allows(grant: Option<&Grant>, grant_id: &GrantId, scope: &Scope) -> Option<Scope> {
+    let grant = grant.filter(|grant| grant.is_active() && &grant.id == grant_id)?;
+    Some(scope.intersection(&grant.scope)).filter(|left| !left.is_empty())
+}
+
+/// Security rule 16: a credential resting on a sign-in stands only while the account exists,
+/// is enabled, and has not cut its credentials since.
+fn account_accepts(account: Option<&User>, auth_time: Timestamp) -> bool {
+    account.is_some_and(|user| user.accepts_sign_in_from(auth_time))
+}
+
+/// The version a grant write expects to find stored: one below its own (0: none stored, or a
+/// grant from before grants had versions).
+pub(crate) fn previous_version(grant: &Grant) -> crate::ports::StoreResult<u64> {
+    grant.version.checked_sub(1).ok_or_else(|| {
+        crate::ports::StoreError::InvalidRequest("a grant is written at version 1 or more".into())
+    })
 }
 
 pub(crate) enum RedemptionCheck {
@@ -16,10 +34,12 @@ pub(crate) enum RedemptionCheck {
     Refuse(CodeRedemption),
 }
 
+/// `Proceed` carries the code with its scope narrowed to what the grant still allows.
 pub(crate) fn check_redemption(
     stored: Option<AuthorizationCode>,
     expected: &AuthorizationCode,
     grant: Option<&Grant>,
+    account: Option<&User>,
     now: Timestamp,
 ) -> RedemptionCheck {
     let Some(code) = stored.filter(|code| !code.expires_at.has_passed(now)) else {
@@ -32,14 +52,21 @@ pub(crate) fn check_redemption(
     if code.redeemed_at.is_some() {
         return RedemptionCheck::Refuse(CodeRedemption::Replayed(code));
     }
-    if !grant_backs(grant, &code.grant_id) {
-        return RedemptionCheck::Refuse(CodeRedemption::GrantRevoked);
+    let Some(scope) = grant_allows(grant, &code.grant_id, &code.scope) else {
+        return RedemptionCheck::Refuse(CodeRedemption::Revoked);
+    };
+    if !account_accepts(account, code.auth_time) {
+        return RedemptionCheck::Refuse(CodeRedemption::Revoked);
     }
-    RedemptionCheck::Proceed(code)
+    RedemptionCheck::Proceed(AuthorizationCode { scope, ..code })
 }
 
 pub(crate) enum RotationCheck {
-    Proceed(RefreshToken),
+    /// The presented token, and `next` narrowed to what the grant still allows.
+    Proceed {
+        presented: RefreshToken,
+        next: RefreshToken,
+    },
     /// The token was already rotated: revoke this family.
     Reuse(RefreshFamily),
     Refuse(Rotation),
@@ -49,6 +76,7 @@ pub(crate) fn check_rotation(
     token: Option<RefreshToken>,
     family: Option<RefreshFamily>,
     grant: Option<&Grant>,
+    account: Option<&User>,
     next: &RefreshToken,
     now: Timestamp,
 ) -> RotationCheck {
@@ -64,7 +92,11 @@ pub(crate) fn check_rotation(
     {
         return RotationCheck::Refuse(Rotation::NotFound);
     }
-    if family.revoked_at.is_some() || !grant_backs(grant, &token.grant_id) {
+    let allowed = grant_allows(grant, &token.grant_id, &next.scope);
+    let Some(scope) = allowed.filter(|_| family.revoked_at.is_none()) else {
+        return RotationCheck::Refuse(Rotation::Revoked);
+    };
+    if !account_accepts(account, token.auth_time) {
         return RotationCheck::Refuse(Rotation::Revoked);
     }
     // RFC 9700 section 4.14.2: a rotated refresh token presented again means it leaked;
@@ -72,5 +104,11 @@ pub(crate) fn check_rotation(
     if token.rotated_at.is_some() {
         return RotationCheck::Reuse(family);
     }
-    RotationCheck::Proceed(token)
+    RotationCheck::Proceed {
+        presented: token,
+        next: RefreshToken {
+            scope,
+            ..next.clone()
+        },
+    }
 }

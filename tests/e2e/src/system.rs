@@ -53,11 +53,6 @@ impl System {
         let now = clock.now();
         store
             .put_client(&Client {
-                id: ClientId::parse(WEB).expect("id"),
-                display_name: "Photo Printing <Co>".into(),
-                kind: ClientKind::Confidential {
-                    secret_hash: SecretHash::of(&ClientSecret::new(WEB_SECRET)),
-                },
                 redirect_uris: vec![RedirectUri::parse(WEB_REDIRECT).expect("uri")],
                 allowed_scopes: Scope::parse("profile:read orders:read orders:write")
                     .expect("scope"),
@@ -66,21 +61,26 @@ impl System {
                     GrantType::AuthorizationCode,
                     GrantType::RefreshToken,
                 ]),
-                created_at: now,
-                disabled: false,
-                registration: None,
+                // The tests' app sends its secret in the form (RFC 6749 section 2.3.1).
+                auth_method: Some(AuthMethod::ClientSecretPost),
+                ..Client::new(
+                    ClientId::parse(WEB).expect("id"),
+                    "Photo Printing <Co>",
+                    ClientKind::Confidential {
+                        secret_hash: SecretHash::of(&ClientSecret::new(WEB_SECRET)),
+                    },
+                    now,
+                )
             })
             .await
             .expect("register the app");
         store
-            .create_user(&User {
-                id: UserId::generate(&OsRng),
-                username: Username::parse(USERNAME).expect("name"),
-                password_hash: PasswordHash::create(&Password::new(PASSWORD), &OsRng)
-                    .expect("hash"),
-                created_at: now,
-                disabled: false,
-            })
+            .create_user(&User::new(
+                UserId::generate(&OsRng),
+                Username::parse(USERNAME).expect("name"),
+                PasswordHash::create(&Password::new(PASSWORD), &OsRng).expect("hash"),
+                now,
+            ))
             .await
             .expect("create the user");
         rotate_signing_key(

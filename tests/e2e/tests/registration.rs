@@ -266,6 +266,18 @@ async fn a_registered_client_is_read_updated_used_and_deleted() {
     );
     assert_eq!(updated["token_endpoint_auth_method"], "client_secret_post");
     assert_ne!(updated["client_secret"], json!(secret));
+    // RFC 7592 section 2.2: the update rotated the registration access token.
+    let (status, _, _) = call(&system, "GET", &path, Some(&rat), None).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the old token no longer works"
+    );
+    let rat = updated["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(rat, created["registration_access_token"].as_str().unwrap());
     let mut hostile = update.clone();
     hostile["redirect_uris"] = json!(["javascript:alert(1)"]);
     let (status, answer, _) = call(&system, "PUT", &path, Some(&rat), Some(&hostile)).await;
@@ -315,19 +327,25 @@ async fn deleting_a_registration_revokes_what_users_granted() {
         .await
         .unwrap()
         .unwrap();
-    system
+    let saved = system
         .store
-        .upsert_grant(&xecure::domain::Grant {
-            id: xecure::domain::GrantId::generate(&OsRng),
-            user_id: user.id.clone(),
-            client_id: client.clone(),
-            scope: xecure::domain::Scope::parse("orders:read").unwrap(),
-            created_at: SystemClock.now(),
-            last_used_at: SystemClock.now(),
-            revoked_at: None,
-        })
+        .save_grant(
+            &xecure::domain::Grant {
+                id: xecure::domain::GrantId::generate(&OsRng),
+                user_id: user.id.clone(),
+                client_id: client.clone(),
+                scope: xecure::domain::Scope::parse("orders:read").unwrap(),
+                created_at: SystemClock.now(),
+                last_used_at: SystemClock.now(),
+                revoked_at: None,
+                client_revision: 0,
+                version: 1,
+            },
+            None,
+        )
         .await
         .unwrap();
+    assert!(saved);
     let rat = created["registration_access_token"].as_str().unwrap();
     let (status, _, _) = call(
         &system,

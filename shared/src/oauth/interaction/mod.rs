@@ -5,6 +5,7 @@
 
 mod connected_apps;
 mod decide;
+mod grant_record;
 mod logout;
 #[cfg(test)]
 mod tests;
@@ -153,7 +154,9 @@ impl AuthorizationFlow {
         OpaqueToken::generate(self.rng.as_ref())
     }
 
-    /// The session a browser's cookie stands for, if it is live.
+    /// The session a browser's cookie stands for, if it is live: unexpired, and its user's
+    /// account still accepts that sign-in (not disabled, removed, or signed out everywhere
+    /// since; security rule 16).
     pub async fn session(
         &self,
         cookie: Option<&OpaqueToken>,
@@ -161,10 +164,32 @@ impl AuthorizationFlow {
         let Some(cookie) = cookie else {
             return Ok(None);
         };
-        Ok(self
+        let Some(session) = self
             .store
             .get_session(&cookie.digest(), self.clock.now())
-            .await?)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let account = self.store.get_user(&session.user_id).await?;
+        Ok(account
+            .filter(|user| user.accepts_sign_in_from(session.authenticated_at))
+            .map(|_| session))
+    }
+
+    /// An entry for the authorizer's revocation list, living as long as any access token it
+    /// may have to stop.
+    pub(crate) fn access_revocation(
+        &self,
+        target: crate::domain::RevocationTarget,
+        now: crate::domain::Timestamp,
+    ) -> crate::domain::Revocation {
+        crate::oauth::access_revocation::entry(
+            self.rng.as_ref(),
+            now,
+            self.config.access_token_ttl + crate::oauth::token::LEEWAY,
+            target,
+        )
     }
 
     /// `GET /authorize` (RFC 6749 section 4.1.1).
@@ -195,14 +220,24 @@ impl AuthorizationFlow {
         let handle = OpaqueToken::generate(self.rng.as_ref());
         let pending = pending_of(&request, handle.digest(), now, &self.interaction);
         let remembered = match session {
-            Some(session) => match self.consent_remembered(&pending, session).await {
+            Some(session) => match self
+                .consent_remembered(&pending, session, &request.client)
+                .await
+            {
                 Ok(remembered) => remembered,
                 Err(error) => return Step::ShowError(error),
             },
             None => None,
         };
         match (request.prompt, session, remembered) {
-            // OpenID Connect Core 3.1.2.1: prompt=none must not show any page.
+            // OpenID Connect Core 3.1.2.1: prompt=none must not show any page. Nobody signed
+            // in: only a trusted client gets the error at its redirect URI (rule 20).
+            (Prompt::None, None, _) if !request.client.is_trusted() => {
+                Step::ShowError(OAuthError::new(
+                    ErrorCode::LoginRequired,
+                    "the user is not signed in (this app's errors are shown here, not sent to it, until an operator verifies it)",
+                ))
+            }
             (Prompt::None, None, _) => self.refuse(
                 &pending,
                 ErrorCode::LoginRequired,
@@ -254,7 +289,11 @@ impl AuthorizationFlow {
         let Some(session) = session.filter(|s| logged_in_enough(s, &pending)) else {
             return Step::ToLogin(OpaqueToken::new(handle));
         };
-        let remembered = match self.consent_remembered(&pending, session).await {
+        let client = match self.client_of(&pending).await {
+            Ok(client) => client,
+            Err(step) => return step,
+        };
+        let remembered = match self.consent_remembered(&pending, session, &client).await {
             Ok(remembered) => remembered,
             Err(error) => return Step::ShowError(error),
         };
@@ -269,10 +308,6 @@ impl AuthorizationFlow {
                 Err(error) => Step::ShowError(unavailable(error)),
             };
         }
-        let client = match self.client_of(&pending).await {
-            Ok(client) => client,
-            Err(step) => return step,
-        };
         Step::ShowConsent(ConsentView {
             client_name: client.display_name,
             username: session.username.to_string(),
@@ -324,18 +359,25 @@ impl AuthorizationFlow {
     }
 
     /// Security rule 14: consent is never implied. It is remembered only when the user
-    /// already granted every requested scope to this client and the grant is active.
+    /// already granted every requested scope to this client, the grant is active, and the
+    /// client has not since moved or widened where its tokens go (rule 16: a new redirect
+    /// URI must be shown to the user before a code goes there).
     async fn consent_remembered(
         &self,
         pending: &PendingAuthorization,
         session: &LoginSession,
+        client: &Client,
     ) -> Result<Option<GrantId>, OAuthError> {
         let grant = self
             .store
             .get_grant(&session.user_id, &pending.client_id)
             .await?;
         Ok(grant
-            .filter(|grant| grant.is_active() && pending.scope.is_subset_of(&grant.scope))
+            .filter(|grant| {
+                grant.is_active()
+                    && grant.client_revision == client.revision
+                    && pending.scope.is_subset_of(&grant.scope)
+            })
             .map(|grant| grant.id))
     }
 

@@ -52,9 +52,26 @@ pub(super) fn client_item(client: &Client) -> StoreResult<Item> {
     ))
 }
 
-pub(super) fn user_item(user: &User) -> StoreResult<Item> {
-    record(user, &keys::user(&user.username))
+pub(super) fn account_item(user: &User) -> StoreResult<Item> {
+    record(user, &keys::account(&user.id))
 }
+
+/// What a username's item holds: the id of its account.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(super) struct UsernamePointer {
+    pub user_id: crate::domain::UserId,
+}
+
+pub(super) fn username_item(user: &User) -> StoreResult<Item> {
+    let pointer = UsernamePointer {
+        user_id: user.id.clone(),
+    };
+    record(&pointer, &keys::user(&user.username))
+}
+
+/// The grant's scopes as a string set as well, so a write can require in its condition that
+/// the grant still holds each scope a token carries (`contains(scopes, :s)`).
+pub(super) const GRANT_SCOPES: &str = "scopes";
 
 pub(super) fn session_item(session: &LoginSession) -> StoreResult<Item> {
     Ok(with_ttl(
@@ -100,12 +117,18 @@ pub(super) fn refresh_family_item(family: &RefreshFamily) -> StoreResult<Item> {
 
 /// Indexed by client (GSI2), so disabling a client finds every grant it holds.
 pub(super) fn grant_item(grant: &Grant) -> StoreResult<Item> {
-    Ok(with_index(
+    let mut item = with_index(
         record(grant, &keys::grant(&grant.user_id, &grant.client_id))?,
         (GSI2_PK, GSI2_SK),
         keys::grants_to(&grant.client_id),
         grant.user_id.to_string(),
-    ))
+    );
+    // A string set cannot be empty; a grant without scopes backs no token anyway.
+    if !grant.scope.is_empty() {
+        let scopes = grant.scope.iter().map(str::to_owned).collect();
+        item.insert(GRANT_SCOPES.to_owned(), AttributeValue::Ss(scopes));
+    }
+    Ok(item)
 }
 
 pub(super) fn initial_access_token_item(token: &InitialAccessToken) -> StoreResult<Item> {
@@ -169,16 +192,16 @@ mod tests {
     #[test]
     fn client_item_shape_is_pinned() {
         let client = Client {
-            id: ClientId::parse("demo").unwrap(),
-            display_name: "Demo".into(),
-            kind: ClientKind::Public,
             redirect_uris: vec![RedirectUri::parse("https://a.example/cb").unwrap()],
             allowed_scopes: Scope::parse("a b").unwrap(),
             default_scopes: Scope::parse("a").unwrap(),
             grant_types: BTreeSet::from([GrantType::AuthorizationCode]),
-            created_at: Timestamp::from_secs(1),
-            disabled: false,
-            registration: None,
+            ..Client::new(
+                ClientId::parse("demo").unwrap(),
+                "Demo",
+                ClientKind::Public,
+                Timestamp::from_secs(1),
+            )
         };
         let item = client_item(&client).unwrap();
         assert_eq!(
@@ -195,7 +218,9 @@ mod tests {
                 "allowed_scopes",
                 "default_scopes",
                 "grant_types",
-                "created_at"
+                "created_at",
+                "revision",
+                "version"
             ])
         );
         assert_eq!(text(&item, "PK"), "CLIENT#demo");

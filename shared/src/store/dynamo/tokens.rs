@@ -2,6 +2,7 @@
 
 use super::accounts::item_is_new;
 use super::expr::Expr;
+use super::items::GRANT_SCOPES;
 use super::items::{
     code_item, from_item, refresh_family_item, refresh_token_item, revocation_item, session_item,
     Item,
@@ -9,7 +10,7 @@ use super::items::{
 use super::{n, s, unavailable, DynamoStore, Written};
 use crate::domain::{
     AuthorizationCode, FamilyId, LoginSession, RefreshFamily, RefreshToken, RevocationStamp,
-    RevocationTarget, Timestamp, TokenDigest,
+    RevocationTarget, Scope, Timestamp, TokenDigest,
 };
 use crate::ports::{
     CodeRedemption, CodeStore, NewRefreshFamily, RefreshStore, Rotation, SessionStore, StoreError,
@@ -18,7 +19,7 @@ use crate::ports::{
 use crate::store::keys::{self, ItemKey, PK};
 use crate::store::rules::{check_redemption, check_rotation, RedemptionCheck, RotationCheck};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Get, TransactGetItem, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Get, TransactGetItem, TransactWriteItem};
 
 /// A failed condition is re-read and decided; if the re-read finds nothing wrong the state
 /// moved under us, and the write is tried again, this many times at most.
@@ -29,16 +30,39 @@ fn decode<T: serde::de::DeserializeOwned>(item: Option<Item>) -> StoreResult<Opt
 }
 
 /// Records that the grant was used now, on condition that the grant of (user, client) is
-/// still `grant_id` and not revoked. An Update instead of a ConditionCheck in the same
-/// transaction: "last used" costs no extra call.
-fn touch_active_grant(grant_id: &str, now: Timestamp) -> Expr {
-    Expr::update("SET #used = :used")
-        .and_condition("#id = :grant AND attribute_not_exists(#revoked)")
+/// still `grant_id`, not revoked, and still holds every scope of `scope` (the user may have
+/// taken some back). An Update instead of a ConditionCheck in the same transaction: "last
+/// used" costs no extra call.
+fn touch_active_grant(grant_id: &str, scope: &Scope, now: Timestamp) -> Expr {
+    let mut condition = "#id = :grant AND attribute_not_exists(#revoked)".to_owned();
+    let mut expr = Expr::update("SET #used = :used");
+    for (i, token) in scope.iter().enumerate() {
+        condition.push_str(&format!(" AND contains(#scopes, :s{i})"));
+        expr = expr.value(&format!(":s{i}"), s(token));
+    }
+    if !scope.is_empty() {
+        expr = expr.name("#scopes", GRANT_SCOPES);
+    }
+    expr.and_condition(&condition)
         .name("#id", "id")
         .name("#revoked", "revoked_at")
         .name("#used", "last_used_at")
         .value(":grant", s(grant_id))
         .value(":used", n(now.as_millis()))
+}
+
+/// Security rule 16: the account exists, is enabled, and has not cut credentials at or after
+/// the sign-in at `auth_time` (mirrors `User::accepts_sign_in_from`).
+fn account_accepts(auth_time: Timestamp) -> Expr {
+    Expr::condition(
+        "attribute_exists(#pk) AND #disabled = :false \
+         AND (attribute_not_exists(#cut) OR #cut < :auth)",
+    )
+    .name("#pk", PK)
+    .name("#disabled", "disabled")
+    .name("#cut", "credentials_valid_after")
+    .value(":false", AttributeValue::Bool(false))
+    .value(":auth", n(auth_time.as_millis()))
 }
 
 impl DynamoStore {
@@ -140,7 +164,11 @@ impl CodeStore for DynamoStore {
     ) -> StoreResult<CodeRedemption> {
         let code_key = keys::code(&code.digest);
         let grant_key = keys::grant(&code.user_id, &code.client_id);
+        let account_key = keys::account(&code.user_id);
         let family_id = refresh.map(|new| new.family.id.clone());
+        // What the grant still allows of the code's scope: the code's own at first, narrowed
+        // when a failed condition's re-read shows the user took scopes back.
+        let mut scope = code.scope.clone();
         for _ in 0..RACE_ATTEMPTS {
             let set = if family_id.is_some() {
                 "SET #redeemed = :now, #family = :family"
@@ -165,13 +193,19 @@ impl CodeStore for DynamoStore {
                     .name("#family", "family_id")
                     .value(":family", s(family_id.as_str()));
             }
+            let touch = touch_active_grant(code.grant_id.as_str(), &scope, now);
             let mut ops = vec![
                 self.update_op(&code_key, spend)?,
-                self.update_op(&grant_key, touch_active_grant(code.grant_id.as_str(), now))?,
+                self.update_op(&grant_key, touch)?,
+                self.check_op(&account_key, account_accepts(code.auth_time))?,
             ];
             if let Some(new) = refresh {
+                let token = RefreshToken {
+                    scope: scope.clone(),
+                    ..new.token.clone()
+                };
                 ops.push(self.put_op(refresh_family_item(&new.family)?, Some(item_is_new()))?);
-                ops.push(self.put_op(refresh_token_item(&new.token)?, Some(item_is_new()))?);
+                ops.push(self.put_op(refresh_token_item(&token)?, Some(item_is_new()))?);
             }
             if self
                 .transact("TransactWriteItems(redeem code)", ops)
@@ -181,18 +215,19 @@ impl CodeStore for DynamoStore {
                 let mut redeemed = code.clone();
                 redeemed.redeemed_at = Some(now);
                 redeemed.family_id = family_id;
+                redeemed.scope = scope;
                 return Ok(CodeRedemption::Redeemed(redeemed));
             }
             let mut found = self
-                .get_many(&[code_key.clone(), grant_key.clone()])
+                .get_many(&[code_key.clone(), grant_key.clone(), account_key.clone()])
                 .await?
                 .into_iter();
             let stored = decode(found.next().flatten())?;
             let grant = decode(found.next().flatten())?;
-            if let RedemptionCheck::Refuse(outcome) =
-                check_redemption(stored, code, grant.as_ref(), now)
-            {
-                return Ok(outcome);
+            let account = decode(found.next().flatten())?;
+            match check_redemption(stored, code, grant.as_ref(), account.as_ref(), now) {
+                RedemptionCheck::Refuse(outcome) => return Ok(outcome),
+                RedemptionCheck::Proceed(allowed) => scope = allowed.scope,
             }
         }
         Err(StoreError::Unavailable(
@@ -249,6 +284,9 @@ impl RefreshStore for DynamoStore {
         let token_key = keys::refresh_token(presented);
         let family_key = keys::refresh_family(&next.family_id);
         let grant_key = keys::grant(&next.user_id, &next.client_id);
+        let account_key = keys::account(&next.user_id);
+        // Narrowed when a failed condition's re-read shows the user took scopes back.
+        let mut next = next.clone();
         for _ in 0..RACE_ATTEMPTS {
             let rotate = Expr::update("SET #rotated = :now")
                 .and_condition(
@@ -270,27 +308,35 @@ impl RefreshStore for DynamoStore {
             .name("#revoked", "revoked_at")
             .name("#expires", "expires_at")
             .value(":now", n(now.as_millis()));
+            let touch = touch_active_grant(next.grant_id.as_str(), &next.scope, now);
             let ops = vec![
                 self.update_op(&token_key, rotate)?,
-                self.put_op(refresh_token_item(next)?, Some(item_is_new()))?,
+                self.put_op(refresh_token_item(&next)?, Some(item_is_new()))?,
                 self.check_op(&family_key, family_live)?,
-                self.update_op(&grant_key, touch_active_grant(next.grant_id.as_str(), now))?,
+                self.update_op(&grant_key, touch)?,
+                self.check_op(&account_key, account_accepts(next.auth_time))?,
             ];
             if self
                 .transact("TransactWriteItems(rotate refresh)", ops)
                 .await?
                 == Written::Yes
             {
-                return Ok(Rotation::Rotated);
+                return Ok(Rotation::Rotated(next));
             }
             let mut found = self
-                .get_many(&[token_key.clone(), family_key.clone(), grant_key.clone()])
+                .get_many(&[
+                    token_key.clone(),
+                    family_key.clone(),
+                    grant_key.clone(),
+                    account_key.clone(),
+                ])
                 .await?
                 .into_iter();
             let token = decode(found.next().flatten())?;
             let family = decode(found.next().flatten())?;
             let grant = decode(found.next().flatten())?;
-            match check_rotation(token, family, grant.as_ref(), next, now) {
+            let account = decode(found.next().flatten())?;
+            match check_rotation(token, family, grant.as_ref(), account.as_ref(), &next, now) {
                 RotationCheck::Refuse(outcome) => return Ok(outcome),
                 RotationCheck::Reuse(family) => {
                     // Lost or won, the family ends revoked: a concurrent revoker is fine.
@@ -303,7 +349,7 @@ impl RefreshStore for DynamoStore {
                         family_id: family.id,
                     });
                 }
-                RotationCheck::Proceed(_) => continue,
+                RotationCheck::Proceed { next: allowed, .. } => next = allowed,
             }
         }
         Err(StoreError::Unavailable(

@@ -1,7 +1,7 @@
 //! Sessions, authorization codes and refresh tokens in the embedded store.
 
 use super::{
-    backend, encode, get_decoded, grant_in, insert_new, insert_revocation, touch_grant,
+    account_in, backend, encode, get_decoded, grant_in, insert_new, insert_revocation, touch_grant,
     EmbeddedStore, CODES, REFRESH_FAMILIES, REFRESH_TOKENS, SESSIONS,
 };
 use crate::domain::{
@@ -69,18 +69,24 @@ impl CodeStore for EmbeddedStore {
             let stored: Option<AuthorizationCode> =
                 get_decoded(&txn.open_table(CODES).map_err(backend)?, key)?;
             let grant = grant_in(txn, &expected.user_id, &expected.client_id)?;
-            let mut code = match check_redemption(stored, &expected, grant.as_ref(), now) {
+            let account = account_in(txn, &expected.user_id)?;
+            let check = check_redemption(stored, &expected, grant.as_ref(), account.as_ref(), now);
+            let mut code = match check {
                 RedemptionCheck::Proceed(code) => code,
                 RedemptionCheck::Refuse(outcome) => return Ok(outcome),
             };
             code.redeemed_at = Some(now);
             code.family_id = refresh.as_ref().map(|new| new.family.id.clone());
+            // Stored as issued; the caller gets the scope the grant still allows.
+            let mut spent = code.clone();
+            spent.scope = expected.scope.clone();
             txn.open_table(CODES)
                 .map_err(backend)?
-                .insert(key, encode(&code)?.as_slice())
+                .insert(key, encode(&spent)?.as_slice())
                 .map_err(backend)?;
-            if let Some(new) = &refresh {
-                insert_family(txn, new)?;
+            if let Some(mut new) = refresh {
+                new.token.scope = code.scope.clone();
+                insert_family(txn, &new)?;
             }
             if let Some(grant) = grant {
                 touch_grant(txn, grant, now)?;
@@ -171,8 +177,17 @@ impl RefreshStore for EmbeddedStore {
             )?;
             let family = family_in(txn, &next.family_id)?;
             let grant = grant_in(txn, &next.user_id, &next.client_id)?;
-            let mut token = match check_rotation(token, family, grant.as_ref(), &next, stamp.at) {
-                RotationCheck::Proceed(token) => token,
+            let account = account_in(txn, &next.user_id)?;
+            let check = check_rotation(
+                token,
+                family,
+                grant.as_ref(),
+                account.as_ref(),
+                &next,
+                stamp.at,
+            );
+            let (mut token, next) = match check {
+                RotationCheck::Proceed { presented, next } => (presented, next),
                 RotationCheck::Reuse(family) => {
                     let family_id = family.id.clone();
                     revoke_family_in(txn, family, &stamp)?;
@@ -190,7 +205,7 @@ impl RefreshStore for EmbeddedStore {
             if let Some(grant) = grant {
                 touch_grant(txn, grant, stamp.at)?;
             }
-            Ok(Rotation::Rotated)
+            Ok(Rotation::Rotated(next))
         })
         .await
     }
