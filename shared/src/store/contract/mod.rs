@@ -3,9 +3,11 @@
 //! runs it in `embedded::tests`, the DynamoDB store against a real DynamoDB API (moto) in
 //! `dynamo::tests`.
 
+mod controls;
 mod interaction;
 mod user_control;
 
+pub use controls::*;
 pub use interaction::*;
 pub use user_control::*;
 
@@ -947,6 +949,10 @@ macro_rules! contract_suite {
             grants_are_listed_by_client,
             using_a_grant_records_when,
             initial_access_tokens_expire,
+            user_cuts_void_credentials_from_earlier_sign_ins,
+            grant_writes_apply_only_over_the_version_read,
+            redemption_and_rotation_narrow_to_the_grant,
+            client_updates_apply_only_over_the_version_read,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {
