@@ -2,69 +2,13 @@
 //! management of the registration (RFC 7592) with the registration access token.
 
 use lambda_http::http::StatusCode;
-use lambda_http::Body;
 use serde_json::{json, Value};
 use std::time::Duration;
-use xecure::domain::{ClientId, InitialAccessToken, OpaqueToken};
+use xecure::domain::ClientId;
 use xecure::ports::{Clock, OsRng, SystemClock};
 use xecure_e2e::browser::authorize_path;
+use xecure_e2e::registration::{call, initial_access_token, metadata};
 use xecure_e2e::*;
-
-async fn call(
-    system: &System,
-    method: &str,
-    path: &str,
-    bearer: Option<&str>,
-    body: Option<&Value>,
-) -> (StatusCode, Value, lambda_http::http::HeaderMap) {
-    let mut builder = lambda_http::http::Request::builder()
-        .method(method)
-        .uri(path);
-    if let Some(token) = bearer {
-        builder = builder.header("authorization", format!("Bearer {token}"));
-    }
-    let body = match body {
-        Some(value) => {
-            builder = builder.header("content-type", "application/json");
-            Body::from(value.to_string())
-        }
-        None => Body::Empty,
-    };
-    let response = system.serve(builder.body(body).unwrap()).await;
-    let json = match response.body() {
-        Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
-        _ => Value::Null,
-    };
-    (response.status(), json, response.headers().clone())
-}
-
-/// An initial access token as `xecure client registration-token` issues it.
-async fn initial_access_token(system: &System, lifetime: Duration) -> String {
-    let token = OpaqueToken::generate(&OsRng);
-    let now = SystemClock.now();
-    system
-        .store
-        .put_initial_access_token(&InitialAccessToken {
-            digest: token.digest(),
-            created_at: now,
-            expires_at: now.plus(lifetime),
-        })
-        .await
-        .unwrap();
-    token.secret().to_owned()
-}
-
-fn metadata(redirect_uri: &str) -> Value {
-    json!({
-        "client_name": "Recipe Planner",
-        "redirect_uris": [redirect_uri],
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "token_endpoint_auth_method": "client_secret_basic",
-        "scope": "profile:read orders:read",
-        "logo_uri": "https://recipes.example/logo.png"
-    })
-}
 
 async fn client_count(system: &System) -> usize {
     system.store.list_clients().await.unwrap().len()

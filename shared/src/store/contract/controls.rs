@@ -173,7 +173,15 @@ pub async fn grant_writes_apply_only_over_the_version_read<S: Store + 'static>(s
     };
     assert!(store.save_grant(&renewed, None).await.unwrap());
     assert!(matches!(
-        store.save_grant(&Grant { version: 0, ..renewed }, None).await,
+        store
+            .save_grant(
+                &Grant {
+                    version: 0,
+                    ..renewed
+                },
+                None
+            )
+            .await,
         Err(StoreError::InvalidRequest(_))
     ));
 }
@@ -201,12 +209,19 @@ pub async fn redemption_and_rotation_narrow_to_the_grant<S: Store>(store: Arc<S>
         dropped: Scope::parse("orders:read").unwrap(),
     };
     assert!(store
-        .save_grant(&narrow, Some(&stamp("evt_n", at(3)).revoke(dropped.clone())))
+        .save_grant(
+            &narrow,
+            Some(&stamp("evt_n", at(3)).revoke(dropped.clone()))
+        )
         .await
         .unwrap());
 
     let redeemed = store
-        .redeem_code(&issued, at(4), Some(&new_family("fam_2", &wide, "refresh-c")))
+        .redeem_code(
+            &issued,
+            at(4),
+            Some(&new_family("fam_2", &wide, "refresh-c")),
+        )
         .await
         .unwrap();
     let CodeRedemption::Redeemed(redeemed) = redeemed else {
