@@ -109,6 +109,7 @@ fn claims() -> AccessTokenClaims {
         scope: "orders:read".into(),
         gid: None,
         fid: None,
+        crv: None,
     }
 }
 

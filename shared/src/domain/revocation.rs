@@ -21,12 +21,15 @@ pub enum RevocationTarget {
         grant: GrantId,
         dropped: Scope,
     },
-    /// The client may now hold only `scope` (and client_credentials tokens only if
-    /// `client_credentials`): its tokens that carry more stop.
+    /// From revision `revision` on, the client may hold only `scope` (and client_credentials
+    /// tokens only if `client_credentials`): its tokens of earlier revisions that carry more
+    /// stop, whenever they were issued (a warm container may issue some from its cached
+    /// record after the change); tokens of the new revision are untouched.
     ClientNarrowed {
         client: ClientId,
         scope: Scope,
         client_credentials: bool,
+        revision: u64,
     },
 }
 

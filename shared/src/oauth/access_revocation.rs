@@ -106,6 +106,17 @@ impl AccessRevoker<'_> {
             target,
         )
     }
+
+    /// An entry dated now that lasts until the last token a warm container may still issue
+    /// from its cached client record has expired.
+    pub(crate) fn entry_outliving_client_caches(&self, target: RevocationTarget) -> Revocation {
+        entry(
+            self.rng,
+            self.now,
+            CLIENT_CACHE_TTL + self.token_lifetime,
+            target,
+        )
+    }
 }
 
 #[cfg(test)]
@@ -129,6 +140,7 @@ mod tests {
             scope: "orders:read".into(),
             gid: None,
             fid: None,
+            crv: None,
         }
     }
 

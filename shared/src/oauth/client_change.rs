@@ -23,8 +23,9 @@ impl AccessRevoker<'_> {
     /// URI added, the scopes or grant types changed) starts a new revision, so no consent is
     /// remembered across it, and revokes every grant users gave the client, so users are
     /// asked again and its refresh tokens stop. If it lost scopes or `client_credentials`, an
-    /// entry stops its access tokens that carry more, including those a warm container issues
-    /// from its cached record for up to `CLIENT_CACHE_TTL`.
+    /// entry stops its access tokens of earlier revisions that carry more, including those a
+    /// warm container issues from its cached record for up to `CLIENT_CACHE_TTL`; tokens of
+    /// the new revision (and of any later one, if it widens again) are untouched.
     pub async fn change_client(
         &self,
         before: &Client,
@@ -49,9 +50,10 @@ impl AccessRevoker<'_> {
                     client: client.id.clone(),
                     scope: client.allowed_scopes.clone(),
                     client_credentials: client.allows_grant(GrantType::ClientCredentials),
+                    revision: client.revision,
                 };
                 self.store
-                    .put_revocation(&self.entry_after_client_caches(narrowed))
+                    .put_revocation(&self.entry_outliving_client_caches(narrowed))
                     .await?;
             }
         }

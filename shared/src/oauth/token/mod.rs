@@ -301,6 +301,7 @@ impl TokenService {
             scope: grant.scope.to_string(),
             gid: grant.grant_id.map(ToString::to_string),
             fid: grant.family_id.map(ToString::to_string),
+            crv: Some(grant.client.revision),
         };
         let value = sign_access_token(&*self.keyring.current().await, &claims)
             .map_err(|e| unavailable(format!("signing failed: {e}")))?;
