@@ -269,7 +269,11 @@ pub trait GrantStore: Send + Sync {
 
 #[async_trait]
 pub trait RevocationStore: Send + Sync {
-    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<()>;
+    /// Puts the entry; true if it was new. Revoking an access token (`AccessToken` target)
+    /// that is already revoked writes nothing and answers false (security rule 19: a
+    /// repeated revocation costs no storage); every other kind of entry is written by the
+    /// state change it records, which is itself idempotent.
+    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<bool>;
     /// Unexpired entries with `at >= since`, oldest first.
     async fn list_revocations_since(
         &self,

@@ -735,6 +735,38 @@ pub async fn revocations_are_listed_since_a_time<S: Store>(store: Arc<S>) {
     assert_eq!(live, vec![at(30)], "expired entries are hidden");
 }
 
+/// Security rule 19: revoking an access token that is already revoked writes nothing; entries
+/// spread over the shards come back in time order.
+pub async fn revoking_an_access_token_twice_writes_nothing_new<S: Store>(store: Arc<S>) {
+    let revoke = |n: usize| Revocation {
+        id: event_id(&format!("evt_jti_{n}")),
+        at: at(n as u64),
+        target: RevocationTarget::AccessToken("jti-twice".into()),
+        expires_at: at(600),
+    };
+    assert!(store.put_revocation(&revoke(1)).await.unwrap());
+    for n in 2..6 {
+        assert!(
+            !store.put_revocation(&revoke(n)).await.unwrap(),
+            "repeat {n}"
+        );
+    }
+    // Many entries of other kinds, across the shards, listed oldest first.
+    for n in 0..40u64 {
+        let entry = Revocation {
+            id: event_id(&format!("evt_many_{n}")),
+            at: at(100 + n),
+            target: RevocationTarget::Family(FamilyId::parse(&format!("fam_{n}")).unwrap()),
+            expires_at: at(600),
+        };
+        assert!(store.put_revocation(&entry).await.unwrap());
+    }
+    let listed = store.list_revocations_since(T0, at(200)).await.unwrap();
+    assert_eq!(listed.len(), 41, "one entry for the token, forty families");
+    assert!(listed.windows(2).all(|pair| pair[0].at <= pair[1].at));
+    assert_eq!(listed[0].id, event_id("evt_jti_1"));
+}
+
 pub async fn signing_keys_round_trip<S: Store>(store: Arc<S>) {
     let key = SigningKey {
         kid: KeyId::parse("key_1").unwrap(),
@@ -953,6 +985,7 @@ macro_rules! contract_suite {
             grant_writes_apply_only_over_the_version_read,
             redemption_and_rotation_narrow_to_the_grant,
             client_updates_apply_only_over_the_version_read,
+            revoking_an_access_token_twice_writes_nothing_new,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

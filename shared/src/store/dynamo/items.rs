@@ -145,6 +145,11 @@ pub(super) fn revocation_item(revocation: &Revocation) -> StoreResult<Item> {
     ))
 }
 
+/// The marker of a revoked access token: its keys and TTL, nothing else.
+pub(super) fn revoked_token_item(jti: &str, expires_at: Timestamp) -> Item {
+    with_ttl(key_attributes(&keys::revoked_access_token(jti)), expires_at)
+}
+
 pub(super) fn signing_key_item(key: &SigningKey) -> StoreResult<Item> {
     record(key, &keys::signing_key(&key.kid))
 }

@@ -45,10 +45,18 @@ const INITIAL_ACCESS_TOKENS: JsonTable = TableDefinition::new("initial_access_to
 const GRANTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("grants");
 /// (millis, event id) -> revocation.
 const REVOCATIONS: TableDefinition<(i64, &str), &[u8]> = TableDefinition::new("revocations");
+/// Digest of a revoked access token's jti -> `Expiring`: a second revocation writes nothing.
+const REVOKED_TOKENS: JsonTable = TableDefinition::new("revoked_tokens");
 /// (user or client id, millis, event id) -> audit event: one index per subject kind.
 type AuditIndex = TableDefinition<'static, (&'static str, i64, &'static str), &'static [u8]>;
 const AUDIT_BY_USER: AuditIndex = TableDefinition::new("audit_by_user");
 const AUDIT_BY_CLIENT: AuditIndex = TableDefinition::new("audit_by_client");
+
+/// What every expiring record has: what the expiry sweep reads.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Expiring {
+    expires_at: crate::domain::Timestamp,
+}
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "xecure.redb";
@@ -96,6 +104,7 @@ impl EmbeddedStore {
             REFRESH_FAMILIES,
             SIGNING_KEYS,
             INITIAL_ACCESS_TOKENS,
+            REVOKED_TOKENS,
         ] {
             txn.open_table(table).map_err(backend)?;
         }
