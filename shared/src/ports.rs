@@ -92,9 +92,8 @@ pub struct NewRefreshFamily {
 /// What rotating a refresh token found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
-    /// The presented token is now rotated and this successor stored in its place: `next`, its
-    /// scope narrowed to what the grant still allows (a user may have taken scopes back).
-    Rotated(RefreshToken),
+    /// The presented token is now rotated and `next` stored in its place.
+    Rotated,
     /// The presented token had already been rotated: reuse. Its family is now revoked.
     ReuseDetected { family_id: FamilyId },
     /// The family or its grant was revoked, or the user's account no longer accepts the
@@ -106,7 +105,8 @@ pub enum Rotation {
 
 #[async_trait]
 pub trait ClientStore: Send + Sync {
-    /// Creates or replaces: for new clients. A change to an existing one is `update_client`.
+    /// Creates a client; `AlreadyExists` if the id is taken. A change to an existing one is
+    /// `update_client`.
     async fn put_client(&self, client: &Client) -> StoreResult<()>;
     /// Replaces the client if it is still at `client.version - 1`; false, and nothing
     /// written, if it changed or is gone (security rule 17: a disable, an update and a delete
@@ -194,12 +194,13 @@ pub trait CodeStore: Send + Sync {
         digest: &TokenDigest,
         now: Timestamp,
     ) -> StoreResult<Option<AuthorizationCode>>;
-    /// Spends `code` (as read by `get_code` and checked by the caller) exactly once,
-    /// atomically with storing the refresh family it starts, and only while its grant is
-    /// active and the user's account accepts the code's sign-in. Under concurrency exactly one
-    /// caller gets `Redeemed`, with the code's scope narrowed to what the grant still allows;
-    /// `refresh`, if any, must carry that scope (the store narrows its token too). The same
-    /// write sets the grant's `last_used_at` to `now` (the connected-apps page shows it).
+    /// Spends `code` (as read by `get_code` and checked by the caller, who may have narrowed
+    /// its scope to what the client may still have) exactly once, atomically with storing the
+    /// refresh family it starts, and only while its grant is active and not narrowed since,
+    /// the user's account accepts the code's sign-in, and the client is enabled at the
+    /// code's revision (security rule 16). Under concurrency exactly one caller gets
+    /// `Redeemed`. The same write sets the grant's `last_used_at` to `now` (the
+    /// connected-apps page shows it; no extra call).
     async fn redeem_code(
         &self,
         code: &AuthorizationCode,
@@ -224,11 +225,11 @@ pub trait RefreshStore: Send + Sync {
         id: &FamilyId,
         now: Timestamp,
     ) -> StoreResult<Option<RefreshFamily>>;
-    /// Atomically marks `presented` rotated and stores `next` (its scope narrowed to what the
-    /// grant still allows), if the token is live and unrotated, its family and grant are
-    /// active and the user's account accepts the family's sign-in, setting the grant's
-    /// `last_used_at` to `stamp.at` in the same write. Rotating an already rotated token
-    /// revokes the family and reports reuse.
+    /// Atomically marks `presented` rotated and stores `next`, if the token is live and
+    /// unrotated, its family and grant are active (the grant not narrowed since the family
+    /// began), the user's account accepts the family's sign-in and the client is enabled at
+    /// the family's revision, setting the grant's `last_used_at` to `stamp.at` in the same
+    /// write. Rotating an already rotated token revokes the family and reports reuse.
     /// `stamp.at` is the current time; on reuse it dates the family's revocation entry.
     async fn rotate_refresh(
         &self,

@@ -11,6 +11,7 @@ mod audit;
 mod clients;
 mod keys;
 mod serve;
+mod service_clock;
 mod target;
 mod users;
 

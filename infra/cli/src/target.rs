@@ -1,6 +1,7 @@
 //! Which store (and key sealer) a command works on: a local data directory by default, or a
 //! DynamoDB table with a KMS key.
 
+use crate::service_clock::ServiceClock;
 use clap::Args;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,6 +40,9 @@ pub struct TargetArgs {
 
 pub struct Target {
     pub store: Arc<dyn Store>,
+    /// The time every instant this command writes is taken from: the service's (see
+    /// `service_clock`).
+    pub clock: Arc<dyn Clock>,
     /// Only the key commands need it; DynamoDB without a KMS key has none.
     pub sealer: Option<Arc<dyn KeySealer>>,
     pub description: String,
@@ -55,7 +59,7 @@ impl Target {
     pub fn auditor(&self) -> Auditor {
         Auditor::new(
             self.store.clone(),
-            Arc::new(SystemClock),
+            self.clock.clone(),
             Arc::new(OsRng),
             AUDIT_RETENTION,
         )
@@ -86,7 +90,7 @@ impl Target {
             store: self.store.as_ref(),
             auditor,
             rng: &OsRng,
-            now: SystemClock.now(),
+            now: self.clock.now(),
             token_lifetime: MAX_TOKEN_LIFETIME,
             by: "operator",
             context,
@@ -105,12 +109,21 @@ impl TargetArgs {
                 if let Some(endpoint) = &self.endpoint {
                     aws = aws.into_builder().endpoint_url(endpoint).build();
                 }
+                let (clock, skew) =
+                    ServiceClock::measured(&aws_sdk_dynamodb::Client::new(&aws)).await;
+                if clock.offset_ms() != 0 {
+                    eprintln!(
+                        "xecure: this machine's clock is {:.1} s off DynamoDB's; writing in DynamoDB's time",
+                        skew.unwrap_or_default() as f64 / -1000.0
+                    );
+                }
                 let store = DynamoStore::from_config(&aws, table.clone());
                 let sealer = self.kms_key_id.as_ref().map(|key| {
                     Arc::new(KmsKeySealer::from_config(&aws, key.clone())) as Arc<dyn KeySealer>
                 });
                 Ok(Target {
                     store: Arc::new(store),
+                    clock: Arc::new(clock),
                     sealer,
                     aws: Some(aws),
                     description: format!("DynamoDB table {table}"),
@@ -121,6 +134,7 @@ impl TargetArgs {
                 let sealer = LocalKeySealer::open(&self.data_dir).map_err(|e| e.to_string())?;
                 Ok(Target {
                     store: Arc::new(store),
+                    clock: Arc::new(SystemClock),
                     sealer: Some(Arc::new(sealer)),
                     description: format!("data directory {}", self.data_dir.display()),
                     aws: None,

@@ -6,7 +6,7 @@ use xecure::domain::{
     AuditEventKind, AuditOutcome, Password, PasswordHash, User, UserId, Username,
 };
 use xecure::oauth::account_control::AccountControl;
-use xecure::ports::{Clock, OsRng, StoreError, SystemClock};
+use xecure::ports::{OsRng, StoreError};
 
 #[derive(Subcommand)]
 pub enum UserCommand {
@@ -86,7 +86,7 @@ pub async fn run(command: UserCommand, target: &Target) -> Result<(), String> {
                 UserId::generate(&OsRng),
                 username,
                 hash(&password)?,
-                SystemClock.now(),
+                target.clock.now(),
             );
             match target.store.create_user(&user).await {
                 Ok(()) => {

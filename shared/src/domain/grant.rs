@@ -21,6 +21,10 @@ pub struct Grant {
     /// Bumped by every write: approvals and revocations apply only over the version they read.
     #[serde(default)]
     pub version: u64,
+    /// Bumped when the user takes scopes back: every refresh family begun before ends, so a
+    /// scope taken back never returns through an old family, even if granted again later.
+    #[serde(default)]
+    pub family_epoch: u64,
 }
 
 impl Grant {

@@ -106,17 +106,6 @@ impl AccessRevoker<'_> {
             target,
         )
     }
-
-    /// An entry dated now that lasts until the last token a warm container may still issue
-    /// from its cached client record has expired.
-    pub(crate) fn entry_outliving_client_caches(&self, target: RevocationTarget) -> Revocation {
-        entry(
-            self.rng,
-            self.now,
-            CLIENT_CACHE_TTL + self.token_lifetime,
-            target,
-        )
-    }
 }
 
 #[cfg(test)]

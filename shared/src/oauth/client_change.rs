@@ -32,29 +32,47 @@ impl AccessRevoker<'_> {
         after: Client,
     ) -> StoreResult<ClientChanged> {
         let material = after.materially_changed_from(before);
+        let narrowed = material
+            && (!before.allowed_scopes.is_subset_of(&after.allowed_scopes)
+                || (before.allows_grant(GrantType::ClientCredentials)
+                    && !after.allows_grant(GrantType::ClientCredentials)));
         let client = Client {
             revision: before.revision + u64::from(material),
             version: before.version + 1,
+            // An operator vouched for the client as it was: where it now sends users must be
+            // vouched for again before its errors may go there (security rule 20).
+            verified: after.verified && !material,
             ..after
         };
+        // The entry first: if the change then fails, it stops nothing the new revision issues.
+        if narrowed {
+            let target = RevocationTarget::ClientNarrowed {
+                client: client.id.clone(),
+                scope: client.allowed_scopes.clone(),
+                client_credentials: client.allows_grant(GrantType::ClientCredentials),
+                revision: client.revision,
+            };
+            self.store
+                .put_revocation(&self.entry_after_client_caches(target))
+                .await?;
+        }
+        // The change itself: from this write on, every code and refresh family of an earlier
+        // revision is refused (their redemption and rotation check the client's revision), and
+        // no consent given before is remembered.
         if !self.store.update_client(&client).await? {
             return Err(StoreError::Conflict(format!("client {}", client.id)));
         }
+        // Tidying after the commit: grants shown revoked, and their access tokens stopped at
+        // the gateway. A failure here is logged, not returned: the change is made, and the
+        // caller must get what it made (a new registration access token, a new secret).
         let mut revoked_grants = 0;
         if material {
-            revoked_grants = self.revoke_grants_of(&client.id).await?;
-            let kept_machine_tokens = client.allows_grant(GrantType::ClientCredentials)
-                || !before.allows_grant(GrantType::ClientCredentials);
-            if !before.allowed_scopes.is_subset_of(&client.allowed_scopes) || !kept_machine_tokens {
-                let narrowed = RevocationTarget::ClientNarrowed {
-                    client: client.id.clone(),
-                    scope: client.allowed_scopes.clone(),
-                    client_credentials: client.allows_grant(GrantType::ClientCredentials),
-                    revision: client.revision,
-                };
-                self.store
-                    .put_revocation(&self.entry_outliving_client_caches(narrowed))
-                    .await?;
+            match self.revoke_grants_of(&client.id).await {
+                Ok(revoked) => revoked_grants = revoked,
+                Err(error) => tracing::error!(
+                    client = %client.id, %error,
+                    "client changed; revoking its grants failed (their codes and refresh tokens are refused by revision already)"
+                ),
             }
         }
         let draft = AuditDraft::new(AuditEventKind::ClientChanged, AuditOutcome::Success)

@@ -3,22 +3,38 @@
 //! whether to go ahead.
 
 use crate::domain::{
-    AuthorizationCode, Grant, GrantId, RefreshFamily, RefreshToken, Scope, Timestamp, User,
+    AuthorizationCode, Client, Grant, GrantId, RefreshFamily, RefreshToken, Timestamp, User,
 };
 use crate::ports::{CodeRedemption, Rotation};
 
-/// What a grant still allows of `scope`, if it backs a token of `grant_id` at all: only while
-/// it is active and is still the grant the token came from (consenting again after a
-/// revocation creates a new grant id), and only the scopes the user has not taken back.
-fn grant_allows(grant: Option<&Grant>, grant_id: &GrantId, scope: &Scope) -> Option<Scope> {
-    let grant = grant.filter(|grant| grant.is_active() && &grant.id == grant_id)?;
-    Some(scope.intersection(&grant.scope)).filter(|left| !left.is_empty())
+/// A grant backs a credential only while it is active, is still the grant the credential
+/// came from (consenting again after a revocation creates a new grant id), and has not been
+/// narrowed since (a narrower consent ends every earlier code and refresh family, so a scope
+/// taken back never returns through them, even if granted again later).
+fn grant_stands(grant: Option<&Grant>, grant_id: &GrantId, epoch: u64) -> bool {
+    grant.is_some_and(|grant| {
+        grant.is_active() && &grant.id == grant_id && grant.family_epoch == epoch
+    })
 }
 
 /// Security rule 16: a credential resting on a sign-in stands only while the account exists,
 /// is enabled, and has not cut its credentials since.
 fn account_accepts(account: Option<&User>, auth_time: Timestamp) -> bool {
     account.is_some_and(|user| user.accepts_sign_in_from(auth_time))
+}
+
+/// Security rule 16: a credential of a client stands only while the client exists, is
+/// enabled, and is still at the revision the credential began under.
+fn client_stands(client: Option<&Client>, revision: u64) -> bool {
+    client.is_some_and(|client| !client.disabled && client.revision == revision)
+}
+
+/// What a credential's atomic check reads besides the credential itself.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Backing<'a> {
+    pub grant: Option<&'a Grant>,
+    pub account: Option<&'a User>,
+    pub client: Option<&'a Client>,
 }
 
 /// The version a grant write expects to find stored: one below its own (0: none stored, or a
@@ -34,12 +50,12 @@ pub(crate) enum RedemptionCheck {
     Refuse(CodeRedemption),
 }
 
-/// `Proceed` carries the code with its scope narrowed to what the grant still allows.
+/// `Proceed` carries the code with the scope the caller asked for (it may have narrowed it to
+/// what the client may still have), never more than the code's.
 pub(crate) fn check_redemption(
     stored: Option<AuthorizationCode>,
     expected: &AuthorizationCode,
-    grant: Option<&Grant>,
-    account: Option<&User>,
+    backing: Backing<'_>,
     now: Timestamp,
 ) -> RedemptionCheck {
     let Some(code) = stored.filter(|code| !code.expires_at.has_passed(now)) else {
@@ -52,21 +68,19 @@ pub(crate) fn check_redemption(
     if code.redeemed_at.is_some() {
         return RedemptionCheck::Refuse(CodeRedemption::Replayed(code));
     }
-    let Some(scope) = grant_allows(grant, &code.grant_id, &code.scope) else {
-        return RedemptionCheck::Refuse(CodeRedemption::Revoked);
-    };
-    if !account_accepts(account, code.auth_time) {
+    let scope = expected.scope.intersection(&code.scope);
+    if scope.is_empty()
+        || !grant_stands(backing.grant, &code.grant_id, code.grant_epoch)
+        || !account_accepts(backing.account, code.auth_time)
+        || !client_stands(backing.client, code.client_revision)
+    {
         return RedemptionCheck::Refuse(CodeRedemption::Revoked);
     }
     RedemptionCheck::Proceed(AuthorizationCode { scope, ..code })
 }
 
 pub(crate) enum RotationCheck {
-    /// The presented token, and `next` narrowed to what the grant still allows.
-    Proceed {
-        presented: RefreshToken,
-        next: RefreshToken,
-    },
+    Proceed(RefreshToken),
     /// The token was already rotated: revoke this family.
     Reuse(RefreshFamily),
     Refuse(Rotation),
@@ -75,8 +89,7 @@ pub(crate) enum RotationCheck {
 pub(crate) fn check_rotation(
     token: Option<RefreshToken>,
     family: Option<RefreshFamily>,
-    grant: Option<&Grant>,
-    account: Option<&User>,
+    backing: Backing<'_>,
     next: &RefreshToken,
     now: Timestamp,
 ) -> RotationCheck {
@@ -92,11 +105,11 @@ pub(crate) fn check_rotation(
     {
         return RotationCheck::Refuse(Rotation::NotFound);
     }
-    let allowed = grant_allows(grant, &token.grant_id, &next.scope);
-    let Some(scope) = allowed.filter(|_| family.revoked_at.is_none()) else {
-        return RotationCheck::Refuse(Rotation::Revoked);
-    };
-    if !account_accepts(account, token.auth_time) {
+    if family.revoked_at.is_some()
+        || !grant_stands(backing.grant, &token.grant_id, token.grant_epoch)
+        || !account_accepts(backing.account, token.auth_time)
+        || !client_stands(backing.client, token.client_revision)
+    {
         return RotationCheck::Refuse(Rotation::Revoked);
     }
     // RFC 9700 section 4.14.2: a rotated refresh token presented again means it leaked;
@@ -104,11 +117,5 @@ pub(crate) fn check_rotation(
     if token.rotated_at.is_some() {
         return RotationCheck::Reuse(family);
     }
-    RotationCheck::Proceed {
-        presented: token,
-        next: RefreshToken {
-            scope,
-            ..next.clone()
-        },
-    }
+    RotationCheck::Proceed(token)
 }

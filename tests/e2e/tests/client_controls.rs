@@ -337,12 +337,31 @@ async fn error_redirects(system: System) {
         )
         .await;
     assert!(page.location().starts_with(GOOD), "{}", page.location());
+    // Until it adds a redirect URI: the operator vouched for where it sent users then.
+    let stored = system.store.get_client(&id).await.unwrap().unwrap();
+    let mut moved = stored.clone();
+    moved
+        .redirect_uris
+        .push(xecure::domain::RedirectUri::parse(EVIL).unwrap());
+    let context = xecure::audit::RequestContext::default();
+    let changed = system
+        .operator(&context)
+        .change_client(&stored, moved)
+        .await
+        .unwrap();
+    assert!(changed.material && !changed.client.verified);
     // After the user signed in, a denial goes back to any client (RFC 9700 section 4.11.2).
     let start = browser
         .get(&system, &authorize(&untrusted, GOOD, &[]))
         .await;
     let login = browser.get(&system, &start.local_location()).await;
     let consent = browser.log_in(&system, &login, USERNAME, PASSWORD).await;
+    // Signed in, but with no part in this request (prompt=none, no consent yet): still
+    // shown here, never sent to an untrusted client.
+    let silent = browser
+        .get(&system, &authorize(&untrusted, GOOD, &[("prompt", "none")]))
+        .await;
+    shown_here(&silent, "prompt=none, signed in, no consent");
     let screen = browser.get(&system, &consent.local_location()).await;
     let fields = [
         ("request", screen.hidden("request")),

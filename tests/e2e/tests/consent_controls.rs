@@ -72,10 +72,19 @@ async fn user_id(system: &System) -> UserId {
         .id
 }
 
+async fn refresh(system: &System, token: &str) -> (StatusCode, Value) {
+    token_request(
+        system,
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+    )
+    .await
+}
+
 async fn narrowing_consent(system: System) {
     let mut browser = Browser::default();
     let before = connect_app(&system, &mut browser, ALL).await;
     let old_access = text(&before, "access_token");
+    let old_refresh = text(&before, "refresh_token");
     // The user asks to see the screen again and unticks orders:write.
     let page = screen(&system, &mut browser, ALL).await;
     let back = browser
@@ -85,29 +94,17 @@ async fn narrowing_consent(system: System) {
     assert_eq!(status, StatusCode::OK, "{after}");
     assert_eq!(after["scope"], "orders:read profile:read");
 
-    // The app's old refresh token mints orders:write no more...
-    let (status, refreshed) = token_request(
-        &system,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &text(&before, "refresh_token")),
-        ],
-    )
-    .await;
+    // The app's old refresh token is ended: its family began under the wider consent, and
+    // must not mint orders:write again, even if the user grants it again later.
+    let (status, refused) = refresh(&system, &old_refresh).await;
+    assert_eq!(
+        (status, text(&refused, "error")),
+        (StatusCode::BAD_REQUEST, "invalid_grant".into())
+    );
+    // The new consent's tokens carry what it allows and refresh as usual...
+    let (status, refreshed) = refresh(&system, &text(&after, "refresh_token")).await;
     assert_eq!(status, StatusCode::OK, "{refreshed}");
     assert_eq!(refreshed["scope"], "orders:read profile:read");
-    let (status, again) = token_request(
-        &system,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &text(&refreshed, "refresh_token")),
-        ],
-    )
-    .await;
-    assert_eq!(
-        (status, again["scope"].clone()),
-        (StatusCode::OK, "orders:read profile:read".into())
-    );
     let fresh = text(&refreshed, "access_token");
     let store = system.store.clone();
     assert!(allowed(
@@ -116,9 +113,25 @@ async fn narrowing_consent(system: System) {
     assert!(!allowed(
         &api_verdict(store.clone(), &fresh, "POST", "/orders").await
     ));
-    // ...and the access token that carries it is stopped at the gateway.
-    let old = api_verdict(store, &old_access, "GET", "/orders").await;
+    // ...and the access token that carries the scope taken back is stopped at the gateway.
+    let old = api_verdict(store.clone(), &old_access, "GET", "/orders").await;
     assert!(revoked(&old), "{old:?}");
+
+    // Granting orders:write again later: new credentials carry it; the old ones stay ended.
+    let page = screen(&system, &mut browser, ALL).await;
+    let back = browser.approve(&system, &page, ALL).await;
+    let (status, wide_again) = redeem(&system, &code_in(&back).expect("a code")).await;
+    assert_eq!(status, StatusCode::OK, "{wide_again}");
+    assert_eq!(wide_again["scope"], "orders:read orders:write profile:read");
+    let (status, _) = refresh(&system, &old_refresh).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "the old family stays ended"
+    );
+    assert!(revoked(
+        &api_verdict(store, &old_access, "GET", "/orders").await
+    ));
 }
 on_both_stores!(
     rule_16_narrowing_consent_takes_the_scope_from_refresh_and_access_tokens,

@@ -284,6 +284,7 @@ async fn deleting_a_registration_revokes_what_users_granted() {
                 revoked_at: None,
                 client_revision: 0,
                 version: 1,
+                family_epoch: 0,
             },
             None,
         )

@@ -264,13 +264,16 @@ impl Harness {
             last_used_at: now,
             revoked_at: None,
             client_revision: 0,
-            version: stored.map_or(0, |grant| grant.version) + 1,
+            version: stored.as_ref().map_or(0, |grant| grant.version) + 1,
+            family_epoch: stored.map_or(0, |grant| grant.family_epoch),
         };
         assert!(self.store.save_grant(&grant, None).await.unwrap());
         let binding = CodeBinding {
             client_id: grant.client_id.clone(),
             user_id: grant.user_id.clone(),
             grant_id: grant.id.clone(),
+            grant_epoch: grant.family_epoch,
+            client_revision: 0,
             redirect_uri: RedirectUri::parse(redirect).unwrap(),
             scope: grant.scope.clone(),
             code_challenge: CodeChallenge::from_request(Some(CHALLENGE), Some("S256")).unwrap(),

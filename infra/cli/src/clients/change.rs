@@ -65,7 +65,8 @@ fn conflict_or(error: StoreError) -> String {
     }
 }
 
-/// Stores `after` over `before` (version-checked), auditing the change.
+/// Stores `after` over `before` (version-checked), auditing the change. A disable or enable
+/// also starts a new revision: codes and refresh tokens issued before it stay refused.
 async fn store_change(
     target: &Target,
     before: &Client,
@@ -172,8 +173,24 @@ pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> 
         }
         ChangeCommand::Disable { id, undo } => {
             let before = existing(target, &id).await?;
+            if before.disabled != undo {
+                let state = if undo { "enabled" } else { "disabled" };
+                println!("client {id} is already {state}; nothing changed");
+                return Ok(());
+            }
+            // Withdraw first, then switch off: a failure part-way leaves the client as it
+            // was, and running the command again finishes the job.
+            let revoked = if undo {
+                0
+            } else {
+                revoker
+                    .revoke_client(&before.id)
+                    .await
+                    .map_err(|e| e.to_string())?
+            };
             let after = Client {
                 disabled: !undo,
+                revision: before.revision + 1,
                 ..before.clone()
             };
             store_change(
@@ -185,19 +202,20 @@ pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> 
             .await?;
             if undo {
                 println!("enabled client {id}; users must consent again");
-                return Ok(());
+            } else {
+                println!(
+                    "disabled client {id}; revoked {revoked} user grant(s), its refresh tokens and its access tokens"
+                );
             }
-            let revoked = revoker
-                .revoke_client(&before.id)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!(
-                "disabled client {id}; revoked {revoked} user grant(s), its refresh tokens and its access tokens"
-            );
             Ok(())
         }
         ChangeCommand::Remove { id } => {
-            let id = ClientId::parse(&id).map_err(|e| e.to_string())?;
+            let id = existing(target, &id).await?.id;
+            // Withdraw first, then delete (as disable does): repeatable after a failure.
+            let revoked = revoker
+                .revoke_client(&id)
+                .await
+                .map_err(|e| e.to_string())?;
             if !target
                 .store
                 .delete_client(&id)
@@ -206,10 +224,6 @@ pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> 
             {
                 return Err(format!("no client {id}"));
             }
-            let revoked = revoker
-                .revoke_client(&id)
-                .await
-                .map_err(|e| e.to_string())?;
             target
                 .audit(
                     AuditDraft::new(AuditEventKind::ClientRemoved, AuditOutcome::Success)

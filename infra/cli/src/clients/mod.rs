@@ -13,7 +13,7 @@ use xecure::domain::{
     GrantType, InitialAccessToken, OpaqueToken, RedirectUri, Scope, SecretHash,
 };
 use xecure::oauth::registration::check_scopes_without_user;
-use xecure::ports::{Clock, OsRng, SystemClock};
+use xecure::ports::OsRng;
 use xecure::scopes::ScopeCatalogue;
 
 #[derive(Subcommand)]
@@ -159,7 +159,7 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                 default_scopes,
                 grant_types: parse_grants(&grants, public)?,
                 auth_method: Some(auth_method),
-                ..Client::new(id, name, kind, SystemClock.now())
+                ..Client::new(id, name, kind, target.clock.now())
             };
             check_shape(&client, &catalogue)?;
             target
@@ -223,7 +223,7 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                 ));
             }
             let token = OpaqueToken::generate(&OsRng);
-            let now = SystemClock.now();
+            let now = target.clock.now();
             let expires_at = now.plus(Duration::from_secs(hours * 3600));
             target
                 .store

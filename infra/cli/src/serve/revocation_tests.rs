@@ -147,6 +147,7 @@ async fn system_on(clock: Arc<FixedClock>) -> (LocalSystem, tempfile::TempDir) {
         .unwrap();
     let target = Target {
         store,
+        clock: clock.clone(),
         sealer: Some(sealer),
         description: "test".into(),
         aws: None,

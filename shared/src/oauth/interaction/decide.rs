@@ -67,25 +67,18 @@ impl AuthorizationFlow {
                 "the user denied the request",
             );
         };
-        let client = match self.client_of(&pending).await {
-            Ok(client) => client,
-            Err(step) => return step,
-        };
-        let grant = match self
-            .record_grant(&pending, session, &client, &approved, now)
-            .await
-        {
+        let grant = match self.record_grant(&pending, session, &approved, now).await {
             Ok(grant) => grant,
             Err(error) => return Step::ShowError(error),
         };
         let granted = draft(AuditEventKind::ConsentGranted, AuditOutcome::Success)
             .detail("scope", approved.to_string())
-            .detail("grant_id", grant.as_str());
+            .detail("grant_id", grant.id.as_str());
         let approved_request = PendingAuthorization {
             scope: approved,
             ..pending
         };
-        self.issue_code_after(&approved_request, session, grant, context, vec![granted])
+        self.issue_code_after(&approved_request, session, &grant, context, vec![granted])
             .await
     }
 }

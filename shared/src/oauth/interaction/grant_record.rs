@@ -5,8 +5,8 @@
 
 use super::AuthorizationFlow;
 use crate::domain::{
-    Client, Grant, GrantId, LoginSession, PendingAuthorization, Revocation, RevocationTarget,
-    Scope, Timestamp,
+    Grant, GrantId, LoginSession, PendingAuthorization, Revocation, RevocationTarget, Scope,
+    Timestamp,
 };
 use crate::oauth::{ErrorCode, OAuthError};
 
@@ -33,10 +33,9 @@ impl AuthorizationFlow {
         &self,
         pending: &PendingAuthorization,
         session: &LoginSession,
-        client: &Client,
         approved: &Scope,
         now: Timestamp,
-    ) -> Result<GrantId, OAuthError> {
+    ) -> Result<Grant, OAuthError> {
         for _ in 0..ATTEMPTS {
             let stored = self
                 .store
@@ -49,14 +48,14 @@ impl AuthorizationFlow {
                     return Err(revoked_meanwhile());
                 }
             }
-            let write = self.grant_write(stored.as_ref(), pending, session, client, approved, now);
+            let write = self.grant_write(stored.as_ref(), pending, session, approved, now);
             let write = write?;
             if self
                 .store
                 .save_grant(&write.grant, write.stops.as_ref())
                 .await?
             {
-                return Ok(write.grant.id);
+                return Ok(write.grant);
             }
             // Someone wrote the grant since it was read: read again and decide again (a
             // revocation now ends this loop above; an approval is merged with).
@@ -72,14 +71,14 @@ impl AuthorizationFlow {
         stored: Option<&Grant>,
         pending: &PendingAuthorization,
         session: &LoginSession,
-        client: &Client,
         approved: &Scope,
         now: Timestamp,
     ) -> Result<GrantWrite, OAuthError> {
-        // Only an active grant given under the client's current revision is built on: one from
-        // before the client moved or widened where its tokens go is replaced by a new grant
-        // (new id: the old one's refresh tokens and codes stop).
-        let current = stored.filter(|g| g.is_active() && g.client_revision == client.revision);
+        // Only an active grant given under the revision the request was checked against is
+        // built on: one from before the client moved or widened where its tokens go is
+        // replaced by a new grant (new id: the old one's refresh tokens and codes stop).
+        let revision = pending.client_revision;
+        let current = stored.filter(|g| g.is_active() && g.client_revision == revision);
         let kept = current
             .iter()
             .flat_map(|grant| grant.scope.iter())
@@ -97,11 +96,14 @@ impl AuthorizationFlow {
             created_at: current.map_or(now, |grant| grant.created_at),
             last_used_at: now,
             revoked_at: None,
-            client_revision: client.revision,
+            client_revision: revision,
             version: stored.map_or(0, |grant| grant.version) + 1,
+            family_epoch: stored.map_or(0, |grant| grant.family_epoch),
         };
         let target = match (current, stored.filter(|g| g.is_active())) {
-            // Narrowing: the tokens of this grant that carry a scope taken back stop.
+            // Narrowing: the tokens of this grant that carry a scope taken back stop, and
+            // every earlier code and refresh family ends (a new epoch), so the scope stays
+            // taken even if the user grants it again later.
             (Some(current), _) => {
                 let dropped = Scope::from_tokens(current.scope.not_in(&scope))
                     .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
@@ -113,6 +115,13 @@ impl AuthorizationFlow {
             // An active grant of an earlier client revision is replaced: its tokens stop.
             (None, Some(replaced)) => Some(RevocationTarget::Grant(replaced.id.clone())),
             (None, None) => None,
+        };
+        let grant = match &target {
+            Some(RevocationTarget::GrantNarrowed { .. }) => Grant {
+                family_epoch: grant.family_epoch + 1,
+                ..grant
+            },
+            _ => grant,
         };
         Ok(GrantWrite {
             grant,

@@ -23,7 +23,7 @@ use super::{ErrorCode, OAuthError, Params};
 use crate::audit::{AuditDraft, Auditor, RequestContext};
 use crate::config::{InteractionConfig, OAuthConfig};
 use crate::domain::{
-    AuditEventKind, AuditOutcome, Client, GrantId, LoginSession, OpaqueToken, PendingAuthorization,
+    AuditEventKind, AuditOutcome, Client, Grant, LoginSession, OpaqueToken, PendingAuthorization,
     RedirectUri, TokenDigest,
 };
 use crate::ports::{ClientStore, Clock, Rng, Store};
@@ -243,16 +243,22 @@ impl AuthorizationFlow {
                 ErrorCode::LoginRequired,
                 "the user is not logged in",
             ),
-            (Prompt::None, Some(session), Some(grant_id)) => {
-                self.issue_code(&pending, session, grant_id, context).await
+            (Prompt::None, Some(session), Some(grant)) => {
+                self.issue_code(&pending, session, &grant, context).await
+            }
+            (Prompt::None, Some(_), None) if !request.client.is_trusted() => {
+                Step::ShowError(OAuthError::new(
+                    ErrorCode::ConsentRequired,
+                    "the user has not consented to this app (its errors are shown here, not sent to it, until an operator verifies it)",
+                ))
             }
             (Prompt::None, Some(_), None) => self.refuse(
                 &pending,
                 ErrorCode::ConsentRequired,
                 "the user has not consented to this request",
             ),
-            (Prompt::Default, Some(session), Some(grant_id)) => {
-                self.issue_code(&pending, session, grant_id, context).await
+            (Prompt::Default, Some(session), Some(grant)) => {
+                self.issue_code(&pending, session, &grant, context).await
             }
             (Prompt::Login, _, _) | (_, None, _) => match self.park(&pending).await {
                 Ok(()) => Step::ToLogin(handle),
@@ -297,13 +303,13 @@ impl AuthorizationFlow {
             Ok(remembered) => remembered,
             Err(error) => return Step::ShowError(error),
         };
-        if let Some(grant_id) = remembered.filter(|_| pending.prompt != Prompt::Consent) {
+        if let Some(grant) = remembered.filter(|_| pending.prompt != Prompt::Consent) {
             return match self
                 .store
                 .take_pending_authorization(&pending.digest, self.clock.now())
                 .await
             {
-                Ok(Some(pending)) => self.issue_code(&pending, session, grant_id, context).await,
+                Ok(Some(pending)) => self.issue_code(&pending, session, &grant, context).await,
                 Ok(None) => Step::ShowError(expired_handoff()),
                 Err(error) => Step::ShowError(unavailable(error)),
             };
@@ -367,18 +373,19 @@ impl AuthorizationFlow {
         pending: &PendingAuthorization,
         session: &LoginSession,
         client: &Client,
-    ) -> Result<Option<GrantId>, OAuthError> {
+    ) -> Result<Option<Grant>, OAuthError> {
         let grant = self
             .store
             .get_grant(&session.user_id, &pending.client_id)
             .await?;
-        Ok(grant
-            .filter(|grant| {
-                grant.is_active()
-                    && grant.client_revision == client.revision
-                    && pending.scope.is_subset_of(&grant.scope)
-            })
-            .map(|grant| grant.id))
+        Ok(grant.filter(|grant| {
+            // The grant, the request and the client as this container knows it all stand
+            // at one revision: a stale cache on either side shows the screen instead.
+            grant.is_active()
+                && grant.client_revision == pending.client_revision
+                && pending.client_revision == client.revision
+                && pending.scope.is_subset_of(&grant.scope)
+        }))
     }
 
     fn refuse(&self, pending: &PendingAuthorization, code: ErrorCode, why: &str) -> Step {
@@ -395,10 +402,10 @@ impl AuthorizationFlow {
         &self,
         pending: &PendingAuthorization,
         session: &LoginSession,
-        grant_id: GrantId,
+        grant: &Grant,
         context: &RequestContext,
     ) -> Step {
-        self.issue_code_after(pending, session, grant_id, context, Vec::new())
+        self.issue_code_after(pending, session, grant, context, Vec::new())
             .await
     }
 
@@ -408,7 +415,7 @@ impl AuthorizationFlow {
         &self,
         pending: &PendingAuthorization,
         session: &LoginSession,
-        grant_id: GrantId,
+        grant: &Grant,
         context: &RequestContext,
         mut earlier: Vec<AuditDraft>,
     ) -> Step {
@@ -420,7 +427,9 @@ impl AuthorizationFlow {
         let binding = CodeBinding {
             client_id: pending.client_id.clone(),
             user_id: session.user_id.clone(),
-            grant_id: grant_id.clone(),
+            grant_id: grant.id.clone(),
+            grant_epoch: grant.family_epoch,
+            client_revision: pending.client_revision,
             redirect_uri: pending.redirect_uri.clone(),
             scope: pending.scope.clone(),
             code_challenge,
@@ -446,7 +455,7 @@ impl AuthorizationFlow {
             AuditDraft::new(AuditEventKind::CodeIssued, AuditOutcome::Success)
                 .user(&session.user_id)
                 .client(&pending.client_id)
-                .detail("grant_id", grant_id.as_str())
+                .detail("grant_id", grant.id.as_str())
                 .detail("scope", pending.scope.to_string())
                 .detail("code_digest", code.digest().log_prefix().to_owned()),
         );
@@ -481,6 +490,7 @@ fn pending_of(
         state: request.state.clone(),
         code_challenge: request.code_challenge.as_str().to_owned(),
         prompt: request.prompt,
+        client_revision: request.client.revision,
         created_at: now,
         expires_at: now.plus(interaction.pending_ttl),
     }

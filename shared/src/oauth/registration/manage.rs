@@ -126,10 +126,13 @@ impl Registrar {
         context: &RequestContext,
     ) -> Result<(), OAuthError> {
         let (client, _) = self.authorized(client_id, authorization).await?;
-        self.store.delete_client(&client.id).await?;
+        // Withdraw first, then delete: a failure part-way leaves the registration (and this
+        // token) in place, so the call can be repeated; once the client is gone, every code
+        // and refresh token of it is refused too (their checks read the client).
         self.revoker(context, self.clock.now())
             .revoke_client(&client.id)
             .await?;
+        self.store.delete_client(&client.id).await?;
         self.audit(AuditEventKind::ClientRemoved, &client, context)
             .await;
         Ok(())

@@ -137,6 +137,8 @@ impl TokenService {
             client_id: code.client_id.clone(),
             user_id: code.user_id.clone(),
             auth_time: code.auth_time,
+            client_revision: code.client_revision,
+            grant_epoch: code.grant_epoch,
             created_at: now,
             expires_at: now.plus(self.config.refresh_family_ttl),
             revoked_at: None,

@@ -59,8 +59,8 @@ impl TokenService {
             .rotate_refresh(&digest, &next, &self.revocation_stamp(now))
             .await?
         {
-            Rotation::Rotated(next) => {
-                // What was asked for, as far as the grant and the client still allow it.
+            Rotation::Rotated => {
+                // What was asked for, as far as the client still allows it.
                 let scope = requested.intersection(&next.scope);
                 if scope.is_empty() {
                     return Err(OAuthError::new(

@@ -186,7 +186,7 @@ pub async fn grant_writes_apply_only_over_the_version_read<S: Store + 'static>(s
     ));
 }
 
-pub async fn redemption_and_rotation_narrow_to_the_grant<S: Store>(store: Arc<S>) {
+pub async fn a_narrower_consent_ends_earlier_codes_and_families<S: Store>(store: Arc<S>) {
     let wide = Grant {
         scope: Scope::parse("orders:read profile:read").unwrap(),
         ..grant("usr_alice", "a", "grt_1")
@@ -194,14 +194,15 @@ pub async fn redemption_and_rotation_narrow_to_the_grant<S: Store>(store: Arc<S>
     consented(&store, &wide).await;
     let issued = code("code-wide", &wide);
     store.put_code(&issued).await.unwrap();
-    let mut family = new_family("fam_1", &wide, "refresh-1");
-    family.token.scope = wide.scope.clone();
+    let family = new_family("fam_1", &wide, "refresh-1");
     store.put_refresh_family(&family).await.unwrap();
 
-    // The user takes orders:read back: one write with the entry that stops its tokens.
+    // The user takes orders:read back: one write with the entry that stops its tokens, and
+    // a new epoch that ends every code and family of the earlier consent.
     let narrow = Grant {
         scope: Scope::parse("profile:read").unwrap(),
         version: 2,
+        family_epoch: 1,
         ..wide.clone()
     };
     let dropped = RevocationTarget::GrantNarrowed {
@@ -215,68 +216,120 @@ pub async fn redemption_and_rotation_narrow_to_the_grant<S: Store>(store: Arc<S>
         )
         .await
         .unwrap());
-
-    let redeemed = store
-        .redeem_code(
-            &issued,
-            at(4),
-            Some(&new_family("fam_2", &wide, "refresh-c")),
-        )
-        .await
-        .unwrap();
-    let CodeRedemption::Redeemed(redeemed) = redeemed else {
-        panic!("{redeemed:?}")
-    };
-    assert_eq!(redeemed.scope.to_string(), "profile:read");
-    let from_code = store
-        .get_refresh(&TokenDigest::of("refresh-c"), at(4))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(from_code.scope.to_string(), "profile:read");
-
-    let next = RefreshToken {
-        scope: wide.scope.clone(),
-        ..refresh_token("refresh-2", &family.family, at(5))
-    };
-    let rotated = store
-        .rotate_refresh(&family.token.digest, &next, &stamp("evt_1", at(5)))
-        .await
-        .unwrap();
-    let Rotation::Rotated(stored_next) = rotated else {
-        panic!("{rotated:?}")
-    };
-    assert_eq!(stored_next.scope.to_string(), "profile:read");
+    assert_eq!(
+        store.redeem_code(&issued, at(4), None).await.unwrap(),
+        CodeRedemption::Revoked
+    );
+    let next = refresh_token("refresh-2", &family.family, at(5));
     assert_eq!(
         store
-            .get_refresh(&next.digest, at(5))
+            .rotate_refresh(&family.token.digest, &next, &stamp("evt_1", at(5)))
             .await
-            .unwrap()
-            .unwrap()
-            .scope,
-        stored_next.scope,
-        "stored as returned"
+            .unwrap(),
+        Rotation::Revoked
     );
     let entries = store.list_revocations_since(T0, at(5)).await.unwrap();
     assert_eq!(
         entries.into_iter().map(|r| r.target).collect::<Vec<_>>(),
         vec![dropped]
     );
-
-    // Nothing left of what the token carried: revoked.
-    let elsewhere = Grant {
-        scope: Scope::parse("orders:write").unwrap(),
+    // Granting it again later does not bring the old family back; new credentials work.
+    let again = Grant {
+        scope: wide.scope.clone(),
         version: 3,
-        ..narrow
+        ..narrow.clone()
     };
-    assert!(store.save_grant(&elsewhere, None).await.unwrap());
-    let after = refresh_token("refresh-3", &family.family, at(6));
+    assert!(store.save_grant(&again, None).await.unwrap());
     assert_eq!(
         store
-            .rotate_refresh(&next.digest, &after, &stamp("evt_2", at(6)))
+            .rotate_refresh(&family.token.digest, &next, &stamp("evt_2", at(6)))
             .await
             .unwrap(),
         Rotation::Revoked
+    );
+    let fresh = AuthorizationCode {
+        grant_epoch: 1,
+        ..code("code-after", &again)
+    };
+    store.put_code(&fresh).await.unwrap();
+    assert!(matches!(
+        store.redeem_code(&fresh, at(7), None).await.unwrap(),
+        CodeRedemption::Redeemed(_)
+    ));
+}
+
+/// A disabled client, or one at a later revision (a material change), backs none of its
+/// earlier codes and refresh families; a removed one backs nothing.
+pub async fn client_changes_end_earlier_codes_and_families<S: Store>(store: Arc<S>) {
+    let grant = grant("usr_alice", "a", "grt_1");
+    consented(&store, &grant).await;
+    let codes: Vec<AuthorizationCode> =
+        (0..3).map(|n| code(&format!("code-{n}"), &grant)).collect();
+    for code in &codes {
+        store.put_code(code).await.unwrap();
+    }
+    let family = new_family("fam_1", &grant, "refresh-1");
+    store.put_refresh_family(&family).await.unwrap();
+    let original = store.get_client(&client_id("a")).await.unwrap().unwrap();
+    let disabled = Client {
+        disabled: true,
+        version: original.version + 1,
+        ..original.clone()
+    };
+    assert!(store.update_client(&disabled).await.unwrap());
+    assert_eq!(
+        store.redeem_code(&codes[0], at(1), None).await.unwrap(),
+        CodeRedemption::Revoked
+    );
+    let next = refresh_token("refresh-2", &family.family, at(2));
+    let rotate = |next: RefreshToken, id: &'static str, when| {
+        let store = Arc::clone(&store);
+        let presented = family.token.digest.clone();
+        async move {
+            store
+                .rotate_refresh(&presented, &next, &stamp(id, when))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        rotate(next.clone(), "evt_1", at(2)).await,
+        Rotation::Revoked
+    );
+    // Enabled again at a new revision: what began under the old one stays refused.
+    let enabled = Client {
+        disabled: false,
+        revision: 1,
+        version: disabled.version + 1,
+        ..disabled
+    };
+    assert!(store.update_client(&enabled).await.unwrap());
+    assert_eq!(
+        store.redeem_code(&codes[1], at(3), None).await.unwrap(),
+        CodeRedemption::Revoked
+    );
+    assert_eq!(
+        rotate(next.clone(), "evt_2", at(3)).await,
+        Rotation::Revoked
+    );
+    let current = AuthorizationCode {
+        client_revision: 1,
+        ..code("code-current", &grant)
+    };
+    store.put_code(&current).await.unwrap();
+    assert!(matches!(
+        store.redeem_code(&current, at(4), None).await.unwrap(),
+        CodeRedemption::Redeemed(_)
+    ));
+    assert!(store.delete_client(&client_id("a")).await.unwrap());
+    let orphan = AuthorizationCode {
+        client_revision: 1,
+        ..codes[2].clone()
+    };
+    assert_eq!(
+        store.redeem_code(&orphan, at(5), None).await.unwrap(),
+        CodeRedemption::Revoked,
+        "the client is gone"
     );
 }
 

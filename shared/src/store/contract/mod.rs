@@ -72,13 +72,18 @@ pub(crate) fn user(name: &str) -> User {
     )
 }
 
-/// The user's consent as an approval stores it: the account exists (`usr_<name>` is user
-/// `<name>`), and the grant is written at the version after the stored one.
+/// The user's consent as an approval stores it: the account and the client exist
+/// (`usr_<name>` is user `<name>`), and the grant is written at the version after the stored
+/// one.
 pub(crate) async fn consented<S: Store>(store: &Arc<S>, grant: &Grant) {
     let name = grant.user_id.as_str().trim_start_matches("usr_");
     match store.create_user(&user(name)).await {
         Ok(()) | Err(StoreError::AlreadyExists(_)) => {}
         Err(other) => panic!("create the account: {other:?}"),
+    }
+    match store.put_client(&client(grant.client_id.as_str())).await {
+        Ok(()) | Err(StoreError::AlreadyExists(_)) => {}
+        Err(other) => panic!("create the client: {other:?}"),
     }
     let stored = store
         .get_grant(&grant.user_id, &grant.client_id)
@@ -105,6 +110,7 @@ pub(crate) fn grant(user: &str, client: &str, id: &str) -> Grant {
         revoked_at: None,
         client_revision: 0,
         version: 1,
+        family_epoch: 0,
     }
 }
 
@@ -118,6 +124,8 @@ pub(crate) fn code(value: &str, grant: &Grant) -> AuthorizationCode {
         scope: grant.scope.clone(),
         code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
         auth_time: T0,
+        client_revision: 0,
+        grant_epoch: 0,
         issued_at: T0,
         expires_at: T0.plus(MINUTE),
         redeemed_at: None,
@@ -138,6 +146,8 @@ pub(crate) fn refresh_token(
         user_id: family.user_id.clone(),
         scope: Scope::parse("profile:read").unwrap(),
         auth_time: family.auth_time,
+        client_revision: family.client_revision,
+        grant_epoch: family.grant_epoch,
         issued_at,
         expires_at: issued_at.plus(MINUTE * 60),
         family_expires_at: family.expires_at,
@@ -152,6 +162,8 @@ pub(crate) fn new_family(id: &str, grant: &Grant, first_token: &str) -> NewRefre
         client_id: grant.client_id.clone(),
         user_id: grant.user_id.clone(),
         auth_time: T0,
+        client_revision: 0,
+        grant_epoch: grant.family_epoch,
         created_at: T0,
         expires_at: T0.plus(MINUTE * 60 * 24),
         revoked_at: None,
@@ -187,9 +199,17 @@ pub async fn clients_round_trip<S: Store>(store: Arc<S>) {
     assert_eq!(store.get_client(&client_id("a")).await.unwrap(), None);
     store.put_client(&client("a")).await.unwrap();
     store.put_client(&client("b")).await.unwrap();
+    assert!(
+        matches!(
+            store.put_client(&client("a")).await,
+            Err(StoreError::AlreadyExists(_))
+        ),
+        "creating never replaces"
+    );
     let mut renamed = client("a");
     renamed.display_name = "Renamed".into();
-    store.put_client(&renamed).await.unwrap();
+    renamed.version = 2;
+    assert!(store.update_client(&renamed).await.unwrap());
     assert_eq!(
         store.get_client(&client_id("a")).await.unwrap(),
         Some(renamed)
@@ -487,7 +507,7 @@ pub async fn refresh_rotation_detects_reuse<S: Store>(store: Arc<S>) {
         .rotate_refresh(&first.token.digest, &second, &stamp("evt_r1", at(10)))
         .await
         .unwrap();
-    assert!(matches!(rotated, Rotation::Rotated(_)), "{rotated:?}");
+    assert!(matches!(rotated, Rotation::Rotated), "{rotated:?}");
     let old = store
         .get_refresh(&first.token.digest, at(11))
         .await
@@ -564,7 +584,7 @@ pub async fn concurrent_rotation_reports_reuse<S: Store + 'static>(store: Arc<S>
     assert_eq!(
         outcomes
             .iter()
-            .filter(|o| matches!(o, Rotation::Rotated(_)))
+            .filter(|o| matches!(o, Rotation::Rotated))
             .count(),
         1,
         "{outcomes:?}"
@@ -983,7 +1003,8 @@ macro_rules! contract_suite {
             initial_access_tokens_expire,
             user_cuts_void_credentials_from_earlier_sign_ins,
             grant_writes_apply_only_over_the_version_read,
-            redemption_and_rotation_narrow_to_the_grant,
+            a_narrower_consent_ends_earlier_codes_and_families,
+            client_changes_end_earlier_codes_and_families,
             client_updates_apply_only_over_the_version_read,
             revoking_an_access_token_twice_writes_nothing_new,
         );

@@ -56,7 +56,10 @@ impl DynamoStore {
 #[async_trait]
 impl ClientStore for DynamoStore {
     async fn put_client(&self, client: &Client) -> StoreResult<()> {
-        self.put(client_item(client)?, None).await.map(|_| ())
+        match self.put(client_item(client)?, Some(item_is_new())).await? {
+            true => Ok(()),
+            false => Err(StoreError::AlreadyExists(format!("client {}", client.id))),
+        }
     }
 
     /// A PutItem conditional on the version read.

@@ -69,10 +69,6 @@ pub(super) fn username_item(user: &User) -> StoreResult<Item> {
     record(&pointer, &keys::user(&user.username))
 }
 
-/// The grant's scopes as a string set as well, so a write can require in its condition that
-/// the grant still holds each scope a token carries (`contains(scopes, :s)`).
-pub(super) const GRANT_SCOPES: &str = "scopes";
-
 pub(super) fn session_item(session: &LoginSession) -> StoreResult<Item> {
     Ok(with_ttl(
         record(session, &keys::session(&session.digest))?,
@@ -117,18 +113,12 @@ pub(super) fn refresh_family_item(family: &RefreshFamily) -> StoreResult<Item> {
 
 /// Indexed by client (GSI2), so disabling a client finds every grant it holds.
 pub(super) fn grant_item(grant: &Grant) -> StoreResult<Item> {
-    let mut item = with_index(
+    Ok(with_index(
         record(grant, &keys::grant(&grant.user_id, &grant.client_id))?,
         (GSI2_PK, GSI2_SK),
         keys::grants_to(&grant.client_id),
         grant.user_id.to_string(),
-    );
-    // A string set cannot be empty; a grant without scopes backs no token anyway.
-    if !grant.scope.is_empty() {
-        let scopes = grant.scope.iter().map(str::to_owned).collect();
-        item.insert(GRANT_SCOPES.to_owned(), AttributeValue::Ss(scopes));
-    }
-    Ok(item)
+    ))
 }
 
 pub(super) fn initial_access_token_item(token: &InitialAccessToken) -> StoreResult<Item> {
@@ -246,6 +236,8 @@ mod tests {
             scope: Scope::parse("a").unwrap(),
             code_challenge: "x".into(),
             auth_time: Timestamp::from_secs(100),
+            client_revision: 0,
+            grant_epoch: 0,
             issued_at: Timestamp::from_secs(100),
             expires_at: Timestamp::from_millis(160_500),
             redeemed_at: None,

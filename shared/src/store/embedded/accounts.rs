@@ -16,7 +16,8 @@ use redb::ReadableTable;
 #[async_trait]
 impl ClientStore for EmbeddedStore {
     async fn put_client(&self, client: &Client) -> StoreResult<()> {
-        self.put_json(CLIENTS, client.id.to_string(), client).await
+        self.insert_new_json(CLIENTS, client.id.to_string(), client)
+            .await
     }
 
     async fn update_client(&self, client: &Client) -> StoreResult<bool> {

@@ -331,6 +331,11 @@ fn touch_grant(
     Ok(())
 }
 
+/// The client `id`, read inside a write transaction.
+fn client_in(txn: &WriteTransaction, id: &ClientId) -> StoreResult<Option<crate::domain::Client>> {
+    get_decoded(&txn.open_table(CLIENTS).map_err(backend)?, id.as_str())
+}
+
 /// The account of `user`, read inside a write transaction.
 fn account_in(txn: &WriteTransaction, user: &UserId) -> StoreResult<Option<crate::domain::User>> {
     get_decoded(&txn.open_table(ACCOUNTS).map_err(backend)?, user.as_str())

@@ -1,8 +1,8 @@
 //! Sessions, authorization codes and refresh tokens in the embedded store.
 
 use super::{
-    account_in, backend, encode, get_decoded, grant_in, insert_new, insert_revocation, touch_grant,
-    EmbeddedStore, CODES, REFRESH_FAMILIES, REFRESH_TOKENS, SESSIONS,
+    account_in, backend, client_in, encode, get_decoded, grant_in, insert_new, insert_revocation,
+    touch_grant, EmbeddedStore, CODES, REFRESH_FAMILIES, REFRESH_TOKENS, SESSIONS,
 };
 use crate::domain::{
     AuthorizationCode, FamilyId, LoginSession, RefreshFamily, RefreshToken, RevocationStamp,
@@ -11,7 +11,9 @@ use crate::domain::{
 use crate::ports::{
     CodeRedemption, CodeStore, NewRefreshFamily, RefreshStore, Rotation, SessionStore, StoreResult,
 };
-use crate::store::rules::{check_redemption, check_rotation, RedemptionCheck, RotationCheck};
+use crate::store::rules::{
+    check_redemption, check_rotation, Backing, RedemptionCheck, RotationCheck,
+};
 use async_trait::async_trait;
 use redb::WriteTransaction;
 
@@ -70,23 +72,25 @@ impl CodeStore for EmbeddedStore {
                 get_decoded(&txn.open_table(CODES).map_err(backend)?, key)?;
             let grant = grant_in(txn, &expected.user_id, &expected.client_id)?;
             let account = account_in(txn, &expected.user_id)?;
-            let check = check_redemption(stored, &expected, grant.as_ref(), account.as_ref(), now);
+            let client = client_in(txn, &expected.client_id)?;
+            let backing = Backing {
+                grant: grant.as_ref(),
+                account: account.as_ref(),
+                client: client.as_ref(),
+            };
+            let check = check_redemption(stored, &expected, backing, now);
             let mut code = match check {
                 RedemptionCheck::Proceed(code) => code,
                 RedemptionCheck::Refuse(outcome) => return Ok(outcome),
             };
             code.redeemed_at = Some(now);
             code.family_id = refresh.as_ref().map(|new| new.family.id.clone());
-            // Stored as issued; the caller gets the scope the grant still allows.
-            let mut spent = code.clone();
-            spent.scope = expected.scope.clone();
             txn.open_table(CODES)
                 .map_err(backend)?
-                .insert(key, encode(&spent)?.as_slice())
+                .insert(key, encode(&code)?.as_slice())
                 .map_err(backend)?;
-            if let Some(mut new) = refresh {
-                new.token.scope = code.scope.clone();
-                insert_family(txn, &new)?;
+            if let Some(new) = &refresh {
+                insert_family(txn, new)?;
             }
             if let Some(grant) = grant {
                 touch_grant(txn, grant, now)?;
@@ -178,16 +182,14 @@ impl RefreshStore for EmbeddedStore {
             let family = family_in(txn, &next.family_id)?;
             let grant = grant_in(txn, &next.user_id, &next.client_id)?;
             let account = account_in(txn, &next.user_id)?;
-            let check = check_rotation(
-                token,
-                family,
-                grant.as_ref(),
-                account.as_ref(),
-                &next,
-                stamp.at,
-            );
-            let (mut token, next) = match check {
-                RotationCheck::Proceed { presented, next } => (presented, next),
+            let client = client_in(txn, &next.client_id)?;
+            let backing = Backing {
+                grant: grant.as_ref(),
+                account: account.as_ref(),
+                client: client.as_ref(),
+            };
+            let mut token = match check_rotation(token, family, backing, &next, stamp.at) {
+                RotationCheck::Proceed(token) => token,
                 RotationCheck::Reuse(family) => {
                     let family_id = family.id.clone();
                     revoke_family_in(txn, family, &stamp)?;
@@ -205,7 +207,7 @@ impl RefreshStore for EmbeddedStore {
             if let Some(grant) = grant {
                 touch_grant(txn, grant, stamp.at)?;
             }
-            Ok(Rotation::Rotated(next))
+            Ok(Rotation::Rotated)
         })
         .await
     }
