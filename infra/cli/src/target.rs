@@ -48,6 +48,8 @@ pub struct Target {
     pub description: String,
     /// The AWS configuration, when the target is in AWS (or an AWS-compatible endpoint).
     pub aws: Option<SdkConfig>,
+    /// The embedded store itself, when the target is a data directory (`serve` sweeps it).
+    pub embedded: Option<EmbeddedStore>,
 }
 
 impl Target {
@@ -126,6 +128,7 @@ impl TargetArgs {
                     clock: Arc::new(clock),
                     sealer,
                     aws: Some(aws),
+                    embedded: None,
                     description: format!("DynamoDB table {table}"),
                 })
             }
@@ -133,8 +136,9 @@ impl TargetArgs {
                 let store = EmbeddedStore::open(&self.data_dir).map_err(|e| e.to_string())?;
                 let sealer = LocalKeySealer::open(&self.data_dir).map_err(|e| e.to_string())?;
                 Ok(Target {
-                    store: Arc::new(store),
+                    store: Arc::new(store.clone()),
                     clock: Arc::new(SystemClock),
+                    embedded: Some(store),
                     sealer: Some(Arc::new(sealer)),
                     description: format!("data directory {}", self.data_dir.display()),
                     aws: None,

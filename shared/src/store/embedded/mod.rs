@@ -7,6 +7,7 @@ mod accounts;
 mod interaction;
 mod records;
 mod registration;
+mod sweep;
 mod tokens;
 
 use crate::domain::{ClientId, Grant, Revocation, UserId};
