@@ -136,9 +136,14 @@ impl OAuthConfig {
 /// Settings of the login and consent pages, read by the authorize and consent functions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InteractionConfig {
-    /// `XECURE_LOGIN_MAX_FAILURES` (default 5) per account, `XECURE_LOGIN_SOURCE_MAX_FAILURES`
-    /// (default 50) per source address, within `XECURE_LOGIN_WINDOW_MINUTES` (default 15);
-    /// then locked out for `XECURE_LOGIN_LOCKOUT_MINUTES` (default 15), doubling each time.
+    /// Failed logins within `XECURE_LOGIN_WINDOW_MINUTES` (default 15) before a lockout:
+    /// `XECURE_LOGIN_MAX_FAILURES` (default 5) per account from one source address,
+    /// `XECURE_LOGIN_ACCOUNT_MAX_FAILURES` (default 20) per account from all sources,
+    /// `XECURE_LOGIN_SOURCE_MAX_FAILURES` (default 100) per source address on all accounts
+    /// (the per-source policy is explained in `domain::throttle`); then locked out for
+    /// `XECURE_LOGIN_LOCKOUT_MINUTES` (default 15), doubling with each further lockout.
+    /// `XECURE_LOGIN_HASH_QUEUE` (default 16): password checks that may wait for a hashing
+    /// thread (one per core) before a login answers 503 with Retry-After.
     pub login: LoginPolicy,
     /// `XECURE_SESSION_HOURS` (default 8): how long a login lasts.
     pub session_ttl: Duration,
@@ -155,10 +160,19 @@ impl InteractionConfig {
                 "XECURE_LOGIN_MAX_FAILURES",
                 defaults.max_account_failures,
             )?,
+            max_account_total_failures: count(
+                "XECURE_LOGIN_ACCOUNT_MAX_FAILURES",
+                defaults.max_account_total_failures,
+            )?,
             max_source_failures: count(
                 "XECURE_LOGIN_SOURCE_MAX_FAILURES",
                 defaults.max_source_failures,
             )?,
+            hash_queue: usize::try_from(number(
+                "XECURE_LOGIN_HASH_QUEUE",
+                defaults.hash_queue as u64,
+            )?)
+            .unwrap_or(defaults.hash_queue),
             window: Duration::from_secs(number("XECURE_LOGIN_WINDOW_MINUTES", 15)? * MINUTE),
             lockout: Duration::from_secs(number("XECURE_LOGIN_LOCKOUT_MINUTES", 15)? * MINUTE),
             ..defaults

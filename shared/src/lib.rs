@@ -5,6 +5,7 @@ pub mod audit;
 pub mod config;
 pub mod domain;
 pub mod gateway;
+pub mod hashing;
 pub mod http;
 pub mod jwt;
 pub mod oauth;

@@ -7,6 +7,7 @@ mod accounts;
 mod interaction;
 mod records;
 mod registration;
+mod throttle;
 mod tokens;
 
 use crate::domain::{ClientId, Grant, Revocation, UserId};
