@@ -37,9 +37,21 @@ pub fn kms_key_id_from_env() -> Result<String, ConfigError> {
 
 pub use aws_config::SdkConfig;
 
-/// The AWS SDK configuration from the environment, loaded once per cold start.
+/// The AWS SDK configuration from the environment, loaded once per cold start, with the
+/// Lambda functions' timeouts and retries on every call (rule 18; `budget` explains them).
 pub async fn aws_sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    aws_sdk_config_within(crate::budget::DependencyBudget::FUNCTIONS).await
+}
+
+/// As `aws_sdk_config`, with another caller's bounds (the operator CLI).
+pub async fn aws_sdk_config_within(
+    budget: crate::budget::DependencyBudget,
+) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(budget.timeout_config())
+        .retry_config(budget.retry_config())
+        .load()
+        .await
 }
 
 /// Protocol settings shared by the authorization server functions and the authorizer.

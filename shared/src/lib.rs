@@ -2,6 +2,7 @@
 //! implementations (DynamoDB for AWS, an embedded redb file for local runs and tests).
 
 pub mod audit;
+pub mod budget;
 pub mod config;
 pub mod domain;
 pub mod gateway;

@@ -5,6 +5,7 @@ use lambda_http::{run, service_fn, Error};
 use std::sync::Arc;
 use std::time::Duration;
 use token::handler::{handle, TokenApp};
+use xecure::budget::{deadline_json, within_deadline, REQUEST_DEADLINE};
 use xecure::config::{aws_sdk_config, kms_key_id_from_env, OAuthConfig, StoreConfig};
 use xecure::ports::SystemClock;
 use xecure::signing::{KmsKeySealer, LiveKeyring};
@@ -30,7 +31,11 @@ async fn main() -> Result<(), Error> {
     let app = TokenApp::over(store, keyring, config, clock, catalogue)
         .with_auditor(|auditor| xecure::audit::cloudwatch::for_lambda(auditor, &aws, "token"));
     run(service_fn(|request| {
-        app.auditor().around("token", handle(&app, request))
+        // Rule 18: a slow store gives a 503 before Lambda's timeout (see `budget`).
+        let work = within_deadline(REQUEST_DEADLINE, handle(&app, request), || {
+            Ok(deadline_json())
+        });
+        app.auditor().around("token", work)
     }))
     .await
 }

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use xecure::audit::{AuditDraft, Auditor, RequestContext};
-use xecure::config::{aws_sdk_config, SdkConfig};
+use xecure::budget::DependencyBudget;
+use xecure::config::{aws_sdk_config_within, SdkConfig};
 use xecure::ports::{OsRng, Store, SystemClock};
 use xecure::signing::{KeySealer, KmsKeySealer, LocalKeySealer};
 use xecure::store::dynamo::DynamoStore;
@@ -73,10 +74,11 @@ impl Target {
 const AUDIT_RETENTION: Duration = Duration::from_secs(400 * 24 * 60 * 60);
 
 impl TargetArgs {
-    pub async fn open(&self) -> Result<Target, String> {
+    /// Every AWS call the target makes is bounded by `budget` (rule 18).
+    pub async fn open(&self, budget: DependencyBudget) -> Result<Target, String> {
         match &self.dynamodb_table {
             Some(table) => {
-                let mut aws = aws_sdk_config().await;
+                let mut aws = aws_sdk_config_within(budget).await;
                 if let Some(endpoint) = &self.endpoint {
                     aws = aws.into_builder().endpoint_url(endpoint).build();
                 }
