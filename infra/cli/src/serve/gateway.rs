@@ -268,6 +268,16 @@ impl LocalSystem {
     }
 }
 
+impl super::http::Handler for LocalSystem {
+    fn handle(
+        &self,
+        request: Request,
+        peer: SocketAddr,
+    ) -> impl std::future::Future<Output = Response<Body>> + Send {
+        LocalSystem::handle(self, request, peer)
+    }
+}
+
 /// The demo app's own calls: to the token endpoint and through the gateway to the API.
 impl Backend for LocalSystem {
     async fn call(&self, request: Request) -> Response<Body> {

@@ -9,7 +9,11 @@ mod demo_app;
 mod gateway;
 mod http;
 #[cfg(test)]
+mod http_tests;
+mod limits;
+#[cfg(test)]
 mod revocation_tests;
+mod stall;
 
 use crate::target::Target;
 use clap::Args;
@@ -28,6 +32,8 @@ pub struct ServeArgs {
     /// How the local gateway calls the authorizer, as a REST API would.
     #[arg(long, value_enum, default_value = "token")]
     pub authorizer_mode: gateway::AuthorizerMode,
+    #[command(flatten)]
+    pub limits: limits::ServerLimits,
 }
 
 pub async fn run(args: ServeArgs, target: &Target) -> Result<(), String> {
@@ -46,5 +52,5 @@ pub async fn run(args: ServeArgs, target: &Target) -> Result<(), String> {
         Arc::new(gateway::LocalSystem::build(target, &issuer, args.authorizer_mode).await?);
     println!("Xecure is serving {} from {}", issuer, target.description);
     println!("{welcome}");
-    http::serve(listener, system).await
+    http::serve(listener, system, args.limits).await
 }
