@@ -2,6 +2,7 @@
 //! variable; defaults suit a local run.
 
 use crate::domain::LoginPolicy;
+use crate::ratelimit::Rate;
 use crate::signing::SigningAlgorithm;
 use std::env;
 use std::time::Duration;
@@ -215,4 +216,70 @@ fn count(name: &'static str, default: u32) -> Result<u32, ConfigError> {
         name,
         why: format!("{value} is too large"),
     })
+}
+
+/// Rate limits at the edges of the token function (security rule 19), answered with 429
+/// and Retry-After. Per container in Lambda (see `crate::ratelimit`): API Gateway's stage
+/// or usage-plan throttling is the shared limit in front of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    /// `XECURE_CLIENT_RATE_PER_MINUTE` (default 600) and `XECURE_CLIENT_BURST` (default 60):
+    /// requests to `/token`, `/revoke` and `/introspect` per client (a public client's per
+    /// client and source address, since anyone can name it).
+    pub client: Rate,
+    /// `XECURE_REGISTRATION_RATE_PER_MINUTE` (default 10) and `XECURE_REGISTRATION_BURST`
+    /// (default 10): `POST /register` per initial access token.
+    pub registration: Rate,
+    /// `XECURE_AUTH_FAILURE_RATE_PER_MINUTE` (default 30) and `XECURE_AUTH_FAILURE_BURST`
+    /// (default 30): failed client or registration-token authentications per source
+    /// address; past it that address gets 429 on those endpoints.
+    pub auth_failures: Rate,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            client: Rate {
+                per_minute: 600,
+                burst: 60,
+            },
+            registration: Rate {
+                per_minute: 10,
+                burst: 10,
+            },
+            auth_failures: Rate {
+                per_minute: 30,
+                burst: 30,
+            },
+        }
+    }
+}
+
+impl RateLimitConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let defaults = RateLimitConfig::default();
+        let rate = |per_minute: &'static str, burst: &'static str, default: Rate| {
+            Ok::<_, ConfigError>(Rate {
+                per_minute: count(per_minute, default.per_minute)?,
+                burst: count(burst, default.burst)?,
+            })
+        };
+        Ok(RateLimitConfig {
+            client: rate(
+                "XECURE_CLIENT_RATE_PER_MINUTE",
+                "XECURE_CLIENT_BURST",
+                defaults.client,
+            )?,
+            registration: rate(
+                "XECURE_REGISTRATION_RATE_PER_MINUTE",
+                "XECURE_REGISTRATION_BURST",
+                defaults.registration,
+            )?,
+            auth_failures: rate(
+                "XECURE_AUTH_FAILURE_RATE_PER_MINUTE",
+                "XECURE_AUTH_FAILURE_BURST",
+                defaults.auth_failures,
+            )?,
+        })
+    }
 }

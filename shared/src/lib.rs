@@ -11,6 +11,7 @@ pub mod http;
 pub mod jwt;
 pub mod oauth;
 pub mod ports;
+pub mod ratelimit;
 pub mod scopes;
 pub mod signing;
 pub mod store;

@@ -76,6 +76,16 @@ pub async fn harness_on(
     sealer: Arc<dyn KeySealer>,
     data_dir: Option<tempfile::TempDir>,
 ) -> Harness {
+    harness_with(store, sealer, data_dir, None).await
+}
+
+/// As `harness_on`, the app rate-limited as the Lambda wiring limits it.
+pub async fn harness_with(
+    store: Arc<dyn Store>,
+    sealer: Arc<dyn KeySealer>,
+    data_dir: Option<tempfile::TempDir>,
+    limits: Option<xecure::config::RateLimitConfig>,
+) -> Harness {
     use GrantType::*;
     let code_and_refresh = [AuthorizationCode, RefreshToken];
     store
@@ -139,11 +149,18 @@ pub async fn harness_on(
         clock.clone(),
         Arc::new(OsRng),
     );
+    let app = TokenApp::new(
+        service,
+        Arc::new(xecure::scopes::ScopeCatalogue::built_in()),
+    );
+    let app = match limits {
+        Some(limits) => {
+            app.with_rate_limits(token::limits::EdgeLimits::new(&limits, clock.clone()))
+        }
+        None => app,
+    };
     Harness {
-        app: Arc::new(TokenApp::new(
-            service,
-            Arc::new(xecure::scopes::ScopeCatalogue::built_in()),
-        )),
+        app: Arc::new(app),
         store,
         clock,
         config,
