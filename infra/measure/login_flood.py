@@ -10,27 +10,17 @@ unknown username each, so every attempt is checked against the decoy hash and no
 lockout cuts the flood short; the per-source limit is raised for the same reason). After each
 round it prints the server's resident memory (VmRSS), its peak (VmHWM), its thread count and
 the answers' status codes; finally the RSS after a few idle seconds. Stops the server it
-started (by its PID). Standard library only.
+started (by its PID). Standard library only (and local_server.py beside it).
 """
 import argparse
 import collections
 import http.client
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import urllib.parse
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from local_server import LocalServer
 
 
 def proc_status(pid):
@@ -96,22 +86,9 @@ def main():
     parser.add_argument("--concurrency", type=int, default=100)
     args = parser.parse_args()
 
-    port = free_port()
-    data = tempfile.mkdtemp(prefix="xecure-flood-")
-    env = dict(os.environ, XECURE_LOGIN_SOURCE_MAX_FAILURES="1000000", RUST_LOG="error")
-    server = subprocess.Popen(
-        [args.xecure, "--data-dir", data, "serve", "--listen", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    )
-    try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            sys.exit("xecure serve did not start")
+    env = {"XECURE_LOGIN_SOURCE_MAX_FAILURES": "1000000"}
+    with LocalServer(args.xecure, env=env) as server:
+        port = server.port
         cookie, csrf = login_form(port)
         warm, _ = flood(port, cookie, csrf, 1, "warm")
         print(f"binary {args.xecure}")
@@ -122,10 +99,6 @@ def main():
                   f"{fmt(proc_status(server.pid))}  {dict(statuses)}")
         time.sleep(5)
         print(f"after 5 s idle       {fmt(proc_status(server.pid))}")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        shutil.rmtree(data, ignore_errors=True)
 
 
 def fmt(status):

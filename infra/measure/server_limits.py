@@ -11,53 +11,14 @@ rule 19). A scripted measurement, not a test.
    the lines it wrote to stderr over the next 5 s.
 
 Starts each server on a free loopback port with a fresh data directory and stops it by its
-PID. Standard library only.
+PID. Standard library only (and local_server.py beside it).
 """
 import argparse
 import os
-import resource
-import shutil
 import socket
-import subprocess
-import sys
-import tempfile
 import time
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(xecure, open_files=None):
-    port, data = free_port(), tempfile.mkdtemp(prefix="xecure-limits-")
-    stderr = tempfile.TemporaryFile()
-
-    def limit():
-        if open_files:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
-
-    server = subprocess.Popen(
-        [xecure, "--data-dir", data, "serve", "--listen", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=limit,
-        env=dict(os.environ, RUST_LOG="error"),
-    )
-    for _ in range(300):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        sys.exit("xecure serve did not start")
-    return server, port, data, stderr
-
-
-def stop(server, data):
-    server.terminate()
-    server.wait(timeout=10)
-    shutil.rmtree(data, ignore_errors=True)
+from local_server import LocalServer
 
 
 def still_open(connections):
@@ -81,8 +42,8 @@ def cpu_seconds(pid):
 
 
 def slowloris(xecure, count):
-    server, port, data, _ = start(xecure)
-    try:
+    with LocalServer(xecure) as server:
+        port = server.port
         connections = []
         for _ in range(count):
             conn = socket.create_connection(("127.0.0.1", port))
@@ -94,13 +55,11 @@ def slowloris(xecure, count):
                   f"{5 if wait == 5 else 15} s")
         for conn in connections:
             conn.close()
-    finally:
-        stop(server, data)
 
 
 def out_of_descriptors(xecure):
-    server, port, data, stderr = start(xecure, open_files=64)
-    try:
+    with LocalServer(xecure, open_files=64) as server:
+        port, stderr = server.port, server.stderr
         connections = []
         for _ in range(100):
             try:
@@ -118,8 +77,6 @@ def out_of_descriptors(xecure):
               f"used {used:.2f} s of CPU ({used / 5:.0%}) and wrote {lines} stderr lines")
         for conn in connections:
             conn.close()
-    finally:
-        stop(server, data)
 
 
 def main():

@@ -50,19 +50,10 @@ async fn post_from(
     body: &str,
     authorization: Option<&str>,
 ) -> Reply {
-    let mut builder = lambda_http::http::Request::builder()
-        .method("POST")
-        .uri(path)
-        .header("content-type", "application/x-www-form-urlencoded");
-    if let Some(value) = authorization {
-        builder = builder.header("authorization", value);
-    }
     let mut context =
         lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
     context.http.source_ip = Some(source.to_owned());
-    let request = builder
-        .body(Body::from(body.to_owned()))
-        .unwrap()
+    let request = form_post(path, body, authorization)
         .with_request_context(RequestContext::ApiGatewayV2(context));
     harness.send(request).await
 }

@@ -191,6 +191,18 @@ pub fn basic(id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
 }
 
+/// A form-encoded POST, with the Authorization header if given.
+pub fn form_post(path: &str, body: &str, authorization: Option<&str>) -> Request {
+    let mut builder = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("content-type", "application/x-www-form-urlencoded");
+    if let Some(value) = authorization {
+        builder = builder.header("authorization", value);
+    }
+    builder.body(Body::from(body.to_owned())).unwrap()
+}
+
 pub fn form(pairs: &[(&str, &str)]) -> String {
     serde_urlencoded::to_string(pairs).unwrap()
 }
@@ -225,15 +237,7 @@ impl Harness {
     }
 
     pub async fn post(&self, path: &str, body: &str, authorization: Option<&str>) -> Reply {
-        let mut builder = lambda_http::http::Request::builder()
-            .method("POST")
-            .uri(path)
-            .header("content-type", "application/x-www-form-urlencoded");
-        if let Some(value) = authorization {
-            builder = builder.header("authorization", value);
-        }
-        self.send(builder.body(Body::from(body.to_owned())).unwrap())
-            .await
+        self.send(form_post(path, body, authorization)).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {

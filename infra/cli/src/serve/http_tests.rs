@@ -88,35 +88,33 @@ async fn a_slowloris_connection_is_closed_after_the_header_timeout() {
     );
 }
 
-#[tokio::test]
-async fn an_idle_kept_alive_connection_is_closed() {
+/// Sends `request` on a new connection to a server with the test limits; everything the
+/// server answers until it closes the connection.
+async fn exchange(request: &[u8]) -> String {
     let address = server(limits()).await;
     let mut client = TcpStream::connect(address).await.unwrap();
-    client.write_all(get("/").as_bytes()).await.unwrap();
+    client.write_all(request).await.unwrap();
+    String::from_utf8(read_to_close(&mut client).await).unwrap()
+}
+
+#[tokio::test]
+async fn an_idle_kept_alive_connection_is_closed() {
     // The answer, then nothing more from the client: closed while idle.
-    let answer = String::from_utf8(read_to_close(&mut client).await).unwrap();
+    let answer = exchange(get("/").as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
     assert!(answer.ends_with("ok"), "{answer}");
 }
 
 #[tokio::test]
 async fn a_body_that_never_arrives_gets_408() {
-    let address = server(limits()).await;
-    let mut client = TcpStream::connect(address).await.unwrap();
-    client
-        .write_all(b"POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\nabc")
-        .await
-        .unwrap();
-    let answer = String::from_utf8(read_to_close(&mut client).await).unwrap();
+    let answer =
+        exchange(b"POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\nabc").await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 }
 
 #[tokio::test]
 async fn a_request_that_is_never_answered_gets_503() {
-    let address = server(limits()).await;
-    let mut client = TcpStream::connect(address).await.unwrap();
-    client.write_all(get("/hang").as_bytes()).await.unwrap();
-    let answer = String::from_utf8(read_to_close(&mut client).await).unwrap();
+    let answer = exchange(get("/hang").as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
 }
 
