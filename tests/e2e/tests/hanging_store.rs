@@ -1,9 +1,9 @@
 //! Security rule 18 through the handlers: with the DynamoDB endpoint accepting connections and
 //! never answering, and the functions' production bounds on every call
 //! (`DependencyBudget::FUNCTIONS`), `/token`, `/revoke`, `/authorize` and `POST /login`
-//! answer 503 `temporarily_unavailable` instead of hanging. The time each answer took is
-//! printed (run with `--nocapture`), not asserted; a guard of a minute only turns a hang
-//! into a failure.
+//! answer 503 `temporarily_unavailable` instead of hanging, and KMS and CloudWatch Logs
+//! calls fail. The time each took is printed (run with `--nocapture`), not asserted; a
+//! guard of a minute only turns a hang into a failure.
 
 use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use lambda_http::http::StatusCode;
@@ -177,4 +177,35 @@ async fn authorize_and_login_answer_503_when_the_store_never_answers() {
         panic!("an error page")
     };
     assert!(html.contains("temporarily_unavailable"), "{html}");
+}
+
+/// Runs one dependency call; whether it failed, and how long it took. A minute means a hang.
+async fn timed_failure<T, E, F: Future<Output = Result<T, E>>>(what: &str, call: F) -> bool {
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(Duration::from_secs(60), call)
+        .await
+        .unwrap_or_else(|_| panic!("{what} hung for a minute"));
+    eprintln!("{what}: failed after {} ms", started.elapsed().as_millis());
+    outcome.is_err()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kms_and_the_audit_log_group_fail_instead_of_hanging() {
+    use xecure::audit::cloudwatch::CloudWatchAuditLog;
+    use xecure::audit::log_group::{AuditLogWriter, LogEvent};
+    use xecure::domain::KeyId;
+    use xecure::signing::{KeySealer, KmsKeySealer};
+
+    let silent = sdk_config_for(&silent_endpoint());
+    let kms = KmsKeySealer::from_config(&DependencyBudget::FUNCTIONS.apply(silent.clone()), "k");
+    let kid = KeyId::parse("key_1").unwrap();
+    assert!(timed_failure("KMS GenerateDataKey", kms.seal(&kid, b"private")).await);
+    let log =
+        CloudWatchAuditLog::within(&silent, DependencyBudget::AUDIT_LOG, "/xecure/t", "token");
+    let event = LogEvent {
+        at: SystemClock.now(),
+        event_id: "evt_1".into(),
+        message: "{}".into(),
+    };
+    assert!(timed_failure("CloudWatch Logs PutLogEvents", log.put_events(&[event])).await);
 }
