@@ -2,3 +2,4 @@
 //! the JWKS. A library so the local gateway serves the very same handler.
 
 pub mod handler;
+pub mod limits;

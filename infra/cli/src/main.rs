@@ -17,6 +17,7 @@ mod users;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+use xecure::budget::DependencyBudget;
 
 #[derive(Parser)]
 #[command(
@@ -67,7 +68,13 @@ fn scopes() -> Result<(), String> {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = async {
-        let target = cli.target.open().await?;
+        // `serve` answers requests as the functions do, with their bounds on every call;
+        // the other commands are an operator waiting (rule 18, `xecure::budget`).
+        let budget = match cli.command {
+            Command::Serve(_) => DependencyBudget::FUNCTIONS,
+            _ => DependencyBudget::OPERATOR,
+        };
+        let target = cli.target.open(budget).await?;
         match cli.command {
             Command::Serve(args) => serve::run(args, &target).await,
             Command::Keys(command) => keys::run(command, &target).await,

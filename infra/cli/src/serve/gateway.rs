@@ -17,9 +17,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use token::handler::TokenApp;
+use token::limits::EdgeLimits;
 use xecure::audit::lines::StdoutLines;
 use xecure::audit::Auditor;
-use xecure::config::{InteractionConfig, OAuthConfig};
+use xecure::config::{InteractionConfig, OAuthConfig, RateLimitConfig};
 use xecure::domain::Timestamp;
 use xecure::gateway::policy::policy_allows;
 use xecure::gateway::routes::RouteTable;
@@ -89,6 +90,7 @@ impl LocalSystem {
         // Audit records and metrics on stdout, as each Lambda function writes them.
         let stdout = |auditor: Auditor| auditor.with_lines(Arc::new(StdoutLines));
         let catalogue = Arc::new(ScopeCatalogue::from_env().map_err(|e| e.to_string())?);
+        let limits = RateLimitConfig::from_env().map_err(|e| e.to_string())?;
         let token = TokenApp::over(
             store.clone(),
             keyring,
@@ -96,7 +98,8 @@ impl LocalSystem {
             clock.clone(),
             catalogue.clone(),
         )
-        .with_auditor(stdout);
+        .with_auditor(stdout)
+        .with_rate_limits(EdgeLimits::new(&limits, clock.clone()));
         let flow = AuthorizationFlow::new(
             store.clone(),
             catalogue,
@@ -265,6 +268,16 @@ impl LocalSystem {
             },
         );
         Some(response)
+    }
+}
+
+impl super::http::Handler for LocalSystem {
+    fn handle(
+        &self,
+        request: Request,
+        peer: SocketAddr,
+    ) -> impl std::future::Future<Output = Response<Body>> + Send {
+        LocalSystem::handle(self, request, peer)
     }
 }
 

@@ -9,7 +9,11 @@ mod demo_app;
 mod gateway;
 mod http;
 #[cfg(test)]
+mod http_tests;
+mod limits;
+#[cfg(test)]
 mod revocation_tests;
+mod stall;
 
 use crate::target::Target;
 use clap::Args;
@@ -31,6 +35,8 @@ pub struct ServeArgs {
     /// How the local gateway calls the authorizer, as a REST API would.
     #[arg(long, value_enum, default_value = "token")]
     pub authorizer_mode: gateway::AuthorizerMode,
+    #[command(flatten)]
+    pub limits: limits::ServerLimits,
 }
 
 /// `XECURE_SWEEP_SECONDS` (default 300): how often expired records leave the data file.
@@ -80,5 +86,5 @@ pub async fn run(args: ServeArgs, target: &Target) -> Result<(), String> {
     if let Some(store) = target.embedded.clone() {
         tokio::spawn(sweep_expired(store, sweep_interval()?));
     }
-    http::serve(listener, system).await
+    http::serve(listener, system, args.limits).await
 }
