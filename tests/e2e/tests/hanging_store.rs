@@ -209,3 +209,125 @@ async fn kms_and_the_audit_log_group_fail_instead_of_hanging() {
     };
     assert!(timed_failure("CloudWatch Logs PutLogEvents", log.put_events(&[event])).await);
 }
+
+/// Revocations from a working store until `hanging` is set, then from the silent endpoint.
+struct Switchable {
+    working: Arc<dyn Store>,
+    hanging: Arc<dyn Store>,
+    down: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl xecure::ports::RevocationStore for Switchable {
+    async fn put_revocation(
+        &self,
+        revocation: &xecure::domain::Revocation,
+    ) -> xecure::ports::StoreResult<bool> {
+        self.working.put_revocation(revocation).await
+    }
+
+    async fn list_revocations_since(
+        &self,
+        since: xecure::domain::Timestamp,
+        now: xecure::domain::Timestamp,
+    ) -> xecure::ports::StoreResult<Vec<xecure::domain::Revocation>> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            self.hanging.list_revocations_since(since, now).await
+        } else {
+            self.working.list_revocations_since(since, now).await
+        }
+    }
+}
+
+/// The authorizer with the store hanging: calls answer from the container's view while it
+/// keeps the bound (no call waits on the hanging poll), then are denied within the wait
+/// bound. Times printed, not asserted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authorizer_answers_from_its_view_then_fails_closed_when_the_store_hangs() {
+    use xecure::gateway::{Gateway, GatewayConfig, Verdict};
+    let dir = tempfile::tempdir().unwrap();
+    let working: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+    let sealer = LocalKeySealer::open(dir.path()).unwrap();
+    let clock = Arc::new(xecure::testing::FixedClock::at(SystemClock.now()));
+    let now = clock.now();
+    let key = rotate_signing_key(
+        working.as_ref(),
+        &sealer,
+        &OsRng,
+        SigningAlgorithm::EdDsa,
+        now,
+        Duration::ZERO,
+        Duration::from_secs(660),
+    )
+    .await
+    .unwrap();
+    let revocations = Arc::new(Switchable {
+        working: working.clone(),
+        hanging: hanging_store(),
+        down: Default::default(),
+    });
+    let config = GatewayConfig::new(&OAuthConfig::for_issuer("https://auth.example"));
+    let gateway = Gateway::load(
+        working.clone(),
+        revocations.clone(),
+        Arc::new(xecure::gateway::routes::RouteTable::built_in().unwrap()),
+        config.clone(),
+        clock.clone(),
+    )
+    .await
+    .unwrap();
+    let keyring = xecure::signing::Keyring::load(vec![key], Some(&sealer), now)
+        .await
+        .unwrap();
+    let claims = xecure::jwt::AccessTokenClaims {
+        iss: config.issuer.clone(),
+        sub: "usr_1".into(),
+        aud: config.audience.clone(),
+        exp: now.as_secs() + 600,
+        iat: now.as_secs(),
+        jti: "jti-1".into(),
+        client_id: "app".into(),
+        scope: "orders:read".into(),
+        gid: None,
+        fid: None,
+        crv: Some(0),
+    };
+    let token = xecure::jwt::sign_access_token(&keyring, &claims).unwrap();
+    let arn = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/orders";
+    let decide = |what: &'static str| {
+        let (gateway, token) = (&gateway, token.clone());
+        async move {
+            let started = Instant::now();
+            let decision = tokio::time::timeout(
+                Duration::from_secs(60),
+                gateway.decide(Ok(&token), Some(arn)),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("{what}: the decision hung for a minute"));
+            eprintln!(
+                "{what}: {:?} after {} µs",
+                decision.verdict,
+                started.elapsed().as_micros()
+            );
+            decision.verdict
+        }
+    };
+    assert!(matches!(
+        decide("store answering").await,
+        Verdict::Allow { .. }
+    ));
+    revocations
+        .down
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    clock.advance(config.poll_every() + Duration::from_secs(5));
+    for _ in 0..3 {
+        let verdict = decide("store hanging, view 20 s old").await;
+        assert!(matches!(verdict, Verdict::Allow { .. }), "{verdict:?}");
+    }
+    clock.advance(config.max_stale());
+    let verdict = decide("store hanging, view too old").await;
+    assert!(
+        matches!(&verdict, Verdict::FailClosed { reason } if reason == "revocations_unavailable"),
+        "{verdict:?}"
+    );
+}
