@@ -37,6 +37,24 @@ pub(crate) struct Backing<'a> {
     pub client: Option<&'a Client>,
 }
 
+/// The records behind a credential as a store read them: its grant, its user's account,
+/// its client.
+pub(crate) struct BackingRecords {
+    pub grant: Option<Grant>,
+    pub account: Option<User>,
+    pub client: Option<Client>,
+}
+
+impl BackingRecords {
+    pub fn backing(&self) -> Backing<'_> {
+        Backing {
+            grant: self.grant.as_ref(),
+            account: self.account.as_ref(),
+            client: self.client.as_ref(),
+        }
+    }
+}
+
 /// The version a grant write expects to find stored: one below its own (0: none stored, or a
 /// grant from before grants had versions).
 pub(crate) fn previous_version(grant: &Grant) -> crate::ports::StoreResult<u64> {

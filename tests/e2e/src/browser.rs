@@ -35,6 +35,15 @@ impl Page {
         self.body[start..end].to_owned()
     }
 
+    /// The `code` of the authorization response this page redirects to, if it carries one.
+    pub fn code(&self) -> Option<String> {
+        url::Url::parse(self.location())
+            .ok()?
+            .query_pairs()
+            .find(|(name, _)| name == "code")
+            .map(|(_, value)| value.into_owned())
+    }
+
     /// The path and query of our own URL in `Location` (absolute under the issuer).
     pub fn local_location(&self) -> String {
         self.location()

@@ -30,6 +30,28 @@ pub async fn token_request(system: &System, fields: &[(&str, &str)]) -> (StatusC
     (response.status(), body)
 }
 
+/// The string `field` of a JSON answer; panics, naming it, if there is none.
+pub fn text(json: &Value, field: &str) -> String {
+    json[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {field} in {json}"))
+        .to_owned()
+}
+
+/// The web app exchanges `code` (issued for `verifier`'s challenge) at the token endpoint.
+pub async fn redeem(system: &System, code: &str, verifier: &str) -> (StatusCode, Value) {
+    token_request(
+        system,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", WEB_REDIRECT),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await
+}
+
 /// Logs `browser` in if needed, approves `scope` for the web app, exchanges the code: the
 /// token response.
 pub async fn connect_app(system: &System, browser: &mut Browser, scope: &str) -> Value {
@@ -59,23 +81,9 @@ pub async fn connect_app(system: &System, browser: &mut Browser, scope: &str) ->
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
     let decided = browser.post(system, "/consent", &fields).await;
-    let back = url::Url::parse(decided.location()).expect("a redirect to the app");
     assert!(decided.location().starts_with(WEB_REDIRECT));
-    let code = back
-        .query_pairs()
-        .find(|(n, _)| n == "code")
-        .map(|(_, v)| v.into_owned())
-        .expect("a code");
-    let (status, tokens) = token_request(
-        system,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", WEB_REDIRECT),
-            ("code_verifier", verifier),
-        ],
-    )
-    .await;
+    let code = decided.code().expect("a code");
+    let (status, tokens) = redeem(system, &code, verifier).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     tokens
 }

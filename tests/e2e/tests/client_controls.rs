@@ -16,13 +16,6 @@ const VERIFIER: &str = "client-controls-verifier-0123456789abcdefghijklmnopqrstu
 const GOOD: &str = "https://good.example/cb";
 const EVIL: &str = "https://evil.example/cb";
 
-fn text(json: &Value, field: &str) -> String {
-    json[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("no {field} in {json}"))
-        .to_owned()
-}
-
 /// A form POST with no client credentials but the fields given: status and JSON.
 async fn post_form(
     system: &System,
@@ -61,14 +54,6 @@ fn authorize(client: &str, redirect: &str, extra: &[(&'static str, &'static str)
     authorize_path(VERIFIER, &overrides)
 }
 
-fn code_in(page: &Page) -> Option<String> {
-    url::Url::parse(page.location())
-        .ok()?
-        .query_pairs()
-        .find(|(name, _)| name == "code")
-        .map(|(_, value)| value.into_owned())
-}
-
 /// Signs in if needed, approves on the consent screen, redeems: the token response.
 async fn connect(system: &System, browser: &mut Browser, client: &str) -> Value {
     let mut page = browser.get(system, &authorize(client, GOOD, &[])).await;
@@ -80,7 +65,7 @@ async fn connect(system: &System, browser: &mut Browser, client: &str) -> Value 
     let back = browser
         .approve(system, &screen, "profile:read orders:read")
         .await;
-    let code = code_in(&back).unwrap_or_else(|| panic!("{}", back.location()));
+    let code = back.code().unwrap_or_else(|| panic!("{}", back.location()));
     let (status, tokens) = post_form(
         system,
         "/token",
@@ -106,7 +91,7 @@ async fn moving_a_redirect_uri(mut system: System) {
     let tokens = connect(&system, &mut browser, &client).await;
     let remembered = browser.get(&system, &authorize(&client, GOOD, &[])).await;
     assert!(
-        code_in(&remembered).is_some(),
+        remembered.code().is_some(),
         "consent is remembered before the change"
     );
 
@@ -157,7 +142,7 @@ async fn moving_a_redirect_uri(mut system: System) {
     let (status, renamed, _) = call(&system, "PUT", &path, Some(&rat), Some(&rename)).await;
     assert_eq!(status, StatusCode::OK, "{renamed}");
     let still = browser.get(&system, &authorize(&client, GOOD, &[])).await;
-    assert!(code_in(&still).is_some(), "{}", still.location());
+    assert!(still.code().is_some(), "{}", still.location());
 
     // The registration access token expires.
     let id = ClientId::parse(&client).unwrap();
@@ -182,6 +167,19 @@ on_both_stores!(
     rule_16_a_registration_update_that_adds_a_redirect_uri_asks_users_again,
     moving_a_redirect_uri
 );
+
+/// A client_credentials token request by the client `created` describes (its registration
+/// answer), with `extra` fields.
+async fn own_token(
+    system: &System,
+    created: &Value,
+    extra: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let (id, secret) = (text(created, "client_id"), text(created, "client_secret"));
+    let mut fields = vec![("grant_type", "client_credentials")];
+    fields.extend_from_slice(extra);
+    post_form(system, "/token", &fields, Some((&id, &secret))).await
+}
 
 async fn machine_clients(system: System) {
     let iat = xecure_e2e::registration::initial_access_token(
@@ -221,15 +219,7 @@ async fn machine_clients(system: System) {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    let credentials = (text(&created, "client_id"), text(&created, "client_secret"));
-    let basic = Some((credentials.0.as_str(), credentials.1.as_str()));
-    let (status, token) = post_form(
-        &system,
-        "/token",
-        &[("grant_type", "client_credentials")],
-        basic,
-    )
-    .await;
+    let (status, token) = own_token(&system, &created, &[]).await;
     assert_eq!(
         (status, token["scope"].clone()),
         (StatusCode::OK, json!("orders:read"))
@@ -241,29 +231,12 @@ async fn machine_clients(system: System) {
     both["grant_types"] = json!(["authorization_code", "client_credentials"]);
     both["scope"] = json!("orders:read orders:write");
     let created = register(&system, &both).await;
-    let credentials = (text(&created, "client_id"), text(&created, "client_secret"));
-    let basic = Some((credentials.0.as_str(), credentials.1.as_str()));
-    let (status, token) = post_form(
-        &system,
-        "/token",
-        &[("grant_type", "client_credentials")],
-        basic,
-    )
-    .await;
+    let (status, token) = own_token(&system, &created, &[]).await;
     assert_eq!(
         (status, token["scope"].clone()),
         (StatusCode::OK, json!("orders:read"))
     );
-    let (status, refused) = post_form(
-        &system,
-        "/token",
-        &[
-            ("grant_type", "client_credentials"),
-            ("scope", "orders:write"),
-        ],
-        basic,
-    )
-    .await;
+    let (status, refused) = own_token(&system, &created, &[("scope", "orders:write")]).await;
     assert_eq!(
         (status, text(&refused, "error")),
         (StatusCode::BAD_REQUEST, "invalid_scope".into())

@@ -15,34 +15,6 @@ use xecure_e2e::*;
 const VERIFIER: &str = "consent-controls-verifier-0123456789abcdefghijklmnopqrstuvwxyz";
 const ALL: &str = "profile:read orders:read orders:write";
 
-fn text(json: &Value, field: &str) -> String {
-    json[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("no {field} in {json}"))
-        .to_owned()
-}
-
-fn code_in(page: &Page) -> Option<String> {
-    url::Url::parse(page.location())
-        .ok()?
-        .query_pairs()
-        .find(|(name, _)| name == "code")
-        .map(|(_, value)| value.into_owned())
-}
-
-async fn redeem(system: &System, code: &str) -> (StatusCode, Value) {
-    token_request(
-        system,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", WEB_REDIRECT),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await
-}
-
 /// The consent screen for `scope`, asked for again even if remembered (`prompt=consent`).
 async fn screen(system: &System, browser: &mut Browser, scope: &str) -> Page {
     let start = browser
@@ -90,7 +62,7 @@ async fn narrowing_consent(system: System) {
     let back = browser
         .approve(&system, &page, "profile:read orders:read")
         .await;
-    let (status, after) = redeem(&system, &code_in(&back).expect("a code")).await;
+    let (status, after) = redeem(&system, &back.code().expect("a code"), VERIFIER).await;
     assert_eq!(status, StatusCode::OK, "{after}");
     assert_eq!(after["scope"], "orders:read profile:read");
 
@@ -120,7 +92,7 @@ async fn narrowing_consent(system: System) {
     // Granting orders:write again later: new credentials carry it; the old ones stay ended.
     let page = screen(&system, &mut browser, ALL).await;
     let back = browser.approve(&system, &page, ALL).await;
-    let (status, wide_again) = redeem(&system, &code_in(&back).expect("a code")).await;
+    let (status, wide_again) = redeem(&system, &back.code().expect("a code"), VERIFIER).await;
     assert_eq!(status, StatusCode::OK, "{wide_again}");
     assert_eq!(wide_again["scope"], "orders:read orders:write profile:read");
     let (status, _) = refresh(&system, &old_refresh).await;
@@ -175,8 +147,8 @@ async fn revocation_racing_approval(system: System) {
             grant.revoked_at.is_some(),
             "round {round}: the revocation won"
         );
-        if let Some(code) = code_in(&approval) {
-            let (status, answer) = redeem(&system, &code).await;
+        if let Some(code) = approval.code() {
+            let (status, answer) = redeem(&system, &code, VERIFIER).await;
             assert_eq!(
                 (status, text(&answer, "error")),
                 (StatusCode::BAD_REQUEST, "invalid_grant".into()),
@@ -227,8 +199,10 @@ async fn concurrent_first_approvals(system: System) {
         let mut grant_ids = Vec::new();
         for approval in approvals {
             let page = approval.await.unwrap();
-            let code = code_in(&page).unwrap_or_else(|| panic!("round {round}: {}", page.body));
-            let (status, tokens) = redeem(&system, &code).await;
+            let code = page
+                .code()
+                .unwrap_or_else(|| panic!("round {round}: {}", page.body));
+            let (status, tokens) = redeem(&system, &code, VERIFIER).await;
             assert_eq!(status, StatusCode::OK, "round {round}: {tokens}");
             let claims = jwt_claims(&text(&tokens, "access_token"));
             grant_ids.push(claims["gid"].clone());

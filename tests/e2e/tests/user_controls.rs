@@ -3,7 +3,6 @@
 //! tokens, and (at the gateway) access tokens - through the same handlers, on both stores.
 
 use lambda_http::http::StatusCode;
-use serde_json::Value;
 use std::time::Duration;
 use xecure::domain::{Password, PasswordHash};
 use xecure::oauth::account_control::AccountControl;
@@ -32,7 +31,7 @@ async fn holdings(system: &System) -> Holdings {
         .get(system, &authorize_path(VERIFIER, &[("scope", SCOPE)]))
         .await;
     assert_eq!(again.status, StatusCode::SEE_OTHER);
-    let code = code_in(again.location()).expect("a code for the remembered consent");
+    let code = again.code().expect("a code for the remembered consent");
     let access_token = text(&tokens, "access_token");
     assert!(allowed(
         &api_verdict(system.store.clone(), &access_token, "GET", "/orders").await
@@ -43,21 +42,6 @@ async fn holdings(system: &System) -> Holdings {
         refresh_token: text(&tokens, "refresh_token"),
         unredeemed_code: code,
     }
-}
-
-fn text(json: &Value, field: &str) -> String {
-    json[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("no {field} in {json}"))
-        .to_owned()
-}
-
-fn code_in(location: &str) -> Option<String> {
-    url::Url::parse(location)
-        .ok()?
-        .query_pairs()
-        .find(|(name, _)| name == "code")
-        .map(|(_, value)| value.into_owned())
 }
 
 /// Every credential of `held` is refused: the session sends the browser to sign in, the
@@ -73,16 +57,7 @@ async fn all_cut(system: &System, held: &mut Holdings) {
         "the old session must sign in again: {}",
         page.location()
     );
-    let (status, answer) = token_request(
-        system,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &held.unredeemed_code),
-            ("redirect_uri", WEB_REDIRECT),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let (status, answer) = redeem(system, &held.unredeemed_code, VERIFIER).await;
     assert_eq!(
         (status, text(&answer, "error")),
         (StatusCode::BAD_REQUEST, "invalid_grant".into())
@@ -127,17 +102,8 @@ async fn fresh_sign_in_works(system: &System, password: &str) {
     } else {
         next
     };
-    let code = code_in(back.location()).expect("a code after a fresh sign-in");
-    let (status, tokens) = token_request(
-        system,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", WEB_REDIRECT),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let code = back.code().expect("a code after a fresh sign-in");
+    let (status, tokens) = redeem(system, &code, VERIFIER).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     let verdict = api_verdict(
         system.store.clone(),

@@ -17,7 +17,7 @@ use crate::ports::{
 };
 use crate::store::keys::{self, ItemKey, PK};
 use crate::store::rules::{
-    check_redemption, check_rotation, Backing, RedemptionCheck, RotationCheck,
+    check_redemption, check_rotation, BackingRecords, RedemptionCheck, RotationCheck,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Get, TransactGetItem, TransactWriteItem};
@@ -28,6 +28,15 @@ const RACE_ATTEMPTS: usize = 4;
 
 fn decode<T: serde::de::DeserializeOwned>(item: Option<Item>) -> StoreResult<Option<T>> {
     item.map(from_item).transpose()
+}
+
+/// Grant, account and client, the next three items of a TransactGetItems answer.
+fn backing_records(found: &mut impl Iterator<Item = Option<Item>>) -> StoreResult<BackingRecords> {
+    Ok(BackingRecords {
+        grant: decode(found.next().flatten())?,
+        account: decode(found.next().flatten())?,
+        client: decode(found.next().flatten())?,
+    })
 }
 
 /// Records that the grant was used now, on condition that the grant of (user, client) is
@@ -237,17 +246,10 @@ impl CodeStore for DynamoStore {
             ];
             let mut found = self.get_many(&keys).await?.into_iter();
             let stored = decode(found.next().flatten())?;
-            let (grant, account, client) = (
-                decode(found.next().flatten())?,
-                decode(found.next().flatten())?,
-                decode(found.next().flatten())?,
-            );
-            let backing = Backing {
-                grant: grant.as_ref(),
-                account: account.as_ref(),
-                client: client.as_ref(),
-            };
-            if let RedemptionCheck::Refuse(outcome) = check_redemption(stored, code, backing, now) {
+            let backing = backing_records(&mut found)?;
+            if let RedemptionCheck::Refuse(outcome) =
+                check_redemption(stored, code, backing.backing(), now)
+            {
                 return Ok(outcome);
             }
         }
@@ -354,17 +356,8 @@ impl RefreshStore for DynamoStore {
             let mut found = self.get_many(&keys).await?.into_iter();
             let token = decode(found.next().flatten())?;
             let family = decode(found.next().flatten())?;
-            let (grant, account, client) = (
-                decode(found.next().flatten())?,
-                decode(found.next().flatten())?,
-                decode(found.next().flatten())?,
-            );
-            let backing = Backing {
-                grant: grant.as_ref(),
-                account: account.as_ref(),
-                client: client.as_ref(),
-            };
-            match check_rotation(token, family, backing, next, now) {
+            let backing = backing_records(&mut found)?;
+            match check_rotation(token, family, backing.backing(), next, now) {
                 RotationCheck::Refuse(outcome) => return Ok(outcome),
                 RotationCheck::Reuse(family) => {
                     // Lost or won, the family ends revoked: a concurrent revoker is fine.

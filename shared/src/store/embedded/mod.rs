@@ -333,6 +333,20 @@ fn touch_grant(
     Ok(())
 }
 
+/// Grant, account and client behind a credential of (user, client), read inside a write
+/// transaction.
+fn backing_in(
+    txn: &WriteTransaction,
+    user: &UserId,
+    client: &ClientId,
+) -> StoreResult<crate::store::rules::BackingRecords> {
+    Ok(crate::store::rules::BackingRecords {
+        grant: grant_in(txn, user, client)?,
+        account: account_in(txn, user)?,
+        client: client_in(txn, client)?,
+    })
+}
+
 /// The client `id`, read inside a write transaction.
 fn client_in(txn: &WriteTransaction, id: &ClientId) -> StoreResult<Option<crate::domain::Client>> {
     get_decoded(&txn.open_table(CLIENTS).map_err(backend)?, id.as_str())

@@ -1,8 +1,8 @@
 //! Sessions, authorization codes and refresh tokens in the embedded store.
 
 use super::{
-    account_in, backend, client_in, encode, get_decoded, grant_in, insert_new, insert_revocation,
-    touch_grant, EmbeddedStore, CODES, REFRESH_FAMILIES, REFRESH_TOKENS, SESSIONS,
+    backend, backing_in, encode, get_decoded, insert_new, insert_revocation, touch_grant,
+    EmbeddedStore, CODES, REFRESH_FAMILIES, REFRESH_TOKENS, SESSIONS,
 };
 use crate::domain::{
     AuthorizationCode, FamilyId, LoginSession, RefreshFamily, RefreshToken, RevocationStamp,
@@ -11,9 +11,7 @@ use crate::domain::{
 use crate::ports::{
     CodeRedemption, CodeStore, NewRefreshFamily, RefreshStore, Rotation, SessionStore, StoreResult,
 };
-use crate::store::rules::{
-    check_redemption, check_rotation, Backing, RedemptionCheck, RotationCheck,
-};
+use crate::store::rules::{check_redemption, check_rotation, RedemptionCheck, RotationCheck};
 use async_trait::async_trait;
 use redb::WriteTransaction;
 
@@ -70,15 +68,8 @@ impl CodeStore for EmbeddedStore {
             let key = expected.digest.as_str();
             let stored: Option<AuthorizationCode> =
                 get_decoded(&txn.open_table(CODES).map_err(backend)?, key)?;
-            let grant = grant_in(txn, &expected.user_id, &expected.client_id)?;
-            let account = account_in(txn, &expected.user_id)?;
-            let client = client_in(txn, &expected.client_id)?;
-            let backing = Backing {
-                grant: grant.as_ref(),
-                account: account.as_ref(),
-                client: client.as_ref(),
-            };
-            let check = check_redemption(stored, &expected, backing, now);
+            let backing = backing_in(txn, &expected.user_id, &expected.client_id)?;
+            let check = check_redemption(stored, &expected, backing.backing(), now);
             let mut code = match check {
                 RedemptionCheck::Proceed(code) => code,
                 RedemptionCheck::Refuse(outcome) => return Ok(outcome),
@@ -92,7 +83,7 @@ impl CodeStore for EmbeddedStore {
             if let Some(new) = &refresh {
                 insert_family(txn, new)?;
             }
-            if let Some(grant) = grant {
+            if let Some(grant) = backing.grant {
                 touch_grant(txn, grant, now)?;
             }
             Ok(CodeRedemption::Redeemed(code))
@@ -180,15 +171,9 @@ impl RefreshStore for EmbeddedStore {
                 &presented,
             )?;
             let family = family_in(txn, &next.family_id)?;
-            let grant = grant_in(txn, &next.user_id, &next.client_id)?;
-            let account = account_in(txn, &next.user_id)?;
-            let client = client_in(txn, &next.client_id)?;
-            let backing = Backing {
-                grant: grant.as_ref(),
-                account: account.as_ref(),
-                client: client.as_ref(),
-            };
-            let mut token = match check_rotation(token, family, backing, &next, stamp.at) {
+            let backing = backing_in(txn, &next.user_id, &next.client_id)?;
+            let mut token = match check_rotation(token, family, backing.backing(), &next, stamp.at)
+            {
                 RotationCheck::Proceed(token) => token,
                 RotationCheck::Reuse(family) => {
                     let family_id = family.id.clone();
@@ -204,7 +189,7 @@ impl RefreshStore for EmbeddedStore {
                 .map_err(backend)?;
             insert_new(&mut tokens, next.digest.as_str(), &encode(&next)?)?;
             drop(tokens);
-            if let Some(grant) = grant {
+            if let Some(grant) = backing.grant {
                 touch_grant(txn, grant, stamp.at)?;
             }
             Ok(Rotation::Rotated)
