@@ -43,6 +43,9 @@ pub struct Target {
     pub description: String,
     /// The AWS configuration, when the target is in AWS (or an AWS-compatible endpoint).
     pub aws: Option<SdkConfig>,
+    /// The local data directory, when the target is one (the local gateway keeps its access
+    /// log and usage-plan assignments there).
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Target {
@@ -89,6 +92,7 @@ impl TargetArgs {
                     sealer,
                     aws: Some(aws),
                     description: format!("DynamoDB table {table}"),
+                    data_dir: None,
                 })
             }
             None => {
@@ -99,6 +103,7 @@ impl TargetArgs {
                     sealer: Some(Arc::new(sealer)),
                     description: format!("data directory {}", self.data_dir.display()),
                     aws: None,
+                    data_dir: Some(self.data_dir.clone()),
                 })
             }
         }

@@ -152,6 +152,7 @@ async fn system_on(clock: Arc<FixedClock>) -> (LocalSystem, tempfile::TempDir) {
         sealer: Some(sealer),
         description: "test".into(),
         aws: None,
+        data_dir: None,
     };
     let system = LocalSystem::build_with_clock(&target, ISSUER, AuthorizerMode::Token, clock)
         .await
