@@ -6,12 +6,16 @@
 //!     echo 'a long passphrase' | xecure user add --username alice
 //!     xecure client add --id web-app --name "Web App" --redirect-uri https://app.example/cb --scope profile:read
 //!     xecure --dynamodb-table xecure-prod --kms-key-id alias/xecure-prod keys rotate
+//!     xecure usage-plan assign --client web-app --plan standard
+//!     xecure usage --client web-app --since 24h
 
 mod audit;
 mod clients;
 mod keys;
 mod serve;
 mod target;
+mod usage;
+mod usage_plans;
 mod users;
 
 use clap::{Parser, Subcommand};
@@ -49,6 +53,11 @@ enum Command {
     Scopes,
     /// Audit records of a user or a client, newest first.
     Audit(audit::AuditArgs),
+    /// One app's calls to the protected API (per route or per day) from the access logs.
+    Usage(usage::UsageArgs),
+    /// Usage plans: which plan's rate, burst and quota limit each app.
+    #[command(subcommand, name = "usage-plan")]
+    UsagePlan(usage_plans::UsagePlanCommand),
 }
 
 fn scopes() -> Result<(), String> {
@@ -66,14 +75,12 @@ fn scopes() -> Result<(), String> {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = async {
-        let target = cli.target.open().await?;
-        match cli.command {
-            Command::Serve(args) => serve::run(args, &target).await,
-            Command::Keys(command) => keys::run(command, &target).await,
-            Command::Client(command) => clients::run(command, &target).await,
-            Command::User(command) => users::run(command, &target).await,
-            Command::Scopes => scopes(),
-            Command::Audit(args) => audit::run(args, &target).await,
+        // Usage and local plan assignments never open the embedded store, which a running
+        // `xecure serve` holds: they work beside it on its access log and assignment file.
+        match (cli.command, cli.target.local_dir()) {
+            (Command::Usage(args), Some(dir)) => usage::run(args, None, Some(dir)).await,
+            (Command::UsagePlan(command), Some(dir)) => usage_plans::run_local(command, dir),
+            (command, _) => run(command, &cli.target.open().await?).await,
         }
     }
     .await;
@@ -83,5 +90,18 @@ async fn main() -> ExitCode {
             eprintln!("xecure: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+async fn run(command: Command, target: &target::Target) -> Result<(), String> {
+    match command {
+        Command::Serve(args) => serve::run(args, target).await,
+        Command::Keys(command) => keys::run(command, target).await,
+        Command::Client(command) => clients::run(command, target).await,
+        Command::User(command) => users::run(command, target).await,
+        Command::Scopes => scopes(),
+        Command::Audit(args) => audit::run(args, target).await,
+        Command::Usage(args) => usage::run(args, target.aws.as_ref(), None).await,
+        Command::UsagePlan(command) => usage_plans::run(command, target).await,
     }
 }

@@ -76,6 +76,14 @@ impl Target {
 const AUDIT_RETENTION: Duration = Duration::from_secs(400 * 24 * 60 * 60);
 
 impl TargetArgs {
+    /// The local data directory, unless a DynamoDB table is the target.
+    pub fn local_dir(&self) -> Option<&std::path::Path> {
+        match self.dynamodb_table {
+            Some(_) => None,
+            None => Some(&self.data_dir),
+        }
+    }
+
     pub async fn open(&self) -> Result<Target, String> {
         match &self.dynamodb_table {
             Some(table) => {
