@@ -87,6 +87,9 @@ fn refused_or(result: Result<Response<Body>, OAuthError>) -> Response<Body> {
 pub async fn handle(app: &TokenApp, request: Request) -> Result<Response<Body>, Error> {
     let path = route_path(&request);
     let method = request.method().clone();
+    if let Some(preflight) = crate::cors::preflight(&method, path) {
+        return Ok(preflight);
+    }
     let response = match (method, path) {
         (Method::POST, TOKEN_PATH) => refused_or(token(app, &request).await),
         (Method::POST, REVOKE_PATH) => refused_or(revoke(app, &request).await),
@@ -116,7 +119,7 @@ pub async fn handle(app: &TokenApp, request: Request) -> Result<Response<Body>, 
         ),
         _ => no_route(&request),
     };
-    Ok(response)
+    Ok(crate::cors::allow(path, response))
 }
 
 /// The `{client_id}` of `/register/{client_id}`.

@@ -327,3 +327,31 @@ async fn every_call_leaves_an_access_record_naming_the_app() {
     let line = std::fs::read_to_string(access_log_path(h.dir.path())).unwrap();
     assert!(!line.contains(&token), "no token in the access log");
 }
+
+#[tokio::test]
+async fn browser_apps_may_call_the_token_endpoints_and_nothing_else_cross_origin() {
+    let h = harness(ROOMY).await;
+    let preflight = h.send("OPTIONS", "/token", None, "").await;
+    assert_eq!(preflight.status, 204);
+    assert_eq!(header(&preflight, "access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        header(&preflight, "access-control-allow-headers"),
+        Some("Authorization, Content-Type")
+    );
+    let refused = h.send("POST", "/token", None, "grant_type=password").await;
+    assert_eq!(refused.status, 401, "invalid_client");
+    assert_eq!(
+        header(&refused, "access-control-allow-origin"),
+        Some("*"),
+        "errors are readable"
+    );
+    let jwks = h.send("GET", "/jwks.json", None, "").await;
+    assert_eq!(header(&jwks, "access-control-allow-origin"), Some("*"));
+    for (method, path) in [("GET", "/apps"), ("GET", "/login"), ("POST", "/introspect")] {
+        let answer = h.send(method, path, None, "").await;
+        assert!(
+            header(&answer, "access-control-allow-origin").is_none(),
+            "{method} {path} must not be readable cross-origin"
+        );
+    }
+}
