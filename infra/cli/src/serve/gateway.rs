@@ -31,12 +31,12 @@ use xecure::domain::{OpaqueToken, Timestamp};
 use xecure::gateway::backend::{IDENTITY_HEADERS, ORIGIN_VERIFY_HEADER};
 use xecure::gateway::policy::policy_allows;
 use xecure::gateway::responses::{
-    GatewayResponse, ACCESS_DENIED, AUTHORIZER_FAILURE, UNAUTHORIZED,
+    GatewayResponse, ACCESS_DENIED, AUTHORIZER_FAILURE, INVALID_API_KEY, UNAUTHORIZED,
 };
 use xecure::gateway::routes::{Route, RouteTable};
 use xecure::gateway::{Gateway, GatewayConfig};
 use xecure::oauth::interaction::AuthorizationFlow;
-use xecure::ports::{Clock, OsRng, RevocationStore, SystemClock};
+use xecure::ports::{Clock, OsRng, RevocationStore, Rng, SystemClock};
 use xecure::scopes::ScopeCatalogue;
 use xecure::signing::LiveKeyring;
 
@@ -192,7 +192,9 @@ impl LocalSystem {
     /// an access-log record.
     async fn dispatch(&self, request: Request, peer: SocketAddr) -> Response<Body> {
         let started = Instant::now();
-        let request_id = OpaqueToken::generate(&OsRng).secret()[..20].to_owned();
+        let mut id = [0u8; 10];
+        OsRng.fill(&mut id);
+        let request_id = hex::encode(id);
         let request = with_request_context(request, peer, &request_id);
         let method = request.method().as_str().to_owned();
         let path = request.uri().path().to_owned();
@@ -283,10 +285,14 @@ impl LocalSystem {
         if let Some(limits) = &self.per_app_limits {
             let client_id = record.client_id.clone().unwrap_or_default();
             let key = answer["usageIdentifierKey"].as_str();
-            if let Err(refusal) = limits.admit(&client_id, key, self.clock.now()) {
+            let admitted = limits.admit(&client_id, key, self.clock.now());
+            // API Gateway logs the key it found, throttled or not; none when it found none.
+            if admitted != Err(INVALID_API_KEY) {
+                record.api_key_id = Some(format!("local-{client_id}"));
+            }
+            if let Err(refusal) = admitted {
                 return refuse(refusal, record);
             }
-            record.api_key_id = Some(format!("local-{client_id}"));
         }
         let body = match request.body() {
             Body::Text(text) => text.clone(),

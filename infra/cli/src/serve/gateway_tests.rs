@@ -243,22 +243,23 @@ async fn each_app_is_held_to_its_usage_plan() {
         .as_str()
         .unwrap()
         .contains("quota"));
-    let kinds: Vec<(u16, Option<String>)> = h
+    let kinds: Vec<(u16, Option<String>, bool)> = h
         .records()
         .into_iter()
         .filter(|record| record.route.as_deref() == Some("GET /orders"))
-        .map(|record| (record.status, record.error_type))
+        .map(|record| (record.status, record.error_type, record.api_key_id.is_some()))
         .collect();
     let error = |kind: &str| Some(kind.to_owned());
+    // The key is logged whenever API Gateway found it: not for an app on no plan.
     assert_eq!(
         kinds,
         [
-            (403, error("INVALID_API_KEY")),
-            (200, None),
-            (200, None),
-            (429, error("THROTTLED")),
-            (200, None),
-            (429, error("QUOTA_EXCEEDED")),
+            (403, error("INVALID_API_KEY"), false),
+            (200, None, true),
+            (200, None, true),
+            (429, error("THROTTLED"), true),
+            (200, None, true),
+            (429, error("QUOTA_EXCEEDED"), true),
         ]
     );
 }
