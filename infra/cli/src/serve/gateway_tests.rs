@@ -5,6 +5,7 @@
 use super::access_log::{access_log_path, AccessLog};
 use super::gateway::{AuthorizerMode, LocalSystem};
 use super::per_app_limits::{assignments_path, write_assignments, Assignments, PerAppLimits};
+use super::test_store::store_with_signing_key;
 use crate::target::Target;
 use async_trait::async_trait;
 use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -18,10 +19,7 @@ use std::time::Duration;
 use xecure::api_usage::access_log::AccessRecord;
 use xecure::api_usage::plans::UsagePlans;
 use xecure::domain::*;
-use xecure::ports::{
-    ClientStore, Clock, OsRng, RevocationStore, StoreError, StoreResult, SystemClock,
-};
-use xecure::signing::{rotate_signing_key, LocalKeySealer, SigningAlgorithm};
+use xecure::ports::{ClientStore, Clock, RevocationStore, StoreError, StoreResult, SystemClock};
 use xecure::store::embedded::EmbeddedStore;
 use xecure::testing::FixedClock;
 
@@ -67,20 +65,8 @@ struct Answer {
 async fn harness(plan: &str) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(FixedClock::at(SystemClock.now()));
-    let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
-    let sealer = Arc::new(LocalKeySealer::open(dir.path()).unwrap());
     let now = clock.now();
-    rotate_signing_key(
-        store.as_ref(),
-        sealer.as_ref(),
-        &OsRng,
-        SigningAlgorithm::EdDsa,
-        now,
-        Duration::ZERO,
-        Duration::from_secs(900),
-    )
-    .await
-    .unwrap();
+    let (store, sealer) = store_with_signing_key(dir.path(), now).await;
     store
         .put_client(&Client {
             id: ClientId::parse("reports").unwrap(),
@@ -247,7 +233,13 @@ async fn each_app_is_held_to_its_usage_plan() {
         .records()
         .into_iter()
         .filter(|record| record.route.as_deref() == Some("GET /orders"))
-        .map(|record| (record.status, record.error_type, record.api_key_id.is_some()))
+        .map(|record| {
+            (
+                record.status,
+                record.error_type,
+                record.api_key_id.is_some(),
+            )
+        })
         .collect();
     let error = |kind: &str| Some(kind.to_owned());
     // The key is logged whenever API Gateway found it: not for an app on no plan.

@@ -14,6 +14,8 @@ mod http;
 pub mod per_app_limits;
 #[cfg(test)]
 mod revocation_tests;
+#[cfg(test)]
+mod test_store;
 
 use crate::target::Target;
 use clap::Args;

@@ -104,6 +104,20 @@ async fn plan_has_key(client: &Client, plan: &str, key_id: &str) -> Result<bool,
     Ok(page.items().iter().any(|key| key.id() == Some(key_id)))
 }
 
+/// Takes the key off the plan, if it is on it.
+async fn remove_key(client: &Client, plan: &str, key_id: &str) -> Result<(), String> {
+    if plan_has_key(client, plan, key_id).await? {
+        client
+            .delete_usage_plan_key()
+            .usage_plan_id(plan)
+            .key_id(key_id)
+            .send()
+            .await
+            .map_err(failed("DeleteUsagePlanKey"))?;
+    }
+    Ok(())
+}
+
 pub async fn assign(
     aws: &SdkConfig,
     stage: &str,
@@ -152,14 +166,8 @@ pub async fn assign(
     // One plan per key and stage: API Gateway refuses a key on two plans of one stage.
     for (declared, other) in &deployed {
         let other_id = plan_id(other)?;
-        if declared.name != plan.name && plan_has_key(&client, other_id, key_id).await? {
-            client
-                .delete_usage_plan_key()
-                .usage_plan_id(other_id)
-                .key_id(key_id)
-                .send()
-                .await
-                .map_err(failed("DeleteUsagePlanKey"))?;
+        if declared.name != plan.name {
+            remove_key(&client, other_id, key_id).await?;
         }
     }
     let target_id = plan_id(target)?;
@@ -189,16 +197,7 @@ pub async fn unassign(
         .ok_or_else(|| format!("{app} has no API key ({name}): it is on no plan"))?;
     let key_id = key.id().ok_or("an API key without an id")?;
     for (_, plan) in stage_plans(&client, stage, plans).await? {
-        let id = plan_id(&plan)?;
-        if plan_has_key(&client, id, key_id).await? {
-            client
-                .delete_usage_plan_key()
-                .usage_plan_id(id)
-                .key_id(key_id)
-                .send()
-                .await
-                .map_err(failed("DeleteUsagePlanKey"))?;
-        }
+        remove_key(&client, plan_id(&plan)?, key_id).await?;
     }
     client
         .delete_api_key()
