@@ -63,6 +63,9 @@ pub struct OAuthConfig {
     pub signing_algorithm: SigningAlgorithm,
     /// `XECURE_AUDIT_RETENTION_DAYS` (default 400).
     pub audit_retention: Duration,
+    /// `XECURE_REGISTRATION_TOKEN_DAYS` (default 90): how long a registration access token
+    /// (RFC 7592) works; every update of the registration issues a new one.
+    pub registration_token_ttl: Duration,
 }
 
 const MINUTE: u64 = 60;
@@ -111,6 +114,9 @@ impl OAuthConfig {
             code_ttl: Duration::from_secs(number("XECURE_CODE_SECONDS", 60)?),
             signing_algorithm,
             audit_retention: Duration::from_secs(number("XECURE_AUDIT_RETENTION_DAYS", 400)? * DAY),
+            registration_token_ttl: Duration::from_secs(
+                number("XECURE_REGISTRATION_TOKEN_DAYS", 90)? * DAY,
+            ),
         })
     }
 
@@ -125,6 +131,7 @@ impl OAuthConfig {
             code_ttl: Duration::from_secs(60),
             signing_algorithm: SigningAlgorithm::EdDsa,
             audit_retention: Duration::from_secs(400 * DAY),
+            registration_token_ttl: Duration::from_secs(90 * DAY),
         }
     }
 

@@ -31,6 +31,11 @@ pub struct AccessTokenClaims {
     /// refresh reuse stops this token at the gateway too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fid: Option<String>,
+    /// The client's revision when the token was issued (`Client::revision`): a change that
+    /// takes scopes from the client stops the tokens of earlier revisions that carry them,
+    /// including those a warm container issues from its cached record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crv: Option<u64>,
 }
 
 /// Why a presented token is not a valid access token. Callers map every variant to the same

@@ -60,6 +60,10 @@ pub enum StoreError {
     /// A stored item could not be decoded.
     #[error("stored item is corrupt: {0}")]
     Corrupt(String),
+    /// The item changed since the caller read it (an optimistic-concurrency check failed):
+    /// nothing was written. Read again and decide again.
+    #[error("changed concurrently: {0}")]
+    Conflict(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -71,8 +75,9 @@ pub enum CodeRedemption {
     Redeemed(AuthorizationCode),
     /// Already redeemed: a replay. The record says what the first redemption produced.
     Replayed(AuthorizationCode),
-    /// The grant behind the code was revoked after the code was issued; the code is unspent.
-    GrantRevoked,
+    /// The grant behind the code was revoked, or the user's account no longer accepts the
+    /// sign-in the code rests on (disabled, removed, credentials cut); the code is unspent.
+    Revoked,
     /// Unknown or expired.
     NotFound,
 }
@@ -91,7 +96,8 @@ pub enum Rotation {
     Rotated,
     /// The presented token had already been rotated: reuse. Its family is now revoked.
     ReuseDetected { family_id: FamilyId },
-    /// The family or its grant was revoked.
+    /// The family or its grant was revoked, or the user's account no longer accepts the
+    /// sign-in the family rests on.
     Revoked,
     /// Unknown or expired.
     NotFound,
@@ -99,22 +105,33 @@ pub enum Rotation {
 
 #[async_trait]
 pub trait ClientStore: Send + Sync {
-    /// Creates or replaces.
+    /// Creates a client; `AlreadyExists` if the id is taken. A change to an existing one is
+    /// `update_client`.
     async fn put_client(&self, client: &Client) -> StoreResult<()>;
+    /// Replaces the client if it is still at `client.version - 1`; false, and nothing
+    /// written, if it changed or is gone (security rule 17: a disable, an update and a delete
+    /// cannot undo one another).
+    async fn update_client(&self, client: &Client) -> StoreResult<bool>;
     async fn get_client(&self, id: &ClientId) -> StoreResult<Option<Client>>;
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
     /// True if the client existed.
     async fn delete_client(&self, id: &ClientId) -> StoreResult<bool>;
 }
 
+/// Accounts, by id, and the usernames that find them.
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// Fails with `AlreadyExists` if the username is taken.
     async fn create_user(&self, user: &User) -> StoreResult<()>;
-    /// Fails with `NotFound` if the user does not exist.
-    async fn update_user(&self, user: &User) -> StoreResult<()>;
+    /// Replaces the account if it is still at `user.version - 1` (`Conflict` if it moved,
+    /// `NotFound` if it is gone), and puts `revocation` in the same atomic write: a control
+    /// that cuts the user's credentials stops them everywhere at once (security rule 17).
+    async fn update_user(&self, user: &User, revocation: Option<&Revocation>) -> StoreResult<()>;
     async fn get_user_by_username(&self, username: &Username) -> StoreResult<Option<User>>;
-    async fn delete_user(&self, username: &Username) -> StoreResult<bool>;
+    async fn get_user(&self, id: &UserId) -> StoreResult<Option<User>>;
+    /// Deletes the account (if still at `user.version`, else `Conflict`) and its username,
+    /// and puts `revocation`, in one atomic write; false if the account was already gone.
+    async fn delete_user(&self, user: &User, revocation: &Revocation) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -177,10 +194,13 @@ pub trait CodeStore: Send + Sync {
         digest: &TokenDigest,
         now: Timestamp,
     ) -> StoreResult<Option<AuthorizationCode>>;
-    /// Spends `code` (as read by `get_code` and checked by the caller) exactly once,
-    /// atomically with storing the refresh family it starts, and only while its grant is
-    /// active. Under concurrency exactly one caller gets `Redeemed`. The same write sets the
-    /// grant's `last_used_at` to `now` (the connected-apps page shows it; no extra call).
+    /// Spends `code` (as read by `get_code` and checked by the caller, who may have narrowed
+    /// its scope to what the client may still have) exactly once, atomically with storing the
+    /// refresh family it starts, and only while its grant is active and not narrowed since,
+    /// the user's account accepts the code's sign-in, and the client is enabled at the
+    /// code's revision (security rule 16). Under concurrency exactly one caller gets
+    /// `Redeemed`. The same write sets the grant's `last_used_at` to `now` (the
+    /// connected-apps page shows it; no extra call).
     async fn redeem_code(
         &self,
         code: &AuthorizationCode,
@@ -206,9 +226,10 @@ pub trait RefreshStore: Send + Sync {
         now: Timestamp,
     ) -> StoreResult<Option<RefreshFamily>>;
     /// Atomically marks `presented` rotated and stores `next`, if the token is live and
-    /// unrotated and its family and grant are active, setting the grant's `last_used_at` to
-    /// `stamp.at` in the same write. Rotating an already rotated token revokes the family and
-    /// reports reuse.
+    /// unrotated, its family and grant are active (the grant not narrowed since the family
+    /// began), the user's account accepts the family's sign-in and the client is enabled at
+    /// the family's revision, setting the grant's `last_used_at` to `stamp.at` in the same
+    /// write. Rotating an already rotated token revokes the family and reports reuse.
     /// `stamp.at` is the current time; on reuse it dates the family's revocation entry.
     async fn rotate_refresh(
         &self,
@@ -226,15 +247,19 @@ pub trait RefreshStore: Send + Sync {
 
 #[async_trait]
 pub trait GrantStore: Send + Sync {
-    /// Creates or replaces the grant of (user, client).
-    async fn upsert_grant(&self, grant: &Grant) -> StoreResult<()>;
+    /// Writes the grant of (user, client) if the stored one is still at `grant.version - 1`
+    /// (version 1: there is none yet), with `narrowing` (the entry that stops the tokens of
+    /// scopes the user took back) in the same atomic write. False, and nothing written, if
+    /// the stored grant changed since it was read: an approval never overwrites a revocation
+    /// or a concurrent approval it did not see (security rule 17).
+    async fn save_grant(&self, grant: &Grant, narrowing: Option<&Revocation>) -> StoreResult<bool>;
     async fn get_grant(&self, user: &UserId, client: &ClientId) -> StoreResult<Option<Grant>>;
     async fn list_grants(&self, user: &UserId) -> StoreResult<Vec<Grant>>;
     /// Every grant (active or revoked) any user gave this client: what disabling or removing
     /// the client must revoke.
     async fn list_client_grants(&self, client: &ClientId) -> StoreResult<Vec<Grant>>;
-    /// Marks the grant revoked and records the revocation in one atomic write; true if it
-    /// was active.
+    /// Marks the grant revoked (a new version) and records the revocation in one atomic
+    /// write; true if it was active.
     async fn revoke_grant(
         &self,
         user: &UserId,
@@ -245,7 +270,11 @@ pub trait GrantStore: Send + Sync {
 
 #[async_trait]
 pub trait RevocationStore: Send + Sync {
-    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<()>;
+    /// Puts the entry; true if it was new. Revoking an access token (`AccessToken` target)
+    /// that is already revoked writes nothing and answers false (security rule 19: a
+    /// repeated revocation costs no storage); every other kind of entry is written by the
+    /// state change it records, which is itself idempotent.
+    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<bool>;
     /// Unexpired entries with `at >= since`, oldest first.
     async fn list_revocations_since(
         &self,

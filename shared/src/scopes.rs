@@ -1,5 +1,6 @@
-//! The scope catalogue: every scope the protected API defines and the plain-words description
-//! the consent screen shows for it. Lives in `infra/scopes.toml`, compiled in.
+//! The scope catalogue: every scope the protected API defines, the plain-words description
+//! the consent screen shows for it, and whether a client may hold it with no user behind it
+//! (`client_credentials`). Lives in `infra/scopes.toml`, compiled in.
 
 use crate::config::ConfigError;
 use crate::domain::Scope;
@@ -12,12 +13,48 @@ pub const BUILT_IN: &str = include_str!("../../infra/scopes.toml");
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScopeCatalogue {
     descriptions: BTreeMap<String, String>,
+    /// Scopes a client may get for itself (`client_credentials`). Every other scope acts on a
+    /// user's data and only a user's consent grants it.
+    without_user: Scope,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CatalogueFile {
-    scopes: BTreeMap<String, String>,
+    scopes: BTreeMap<String, ScopeEntry>,
+}
+
+/// `"name" = "description"`, or a table that also says whether a client may hold the scope
+/// with no user behind it.
+#[derive(Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+enum ScopeEntry {
+    Described(String),
+    Detailed {
+        description: String,
+        #[serde(default)]
+        client_credentials: bool,
+    },
+}
+
+impl ScopeEntry {
+    fn description(&self) -> &str {
+        match self {
+            ScopeEntry::Described(description) | ScopeEntry::Detailed { description, .. } => {
+                description
+            }
+        }
+    }
+
+    fn without_user(&self) -> bool {
+        matches!(
+            self,
+            ScopeEntry::Detailed {
+                client_credentials: true,
+                ..
+            }
+        )
+    }
 }
 
 impl ScopeCatalogue {
@@ -27,18 +64,29 @@ impl ScopeCatalogue {
             why,
         };
         let file: CatalogueFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        for (name, description) in &file.scopes {
+        for (name, entry) in &file.scopes {
             // Each entry must be a single RFC 6749 section 3.3 scope token.
             let parsed = Scope::parse(name).map_err(|e| invalid(format!("'{name}': {e}")))?;
             if parsed.len() != 1 {
                 return Err(invalid(format!("'{name}' is not a single scope")));
             }
-            if description.trim().is_empty() {
+            if entry.description().trim().is_empty() {
                 return Err(invalid(format!("'{name}' has no description")));
             }
         }
+        let without_user = file
+            .scopes
+            .iter()
+            .filter(|(_, entry)| entry.without_user())
+            .map(|(name, _)| name.as_str());
+        let without_user = Scope::from_tokens(without_user).map_err(|e| invalid(e.to_string()))?;
         Ok(ScopeCatalogue {
-            descriptions: file.scopes,
+            descriptions: file
+                .scopes
+                .iter()
+                .map(|(name, entry)| (name.clone(), entry.description().to_owned()))
+                .collect(),
+            without_user,
         })
     }
 
@@ -46,6 +94,7 @@ impl ScopeCatalogue {
         // Checked by a unit test, so a bad edit to the file fails the build's tests.
         Self::parse(BUILT_IN).unwrap_or_else(|_| ScopeCatalogue {
             descriptions: BTreeMap::new(),
+            without_user: Scope::default(),
         })
     }
 
@@ -74,6 +123,11 @@ impl ScopeCatalogue {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.descriptions.keys().map(String::as_str)
     }
+
+    /// The scopes a client may hold with no user behind it (`client_credentials`).
+    pub fn without_user(&self) -> &Scope {
+        &self.without_user
+    }
 }
 
 #[cfg(test)]
@@ -86,6 +140,20 @@ mod tests {
         assert!(catalogue.knows("orders:read"));
         assert!(catalogue.describe("profile:read").is_some());
         assert!(!catalogue.knows("admin"));
+        assert_eq!(catalogue.without_user().to_string(), "orders:read");
+    }
+
+    #[test]
+    fn entries_say_whether_a_client_may_hold_them_without_a_user() {
+        let catalogue = ScopeCatalogue::parse(
+            "[scopes]\n\"a\" = \"A\"\n\"b\" = { description = \"B\", client_credentials = true }\n\"c\" = { description = \"C\" }",
+        )
+        .unwrap();
+        assert_eq!(catalogue.describe("b"), Some("B"));
+        assert_eq!(catalogue.without_user().to_string(), "b");
+        assert!(
+            ScopeCatalogue::parse("[scopes]\n\"d\" = { description = \"D\", other = 1 }").is_err()
+        );
     }
 
     #[test]

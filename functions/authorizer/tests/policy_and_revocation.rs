@@ -84,10 +84,17 @@ async fn a_revoked_user_is_stopped_within_the_bound() {
         ))
         .await
         .unwrap();
-    // Polls happen every poll_every; by then the container denies. API Gateway's cache adds
-    // at most its TTL, and the sum stays within the configured bound.
+    // Polls happen every poll_every, in the background: once the one due then has run (the
+    // clock stands still meanwhile), the container denies. API Gateway's cache adds at most
+    // its TTL, and the sum stays within the configured bound.
     h.advance(config.poll_every());
-    assert_eq!(h.reason(&bearer(&token), "GET", "/orders").await, "revoked");
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while h.reason(&bearer(&token), "GET", "/orders").await != "revoked" {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("denied once the due poll ran, with no more time passing");
     assert!(config.poll_every() + config.gateway_cache_ttl <= config.revocation_bound);
 }
 
@@ -124,7 +131,7 @@ struct Flaky {
 
 #[async_trait]
 impl RevocationStore for Flaky {
-    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<()> {
+    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<bool> {
         self.inner.put_revocation(revocation).await
     }
 
@@ -250,5 +257,13 @@ async fn a_warm_container_polls_revocations_once_per_interval_and_nothing_else()
     let _ = h
         .run(h.token_event(&bearer(&h.token("orders:read")), "GET", "/orders"))
         .await;
+    // The due poll runs in the background; the call did not wait for it.
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while polls.load(Ordering::SeqCst) < 2 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the background poll ran");
     assert_eq!(polls.load(Ordering::SeqCst), 2);
 }

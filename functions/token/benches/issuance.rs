@@ -34,18 +34,18 @@ async fn setup(algorithm: SigningAlgorithm) -> Setup {
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
     let sealer = Arc::new(LocalKeySealer::open(dir.path()).unwrap());
     let client = Client {
-        id: ClientId::parse("bench-service").unwrap(),
-        display_name: "bench".into(),
-        kind: ClientKind::Confidential {
-            secret_hash: SecretHash::of(&ClientSecret::new("bench-secret")),
-        },
         redirect_uris: vec![RedirectUri::parse("https://svc.example/cb").unwrap()],
         allowed_scopes: Scope::parse("orders:read").unwrap(),
         default_scopes: Scope::parse("orders:read").unwrap(),
         grant_types: [GrantType::ClientCredentials].into_iter().collect(),
-        created_at: Timestamp::from_secs(0),
-        disabled: false,
-        registration: None,
+        ..Client::new(
+            ClientId::parse("bench-service").unwrap(),
+            "bench",
+            ClientKind::Confidential {
+                secret_hash: SecretHash::of(&ClientSecret::new("bench-secret")),
+            },
+            Timestamp::from_secs(0),
+        )
     };
     store.put_client(&client).await.unwrap();
     let clock = Arc::new(SystemClock);
@@ -109,6 +109,7 @@ fn claims() -> AccessTokenClaims {
         scope: "orders:read".into(),
         gid: None,
         fid: None,
+        crv: None,
     }
 }
 

@@ -30,8 +30,9 @@ pub struct TokenApp {
 impl TokenApp {
     /// `catalogue` bounds the scopes a client may register for.
     pub fn new(service: TokenService, catalogue: Arc<ScopeCatalogue>) -> Self {
+        let service = service.with_catalogue(catalogue);
         let metadata = metadata(service.config());
-        let registrar = service.registrar(catalogue);
+        let registrar = service.registrar();
         TokenApp {
             service,
             registrar,

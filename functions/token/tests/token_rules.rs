@@ -331,10 +331,13 @@ async fn rule_9_client_secrets_hashed_and_checked() {
         ("client_id", SERVICE),
         ("client_secret", SERVICE_SECRET),
     ]);
+    // Security rule 21: a client registered for client_secret_basic may not send its secret
+    // in the form instead.
+    let other_method = h.post("/token", &post_auth, None).await;
     assert_eq!(
-        h.post("/token", &post_auth, None).await.status,
-        StatusCode::OK,
-        "client_secret_post works"
+        (other_method.status, other_method.error()),
+        (StatusCode::UNAUTHORIZED, "invalid_client"),
+        "client_secret_post by a client_secret_basic client"
     );
     let public_with_no_pkce_client =
         form(&[("grant_type", "client_credentials"), ("client_id", MOBILE)]);

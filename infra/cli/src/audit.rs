@@ -6,7 +6,6 @@ use xecure::audit::cloudwatch::{read_audit_log, LogGroupQuery, LOG_GROUP_VARIABL
 use xecure::domain::{
     AuditEvent, AuditEventKind, AuditQuery, AuditSubject, ClientId, PageCursor, Timestamp, Username,
 };
-use xecure::ports::{Clock, SystemClock};
 
 #[derive(Args)]
 pub struct AuditArgs {
@@ -136,7 +135,7 @@ async fn request(args: &AuditArgs, target: &Target, now: Timestamp) -> Result<Re
 }
 
 pub async fn run(args: AuditArgs, target: &Target) -> Result<(), String> {
-    let now = SystemClock.now();
+    let now = target.clock.now();
     let request = request(&args, target, now).await?;
     let events = match args.source {
         Source::Dynamodb => from_table(&request, args.limit, target, now).await?,

@@ -3,7 +3,7 @@ use clap::Subcommand;
 use std::time::Duration;
 use xecure::audit::AuditDraft;
 use xecure::domain::{AuditEventKind, AuditOutcome, SigningKey};
-use xecure::ports::{Clock, OsRng, SystemClock};
+use xecure::ports::OsRng;
 use xecure::signing::{rotate_signing_key, SigningAlgorithm};
 
 #[derive(Subcommand)]
@@ -36,7 +36,7 @@ fn state(key: &SigningKey, now: xecure::domain::Timestamp) -> &'static str {
 }
 
 pub async fn run(command: KeysCommand, target: &Target) -> Result<(), String> {
-    let now = SystemClock.now();
+    let now = target.clock.now();
     match command {
         KeysCommand::Rotate {
             algorithm,

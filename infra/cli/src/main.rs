@@ -13,6 +13,7 @@ mod audit;
 mod clients;
 mod keys;
 mod serve;
+mod service_clock;
 mod target;
 mod usage;
 mod usage_plans;

@@ -1,13 +1,15 @@
 //! Which store (and key sealer) a command works on: a local data directory by default, or a
 //! DynamoDB table with a KMS key.
 
+use crate::service_clock::ServiceClock;
 use clap::Args;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use xecure::audit::{AuditDraft, Auditor, RequestContext};
 use xecure::config::{aws_sdk_config, SdkConfig};
-use xecure::ports::{OsRng, Store, SystemClock};
+use xecure::oauth::access_revocation::AccessRevoker;
+use xecure::ports::{Clock, OsRng, Store, SystemClock};
 use xecure::signing::{KeySealer, KmsKeySealer, LocalKeySealer};
 use xecure::store::dynamo::DynamoStore;
 use xecure::store::embedded::EmbeddedStore;
@@ -38,6 +40,9 @@ pub struct TargetArgs {
 
 pub struct Target {
     pub store: Arc<dyn Store>,
+    /// The time every instant this command writes is taken from: the service's (see
+    /// `service_clock`).
+    pub clock: Arc<dyn Clock>,
     /// Only the key commands need it; DynamoDB without a KMS key has none.
     pub sealer: Option<Arc<dyn KeySealer>>,
     pub description: String,
@@ -46,6 +51,8 @@ pub struct Target {
     /// The local data directory, when the target is one (the local gateway keeps its access
     /// log and usage-plan assignments there).
     pub data_dir: Option<PathBuf>,
+    /// The embedded store itself, when the target is a data directory (`serve` sweeps it).
+    pub embedded: Option<EmbeddedStore>,
 }
 
 impl Target {
@@ -57,7 +64,7 @@ impl Target {
     pub fn auditor(&self) -> Auditor {
         Auditor::new(
             self.store.clone(),
-            Arc::new(SystemClock),
+            self.clock.clone(),
             Arc::new(OsRng),
             AUDIT_RETENTION,
         )
@@ -68,6 +75,30 @@ impl Target {
         RequestContext {
             user_agent: Some("xecure-cli".into()),
             ..RequestContext::default()
+        }
+    }
+}
+
+/// Longest access-token lifetime a deployment may configure, plus leeway: how long the
+/// revocation entries of operator controls must last (the CLI does not know the deployed
+/// functions' settings).
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+impl Target {
+    /// Withdraws access as an operator, now.
+    pub fn revoker<'a>(
+        &'a self,
+        auditor: &'a Auditor,
+        context: &'a RequestContext,
+    ) -> AccessRevoker<'a> {
+        AccessRevoker {
+            store: self.store.as_ref(),
+            auditor,
+            rng: &OsRng,
+            now: self.clock.now(),
+            token_lifetime: MAX_TOKEN_LIFETIME,
+            by: "operator",
+            context,
         }
     }
 }
@@ -91,14 +122,24 @@ impl TargetArgs {
                 if let Some(endpoint) = &self.endpoint {
                     aws = aws.into_builder().endpoint_url(endpoint).build();
                 }
+                let (clock, skew) =
+                    ServiceClock::measured(&aws_sdk_dynamodb::Client::new(&aws)).await;
+                if clock.offset_ms() != 0 {
+                    eprintln!(
+                        "xecure: this machine's clock is {:.1} s off DynamoDB's; writing in DynamoDB's time",
+                        skew.unwrap_or_default() as f64 / -1000.0
+                    );
+                }
                 let store = DynamoStore::from_config(&aws, table.clone());
                 let sealer = self.kms_key_id.as_ref().map(|key| {
                     Arc::new(KmsKeySealer::from_config(&aws, key.clone())) as Arc<dyn KeySealer>
                 });
                 Ok(Target {
                     store: Arc::new(store),
+                    clock: Arc::new(clock),
                     sealer,
                     aws: Some(aws),
+                    embedded: None,
                     description: format!("DynamoDB table {table}"),
                     data_dir: None,
                 })
@@ -107,7 +148,9 @@ impl TargetArgs {
                 let store = EmbeddedStore::open(&self.data_dir).map_err(|e| e.to_string())?;
                 let sealer = LocalKeySealer::open(&self.data_dir).map_err(|e| e.to_string())?;
                 Ok(Target {
-                    store: Arc::new(store),
+                    store: Arc::new(store.clone()),
+                    clock: Arc::new(SystemClock),
+                    embedded: Some(store),
                     sealer: Some(Arc::new(sealer)),
                     description: format!("data directory {}", self.data_dir.display()),
                     aws: None,

@@ -1,8 +1,12 @@
 use crate::target::Target;
 use clap::Subcommand;
 use std::io::BufRead;
-use xecure::domain::{Password, PasswordHash, User, UserId, Username};
-use xecure::ports::{Clock, OsRng, StoreError, SystemClock};
+use xecure::audit::AuditDraft;
+use xecure::domain::{
+    AuditEventKind, AuditOutcome, Password, PasswordHash, User, UserId, Username,
+};
+use xecure::oauth::account_control::AccountControl;
+use xecure::ports::{OsRng, StoreError};
 
 #[derive(Subcommand)]
 pub enum UserCommand {
@@ -12,21 +16,30 @@ pub enum UserCommand {
         #[arg(long)]
         username: String,
     },
-    /// Set a new password (read from standard input, one line).
+    /// Set a new password (read from standard input, one line). Every session, code and
+    /// refresh token of the user ends; their access tokens stop at the gateway within 60 s.
     Passwd { username: String },
-    /// Let a user log in no more (their grants stay until revoked), or again.
+    /// Let a user log in no more, and end every session, code and refresh token of theirs
+    /// (access tokens stop at the gateway within 60 s); or, with --undo, let them log in again
+    /// (what the disable ended stays ended). Their consents stay.
     Disable {
         username: String,
         /// Enable instead.
         #[arg(long)]
         undo: bool,
     },
-    /// Delete a user's account record.
+    /// Sign the user out everywhere: every session, code and refresh token ends, access
+    /// tokens stop at the gateway within 60 s. They can log in again at once.
+    SignOut { username: String },
+    /// Delete a user's account: everything `disable` ends, and the username is free again.
     Remove { username: String },
 }
 
 /// Shortest password accepted (NIST SP 800-63B section 3.1.1.2 asks for at least 8).
 const MIN_PASSWORD_CHARS: usize = 8;
+
+/// What every cutting control ends, said the same way each time.
+const CUT: &str = "its sessions, codes and refresh tokens ended now; its access tokens stop at the gateway within 60 s";
 
 fn read_password() -> Result<Password, String> {
     let mut line = String::new();
@@ -46,13 +59,22 @@ fn read_password() -> Result<Password, String> {
     Ok(Password::new(password))
 }
 
-async fn existing(target: &Target, username: &Username) -> Result<User, String> {
+fn hash(password: &Password) -> Result<PasswordHash, String> {
+    PasswordHash::create(password, &OsRng).map_err(|e| e.to_string())
+}
+
+async fn control(target: &Target, username: &str, control: AccountControl) -> Result<User, String> {
+    let username = Username::parse(username).map_err(|e| e.to_string())?;
+    let auditor = target.auditor();
+    let context = Target::context();
     target
-        .store
-        .get_user_by_username(username)
+        .revoker(&auditor, &context)
+        .control_user(&username, &control)
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no user {username}"))
+        .map_err(|e| match e {
+            StoreError::NotFound(_) => format!("no user {username}"),
+            other => other.to_string(),
+        })
 }
 
 pub async fn run(command: UserCommand, target: &Target) -> Result<(), String> {
@@ -60,16 +82,19 @@ pub async fn run(command: UserCommand, target: &Target) -> Result<(), String> {
         UserCommand::Add { username } => {
             let username = Username::parse(&username).map_err(|e| e.to_string())?;
             let password = read_password()?;
-            let user = User {
-                id: UserId::generate(&OsRng),
+            let user = User::new(
+                UserId::generate(&OsRng),
                 username,
-                password_hash: PasswordHash::create(&password, &OsRng)
-                    .map_err(|e| e.to_string())?,
-                created_at: SystemClock.now(),
-                disabled: false,
-            };
+                hash(&password)?,
+                target.clock.now(),
+            );
             match target.store.create_user(&user).await {
                 Ok(()) => {
+                    let draft = AuditDraft::new(AuditEventKind::UserCreated, AuditOutcome::Success)
+                        .user(&user.id)
+                        .detail("by", "operator")
+                        .detail("username", user.username.to_string());
+                    target.audit(draft).await;
                     println!(
                         "created user {} ({}) in {}",
                         user.username, user.id, target.description
@@ -83,42 +108,54 @@ pub async fn run(command: UserCommand, target: &Target) -> Result<(), String> {
             }
         }
         UserCommand::Passwd { username } => {
-            let username = Username::parse(&username).map_err(|e| e.to_string())?;
             let password = read_password()?;
-            let mut user = existing(target, &username).await?;
-            user.password_hash =
-                PasswordHash::create(&password, &OsRng).map_err(|e| e.to_string())?;
-            target
-                .store
-                .update_user(&user)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("changed the password of {username}");
+            let user = control(
+                target,
+                &username,
+                AccountControl::SetPassword(hash(&password)?),
+            )
+            .await?;
+            println!("changed the password of {}; {CUT}", user.username);
             Ok(())
         }
-        UserCommand::Disable { username, undo } => {
-            let username = Username::parse(&username).map_err(|e| e.to_string())?;
-            let mut user = existing(target, &username).await?;
-            user.disabled = !undo;
-            target
-                .store
-                .update_user(&user)
-                .await
-                .map_err(|e| e.to_string())?;
-            let state = if undo { "enabled" } else { "disabled" };
-            println!("{state} user {username}");
+        UserCommand::Disable {
+            username,
+            undo: false,
+        } => {
+            let user = control(target, &username, AccountControl::Disable).await?;
+            println!("disabled user {}; {CUT}", user.username);
+            Ok(())
+        }
+        UserCommand::Disable {
+            username,
+            undo: true,
+        } => {
+            let user = control(target, &username, AccountControl::Enable).await?;
+            println!(
+                "enabled user {}; what the disable ended stays ended",
+                user.username
+            );
+            Ok(())
+        }
+        UserCommand::SignOut { username } => {
+            let user = control(target, &username, AccountControl::SignOutEverywhere).await?;
+            println!("signed {} out everywhere; {CUT}", user.username);
             Ok(())
         }
         UserCommand::Remove { username } => {
             let username = Username::parse(&username).map_err(|e| e.to_string())?;
-            match target.store.delete_user(&username).await {
-                Ok(true) => {
-                    println!("removed user {username}");
-                    Ok(())
-                }
-                Ok(false) => Err(format!("no user {username}")),
-                Err(e) => Err(e.to_string()),
+            let auditor = target.auditor();
+            let context = Target::context();
+            let removed = target
+                .revoker(&auditor, &context)
+                .remove_user(&username)
+                .await
+                .map_err(|e| e.to_string())?;
+            if !removed {
+                return Err(format!("no user {username}"));
             }
+            println!("removed user {username}; {CUT}");
+            Ok(())
         }
     }
 }

@@ -15,13 +15,12 @@ use xecure::ports::{Clock, OsRng, Store, SystemClock, UserStore};
 use xecure::testing::moto::{endpoint, fresh_store, sdk_config, unique_name};
 
 async fn user(store: &dyn UserStore, name: &str) -> UserId {
-    let user = User {
-        id: UserId::generate(&OsRng),
-        username: Username::parse(name).unwrap(),
-        password_hash: PasswordHash::create(&Password::new("a long passphrase"), &OsRng).unwrap(),
-        created_at: SystemClock.now(),
-        disabled: false,
-    };
+    let user = User::new(
+        UserId::generate(&OsRng),
+        Username::parse(name).unwrap(),
+        PasswordHash::create(&Password::new("a long passphrase"), &OsRng).unwrap(),
+        SystemClock.now(),
+    );
     store.create_user(&user).await.unwrap();
     user.id
 }

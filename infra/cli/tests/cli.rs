@@ -305,3 +305,112 @@ fn clients_are_disabled_and_enabled_and_registration_tokens_printed_once() {
     ));
     assert!(audit.contains("client_changed"), "{audit}");
 }
+
+#[test]
+fn user_controls_say_what_they_cut_and_are_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let add = ["user", "add", "--username", "carol"];
+    stdout(&xecure_with_stdin(dir.path(), &add, "a long passphrase\n"));
+    let cut = "sessions, codes and refresh tokens ended now; its access tokens stop at the gateway within 60 s";
+    for (args, said) in [
+        (
+            &["user", "sign-out", "carol"][..],
+            "signed carol out everywhere",
+        ),
+        (&["user", "disable", "carol"][..], "disabled user carol"),
+    ] {
+        let out = stdout(&xecure(dir.path(), args));
+        assert!(out.contains(said) && out.contains(cut), "{out}");
+    }
+    let enabled = stdout(&xecure(dir.path(), &["user", "disable", "carol", "--undo"]));
+    assert!(
+        enabled.contains("what the disable ended stays ended"),
+        "{enabled}"
+    );
+    let audit = stdout(&xecure(dir.path(), &["audit", "--user", "carol", "--json"]));
+    for kind in [
+        "user_created",
+        "signed_out_everywhere",
+        "user_disabled",
+        "user_enabled",
+    ] {
+        assert!(
+            audit.contains(&format!("\"kind\":\"{kind}\"")),
+            "{kind}: {audit}"
+        );
+    }
+    assert!(!xecure(dir.path(), &["user", "sign-out", "nobody"])
+        .status
+        .success());
+}
+
+#[test]
+fn client_updates_verify_and_user_scopes_without_a_user() {
+    let dir = tempfile::tempdir().unwrap();
+    stdout(&add_web_app(dir.path(), "profile:read"));
+    let renamed = stdout(&xecure(
+        dir.path(),
+        &["client", "update", "web-app", "--name", "Web App 2"],
+    ));
+    assert!(
+        renamed.contains("nothing it was granted changed"),
+        "{renamed}"
+    );
+    let moved = stdout(&xecure(
+        dir.path(),
+        &[
+            "client",
+            "update",
+            "web-app",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--redirect-uri",
+            "https://new.example/cb",
+        ],
+    ));
+    assert!(
+        moved.contains("revision 1") && moved.contains("users are asked again"),
+        "{moved}"
+    );
+    let verified = stdout(&xecure(dir.path(), &["client", "verify", "web-app"]));
+    assert!(verified.contains("is verified"), "{verified}");
+    assert!(
+        stdout(&xecure(dir.path(), &["client", "show", "web-app"])).contains("\"verified\": true")
+    );
+
+    // A client with no user behind it gets no scope that acts on a user's data.
+    let machine = [
+        "client",
+        "add",
+        "--id",
+        "export",
+        "--name",
+        "Export",
+        "--grant",
+        "client_credentials",
+        "--scope",
+        "orders:read orders:write",
+    ];
+    let refused = xecure(dir.path(), &machine);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("orders:write"));
+    let mut ok = machine;
+    ok[9] = "orders:read";
+    let added = stdout(&xecure(dir.path(), &ok));
+    assert!(
+        added.contains("client_secret: "),
+        "no redirect URI needed: {added}"
+    );
+    let code_flow_without_uri = [
+        "client",
+        "add",
+        "--id",
+        "nouri",
+        "--name",
+        "N",
+        "--scope",
+        "profile:read",
+    ];
+    let refused = xecure(dir.path(), &code_flow_without_uri);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--redirect-uri"));
+}

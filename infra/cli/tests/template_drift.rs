@@ -328,7 +328,7 @@ const REQUIRED_ENV: [(&str, &[&str]); 4] = [
 ];
 
 /// Variables the code reads whose default is right in AWS, and why the template leaves them.
-const DEFAULTED_ENV: [(&str, &str); 17] = [
+const DEFAULTED_ENV: [(&str, &str); 18] = [
     (
         "XECURE_AUDIENCE",
         "issuer + /api; set only when the Audience parameter is",
@@ -336,6 +336,10 @@ const DEFAULTED_ENV: [(&str, &str); 17] = [
     ("XECURE_REFRESH_TOKEN_DAYS", "30 days"),
     ("XECURE_REFRESH_FAMILY_DAYS", "90 days"),
     ("XECURE_CODE_SECONDS", "60 s"),
+    (
+        "XECURE_REGISTRATION_TOKEN_DAYS",
+        "90 days for an RFC 7592 registration access token",
+    ),
     ("XECURE_SIGNING_ALG", "EdDSA"),
     ("XECURE_LOGIN_MAX_FAILURES", "5 per account"),
     ("XECURE_LOGIN_SOURCE_MAX_FAILURES", "50 per source"),

@@ -134,16 +134,16 @@ async fn usage_summarises_one_apps_access_log_records_from_cloudwatch() {
 async fn put_client(store: &dyn ClientStore, id: &str) {
     store
         .put_client(&Client {
-            id: ClientId::parse(id).unwrap(),
-            display_name: id.into(),
-            kind: ClientKind::Public,
             redirect_uris: vec![RedirectUri::parse("https://app.example/cb").unwrap()],
             allowed_scopes: Scope::parse("orders:read").unwrap(),
             default_scopes: Scope::parse("orders:read").unwrap(),
             grant_types: BTreeSet::from([GrantType::AuthorizationCode]),
-            created_at: SystemClock.now(),
-            disabled: false,
-            registration: None,
+            ..Client::new(
+                ClientId::parse(id).unwrap(),
+                id,
+                ClientKind::Public,
+                SystemClock.now(),
+            )
         })
         .await
         .unwrap();

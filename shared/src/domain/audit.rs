@@ -30,6 +30,13 @@ pub enum AuditEventKind {
     ClientChanged,
     ClientRemoved,
     KeyRotated,
+    UserCreated,
+    UserDisabled,
+    UserEnabled,
+    UserRemoved,
+    PasswordChanged,
+    /// Every session and token of the user ended at once ("sign out everywhere").
+    SignedOutEverywhere,
     AuthorizerAllow,
     AuthorizerDeny,
 }

@@ -2,6 +2,41 @@ use super::{ClientId, ClientSecret, RedirectUri, Scope, SecretHash, Timestamp, T
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
+/// How a client authenticates at the token, revocation and introspection endpoints
+/// (RFC 7591 section 2 `token_endpoint_auth_method`). A client must use exactly the method it
+/// is registered with (security rule 21).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// A public client (native or browser app): PKCE only, no secret.
+    None,
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+impl AuthMethod {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "none" => Some(AuthMethod::None),
+            "client_secret_basic" => Some(AuthMethod::ClientSecretBasic),
+            "client_secret_post" => Some(AuthMethod::ClientSecretPost),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::None => "none",
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+        }
+    }
+
+    pub fn is_public(self) -> bool {
+        self == AuthMethod::None
+    }
+}
+
 /// RFC 6749 section 2.1 client types.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -59,6 +94,23 @@ pub struct Client {
     /// Set for a client registered through RFC 7591 (`POST /register`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration: Option<ClientRegistration>,
+    /// As registered; None means the default for the client's kind (`token_endpoint_auth_method`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<AuthMethod>,
+    /// Counts the changes that move or widen where its tokens go (redirect URIs, scopes,
+    /// grant types). A user's consent is remembered only under the revision it was given for
+    /// (security rule 16): after such a change users see the consent screen again.
+    #[serde(default)]
+    pub revision: u64,
+    /// An operator vouched for this dynamically registered client (`xecure client verify`):
+    /// `/authorize` may redirect errors to it before the user signs in (security rule 20).
+    /// Operator-added clients are trusted by construction.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verified: bool,
+    /// Bumped by every write: an update applies only over the version it read (security
+    /// rule 17), so a disable, an update and a delete cannot undo one another.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// What dynamic registration adds to a client.
@@ -67,11 +119,70 @@ pub struct ClientRegistration {
     /// SHA-256 of the registration access token (RFC 7592 section 1): the only credential
     /// that reads, changes or deletes the registration.
     pub access_token: TokenDigest,
-    /// As registered (RFC 7591 section 2), echoed in every registration response.
-    pub token_endpoint_auth_method: String,
+    /// When the registration access token stops working; every update rotates the token and
+    /// moves this (RFC 7592 section 2.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_expires_at: Option<Timestamp>,
 }
 
 impl Client {
+    /// A client with no redirect URI, scope or grant type yet, enabled, at revision 0: the
+    /// base every other client is written from (`Client { .., ..Client::new(..) }`).
+    pub fn new(
+        id: ClientId,
+        display_name: impl Into<String>,
+        kind: ClientKind,
+        created_at: Timestamp,
+    ) -> Client {
+        Client {
+            id,
+            display_name: display_name.into(),
+            kind,
+            redirect_uris: Vec::new(),
+            allowed_scopes: Scope::default(),
+            default_scopes: Scope::default(),
+            grant_types: BTreeSet::new(),
+            created_at,
+            disabled: false,
+            registration: None,
+            auth_method: None,
+            revision: 0,
+            verified: false,
+            version: 1,
+        }
+    }
+
+    /// The method this client must authenticate with: as registered, else
+    /// `client_secret_basic` for confidential clients (RFC 7591 section 2: "If unspecified or
+    /// omitted, the default is client_secret_basic") and `none` for public ones.
+    pub fn token_endpoint_auth_method(&self) -> AuthMethod {
+        match (&self.kind, self.auth_method) {
+            (ClientKind::Public, _) => AuthMethod::None,
+            (ClientKind::Confidential { .. }, Some(method)) if !method.is_public() => method,
+            (ClientKind::Confidential { .. }, _) => AuthMethod::ClientSecretBasic,
+        }
+    }
+
+    /// Operator-added clients, and registered ones an operator verified: `/authorize` may
+    /// send error responses to their redirect URIs before anyone signed in (RFC 9700 section
+    /// 4.11.2, security rule 20).
+    pub fn is_trusted(&self) -> bool {
+        self.registration.is_none() || self.verified
+    }
+
+    /// What changed from `before` to `self` that moves or widens where tokens go, or changes
+    /// what they may carry: a redirect URI added, the scopes or the grant types changed.
+    /// Removing a redirect URI or renaming the client is not such a change.
+    pub fn materially_changed_from(&self, before: &Client) -> bool {
+        let added_redirect = self
+            .redirect_uris
+            .iter()
+            .any(|uri| !before.redirect_uris.contains(uri));
+        added_redirect
+            || self.allowed_scopes != before.allowed_scopes
+            || self.grant_types != before.grant_types
+    }
+
     pub fn is_public(&self) -> bool {
         matches!(self.kind, ClientKind::Public)
     }

@@ -30,6 +30,10 @@ pub struct PendingAuthorization {
     /// RFC 7636 S256 `code_challenge`.
     pub code_challenge: String,
     pub prompt: Prompt,
+    /// The client's revision when `redirect_uri` was checked against its registration:
+    /// consent is remembered, and a grant recorded, only under that revision (rule 16).
+    #[serde(default)]
+    pub client_revision: u64,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }

@@ -5,7 +5,7 @@
 use super::error::DomainError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use url::{Host, Url};
+use url::Url;
 
 /// Schemes that would run code or read local files in the browser instead of navigating.
 const FORBIDDEN_SCHEMES: [&str; 4] = ["javascript", "data", "vbscript", "file"];
@@ -54,7 +54,9 @@ impl RedirectUri {
     /// Does a requested URI match this registered one? Exact string comparison, except that
     /// for `http` on a loopback IP literal the port may differ (RFC 8252 section 7.3:
     /// "The authorization server MUST allow any port to be specified at the time of the
-    /// request for loopback IP redirect URIs").
+    /// request for loopback IP redirect URIs"). Nothing is normalised (OAuth 2.1 section
+    /// 2.3.1: "using exact string matching" apart from the port): `127.1`, `0x7f.0.0.1`,
+    /// `HTTP:` or `/x/../cb` do not match `http://127.0.0.1/cb`.
     pub fn matches_request(&self, requested: &RedirectUri) -> bool {
         if self.raw == requested.raw {
             return true;
@@ -69,20 +71,31 @@ impl RedirectUri {
     }
 }
 
-/// For an `http` loopback-IP URI, the URI with its port removed; otherwise None.
-/// `localhost` is deliberately not included (RFC 8252 section 8.3: NOT RECOMMENDED).
+/// For a URI written exactly `http://127.0.0.1[:port]...` or `http://[::1][:port]...`, the
+/// text without the `:port`; otherwise None. A textual match on the two literal forms RFC
+/// 8252 section 7.3 names: nothing is parsed or normalised. `localhost` is deliberately not
+/// included (section 8.3: NOT RECOMMENDED).
 fn loopback_without_port(raw: &str) -> Option<String> {
-    let mut url = Url::parse(raw).ok()?;
-    let loopback = match url.host()? {
-        Host::Ipv4(ip) => ip.is_loopback(),
-        Host::Ipv6(ip) => ip.is_loopback(),
-        Host::Domain(_) => false,
+    let rest = raw.strip_prefix("http://")?;
+    let host = ["127.0.0.1", "[::1]"]
+        .into_iter()
+        .find(|host| rest.starts_with(host))?;
+    let after_host = &rest[host.len()..];
+    let after_port = match after_host.strip_prefix(':') {
+        Some(port_and_rest) => {
+            let digits = port_and_rest.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                return None;
+            }
+            &port_and_rest[digits..]
+        }
+        None => after_host,
     };
-    if url.scheme() != "http" || !loopback {
+    // The authority ends here: what follows is the path, query or nothing.
+    if !(after_port.is_empty() || after_port.starts_with(['/', '?'])) {
         return None;
     }
-    url.set_port(None).ok()?;
-    Some(url.to_string())
+    Some(format!("http://{host}{after_port}"))
 }
 
 impl fmt::Display for RedirectUri {
@@ -141,5 +154,28 @@ mod tests {
         assert!(uri("http://[::1]:80/cb").matches_request(&uri("http://[::1]:9999/cb")));
         assert!(!uri("http://localhost/cb").matches_request(&uri("http://localhost:9999/cb")));
         assert!(!uri("https://127.0.0.1/cb").matches_request(&uri("https://127.0.0.1:9999/cb")));
+    }
+
+    #[test]
+    fn rule_20_loopback_redirect_uris_match_exactly_except_the_port() {
+        let registered = uri("http://127.0.0.1/cb");
+        for other in [
+            "http://127.1/cb",
+            "http://0x7f.0.0.1/cb",
+            "http://2130706433/cb",
+            "http://127.0.0.1/x/../cb",
+            "HTTP://127.0.0.1/cb",
+            "http://127.0.0.1:80/cb/",
+            "http://127.0.0.1:/cb",
+            "http://127.0.0.1.evil.example/cb",
+            "http://127.0.0.1:8080@evil.example/cb",
+            "http://127.0.0.1/CB",
+            "http://127.0.0.1/cb?x=1",
+        ] {
+            assert!(!registered.matches_request(&uri(other)), "{other}");
+        }
+        assert!(registered.matches_request(&uri("http://127.0.0.1:80/cb")));
+        assert!(registered.matches_request(&uri("http://127.0.0.1:65535/cb")));
+        assert!(uri("http://127.0.0.1:3000/cb").matches_request(&uri("http://127.0.0.1/cb")));
     }
 }

@@ -10,6 +10,16 @@ pub struct RefreshFamily {
     pub grant_id: GrantId,
     pub client_id: ClientId,
     pub user_id: UserId,
+    /// When the user signed in for the code the family came from: a user control that cuts
+    /// credentials up to a later instant ends the family (security rule 16).
+    #[serde(default)]
+    pub auth_time: Timestamp,
+    /// The client's revision and the grant's epoch the family began under: a disable or
+    /// material change of the client, or a narrower consent, ends it (security rule 16).
+    #[serde(default)]
+    pub client_revision: u64,
+    #[serde(default)]
+    pub grant_epoch: u64,
     pub created_at: Timestamp,
     /// Absolute end of the family: rotation never extends past it.
     pub expires_at: Timestamp,
@@ -27,6 +37,15 @@ pub struct RefreshToken {
     pub user_id: UserId,
     /// May only narrow from one rotation to the next.
     pub scope: Scope,
+    /// The family's sign-in time, copied here so a rotation checks the account in the same
+    /// write without reading the family first.
+    #[serde(default)]
+    pub auth_time: Timestamp,
+    /// The family's, copied here so a rotation checks client and grant in the same write.
+    #[serde(default)]
+    pub client_revision: u64,
+    #[serde(default)]
+    pub grant_epoch: u64,
     pub issued_at: Timestamp,
     pub expires_at: Timestamp,
     /// The family's absolute end, copied here so a refresh needs one read, not two.
@@ -52,6 +71,9 @@ impl RefreshFamily {
             client_id: self.client_id.clone(),
             user_id: self.user_id.clone(),
             scope,
+            auth_time: self.auth_time,
+            client_revision: self.client_revision,
+            grant_epoch: self.grant_epoch,
             issued_at: now,
             expires_at: now.plus(lifetime).min(self.expires_at),
             family_expires_at: self.expires_at,

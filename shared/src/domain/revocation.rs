@@ -1,16 +1,36 @@
-use super::{ClientId, EventId, FamilyId, GrantId, Timestamp, UserId};
+use super::{ClientId, EventId, FamilyId, GrantId, Scope, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
 /// What a revocation entry stops. The authorizer polls recent entries and denies any access
 /// token that carries a revoked grant, family or jti, or belongs to a revoked user or client.
+/// Entries that name a user or a client, and narrowings, stop only what was issued up to the
+/// entry's `at`: what is issued after it already obeys the new state.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum RevocationTarget {
     Grant(GrantId),
     Family(FamilyId),
     AccessToken(String),
+    /// Every credential of the user (disabled, removed, new password, signed out everywhere).
     User(UserId),
+    /// Every token of the client (disabled or removed).
     Client(ClientId),
+    /// The user took scopes back from a consent: the grant's tokens that carry any of
+    /// `dropped` stop; its other tokens stand.
+    GrantNarrowed {
+        grant: GrantId,
+        dropped: Scope,
+    },
+    /// From revision `revision` on, the client may hold only `scope` (and client_credentials
+    /// tokens only if `client_credentials`): its tokens of earlier revisions that carry more
+    /// stop, whenever they were issued (a warm container may issue some from its cached
+    /// record after the change); tokens of the new revision are untouched.
+    ClientNarrowed {
+        client: ClientId,
+        scope: Scope,
+        client_credentials: bool,
+        revision: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

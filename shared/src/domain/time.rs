@@ -4,7 +4,9 @@ use std::time::Duration;
 
 /// Milliseconds since the Unix epoch, UTC. Audit ordering needs sub-second resolution; JWT
 /// claims and DynamoDB TTL use [`Timestamp::as_secs`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Timestamp(i64);
 

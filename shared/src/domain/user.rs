@@ -105,9 +105,57 @@ pub struct User {
     pub username: Username,
     pub password_hash: PasswordHash,
     pub created_at: Timestamp,
-    /// A disabled user cannot log in; their grants stay until revoked.
+    /// A disabled user cannot log in, and no session, code, refresh token or access token of
+    /// theirs works (security rule 16). Their grants (consents) stay.
     #[serde(default)]
     pub disabled: bool,
+    /// Every credential that rests on a sign-in at or before this instant is void: sessions,
+    /// codes, refresh families and (at the gateway) access tokens. Disabling, a new password
+    /// and "sign out everywhere" move it to now; nothing moves it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_valid_after: Option<Timestamp>,
+    /// Optimistic-concurrency version: an update applies only over the version it read
+    /// (security rule 17), so two operators' changes cannot silently undo each other.
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl User {
+    /// A new, enabled account at version 1.
+    pub fn new(
+        id: UserId,
+        username: Username,
+        password_hash: PasswordHash,
+        now: Timestamp,
+    ) -> User {
+        User {
+            id,
+            username,
+            password_hash,
+            created_at: now,
+            disabled: false,
+            credentials_valid_after: None,
+            version: 1,
+        }
+    }
+
+    /// Does a credential resting on a sign-in at `authenticated_at` still stand?
+    pub fn accepts_sign_in_from(&self, authenticated_at: Timestamp) -> bool {
+        !self.disabled
+            && self
+                .credentials_valid_after
+                .is_none_or(|cut| authenticated_at > cut)
+    }
+
+    /// The account after a control that voids every credential issued up to `now`, at the
+    /// next version.
+    pub fn cut_at(&self, now: Timestamp) -> User {
+        User {
+            credentials_valid_after: Some(self.credentials_valid_after.map_or(now, |c| c.max(now))),
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -76,6 +76,7 @@ mod tests {
             scope: "x".into(),
             gid: None,
             fid: None,
+            crv: None,
         })
     }
 

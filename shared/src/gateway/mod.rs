@@ -15,7 +15,6 @@ pub mod routes;
 use crate::config::{ConfigError, OAuthConfig};
 use crate::domain::{Scope, Timestamp};
 use crate::jwt::{verify_access_token, AccessTokenClaims, TokenExpectations, TokenRejection};
-use crate::oauth::revocation_check::revoked_by;
 use crate::ports::{Clock, KeyStore, RevocationStore};
 use crate::signing::{KeyringError, LiveKeyring};
 use bearer::BearerError;
@@ -46,6 +45,8 @@ pub struct GatewayConfig {
     pub claims_cache_entries: usize,
     /// An unknown `kid` reloads the published keys at most this often.
     pub key_refresh_spacing: Duration,
+    /// How long a revocation poll may take, and a call may wait for one (rule 18).
+    pub poll_limits: revocations::PollLimits,
 }
 
 impl GatewayConfig {
@@ -59,6 +60,7 @@ impl GatewayConfig {
             access_token_ttl: oauth.access_token_ttl,
             claims_cache_entries: 4096,
             key_refresh_spacing: Duration::from_secs(30),
+            poll_limits: revocations::PollLimits::default(),
         }
     }
 
@@ -158,6 +160,7 @@ impl Gateway {
             config.poll_every(),
             config.max_stale(),
             config.access_token_ttl + config.leeway,
+            config.poll_limits,
         );
         let expectations = TokenExpectations {
             issuer: config.issuer.clone(),
@@ -225,7 +228,7 @@ impl Gateway {
                 });
             }
         };
-        if revoked_by(&claims, &revocations).is_some() {
+        if revocations.stops(&claims).is_some() {
             return unauthorized("revoked");
         }
         let Ok(scope) = Scope::parse(&claims.scope) else {

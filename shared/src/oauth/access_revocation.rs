@@ -13,6 +13,22 @@ use crate::oauth::token::CLIENT_CACHE_TTL;
 use crate::ports::{Rng, Store, StoreResult};
 use std::time::Duration;
 
+/// A revocation entry at `now` for `target`, kept `token_lifetime` (at least as long as any
+/// access token it may have to stop).
+pub fn entry(
+    rng: &dyn Rng,
+    now: Timestamp,
+    token_lifetime: Duration,
+    target: RevocationTarget,
+) -> Revocation {
+    Revocation {
+        id: EventId::generate(rng),
+        at: now,
+        target,
+        expires_at: now.plus(token_lifetime),
+    }
+}
+
 /// Who withdraws access, when, and how long the revocation entries must last (at least as
 /// long as any access token they may have to stop).
 pub struct AccessRevoker<'a> {
@@ -62,21 +78,33 @@ impl AccessRevoker<'_> {
     /// again within that time gets working tokens once it has passed.) Returns how many
     /// grants were revoked.
     pub async fn revoke_client(&self, client: &ClientId) -> StoreResult<usize> {
+        let revoked = self.revoke_grants_of(client).await?;
+        let entry = self.entry_after_client_caches(RevocationTarget::Client(client.clone()));
+        self.store.put_revocation(&entry).await?;
+        Ok(revoked)
+    }
+
+    /// Revokes every active grant users gave `client`, each in its own atomic write (a
+    /// client may hold more grants than one transaction can carry); how many.
+    pub(crate) async fn revoke_grants_of(&self, client: &ClientId) -> StoreResult<usize> {
         let mut revoked = 0;
         for grant in self.store.list_client_grants(client).await? {
             if grant.is_active() && self.revoke_consent(&grant.user_id, client).await? {
                 revoked += 1;
             }
         }
-        self.store
-            .put_revocation(&Revocation {
-                id: EventId::generate(self.rng),
-                at: self.now.plus(CLIENT_CACHE_TTL),
-                target: RevocationTarget::Client(client.clone()),
-                expires_at: self.now.plus(CLIENT_CACHE_TTL + self.token_lifetime),
-            })
-            .await?;
         Ok(revoked)
+    }
+
+    /// An entry dated `CLIENT_CACHE_TTL` ahead: it also stops tokens that warm containers
+    /// issue from a cached copy of the client record as it was before the change.
+    pub(crate) fn entry_after_client_caches(&self, target: RevocationTarget) -> Revocation {
+        entry(
+            self.rng,
+            self.now.plus(CLIENT_CACHE_TTL),
+            self.token_lifetime,
+            target,
+        )
     }
 }
 
@@ -101,6 +129,7 @@ mod tests {
             scope: "orders:read".into(),
             gid: None,
             fid: None,
+            crv: None,
         }
     }
 

@@ -13,6 +13,10 @@ pub struct CodeBinding {
     pub client_id: ClientId,
     pub user_id: UserId,
     pub grant_id: GrantId,
+    /// The grant's epoch now: a narrower consent before redemption voids the code.
+    pub grant_epoch: u64,
+    /// The client's revision the request was checked under.
+    pub client_revision: u64,
     pub redirect_uri: RedirectUri,
     pub scope: Scope,
     pub code_challenge: CodeChallenge,
@@ -33,6 +37,8 @@ pub async fn issue_authorization_code(
         client_id: binding.client_id,
         user_id: binding.user_id,
         grant_id: binding.grant_id,
+        grant_epoch: binding.grant_epoch,
+        client_revision: binding.client_revision,
         redirect_uri: binding.redirect_uri,
         scope: binding.scope,
         code_challenge: binding.code_challenge.as_str().to_owned(),

@@ -30,8 +30,8 @@ pub enum AuthorizeRejection {
     /// client_id or redirect_uri is missing, unknown or does not match: show an error page,
     /// never redirect.
     ShowError(OAuthError),
-    /// Everything else: redirect to the client (RFC 6749 section 4.1.2.1) with `error`,
-    /// `error_description`, `state` and `iss`.
+    /// Everything else, for a client the operator trusts: redirect to the client (RFC 6749
+    /// section 4.1.2.1) with `error`, `error_description`, `state` and `iss`.
     Redirect {
         redirect_uri: RedirectUri,
         state: Option<String>,
@@ -73,10 +73,21 @@ pub async fn validate_authorize_request(
     }
 
     let state = params.get("state").map(str::to_owned);
-    let redirect = |error: OAuthError| AuthorizeRejection::Redirect {
-        redirect_uri: redirect_uri.clone(),
-        state: state.clone(),
-        error,
+    // Security rule 20 (RFC 9700 section 4.11.2): before anyone has signed in, errors go to
+    // the redirect URIs of clients the operator trusts only. A self-registered client could
+    // otherwise use /authorize to send browsers anywhere it registered, with our name on the
+    // link: its errors are shown on our page until an operator verifies it.
+    let trusted = client.is_trusted();
+    let redirect = |error: OAuthError| {
+        if trusted {
+            AuthorizeRejection::Redirect {
+                redirect_uri: redirect_uri.clone(),
+                state: state.clone(),
+                error,
+            }
+        } else {
+            AuthorizeRejection::ShowError(error)
+        }
     };
     // Security rule 6: only the code flow; no implicit grant.
     match params.get("response_type") {
@@ -236,16 +247,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = EmbeddedStore::open(dir.path()).unwrap();
         let client = Client {
-            id: ClientId::parse("web-app").unwrap(),
-            display_name: "Web App".into(),
-            kind: ClientKind::Public,
             redirect_uris: vec![RedirectUri::parse("https://app.example/cb?tenant=1").unwrap()],
             allowed_scopes: Scope::parse("profile:read orders:read").unwrap(),
             default_scopes: Scope::parse("profile:read").unwrap(),
             grant_types: [GrantType::AuthorizationCode].into_iter().collect(),
-            created_at: Timestamp::from_secs(0),
-            disabled: false,
-            registration: None,
+            ..Client::new(
+                ClientId::parse("web-app").unwrap(),
+                "Web App",
+                ClientKind::Public,
+                Timestamp::from_secs(0),
+            )
         };
         store.put_client(&client).await.unwrap();
         (store, dir)

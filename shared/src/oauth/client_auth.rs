@@ -1,10 +1,12 @@
 //! Client authentication at the token, revocation and introspection endpoints
 //! (RFC 6749 section 2.3): `client_secret_basic`, `client_secret_post`, and `none` for public
-//! clients, which must then use PKCE.
+//! clients, which must then use PKCE. A client must use exactly the method it is registered
+//! with (security rule 21): a secret sent another way is refused, as RFC 7591 section 2
+//! registers one `token_endpoint_auth_method` per client.
 
 use super::params::Params;
 use super::{ErrorCode, OAuthError};
-use crate::domain::{Client, ClientId, ClientSecret};
+use crate::domain::{AuthMethod, Client, ClientId, ClientSecret};
 use crate::ports::ClientStore;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -14,6 +16,8 @@ use base64::Engine;
 pub struct PresentedClient {
     pub client_id: String,
     pub secret: Option<ClientSecret>,
+    /// The method the request used: Basic header, secret in the body, or the id alone.
+    pub method: AuthMethod,
 }
 
 fn invalid_client(cause: &str) -> OAuthError {
@@ -64,15 +68,32 @@ pub fn presented_client(
         return Ok(PresentedClient {
             client_id,
             secret: Some(ClientSecret::new(secret)),
+            method: AuthMethod::ClientSecretBasic,
         });
     }
     let client_id = params
         .get("client_id")
         .ok_or_else(|| invalid_client("no client credentials"))?;
+    let secret = params.get("client_secret").map(ClientSecret::new);
     Ok(PresentedClient {
         client_id: client_id.to_owned(),
-        secret: params.get("client_secret").map(ClientSecret::new),
+        method: if secret.is_some() {
+            AuthMethod::ClientSecretPost
+        } else {
+            AuthMethod::None
+        },
+        secret,
     })
+}
+
+/// The client id a request claims, Basic header first: what a `client_auth_failed` record
+/// names, whether or not authentication got that far.
+pub fn claimed_client_id(authorization: Option<&str>, params: &Params) -> Option<ClientId> {
+    let basic = authorization.and_then(parse_basic).map(|(id, _)| id);
+    basic
+        .as_deref()
+        .or_else(|| params.get("client_id"))
+        .and_then(|id| ClientId::parse(id).ok())
 }
 
 /// Checks the presented credentials against the registered client. Every failure is the
@@ -91,12 +112,18 @@ pub async fn authenticate_client(
                 .with_cause(e.to_string())
         })?
         .ok_or_else(|| invalid_client("unknown client"))?;
-    match (&presented.secret, client.is_public()) {
-        (Some(secret), false) if client.verify_secret(secret) => Ok(client),
-        (Some(_), false) => Err(invalid_client("wrong client secret")),
-        (None, false) => Err(invalid_client("confidential client sent no secret")),
-        (None, true) => Ok(client),
-        (Some(_), true) => Err(invalid_client("public client sent a secret")),
+    let registered = client.token_endpoint_auth_method();
+    if presented.method != registered {
+        return Err(invalid_client(&format!(
+            "used {} but is registered for {}",
+            presented.method.as_str(),
+            registered.as_str()
+        )));
+    }
+    match &presented.secret {
+        None => Ok(client), // registered for `none`: a public client, PKCE protects the code
+        Some(secret) if client.verify_secret(secret) => Ok(client),
+        Some(_) => Err(invalid_client("wrong client secret")),
     }
 }
 

@@ -1,9 +1,11 @@
 //! The OAuth protocol, free of I/O: it talks to the world only through `crate::ports`.
 
 pub mod access_revocation;
+pub mod account_control;
 pub mod authorization_code;
 pub mod authorize;
 pub mod client_auth;
+pub mod client_change;
 pub mod error;
 pub mod interaction;
 pub mod login;

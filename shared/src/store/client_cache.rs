@@ -55,6 +55,11 @@ impl ClientStore for CachedClients {
         self.inner.put_client(client).await
     }
 
+    async fn update_client(&self, client: &Client) -> StoreResult<bool> {
+        self.forget(&client.id);
+        self.inner.update_client(client).await
+    }
+
     /// Unknown clients are cached too, so a flood of bad client ids does not reach the store.
     /// A disabled client is unknown to every OAuth endpoint (they all read through here).
     async fn get_client(&self, id: &ClientId) -> StoreResult<Option<Client>> {

@@ -35,8 +35,17 @@ pub fn client(id: &ClientId) -> ItemKey {
 /// GSI1 partition holding every client, sorted by id.
 pub const CLIENT_LIST: &str = "CLIENTS";
 
+/// The username's pointer to its account: it makes usernames unique and finds the account
+/// at login.
 pub fn user(username: &Username) -> ItemKey {
     key(format!("USERNAME#{username}"), "USER")
+}
+
+/// The account itself, by user id: what every credential check reads (codes, refresh tokens
+/// and sessions carry the user id). Its own partition, apart from the grants in `USER#<id>`,
+/// so a function that may write grants is not thereby allowed to write accounts.
+pub fn account(user: &UserId) -> ItemKey {
+    key(format!("ACCOUNT#{user}"), "ACCOUNT")
 }
 
 pub fn session(digest: &TokenDigest) -> ItemKey {
@@ -83,12 +92,37 @@ pub fn initial_access_token(digest: &TokenDigest) -> ItemKey {
     key(format!("IAT#{}", digest.as_str()), "IAT")
 }
 
-/// All revocations share one partition sorted by time, so the authorizer's poll is one Query.
-/// Revocations are rare (user and admin actions), far below one partition's write limit.
-pub const REVOCATIONS: &str = "REVOCATIONS";
+/// Revocation entries are spread over this many partitions, each sorted by time. One
+/// DynamoDB partition takes at most 1,000 WCU per second and an entry written in a
+/// transaction costs 2: 10,000 revocations a second are 20,000 WCU, 625 per partition here
+/// (README, "Revocation at scale"). The authorizer's poll is one Query per partition, run
+/// concurrently. Changing this number orphans the entries already written: it is fixed.
+pub const REVOCATION_SHARDS: u8 = 32;
+
+/// The partition of `shard` (0 to `REVOCATION_SHARDS - 1`).
+pub fn revocations_in(shard: u8) -> String {
+    format!("REVOCATIONS#{shard:02}")
+}
+
+/// Which partition an entry goes to: by the digest of its (random) id, so writes spread
+/// evenly whatever they revoke, even many entries for one user.
+pub fn revocation_shard(id: &EventId) -> u8 {
+    let digest = TokenDigest::of(id.as_str());
+    let first = u8::from_str_radix(&digest.as_str()[..2], 16).unwrap_or(0);
+    first % REVOCATION_SHARDS
+}
 
 pub fn revocation(at: Timestamp, id: &EventId) -> ItemKey {
-    key(REVOCATIONS.to_owned(), time_sort_key(at, id))
+    key(revocations_in(revocation_shard(id)), time_sort_key(at, id))
+}
+
+/// Marks an access token (by the digest of its jti) as revoked, written with its entry: a
+/// second revocation of the same token finds it and writes nothing (security rule 19).
+pub fn revoked_access_token(jti: &str) -> ItemKey {
+    key(
+        format!("REVOKED#{}", TokenDigest::of(jti).as_str()),
+        "REVOKED",
+    )
 }
 
 pub const SIGNING_KEYS: &str = "SIGNING_KEYS";
@@ -130,6 +164,7 @@ mod tests {
             user(&Username::parse("Alice").unwrap()),
             key("USERNAME#alice".into(), "USER")
         );
+        assert_eq!(account(&user_id), key("ACCOUNT#usr_1".into(), "ACCOUNT"));
         assert_eq!(session(&digest), key(format!("SESSION#{d}"), "SESSION"));
         assert_eq!(code(&digest), key(format!("CODE#{d}"), "CODE"));
         assert_eq!(
@@ -159,8 +194,20 @@ mod tests {
             key(format!("IAT#{d}"), "IAT")
         );
         assert_eq!(
+            revocation_shard(&event),
+            18,
+            "sha256(\"evt_9\") starts 0x52, 82 % 32 = 18"
+        );
+        assert_eq!(
             revocation(Timestamp::from_millis(1_700_000_000_123), &event),
-            key("REVOCATIONS".into(), "1700000000123#evt_9")
+            key("REVOCATIONS#18".into(), "1700000000123#evt_9")
+        );
+        assert_eq!(
+            revoked_access_token("jti-1"),
+            key(
+                format!("REVOKED#{}", TokenDigest::of("jti-1").as_str()),
+                "REVOKED"
+            )
         );
         assert_eq!(
             signing_key(&KeyId::parse("key_1").unwrap()),
@@ -169,5 +216,19 @@ mod tests {
         assert_eq!(audit(&event), key("AUDIT#evt_9".into(), "AUDIT"));
         assert_eq!(audit_by_user(&user_id), "AUDIT#USER#usr_1");
         assert_eq!(audit_by_client(&client_id), "AUDIT#CLIENT#demo-app");
+    }
+
+    #[test]
+    fn revocation_entries_spread_over_every_shard() {
+        let mut counts = [0usize; REVOCATION_SHARDS as usize];
+        for n in 0..32_000 {
+            let id = EventId::parse(&format!("evt_{n:032x}")).unwrap();
+            counts[usize::from(revocation_shard(&id))] += 1;
+        }
+        // 1,000 expected each; a hash this even keeps every partition under its limit.
+        assert!(
+            counts.iter().all(|&c| (850..1150).contains(&c)),
+            "{counts:?}"
+        );
     }
 }

@@ -2,8 +2,11 @@
 //! it keeps the session cookie, follows 303s by hand, and reads forms out of the HTML the
 //! way a user agent would.
 
+pub mod both_stores;
 pub mod browser;
 pub mod connect;
+pub mod gateway;
+pub mod registration;
 pub mod system;
 
 pub use browser::{Browser, Page};

@@ -43,6 +43,50 @@ impl System {
         Self::on(store, sealer, Some(dir)).await
     }
 
+    /// On a fresh DynamoDB table with signing keys sealed under a fresh KMS key (moto).
+    pub async fn dynamodb() -> Self {
+        let store = Arc::new(xecure::testing::moto::fresh_store().await);
+        let (aws, key_id) = xecure::testing::moto::fresh_kms_key().await;
+        let sealer = Arc::new(xecure::signing::KmsKeySealer::from_config(&aws, key_id));
+        Self::on(store, sealer, None).await
+    }
+
+    /// The authorize and consent functions as a new container runs them, with nothing cached
+    /// (what every container sees once the client cache's minute has passed).
+    pub fn restart_interactive_functions(&mut self) {
+        let auditor = self.flow.auditor().clone();
+        self.flow = interactive_flow(self.store.clone()).with_auditor(|_| auditor);
+    }
+
+    /// An operator's control of a user's account, as `xecure user ...` applies it.
+    pub async fn control_user(
+        &self,
+        username: &str,
+        control: &xecure::oauth::account_control::AccountControl,
+    ) -> User {
+        let context = xecure::audit::RequestContext::default();
+        self.operator(&context)
+            .control_user(&Username::parse(username).expect("a username"), control)
+            .await
+            .expect("the control applies")
+    }
+
+    /// Withdraws access as an operator would, now.
+    pub fn operator<'a>(
+        &'a self,
+        context: &'a xecure::audit::RequestContext,
+    ) -> xecure::oauth::access_revocation::AccessRevoker<'a> {
+        xecure::oauth::access_revocation::AccessRevoker {
+            store: self.store.as_ref(),
+            auditor: self.flow.auditor(),
+            rng: &OsRng,
+            now: SystemClock.now(),
+            token_lifetime: Duration::from_secs(11 * 60),
+            by: "operator",
+            context,
+        }
+    }
+
     /// On any store, with any key sealer (the moto tests pass DynamoDB and KMS).
     pub async fn on(
         store: Arc<dyn Store>,
@@ -53,11 +97,6 @@ impl System {
         let now = clock.now();
         store
             .put_client(&Client {
-                id: ClientId::parse(WEB).expect("id"),
-                display_name: "Photo Printing <Co>".into(),
-                kind: ClientKind::Confidential {
-                    secret_hash: SecretHash::of(&ClientSecret::new(WEB_SECRET)),
-                },
                 redirect_uris: vec![RedirectUri::parse(WEB_REDIRECT).expect("uri")],
                 allowed_scopes: Scope::parse("profile:read orders:read orders:write")
                     .expect("scope"),
@@ -66,21 +105,26 @@ impl System {
                     GrantType::AuthorizationCode,
                     GrantType::RefreshToken,
                 ]),
-                created_at: now,
-                disabled: false,
-                registration: None,
+                // The tests' app sends its secret in the form (RFC 6749 section 2.3.1).
+                auth_method: Some(AuthMethod::ClientSecretPost),
+                ..Client::new(
+                    ClientId::parse(WEB).expect("id"),
+                    "Photo Printing <Co>",
+                    ClientKind::Confidential {
+                        secret_hash: SecretHash::of(&ClientSecret::new(WEB_SECRET)),
+                    },
+                    now,
+                )
             })
             .await
             .expect("register the app");
         store
-            .create_user(&User {
-                id: UserId::generate(&OsRng),
-                username: Username::parse(USERNAME).expect("name"),
-                password_hash: PasswordHash::create(&Password::new(PASSWORD), &OsRng)
-                    .expect("hash"),
-                created_at: now,
-                disabled: false,
-            })
+            .create_user(&User::new(
+                UserId::generate(&OsRng),
+                Username::parse(USERNAME).expect("name"),
+                PasswordHash::create(&Password::new(PASSWORD), &OsRng).expect("hash"),
+                now,
+            ))
             .await
             .expect("create the user");
         rotate_signing_key(
@@ -110,14 +154,7 @@ impl System {
             clock.clone(),
             Arc::new(ScopeCatalogue::built_in()),
         );
-        let flow = AuthorizationFlow::new(
-            store.clone(),
-            Arc::new(ScopeCatalogue::built_in()),
-            config,
-            InteractionConfig::default(),
-            clock,
-            Arc::new(OsRng),
-        );
+        let flow = interactive_flow(store.clone());
         System {
             store,
             flow,
@@ -183,4 +220,16 @@ impl System {
         };
         response.expect("handlers answer client errors with Ok")
     }
+}
+
+/// The authorize and consent functions' service over `store`.
+fn interactive_flow(store: Arc<dyn Store>) -> AuthorizationFlow {
+    AuthorizationFlow::new(
+        store,
+        Arc::new(ScopeCatalogue::built_in()),
+        OAuthConfig::for_issuer(ISSUER),
+        InteractionConfig::default(),
+        Arc::new(SystemClock),
+        Arc::new(OsRng),
+    )
 }

@@ -2,69 +2,13 @@
 //! management of the registration (RFC 7592) with the registration access token.
 
 use lambda_http::http::StatusCode;
-use lambda_http::Body;
 use serde_json::{json, Value};
 use std::time::Duration;
-use xecure::domain::{ClientId, InitialAccessToken, OpaqueToken};
+use xecure::domain::ClientId;
 use xecure::ports::{Clock, OsRng, SystemClock};
 use xecure_e2e::browser::authorize_path;
+use xecure_e2e::registration::{call, initial_access_token, metadata};
 use xecure_e2e::*;
-
-async fn call(
-    system: &System,
-    method: &str,
-    path: &str,
-    bearer: Option<&str>,
-    body: Option<&Value>,
-) -> (StatusCode, Value, lambda_http::http::HeaderMap) {
-    let mut builder = lambda_http::http::Request::builder()
-        .method(method)
-        .uri(path);
-    if let Some(token) = bearer {
-        builder = builder.header("authorization", format!("Bearer {token}"));
-    }
-    let body = match body {
-        Some(value) => {
-            builder = builder.header("content-type", "application/json");
-            Body::from(value.to_string())
-        }
-        None => Body::Empty,
-    };
-    let response = system.serve(builder.body(body).unwrap()).await;
-    let json = match response.body() {
-        Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
-        _ => Value::Null,
-    };
-    (response.status(), json, response.headers().clone())
-}
-
-/// An initial access token as `xecure client registration-token` issues it.
-async fn initial_access_token(system: &System, lifetime: Duration) -> String {
-    let token = OpaqueToken::generate(&OsRng);
-    let now = SystemClock.now();
-    system
-        .store
-        .put_initial_access_token(&InitialAccessToken {
-            digest: token.digest(),
-            created_at: now,
-            expires_at: now.plus(lifetime),
-        })
-        .await
-        .unwrap();
-    token.secret().to_owned()
-}
-
-fn metadata(redirect_uri: &str) -> Value {
-    json!({
-        "client_name": "Recipe Planner",
-        "redirect_uris": [redirect_uri],
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "token_endpoint_auth_method": "client_secret_basic",
-        "scope": "profile:read orders:read",
-        "logo_uri": "https://recipes.example/logo.png"
-    })
-}
 
 async fn client_count(system: &System) -> usize {
     system.store.list_clients().await.unwrap().len()
@@ -266,6 +210,18 @@ async fn a_registered_client_is_read_updated_used_and_deleted() {
     );
     assert_eq!(updated["token_endpoint_auth_method"], "client_secret_post");
     assert_ne!(updated["client_secret"], json!(secret));
+    // RFC 7592 section 2.2: the update rotated the registration access token.
+    let (status, _, _) = call(&system, "GET", &path, Some(&rat), None).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the old token no longer works"
+    );
+    let rat = updated["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(rat, created["registration_access_token"].as_str().unwrap());
     let mut hostile = update.clone();
     hostile["redirect_uris"] = json!(["javascript:alert(1)"]);
     let (status, answer, _) = call(&system, "PUT", &path, Some(&rat), Some(&hostile)).await;
@@ -315,19 +271,26 @@ async fn deleting_a_registration_revokes_what_users_granted() {
         .await
         .unwrap()
         .unwrap();
-    system
+    let saved = system
         .store
-        .upsert_grant(&xecure::domain::Grant {
-            id: xecure::domain::GrantId::generate(&OsRng),
-            user_id: user.id.clone(),
-            client_id: client.clone(),
-            scope: xecure::domain::Scope::parse("orders:read").unwrap(),
-            created_at: SystemClock.now(),
-            last_used_at: SystemClock.now(),
-            revoked_at: None,
-        })
+        .save_grant(
+            &xecure::domain::Grant {
+                id: xecure::domain::GrantId::generate(&OsRng),
+                user_id: user.id.clone(),
+                client_id: client.clone(),
+                scope: xecure::domain::Scope::parse("orders:read").unwrap(),
+                created_at: SystemClock.now(),
+                last_used_at: SystemClock.now(),
+                revoked_at: None,
+                client_revision: 0,
+                version: 1,
+                family_epoch: 0,
+            },
+            None,
+        )
         .await
         .unwrap();
+    assert!(saved);
     let rat = created["registration_access_token"].as_str().unwrap();
     let (status, _, _) = call(
         &system,

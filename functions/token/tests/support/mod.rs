@@ -51,22 +51,23 @@ fn client(
     scopes: &str,
     default: &str,
 ) -> Client {
-    Client {
-        id: ClientId::parse(id).unwrap(),
-        display_name: id.to_owned(),
-        kind: match secret {
-            Some(secret) => ClientKind::Confidential {
-                secret_hash: SecretHash::of(&ClientSecret::new(secret)),
-            },
-            None => ClientKind::Public,
+    let kind = match secret {
+        Some(secret) => ClientKind::Confidential {
+            secret_hash: SecretHash::of(&ClientSecret::new(secret)),
         },
+        None => ClientKind::Public,
+    };
+    Client {
         redirect_uris: vec![RedirectUri::parse(redirect).unwrap()],
         allowed_scopes: Scope::parse(scopes).unwrap(),
         default_scopes: Scope::parse(default).unwrap(),
         grant_types: grants.iter().copied().collect::<BTreeSet<_>>(),
-        created_at: Timestamp::from_secs(0),
-        disabled: false,
-        registration: None,
+        ..Client::new(
+            ClientId::parse(id).unwrap(),
+            id,
+            kind,
+            Timestamp::from_secs(0),
+        )
     }
 }
 
@@ -113,6 +114,17 @@ pub async fn harness_on(
         .unwrap();
     let clock = Arc::new(FixedClock::at(SystemClock.now()));
     let config = OAuthConfig::for_issuer(ISSUER);
+    // The user whose consents the tests record: codes and refresh tokens stand only while
+    // the account accepts the sign-in behind them.
+    store
+        .create_user(&User::new(
+            UserId::parse(USER).unwrap(),
+            Username::parse("alice").unwrap(),
+            PasswordHash::from_phc(String::new()),
+            clock.now(),
+        ))
+        .await
+        .unwrap();
     rotate_signing_key(
         store.as_ref(),
         sealer.as_ref(),
@@ -238,20 +250,30 @@ impl Harness {
         scope: &str,
     ) -> String {
         let now = self.clock.now();
+        let (user, client) = (
+            UserId::parse(USER).unwrap(),
+            ClientId::parse(client_id).unwrap(),
+        );
+        let stored = self.store.get_grant(&user, &client).await.unwrap();
         let grant = Grant {
             id: GrantId::parse(&format!("grt_{client_id}")).unwrap(),
-            user_id: UserId::parse(USER).unwrap(),
-            client_id: ClientId::parse(client_id).unwrap(),
+            user_id: user,
+            client_id: client,
             scope: Scope::parse(scope).unwrap(),
             created_at: now,
             last_used_at: now,
             revoked_at: None,
+            client_revision: 0,
+            version: stored.as_ref().map_or(0, |grant| grant.version) + 1,
+            family_epoch: stored.map_or(0, |grant| grant.family_epoch),
         };
-        self.store.upsert_grant(&grant).await.unwrap();
+        assert!(self.store.save_grant(&grant, None).await.unwrap());
         let binding = CodeBinding {
             client_id: grant.client_id.clone(),
             user_id: grant.user_id.clone(),
             grant_id: grant.id.clone(),
+            grant_epoch: grant.family_epoch,
+            client_revision: 0,
             redirect_uri: RedirectUri::parse(redirect).unwrap(),
             scope: grant.scope.clone(),
             code_challenge: CodeChallenge::from_request(Some(CHALLENGE), Some("S256")).unwrap(),

@@ -48,9 +48,6 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
     if store.get_client(&app).await.map_err(failed)?.is_none() {
         store
             .put_client(&Client {
-                id: app,
-                display_name: "Demo App".into(),
-                kind: ClientKind::Public,
                 redirect_uris: vec![
                     RedirectUri::parse(&format!("{issuer}/demo/callback")).map_err(failed)?
                 ],
@@ -60,9 +57,7 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
                     GrantType::AuthorizationCode,
                     GrantType::RefreshToken,
                 ]),
-                created_at: now,
-                disabled: false,
-                registration: None,
+                ..Client::new(app, "Demo App", ClientKind::Public, now)
             })
             .await
             .map_err(failed)?;
@@ -76,20 +71,20 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
         let secret = ClientSecret::generate(&OsRng);
         store
             .put_client(&Client {
-                id: service,
-                display_name: "Demo Service".into(),
-                kind: ClientKind::Confidential {
-                    secret_hash: SecretHash::of(&secret),
-                },
                 redirect_uris: vec![
                     RedirectUri::parse(&format!("{issuer}/unused")).map_err(failed)?
                 ],
                 allowed_scopes: Scope::parse("orders:read").map_err(failed)?,
                 default_scopes: Scope::parse("orders:read").map_err(failed)?,
                 grant_types: BTreeSet::from([GrantType::ClientCredentials]),
-                created_at: now,
-                disabled: false,
-                registration: None,
+                ..Client::new(
+                    service,
+                    "Demo Service",
+                    ClientKind::Confidential {
+                        secret_hash: SecretHash::of(&secret),
+                    },
+                    now,
+                )
             })
             .await
             .map_err(failed)?;
@@ -113,14 +108,12 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
         .is_none()
     {
         let password = OpaqueToken::generate(&OsRng).secret()[..16].to_owned();
-        let user = User {
-            id: UserId::generate(&OsRng),
+        let user = User::new(
+            UserId::generate(&OsRng),
             username,
-            password_hash: PasswordHash::create(&Password::new(password.clone()), &OsRng)
-                .map_err(failed)?,
-            created_at: now,
-            disabled: false,
-        };
+            PasswordHash::create(&Password::new(password.clone()), &OsRng).map_err(failed)?,
+            now,
+        );
         match store.create_user(&user).await {
             Ok(()) | Err(StoreError::AlreadyExists(_)) => {}
             Err(e) => return Err(e.to_string()),

@@ -8,6 +8,8 @@ use super::per_app_limits::{assignments_path, write_assignments, Assignments, Pe
 use super::test_store::store_with_signing_key;
 use crate::target::Target;
 use async_trait::async_trait;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use lambda_http::{Body, Request};
 use serde_json::Value;
@@ -33,7 +35,7 @@ struct Switchable {
 
 #[async_trait]
 impl RevocationStore for Switchable {
-    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<()> {
+    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<bool> {
         self.inner.put_revocation(revocation).await
     }
 
@@ -69,18 +71,18 @@ async fn harness(plan: &str) -> Harness {
     let (store, sealer) = store_with_signing_key(dir.path(), now).await;
     store
         .put_client(&Client {
-            id: ClientId::parse("reports").unwrap(),
-            display_name: "Reports".into(),
-            kind: ClientKind::Confidential {
-                secret_hash: SecretHash::of(&ClientSecret::new(SECRET)),
-            },
             redirect_uris: vec![RedirectUri::parse("https://reports.example/cb").unwrap()],
             allowed_scopes: Scope::parse("orders:read").unwrap(),
             default_scopes: Scope::parse("orders:read").unwrap(),
             grant_types: BTreeSet::from([GrantType::ClientCredentials]),
-            created_at: now,
-            disabled: false,
-            registration: None,
+            ..Client::new(
+                ClientId::parse("reports").unwrap(),
+                "Reports",
+                ClientKind::Confidential {
+                    secret_hash: SecretHash::of(&ClientSecret::new(SECRET)),
+                },
+                now,
+            )
         })
         .await
         .unwrap();
@@ -91,10 +93,12 @@ async fn harness(plan: &str) -> Harness {
     });
     let target = Target {
         store,
+        clock: clock.clone(),
         sealer: Some(sealer),
         description: "test".into(),
         aws: None,
         data_dir: Some(dir.path().to_owned()),
+        embedded: None,
     };
     let plans = UsagePlans::parse(&format!(
         "[[plan]]\nname = \"tiny\"\ndescription = \"t\"\n{plan}\n"
@@ -121,11 +125,22 @@ async fn harness(plan: &str) -> Harness {
 
 impl Harness {
     async fn send(&self, method: &str, path: &str, bearer: Option<&str>, form: &str) -> Answer {
+        let authorization = bearer.map(|token| format!("Bearer {token}"));
+        self.send_as(method, path, authorization, form).await
+    }
+
+    async fn send_as(
+        &self,
+        method: &str,
+        path: &str,
+        authorization: Option<String>,
+        form: &str,
+    ) -> Answer {
         let mut builder = lambda_http::http::Request::builder()
             .method(method)
             .uri(path);
-        if let Some(token) = bearer {
-            builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
+        if let Some(value) = authorization {
+            builder = builder.header(AUTHORIZATION, value);
         }
         let body = if form.is_empty() {
             Body::Empty
@@ -149,11 +164,11 @@ impl Harness {
         }
     }
 
+    /// A client_credentials token, the client authenticating as registered (Basic).
     async fn token(&self, scope: &str) -> String {
-        let form = format!(
-            "grant_type=client_credentials&client_id=reports&client_secret={SECRET}&scope={scope}"
-        );
-        let answer = self.send("POST", "/token", None, &form).await;
+        let basic = format!("Basic {}", STANDARD.encode(format!("reports:{SECRET}")));
+        let form = format!("grant_type=client_credentials&scope={scope}");
+        let answer = self.send_as("POST", "/token", Some(basic), &form).await;
         assert_eq!(answer.status, 200, "{}", answer.body);
         answer.body["access_token"].as_str().unwrap().to_owned()
     }

@@ -21,8 +21,11 @@ use crate::target::Target;
 use clap::Args;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use xecure::api_usage::plans::UsagePlans;
+use xecure::ports::{Clock, SystemClock};
+use xecure::store::embedded::EmbeddedStore;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -46,6 +49,34 @@ pub struct ServeArgs {
 pub enum PerAppLimitsMode {
     Enforced,
     Off,
+}
+
+/// `XECURE_SWEEP_SECONDS` (default 300): how often expired records leave the data file.
+fn sweep_interval() -> Result<Duration, String> {
+    match std::env::var("XECURE_SWEEP_SECONDS") {
+        Err(_) => Ok(Duration::from_secs(300)),
+        Ok(raw) => match raw.parse::<u64>() {
+            Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+            _ => Err(format!(
+                "XECURE_SWEEP_SECONDS must be a positive whole number, not '{raw}'"
+            )),
+        },
+    }
+}
+
+/// Removes expired records every `every` (security rule 19): the data file stops growing
+/// under a steady load. A failed sweep is logged and tried again at the next tick.
+async fn sweep_expired(store: EmbeddedStore, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match store.sweep_expired(SystemClock.now()).await {
+            Ok(0) => {}
+            Ok(removed) => eprintln!("xecure: swept {removed} expired records"),
+            Err(error) => eprintln!("xecure: sweeping expired records failed: {error}"),
+        }
+    }
 }
 
 pub async fn run(args: ServeArgs, target: &Target) -> Result<(), String> {
@@ -85,5 +116,8 @@ pub async fn run(args: ServeArgs, target: &Target) -> Result<(), String> {
     let system = Arc::new(system);
     println!("Xecure is serving {} from {}", issuer, target.description);
     println!("{welcome}");
+    if let Some(store) = target.embedded.clone() {
+        tokio::spawn(sweep_expired(store, sweep_interval()?));
+    }
     http::serve(listener, system).await
 }

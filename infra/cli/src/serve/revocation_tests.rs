@@ -110,36 +110,36 @@ async fn system_on(clock: Arc<FixedClock>) -> (LocalSystem, tempfile::TempDir) {
     let (store, sealer) = store_with_signing_key(dir.path(), now).await;
     store
         .put_client(&Client {
-            id: ClientId::parse("recipes").unwrap(),
-            display_name: "Recipes".into(),
-            kind: ClientKind::Public,
             redirect_uris: vec![RedirectUri::parse(REDIRECT).unwrap()],
             allowed_scopes: Scope::parse("orders:read").unwrap(),
             default_scopes: Scope::parse("orders:read").unwrap(),
             grant_types: BTreeSet::from([GrantType::AuthorizationCode, GrantType::RefreshToken]),
-            created_at: now,
-            disabled: false,
-            registration: None,
+            ..Client::new(
+                ClientId::parse("recipes").unwrap(),
+                "Recipes",
+                ClientKind::Public,
+                now,
+            )
         })
         .await
         .unwrap();
     store
-        .create_user(&User {
-            id: UserId::generate(&OsRng),
-            username: Username::parse("alice").unwrap(),
-            password_hash: PasswordHash::create(&Password::new("a long passphrase"), &OsRng)
-                .unwrap(),
-            created_at: now,
-            disabled: false,
-        })
+        .create_user(&User::new(
+            UserId::generate(&OsRng),
+            Username::parse("alice").unwrap(),
+            PasswordHash::create(&Password::new("a long passphrase"), &OsRng).unwrap(),
+            now,
+        ))
         .await
         .unwrap();
     let target = Target {
         store,
+        clock: clock.clone(),
         sealer: Some(sealer),
         description: "test".into(),
         aws: None,
         data_dir: None,
+        embedded: None,
     };
     let system = LocalSystem::build_with_clock(&target, ISSUER, AuthorizerMode::Token, clock)
         .await

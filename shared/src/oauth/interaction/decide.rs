@@ -3,8 +3,7 @@
 use super::{expired_handoff, logged_in_enough, AuthorizationFlow, Step};
 use crate::audit::{AuditDraft, RequestContext};
 use crate::domain::{
-    AuditEventKind, AuditOutcome, Grant, GrantId, LoginSession, OpaqueToken, PendingAuthorization,
-    Scope, Timestamp,
+    AuditEventKind, AuditOutcome, LoginSession, OpaqueToken, PendingAuthorization, Scope,
 };
 use crate::oauth::token::unavailable;
 use crate::oauth::{ErrorCode, OAuthError};
@@ -74,50 +73,13 @@ impl AuthorizationFlow {
         };
         let granted = draft(AuditEventKind::ConsentGranted, AuditOutcome::Success)
             .detail("scope", approved.to_string())
-            .detail("grant_id", grant.as_str());
+            .detail("grant_id", grant.id.as_str());
         let approved_request = PendingAuthorization {
             scope: approved,
             ..pending
         };
-        self.issue_code_after(&approved_request, session, grant, context, vec![granted])
+        self.issue_code_after(&approved_request, session, &grant, context, vec![granted])
             .await
-    }
-
-    /// Upserts the (user, client) grant. Scopes asked for now are replaced by the decision;
-    /// scopes granted earlier and not asked for now stay. An active grant keeps its id, so
-    /// tokens issued under it stay valid.
-    async fn record_grant(
-        &self,
-        pending: &PendingAuthorization,
-        session: &LoginSession,
-        approved: &Scope,
-        now: Timestamp,
-    ) -> Result<GrantId, OAuthError> {
-        let existing = self
-            .store
-            .get_grant(&session.user_id, &pending.client_id)
-            .await?
-            .filter(Grant::is_active);
-        let kept = existing
-            .iter()
-            .flat_map(|grant| grant.scope.iter())
-            .filter(|token| !pending.scope.contains(token));
-        let scope = Scope::from_tokens(kept.chain(approved.iter()))
-            .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
-        let grant = Grant {
-            id: existing
-                .as_ref()
-                .map(|g| g.id.clone())
-                .unwrap_or_else(|| GrantId::generate(self.rng.as_ref())),
-            user_id: session.user_id.clone(),
-            client_id: pending.client_id.clone(),
-            scope,
-            created_at: existing.as_ref().map_or(now, |g| g.created_at),
-            last_used_at: now,
-            revoked_at: None,
-        };
-        self.store.upsert_grant(&grant).await?;
-        Ok(grant.id)
     }
 }
 

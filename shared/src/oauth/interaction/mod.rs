@@ -5,6 +5,7 @@
 
 mod connected_apps;
 mod decide;
+mod grant_record;
 mod logout;
 #[cfg(test)]
 mod tests;
@@ -22,7 +23,7 @@ use super::{ErrorCode, OAuthError, Params};
 use crate::audit::{AuditDraft, Auditor, RequestContext};
 use crate::config::{InteractionConfig, OAuthConfig};
 use crate::domain::{
-    AuditEventKind, AuditOutcome, Client, GrantId, LoginSession, OpaqueToken, PendingAuthorization,
+    AuditEventKind, AuditOutcome, Client, Grant, LoginSession, OpaqueToken, PendingAuthorization,
     RedirectUri, TokenDigest,
 };
 use crate::ports::{ClientStore, Clock, Rng, Store};
@@ -153,7 +154,9 @@ impl AuthorizationFlow {
         OpaqueToken::generate(self.rng.as_ref())
     }
 
-    /// The session a browser's cookie stands for, if it is live.
+    /// The session a browser's cookie stands for, if it is live: unexpired, and its user's
+    /// account still accepts that sign-in (not disabled, removed, or signed out everywhere
+    /// since; security rule 16).
     pub async fn session(
         &self,
         cookie: Option<&OpaqueToken>,
@@ -161,10 +164,32 @@ impl AuthorizationFlow {
         let Some(cookie) = cookie else {
             return Ok(None);
         };
-        Ok(self
+        let Some(session) = self
             .store
             .get_session(&cookie.digest(), self.clock.now())
-            .await?)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let account = self.store.get_user(&session.user_id).await?;
+        Ok(account
+            .filter(|user| user.accepts_sign_in_from(session.authenticated_at))
+            .map(|_| session))
+    }
+
+    /// An entry for the authorizer's revocation list, living as long as any access token it
+    /// may have to stop.
+    pub(crate) fn access_revocation(
+        &self,
+        target: crate::domain::RevocationTarget,
+        now: crate::domain::Timestamp,
+    ) -> crate::domain::Revocation {
+        crate::oauth::access_revocation::entry(
+            self.rng.as_ref(),
+            now,
+            self.config.access_token_ttl + crate::oauth::token::LEEWAY,
+            target,
+        )
     }
 
     /// `GET /authorize` (RFC 6749 section 4.1.1).
@@ -195,29 +220,45 @@ impl AuthorizationFlow {
         let handle = OpaqueToken::generate(self.rng.as_ref());
         let pending = pending_of(&request, handle.digest(), now, &self.interaction);
         let remembered = match session {
-            Some(session) => match self.consent_remembered(&pending, session).await {
+            Some(session) => match self
+                .consent_remembered(&pending, session, &request.client)
+                .await
+            {
                 Ok(remembered) => remembered,
                 Err(error) => return Step::ShowError(error),
             },
             None => None,
         };
         match (request.prompt, session, remembered) {
-            // OpenID Connect Core 3.1.2.1: prompt=none must not show any page.
+            // OpenID Connect Core 3.1.2.1: prompt=none must not show any page. Nobody signed
+            // in: only a trusted client gets the error at its redirect URI (rule 20).
+            (Prompt::None, None, _) if !request.client.is_trusted() => {
+                Step::ShowError(OAuthError::new(
+                    ErrorCode::LoginRequired,
+                    "the user is not signed in (this app's errors are shown here, not sent to it, until an operator verifies it)",
+                ))
+            }
             (Prompt::None, None, _) => self.refuse(
                 &pending,
                 ErrorCode::LoginRequired,
                 "the user is not logged in",
             ),
-            (Prompt::None, Some(session), Some(grant_id)) => {
-                self.issue_code(&pending, session, grant_id, context).await
+            (Prompt::None, Some(session), Some(grant)) => {
+                self.issue_code(&pending, session, &grant, context).await
+            }
+            (Prompt::None, Some(_), None) if !request.client.is_trusted() => {
+                Step::ShowError(OAuthError::new(
+                    ErrorCode::ConsentRequired,
+                    "the user has not consented to this app (its errors are shown here, not sent to it, until an operator verifies it)",
+                ))
             }
             (Prompt::None, Some(_), None) => self.refuse(
                 &pending,
                 ErrorCode::ConsentRequired,
                 "the user has not consented to this request",
             ),
-            (Prompt::Default, Some(session), Some(grant_id)) => {
-                self.issue_code(&pending, session, grant_id, context).await
+            (Prompt::Default, Some(session), Some(grant)) => {
+                self.issue_code(&pending, session, &grant, context).await
             }
             (Prompt::Login, _, _) | (_, None, _) => match self.park(&pending).await {
                 Ok(()) => Step::ToLogin(handle),
@@ -254,25 +295,25 @@ impl AuthorizationFlow {
         let Some(session) = session.filter(|s| logged_in_enough(s, &pending)) else {
             return Step::ToLogin(OpaqueToken::new(handle));
         };
-        let remembered = match self.consent_remembered(&pending, session).await {
+        let client = match self.client_of(&pending).await {
+            Ok(client) => client,
+            Err(step) => return step,
+        };
+        let remembered = match self.consent_remembered(&pending, session, &client).await {
             Ok(remembered) => remembered,
             Err(error) => return Step::ShowError(error),
         };
-        if let Some(grant_id) = remembered.filter(|_| pending.prompt != Prompt::Consent) {
+        if let Some(grant) = remembered.filter(|_| pending.prompt != Prompt::Consent) {
             return match self
                 .store
                 .take_pending_authorization(&pending.digest, self.clock.now())
                 .await
             {
-                Ok(Some(pending)) => self.issue_code(&pending, session, grant_id, context).await,
+                Ok(Some(pending)) => self.issue_code(&pending, session, &grant, context).await,
                 Ok(None) => Step::ShowError(expired_handoff()),
                 Err(error) => Step::ShowError(unavailable(error)),
             };
         }
-        let client = match self.client_of(&pending).await {
-            Ok(client) => client,
-            Err(step) => return step,
-        };
         Step::ShowConsent(ConsentView {
             client_name: client.display_name,
             username: session.username.to_string(),
@@ -324,19 +365,27 @@ impl AuthorizationFlow {
     }
 
     /// Security rule 14: consent is never implied. It is remembered only when the user
-    /// already granted every requested scope to this client and the grant is active.
+    /// already granted every requested scope to this client, the grant is active, and the
+    /// client has not since moved or widened where its tokens go (rule 16: a new redirect
+    /// URI must be shown to the user before a code goes there).
     async fn consent_remembered(
         &self,
         pending: &PendingAuthorization,
         session: &LoginSession,
-    ) -> Result<Option<GrantId>, OAuthError> {
+        client: &Client,
+    ) -> Result<Option<Grant>, OAuthError> {
         let grant = self
             .store
             .get_grant(&session.user_id, &pending.client_id)
             .await?;
-        Ok(grant
-            .filter(|grant| grant.is_active() && pending.scope.is_subset_of(&grant.scope))
-            .map(|grant| grant.id))
+        Ok(grant.filter(|grant| {
+            // The grant, the request and the client as this container knows it all stand
+            // at one revision: a stale cache on either side shows the screen instead.
+            grant.is_active()
+                && grant.client_revision == pending.client_revision
+                && pending.client_revision == client.revision
+                && pending.scope.is_subset_of(&grant.scope)
+        }))
     }
 
     fn refuse(&self, pending: &PendingAuthorization, code: ErrorCode, why: &str) -> Step {
@@ -353,10 +402,10 @@ impl AuthorizationFlow {
         &self,
         pending: &PendingAuthorization,
         session: &LoginSession,
-        grant_id: GrantId,
+        grant: &Grant,
         context: &RequestContext,
     ) -> Step {
-        self.issue_code_after(pending, session, grant_id, context, Vec::new())
+        self.issue_code_after(pending, session, grant, context, Vec::new())
             .await
     }
 
@@ -366,7 +415,7 @@ impl AuthorizationFlow {
         &self,
         pending: &PendingAuthorization,
         session: &LoginSession,
-        grant_id: GrantId,
+        grant: &Grant,
         context: &RequestContext,
         mut earlier: Vec<AuditDraft>,
     ) -> Step {
@@ -378,7 +427,9 @@ impl AuthorizationFlow {
         let binding = CodeBinding {
             client_id: pending.client_id.clone(),
             user_id: session.user_id.clone(),
-            grant_id: grant_id.clone(),
+            grant_id: grant.id.clone(),
+            grant_epoch: grant.family_epoch,
+            client_revision: pending.client_revision,
             redirect_uri: pending.redirect_uri.clone(),
             scope: pending.scope.clone(),
             code_challenge,
@@ -404,7 +455,7 @@ impl AuthorizationFlow {
             AuditDraft::new(AuditEventKind::CodeIssued, AuditOutcome::Success)
                 .user(&session.user_id)
                 .client(&pending.client_id)
-                .detail("grant_id", grant_id.as_str())
+                .detail("grant_id", grant.id.as_str())
                 .detail("scope", pending.scope.to_string())
                 .detail("code_digest", code.digest().log_prefix().to_owned()),
         );
@@ -439,6 +490,7 @@ fn pending_of(
         state: request.state.clone(),
         code_challenge: request.code_challenge.as_str().to_owned(),
         prompt: request.prompt,
+        client_revision: request.client.revision,
         created_at: now,
         expires_at: now.plus(interaction.pending_ttl),
     }

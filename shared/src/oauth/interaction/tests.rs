@@ -31,27 +31,26 @@ async fn fixture() -> Fixture {
     let clock = Arc::new(FixedClock::at(T0));
     store
         .put_client(&crate::domain::Client {
-            id: ClientId::parse("photo-app").unwrap(),
-            display_name: "Photo App".into(),
-            kind: ClientKind::Public,
             redirect_uris: vec![RedirectUri::parse("https://app.example/cb").unwrap()],
             allowed_scopes: Scope::parse("profile:read orders:read orders:write").unwrap(),
             default_scopes: Scope::parse("profile:read").unwrap(),
             grant_types: [GrantType::AuthorizationCode].into_iter().collect(),
-            created_at: T0,
-            disabled: false,
-            registration: None,
+            ..crate::domain::Client::new(
+                ClientId::parse("photo-app").unwrap(),
+                "Photo App",
+                ClientKind::Public,
+                T0,
+            )
         })
         .await
         .unwrap();
     store
-        .create_user(&User {
-            id: UserId::parse("usr_alice").unwrap(),
-            username: Username::parse("alice").unwrap(),
-            password_hash: PasswordHash::create(&Password::new(PASSWORD), &SeqRng::new(9)).unwrap(),
-            created_at: T0,
-            disabled: false,
-        })
+        .create_user(&User::new(
+            UserId::parse("usr_alice").unwrap(),
+            Username::parse("alice").unwrap(),
+            PasswordHash::create(&Password::new(PASSWORD), &SeqRng::new(9)).unwrap(),
+            T0,
+        ))
         .await
         .unwrap();
     let mut interaction = InteractionConfig::default();
@@ -449,7 +448,8 @@ async fn a_disabled_user_cannot_log_in() {
         .unwrap()
         .unwrap();
     alice.disabled = true;
-    f.store.update_user(&alice).await.unwrap();
+    alice.version += 1;
+    f.store.update_user(&alice, None).await.unwrap();
     assert!(matches!(
         f.login("alice", PASSWORD).await,
         LoginOutcome::Refused

@@ -2,6 +2,7 @@
 //! `Client` needs. Unknown fields are ignored, as section 2 requires.
 
 use super::redirect::registrable_redirect_uri;
+pub use crate::domain::AuthMethod;
 use crate::domain::{GrantType, RedirectUri, Scope};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::scopes::ScopeCatalogue;
@@ -12,38 +13,6 @@ use std::collections::BTreeSet;
 const MAX_NAME_LEN: usize = 100;
 /// At most this many redirect URIs per client.
 const MAX_REDIRECT_URIS: usize = 20;
-
-/// How the client authenticates at the token endpoint (RFC 7591 section 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthMethod {
-    /// A public client (native or browser app): PKCE only, no secret.
-    None,
-    ClientSecretBasic,
-    ClientSecretPost,
-}
-
-impl AuthMethod {
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "none" => Some(AuthMethod::None),
-            "client_secret_basic" => Some(AuthMethod::ClientSecretBasic),
-            "client_secret_post" => Some(AuthMethod::ClientSecretPost),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMethod::None => "none",
-            AuthMethod::ClientSecretBasic => "client_secret_basic",
-            AuthMethod::ClientSecretPost => "client_secret_post",
-        }
-    }
-
-    pub fn is_public(self) -> bool {
-        self == AuthMethod::None
-    }
-}
 
 /// The fields we understand, as sent. Types are checked by serde; values below.
 #[derive(Debug, Default, Deserialize)]
@@ -64,6 +33,22 @@ pub struct ClientMetadata {
     pub grant_types: BTreeSet<GrantType>,
     pub client_name: String,
     pub scope: Scope,
+}
+
+impl ClientMetadata {
+    /// `client` with this metadata: name, redirect URIs, scopes (also its defaults), grant
+    /// types and authentication method.
+    pub fn applied_to(&self, client: crate::domain::Client) -> crate::domain::Client {
+        crate::domain::Client {
+            display_name: self.client_name.clone(),
+            redirect_uris: self.redirect_uris.clone(),
+            allowed_scopes: self.scope.clone(),
+            default_scopes: self.scope.clone(),
+            grant_types: self.grant_types.clone(),
+            auth_method: Some(self.auth_method),
+            ..client
+        }
+    }
 }
 
 fn invalid(why: impl Into<String>) -> OAuthError {
@@ -107,12 +92,14 @@ impl ClientMetadata {
             .iter()
             .map(|raw| registrable_redirect_uri(raw))
             .collect::<Result<Vec<_>, _>>()?;
+        let scope = scope(sent.scope, catalogue)?;
+        check_scopes_without_user(&grant_types, &scope, catalogue)?;
         Ok(ClientMetadata {
             redirect_uris,
             auth_method,
             grant_types,
             client_name: client_name(sent.client_name)?,
-            scope: scope(sent.scope, catalogue)?,
+            scope,
         })
     }
 }
@@ -148,6 +135,29 @@ fn grant_types(
         ));
     }
     Ok(grants)
+}
+
+/// A client that gets tokens only for itself (`client_credentials`, no user ever consents)
+/// may ask only for scopes the catalogue allows without a user: a user-delegated scope such
+/// as orders:write must come from a user's consent (security rule 16).
+pub fn check_scopes_without_user(
+    grant_types: &BTreeSet<GrantType>,
+    scope: &Scope,
+    catalogue: &ScopeCatalogue,
+) -> Result<(), OAuthError> {
+    if !grant_types.contains(&GrantType::ClientCredentials)
+        || grant_types.contains(&GrantType::AuthorizationCode)
+    {
+        return Ok(());
+    }
+    let needs_user = scope.not_in(catalogue.without_user());
+    if needs_user.is_empty() {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "scope {} acts on a user's data and needs a user's consent: a client_credentials client may not have it",
+        needs_user.join(" ")
+    )))
 }
 
 /// Section 2.1: response types must match the grant types; only `code` exists here.

@@ -4,23 +4,21 @@
 //! access token. Registered clients are third-party: users are always asked for consent
 //! (security rule 14), and their redirect URIs follow `redirect::registrable_redirect_uri`.
 
+mod manage;
 mod metadata;
 mod redirect;
 
-pub use metadata::{AuthMethod, ClientMetadata};
+pub use metadata::{check_scopes_without_user, AuthMethod, ClientMetadata};
 pub use redirect::registrable_redirect_uri;
 
 use crate::audit::{AuditDraft, Auditor, RequestContext};
 use crate::config::OAuthConfig;
-use crate::domain::secret::constant_time_eq;
 use crate::domain::{
     AuditEventKind, AuditOutcome, Client, ClientId, ClientKind, ClientRegistration, ClientSecret,
-    OpaqueToken, SecretHash, TokenDigest,
+    OpaqueToken, SecretHash, Timestamp, TokenDigest,
 };
 use crate::gateway::bearer::bearer_token;
-use crate::oauth::access_revocation::AccessRevoker;
 use crate::oauth::metadata::REGISTER_PATH;
-use crate::oauth::token::LEEWAY;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::ports::{Clock, Rng, Store};
 use crate::scopes::ScopeCatalogue;
@@ -121,136 +119,15 @@ impl Registrar {
         let metadata = self.checked(json_object(body)?)?;
         let access_token = OpaqueToken::generate(self.rng.as_ref());
         let (kind, secret) = self.credentials(&metadata);
+        let id = ClientId::generate(self.rng.as_ref());
         let client = Client {
-            id: ClientId::generate(self.rng.as_ref()),
-            display_name: metadata.client_name.clone(),
-            kind,
-            redirect_uris: metadata.redirect_uris.clone(),
-            allowed_scopes: metadata.scope.clone(),
-            default_scopes: metadata.scope.clone(),
-            grant_types: metadata.grant_types.clone(),
-            created_at: now,
-            disabled: false,
-            registration: Some(ClientRegistration {
-                access_token: access_token.digest(),
-                token_endpoint_auth_method: metadata.auth_method.as_str().to_owned(),
-            }),
+            registration: Some(self.registration(&access_token, now)),
+            ..metadata.applied_to(Client::new(id, "", kind, now))
         };
         self.store.put_client(&client).await?;
         self.audit(AuditEventKind::ClientRegistered, &client, context)
             .await;
         Ok(self.information(&client, secret.as_ref(), &access_token))
-    }
-
-    /// The registration `client_id` names, if `authorization` carries its registration
-    /// access token. RFC 7592 section 2: an unknown client and a wrong token are both 401.
-    async fn authorized(
-        &self,
-        client_id: &str,
-        authorization: Option<&str>,
-    ) -> Result<(Client, OpaqueToken), OAuthError> {
-        let refused =
-            || invalid_token("the registration access token is not valid for this client");
-        let presented = bearer_token(authorization).map_err(|_| refused())?;
-        let id = ClientId::parse(client_id).map_err(|_| refused())?;
-        let client = self.store.get_client(&id).await?.ok_or_else(refused)?;
-        let matches = client.registration.as_ref().is_some_and(|registration| {
-            constant_time_eq(
-                registration.access_token.as_str().as_bytes(),
-                TokenDigest::of(presented).as_str().as_bytes(),
-            )
-        });
-        if !matches || client.disabled {
-            return Err(refused());
-        }
-        Ok((client, OpaqueToken::new(presented)))
-    }
-
-    /// `GET /register/{client_id}` (RFC 7592 section 2.1). The client secret is stored only
-    /// as a hash, so it is not in the answer.
-    pub async fn read(
-        &self,
-        client_id: &str,
-        authorization: Option<&str>,
-    ) -> Result<Value, OAuthError> {
-        let (client, token) = self.authorized(client_id, authorization).await?;
-        Ok(self.information(&client, None, &token))
-    }
-
-    /// `PUT /register/{client_id}` (RFC 7592 section 2.2): the metadata is replaced by the
-    /// request's; a confidential client gets a new secret in the answer.
-    pub async fn update(
-        &self,
-        client_id: &str,
-        authorization: Option<&str>,
-        body: &[u8],
-        context: &RequestContext,
-    ) -> Result<Value, OAuthError> {
-        let (current, token) = self.authorized(client_id, authorization).await?;
-        let mut object = json_object(body)?;
-        let invalid = |why: &str| OAuthError::new(ErrorCode::InvalidRequest, why);
-        // "The client MUST include its client_id field in the request, and it MUST be the
-        // same as its currently issued client identifier."
-        if object.remove("client_id") != Some(Value::from(current.id.as_str())) {
-            return Err(invalid("client_id must be present and be this client's id"));
-        }
-        if let Some(field) = SERVER_FIELDS.iter().find(|f| object.contains_key(**f)) {
-            return Err(invalid(&format!(
-                "{field} is set by the server and must not be sent"
-            )));
-        }
-        // "If the client includes the client_secret field in the request, the value of this
-        // field MUST match the currently issued client secret for that client."
-        if let Some(secret) = object.remove("client_secret") {
-            let presented = ClientSecret::new(secret.as_str().unwrap_or_default());
-            if !current.verify_secret(&presented) {
-                return Err(invalid("client_secret does not match this client's secret"));
-            }
-        }
-        let metadata = self.checked(object)?;
-        let (kind, secret) = self.credentials(&metadata);
-        let client = Client {
-            display_name: metadata.client_name.clone(),
-            kind,
-            redirect_uris: metadata.redirect_uris.clone(),
-            allowed_scopes: metadata.scope.clone(),
-            default_scopes: metadata.scope.clone(),
-            grant_types: metadata.grant_types.clone(),
-            registration: Some(ClientRegistration {
-                access_token: token.digest(),
-                token_endpoint_auth_method: metadata.auth_method.as_str().to_owned(),
-            }),
-            ..current
-        };
-        self.store.put_client(&client).await?;
-        self.audit(AuditEventKind::ClientChanged, &client, context)
-            .await;
-        Ok(self.information(&client, secret.as_ref(), &token))
-    }
-
-    /// `DELETE /register/{client_id}` (RFC 7592 section 2.3): the client is removed and
-    /// every grant and token it holds is revoked.
-    pub async fn delete(
-        &self,
-        client_id: &str,
-        authorization: Option<&str>,
-        context: &RequestContext,
-    ) -> Result<(), OAuthError> {
-        let (client, _) = self.authorized(client_id, authorization).await?;
-        self.store.delete_client(&client.id).await?;
-        let revoker = AccessRevoker {
-            store: self.store.as_ref(),
-            auditor: &self.auditor,
-            rng: self.rng.as_ref(),
-            now: self.clock.now(),
-            token_lifetime: self.config.access_token_ttl + LEEWAY,
-            by: "client",
-            context,
-        };
-        revoker.revoke_client(&client.id).await?;
-        self.audit(AuditEventKind::ClientRemoved, &client, context)
-            .await;
-        Ok(())
     }
 
     /// A confidential client gets a fresh secret, shown once and stored hashed.
@@ -265,12 +142,16 @@ impl Registrar {
         (kind, Some(secret))
     }
 
+    /// A registration access token's record: its digest and when it stops working.
+    fn registration(&self, token: &OpaqueToken, now: Timestamp) -> ClientRegistration {
+        ClientRegistration {
+            access_token: token.digest(),
+            access_token_expires_at: Some(now.plus(self.config.registration_token_ttl)),
+        }
+    }
+
     async fn audit(&self, kind: AuditEventKind, client: &Client, context: &RequestContext) {
-        let method = client
-            .registration
-            .as_ref()
-            .map(|r| r.token_endpoint_auth_method.clone())
-            .unwrap_or_default();
+        let method = client.token_endpoint_auth_method().as_str();
         self.auditor
             .record(
                 AuditDraft::new(kind, AuditOutcome::Success)
@@ -290,12 +171,7 @@ impl Registrar {
         secret: Option<&ClientSecret>,
         access_token: &OpaqueToken,
     ) -> Value {
-        let method = client
-            .registration
-            .as_ref()
-            .map_or("client_secret_basic", |r| {
-                r.token_endpoint_auth_method.as_str()
-            });
+        let method = client.token_endpoint_auth_method().as_str();
         let mut answer = json!({
             "client_id": client.id.as_str(),
             "client_id_issued_at": client.created_at.as_secs(),
@@ -322,6 +198,15 @@ impl Registrar {
         }
         if let Some(secret) = secret {
             answer["client_secret"] = json!(secret.secret());
+        }
+        // Not in RFC 7592 (section 3 lets a server add fields): when the registration access
+        // token stops working; an update returns a new one.
+        if let Some(expires) = client
+            .registration
+            .as_ref()
+            .and_then(|r| r.access_token_expires_at)
+        {
+            answer["registration_access_token_expires_at"] = json!(expires.as_secs());
         }
         answer
     }

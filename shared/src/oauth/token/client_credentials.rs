@@ -27,7 +27,21 @@ impl TokenService {
             ));
         }
         let now = self.now();
-        let scope = requested_scope(params, &client.allowed_scopes, &client.default_scopes)?;
+        // Only scopes the catalogue marks `client_credentials` may be held with no user behind
+        // them: a user-delegated scope (orders:write) needs a user's consent (rule 16).
+        let machine = self.catalogue.without_user();
+        let allowed = client.allowed_scopes.intersection(machine);
+        let scope = requested_scope(
+            params,
+            &allowed,
+            &client.default_scopes.intersection(machine),
+        )?;
+        if scope.is_empty() {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                "none of this client's scopes may be used without a user",
+            ));
+        }
         let grant = AccessGrant {
             subject: format!("{CLIENT_SUBJECT_PREFIX}{}", client.id),
             client,

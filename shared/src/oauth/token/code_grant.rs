@@ -37,19 +37,44 @@ impl TokenService {
         if code.client_id != client.id {
             return Err(invalid_code("code issued to another client"));
         }
+        // Security rule 3 / RFC 7636 section 4.6: every code carries an S256 challenge, and the
+        // verifier must hash to it. RFC 6749 section 4.1.3: the redirect_uri must be identical
+        // to the authorization request's (we always require it there). Both come before the
+        // replay check: only a request that proves it is the code's own client (its
+        // authentication above and the PKCE verifier) may make a replay revoke anything
+        // (security rule 21); anyone else who saw a spent code changes nothing.
+        let proof = verify_s256(params.get("code_verifier"), &code.code_challenge).and_then(|()| {
+            if params.get("redirect_uri") == Some(code.redirect_uri.as_str()) {
+                Ok(())
+            } else {
+                Err(invalid_code(
+                    "redirect_uri differs from the authorization request",
+                ))
+            }
+        });
+        if let Err(error) = proof {
+            if code.redeemed_at.is_some() {
+                self.unproven_replay(&code, context).await;
+            }
+            return Err(error);
+        }
         if code.redeemed_at.is_some() {
             self.code_replayed(&code, context).await?;
             return Err(invalid_code("code replayed"));
         }
-        // Security rule 3 / RFC 7636 section 4.6: every code carries an S256 challenge, and the
-        // verifier must hash to it.
-        verify_s256(params.get("code_verifier"), &code.code_challenge)?;
-        // RFC 6749 section 4.1.3: the redirect_uri must be identical to the authorization
-        // request's (we always require it there).
-        if params.get("redirect_uri") != Some(code.redirect_uri.as_str()) {
+        // The client's record bounds what any of its tokens may carry: a scope the operator
+        // or the client's own registration update took away is not issued (rule 16).
+        let code = AuthorizationCode {
+            scope: code.scope.intersection(&client.allowed_scopes),
+            ..code
+        };
+        if code.scope.is_empty() {
             return Err(invalid_code(
-                "redirect_uri differs from the authorization request",
+                "the client may no longer have any of the code's scopes",
             ));
+        }
+        if client.registered_redirect(&code.redirect_uri).is_none() {
+            return Err(invalid_code("the redirect URI is no longer registered"));
         }
         let refresh_value = client
             .allows_grant(GrantType::RefreshToken)
@@ -97,7 +122,9 @@ impl TokenService {
                 self.code_replayed(&code, context).await?;
                 Err(invalid_code("code replayed concurrently"))
             }
-            CodeRedemption::GrantRevoked => Err(invalid_code("the grant was revoked")),
+            CodeRedemption::Revoked => Err(invalid_code(
+                "the grant was revoked or the user's sign-in no longer stands",
+            )),
             CodeRedemption::NotFound => Err(invalid_code("code expired while being redeemed")),
         }
     }
@@ -109,6 +136,9 @@ impl TokenService {
             grant_id: code.grant_id.clone(),
             client_id: code.client_id.clone(),
             user_id: code.user_id.clone(),
+            auth_time: code.auth_time,
+            client_revision: code.client_revision,
+            grant_epoch: code.grant_epoch,
             created_at: now,
             expires_at: now.plus(self.config.refresh_family_ttl),
             revoked_at: None,
@@ -120,6 +150,18 @@ impl TokenService {
             self.config.refresh_token_ttl,
         );
         NewRefreshFamily { family, token }
+    }
+
+    /// A spent code presented again without the verifier or redirect URI of its own client:
+    /// refused and audited, nothing revoked (an onlooker cannot log a user's app out).
+    async fn unproven_replay(&self, code: &AuthorizationCode, context: &RequestContext) {
+        let draft = AuditDraft::new(AuditEventKind::CodeReplayed, AuditOutcome::Failure)
+            .user(&code.user_id)
+            .client(&code.client_id)
+            .reason("unproven_replay")
+            .detail("code", code.digest.log_prefix())
+            .detail("revoked", "nothing");
+        self.audit(draft, context).await;
     }
 
     /// RFC 6749 section 4.1.2: "If an authorization code is used more than once, the

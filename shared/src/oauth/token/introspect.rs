@@ -1,11 +1,15 @@
-//! `POST /introspect` (RFC 7662) for authenticated clients, about their own tokens.
+//! `POST /introspect` (RFC 7662) for authenticated confidential clients, about their own
+//! tokens. RFC 7662 section 2.1: "the endpoint MUST also require some form of authorization
+//! to access this endpoint"; a public client proves nothing (anyone can send its id), so it
+//! may not introspect (security rule 21). A resource server that wants to introspect is
+//! registered as a confidential client.
 
 use super::TokenService;
-use crate::audit::RequestContext;
-use crate::domain::{Client, Timestamp, TokenDigest};
+use crate::audit::{AuditDraft, RequestContext};
+use crate::domain::{AuditEventKind, AuditOutcome, Client, Scope, Timestamp, TokenDigest};
 use crate::oauth::params::Params;
 use crate::oauth::revocation_check::revoked_by;
-use crate::oauth::OAuthError;
+use crate::oauth::{ErrorCode, OAuthError};
 use serde::Serialize;
 
 /// RFC 7662 section 2.2. An inactive token reveals nothing but `active: false`.
@@ -41,6 +45,16 @@ impl TokenService {
         context: &RequestContext,
     ) -> Result<Introspection, OAuthError> {
         let client = self.authenticate(authorization, params, context).await?;
+        if client.is_public() {
+            let draft = AuditDraft::new(AuditEventKind::ClientAuthFailed, AuditOutcome::Failure)
+                .client(&client.id)
+                .reason("public_client_may_not_introspect");
+            self.audit(draft, context).await;
+            return Err(OAuthError::new(
+                ErrorCode::InvalidClient,
+                "introspection needs an authenticated confidential client",
+            ));
+        }
         let token = params.require("token")?;
         let now = self.now();
         if let Some(found) = self.introspect_refresh(&client, token, now).await? {
@@ -65,20 +79,30 @@ impl TokenService {
             .store
             .get_refresh_family(&refresh.family_id, now)
             .await?;
+        let grant = self
+            .store
+            .get_grant(&refresh.user_id, &refresh.client_id)
+            .await?
+            .filter(|g| g.is_active() && g.id == refresh.grant_id);
+        let account = self.store.get_user(&refresh.user_id).await?;
+        // What a rotation would still give: the grant and the client bound it (rule 16).
+        let scope = grant.map_or_else(Scope::default, |grant| {
+            refresh
+                .scope
+                .intersection(&grant.scope)
+                .intersection(&client.allowed_scopes)
+        });
         let live = refresh.client_id == client.id
             && refresh.rotated_at.is_none()
             && family.is_some_and(|family| family.revoked_at.is_none())
-            && self
-                .store
-                .get_grant(&refresh.user_id, &refresh.client_id)
-                .await?
-                .is_some_and(|g| g.is_active() && g.id == refresh.grant_id);
+            && account.is_some_and(|user| user.accepts_sign_in_from(refresh.auth_time))
+            && !scope.is_empty();
         if !live {
             return Ok(Some(Introspection::default()));
         }
         Ok(Some(Introspection {
             active: true,
-            scope: Some(refresh.scope.to_string()),
+            scope: Some(scope.to_string()),
             client_id: Some(refresh.client_id.to_string()),
             sub: Some(refresh.user_id.to_string()),
             exp: Some(refresh.expires_at.as_secs()),

@@ -9,7 +9,7 @@ mod revoke;
 
 pub use introspect::Introspection;
 
-use super::client_auth::{authenticate_client, presented_client};
+use super::client_auth::{authenticate_client, claimed_client_id, presented_client};
 use super::params::Params;
 use super::{ErrorCode, OAuthError};
 use crate::audit::{AuditDraft, Auditor, RequestContext};
@@ -20,6 +20,7 @@ use crate::domain::{
 };
 use crate::jwt::{sign_access_token, verify_access_token, AccessTokenClaims, TokenExpectations};
 use crate::ports::{ClientStore, Clock, Rng, Store, StoreError};
+use crate::scopes::ScopeCatalogue;
 use crate::signing::LiveKeyring;
 use crate::store::client_cache::CachedClients;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -86,6 +87,7 @@ pub struct TokenService {
     clock: Arc<dyn Clock>,
     rng: Arc<dyn Rng>,
     auditor: Auditor,
+    catalogue: Arc<ScopeCatalogue>,
 }
 
 impl TokenService {
@@ -117,7 +119,15 @@ impl TokenService {
             clock,
             rng,
             auditor,
+            catalogue: Arc::new(ScopeCatalogue::built_in()),
         }
+    }
+
+    /// The scope catalogue in force (which scopes a client may hold with no user), instead of
+    /// the built-in one.
+    pub fn with_catalogue(mut self, catalogue: Arc<ScopeCatalogue>) -> Self {
+        self.catalogue = catalogue;
+        self
     }
 
     pub fn config(&self) -> &OAuthConfig {
@@ -128,14 +138,12 @@ impl TokenService {
         &self.keyring
     }
 
-    /// Dynamic client registration over the same store, clock, randomness and audit trail.
-    pub fn registrar(
-        &self,
-        catalogue: Arc<crate::scopes::ScopeCatalogue>,
-    ) -> crate::oauth::registration::Registrar {
+    /// Dynamic client registration over the same store, catalogue, clock, randomness and
+    /// audit trail.
+    pub fn registrar(&self) -> crate::oauth::registration::Registrar {
         crate::oauth::registration::Registrar::new(
             self.store.clone(),
-            catalogue,
+            self.catalogue.clone(),
             self.config.clone(),
             self.clock.clone(),
             self.rng.clone(),
@@ -250,10 +258,8 @@ impl TokenService {
                     let mut draft =
                         AuditDraft::new(AuditEventKind::ClientAuthFailed, AuditOutcome::Failure)
                             .reason(failure.cause.clone().unwrap_or_default());
-                    if let Some(id) = params
-                        .get("client_id")
-                        .and_then(|id| crate::domain::ClientId::parse(id).ok())
-                    {
+                    // The id the request claimed, from the Basic header or the body.
+                    if let Some(id) = claimed_client_id(authorization, params) {
                         draft = draft.client(&id);
                     }
                     self.auditor.record(draft, context).await;
@@ -295,6 +301,7 @@ impl TokenService {
             scope: grant.scope.to_string(),
             gid: grant.grant_id.map(ToString::to_string),
             fid: grant.family_id.map(ToString::to_string),
+            crv: Some(grant.client.revision),
         };
         let value = sign_access_token(&*self.keyring.current().await, &claims)
             .map_err(|e| unavailable(format!("signing failed: {e}")))?;

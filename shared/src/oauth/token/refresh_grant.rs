@@ -36,10 +36,18 @@ impl TokenService {
             return Err(invalid_refresh("refresh token issued to another client"));
         }
         // A requested scope may only narrow the original grant (RFC 6749 section 6); the new
-        // refresh token keeps the original scope ("MUST be identical").
-        let scope = requested_scope(params, &token.scope, &token.scope)?;
+        // refresh token keeps the original scope ("MUST be identical") - unless the user took
+        // scopes back from the grant, or the client may no longer have them (rule 16): the
+        // client's record bounds it here, the grant inside the rotation's atomic write.
+        let requested = requested_scope(params, &token.scope, &token.scope)?;
         let next_value = OpaqueToken::generate(self.rng.as_ref());
-        let next = token.successor(next_value.digest(), now, self.config.refresh_token_ttl);
+        let mut next = token.successor(next_value.digest(), now, self.config.refresh_token_ttl);
+        next.scope = token.scope.intersection(&client.allowed_scopes);
+        if next.scope.is_empty() {
+            return Err(invalid_refresh(
+                "the client may no longer have any of the token's scopes",
+            ));
+        }
         let draft = |kind, outcome| {
             AuditDraft::new(kind, outcome)
                 .user(&token.user_id)
@@ -52,6 +60,14 @@ impl TokenService {
             .await?
         {
             Rotation::Rotated => {
+                // What was asked for, as far as the client still allows it.
+                let scope = requested.intersection(&next.scope);
+                if scope.is_empty() {
+                    return Err(OAuthError::new(
+                        ErrorCode::InvalidScope,
+                        "the requested scope is no longer granted",
+                    ));
+                }
                 let grant = AccessGrant {
                     subject: token.user_id.to_string(),
                     client,

@@ -98,7 +98,10 @@ impl TokenService {
             target: RevocationTarget::AccessToken(claims.jti.clone()),
             expires_at: Timestamp::from_secs(claims.exp).plus(LEEWAY),
         };
-        self.store.put_revocation(&revocation).await?;
+        if !self.store.put_revocation(&revocation).await? {
+            // Already revoked: nothing new is written, not even an audit record (rule 19).
+            return Ok(true);
+        }
         let mut draft = AuditDraft::new(AuditEventKind::TokenRevoked, AuditOutcome::Success)
             .client(&client.id)
             .detail("token_type", "access_token")

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 fn pending(handle: &str) -> PendingAuthorization {
     PendingAuthorization {
+        client_revision: 0,
         digest: TokenDigest::of(handle),
         client_id: client_id("app"),
         redirect_uri: RedirectUri::parse("https://app.example/cb").unwrap(),

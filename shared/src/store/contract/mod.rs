@@ -3,9 +3,11 @@
 //! runs it in `embedded::tests`, the DynamoDB store against a real DynamoDB API (moto) in
 //! `dynamo::tests`.
 
+mod controls;
 mod interaction;
 mod user_control;
 
+pub use controls::*;
 pub use interaction::*;
 pub use user_control::*;
 
@@ -46,31 +48,55 @@ pub(crate) fn stamp(id: &str, at: Timestamp) -> RevocationStamp {
 
 pub(crate) fn client(id: &str) -> Client {
     Client {
-        id: client_id(id),
-        display_name: format!("App {id}"),
-        kind: ClientKind::Confidential {
-            secret_hash: SecretHash::of(&ClientSecret::new("s3cret")),
-        },
         redirect_uris: vec![RedirectUri::parse("https://app.example/cb").unwrap()],
         allowed_scopes: Scope::parse("orders:read profile:read").unwrap(),
         default_scopes: Scope::parse("profile:read").unwrap(),
         grant_types: BTreeSet::from([GrantType::AuthorizationCode, GrantType::RefreshToken]),
-        created_at: T0,
-        disabled: false,
-        registration: None,
+        ..Client::new(
+            client_id(id),
+            format!("App {id}"),
+            ClientKind::Confidential {
+                secret_hash: SecretHash::of(&ClientSecret::new("s3cret")),
+            },
+            T0,
+        )
     }
 }
 
-fn user(name: &str) -> User {
-    User {
-        id: user_id(&format!("usr_{name}")),
-        username: Username::parse(name).unwrap(),
-        password_hash: PasswordHash::from_phc(
-            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-        ),
-        created_at: T0,
-        disabled: false,
+pub(crate) fn user(name: &str) -> User {
+    User::new(
+        user_id(&format!("usr_{name}")),
+        Username::parse(name).unwrap(),
+        PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        T0,
+    )
+}
+
+/// The user's consent as an approval stores it: the account and the client exist
+/// (`usr_<name>` is user `<name>`), and the grant is written at the version after the stored
+/// one.
+pub(crate) async fn consented<S: Store>(store: &Arc<S>, grant: &Grant) {
+    let name = grant.user_id.as_str().trim_start_matches("usr_");
+    match store.create_user(&user(name)).await {
+        Ok(()) | Err(StoreError::AlreadyExists(_)) => {}
+        Err(other) => panic!("create the account: {other:?}"),
     }
+    match store.put_client(&client(grant.client_id.as_str())).await {
+        Ok(()) | Err(StoreError::AlreadyExists(_)) => {}
+        Err(other) => panic!("create the client: {other:?}"),
+    }
+    let stored = store
+        .get_grant(&grant.user_id, &grant.client_id)
+        .await
+        .unwrap();
+    let grant = Grant {
+        version: stored.map_or(0, |stored| stored.version) + 1,
+        ..grant.clone()
+    };
+    assert!(
+        store.save_grant(&grant, None).await.unwrap(),
+        "the grant is written over the version just read"
+    );
 }
 
 pub(crate) fn grant(user: &str, client: &str, id: &str) -> Grant {
@@ -82,6 +108,9 @@ pub(crate) fn grant(user: &str, client: &str, id: &str) -> Grant {
         created_at: T0,
         last_used_at: T0,
         revoked_at: None,
+        client_revision: 0,
+        version: 1,
+        family_epoch: 0,
     }
 }
 
@@ -95,6 +124,8 @@ pub(crate) fn code(value: &str, grant: &Grant) -> AuthorizationCode {
         scope: grant.scope.clone(),
         code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
         auth_time: T0,
+        client_revision: 0,
+        grant_epoch: 0,
         issued_at: T0,
         expires_at: T0.plus(MINUTE),
         redeemed_at: None,
@@ -114,6 +145,9 @@ pub(crate) fn refresh_token(
         client_id: family.client_id.clone(),
         user_id: family.user_id.clone(),
         scope: Scope::parse("profile:read").unwrap(),
+        auth_time: family.auth_time,
+        client_revision: family.client_revision,
+        grant_epoch: family.grant_epoch,
         issued_at,
         expires_at: issued_at.plus(MINUTE * 60),
         family_expires_at: family.expires_at,
@@ -127,6 +161,9 @@ pub(crate) fn new_family(id: &str, grant: &Grant, first_token: &str) -> NewRefre
         grant_id: grant.id.clone(),
         client_id: grant.client_id.clone(),
         user_id: grant.user_id.clone(),
+        auth_time: T0,
+        client_revision: 0,
+        grant_epoch: grant.family_epoch,
         created_at: T0,
         expires_at: T0.plus(MINUTE * 60 * 24),
         revoked_at: None,
@@ -162,9 +199,17 @@ pub async fn clients_round_trip<S: Store>(store: Arc<S>) {
     assert_eq!(store.get_client(&client_id("a")).await.unwrap(), None);
     store.put_client(&client("a")).await.unwrap();
     store.put_client(&client("b")).await.unwrap();
+    assert!(
+        matches!(
+            store.put_client(&client("a")).await,
+            Err(StoreError::AlreadyExists(_))
+        ),
+        "creating never replaces"
+    );
     let mut renamed = client("a");
     renamed.display_name = "Renamed".into();
-    store.put_client(&renamed).await.unwrap();
+    renamed.version = 2;
+    assert!(store.update_client(&renamed).await.unwrap());
     assert_eq!(
         store.get_client(&client_id("a")).await.unwrap(),
         Some(renamed)
@@ -195,9 +240,14 @@ pub async fn users_are_unique_by_username<S: Store>(store: Arc<S>) {
         .await
         .unwrap();
     assert_eq!(found, Some(user("alice")));
+    assert_eq!(
+        store.get_user(&user("alice").id).await.unwrap(),
+        Some(user("alice"))
+    );
     let mut disabled = user("alice");
     disabled.disabled = true;
-    store.update_user(&disabled).await.unwrap();
+    disabled.version = 2;
+    store.update_user(&disabled, None).await.unwrap();
     assert!(
         store
             .get_user_by_username(&disabled.username)
@@ -206,7 +256,20 @@ pub async fn users_are_unique_by_username<S: Store>(store: Arc<S>) {
             .unwrap()
             .disabled
     );
-    let missing = store.update_user(&user("bob")).await;
+    let stale = store.update_user(&disabled, None).await;
+    assert!(
+        matches!(stale, Err(StoreError::Conflict(_))),
+        "an update over a version that moved: {stale:?}"
+    );
+    let missing = store
+        .update_user(
+            &User {
+                version: 2,
+                ..user("bob")
+            },
+            None,
+        )
+        .await;
     assert!(
         matches!(missing, Err(StoreError::NotFound(_))),
         "{missing:?}"
@@ -218,7 +281,9 @@ pub async fn users_are_unique_by_username<S: Store>(store: Arc<S>) {
             .unwrap(),
         None
     );
-    assert!(store.delete_user(&disabled.username).await.unwrap());
+    let removal = stamp("evt_rm", T0).revoke(RevocationTarget::User(disabled.id.clone()));
+    assert!(store.delete_user(&disabled, &removal).await.unwrap());
+    assert!(!store.delete_user(&disabled, &removal).await.unwrap());
     assert_eq!(
         store
             .get_user_by_username(&disabled.username)
@@ -253,7 +318,7 @@ pub async fn sessions_expire<S: Store>(store: Arc<S>) {
 
 pub async fn code_is_redeemed_exactly_once<S: Store>(store: Arc<S>) {
     let grant = grant("usr_alice", "a", "grt_1");
-    store.upsert_grant(&grant).await.unwrap();
+    consented(&store, &grant).await;
     let code = code("code-1", &grant);
     store.put_code(&code).await.unwrap();
     assert!(matches!(
@@ -296,7 +361,7 @@ pub async fn code_is_redeemed_exactly_once<S: Store>(store: Arc<S>) {
 
 pub async fn concurrent_code_redemption_has_one_winner<S: Store + 'static>(store: Arc<S>) {
     let grant = grant("usr_alice", "a", "grt_1");
-    store.upsert_grant(&grant).await.unwrap();
+    consented(&store, &grant).await;
     let code = code("contested", &grant);
     store.put_code(&code).await.unwrap();
     let takers: Vec<_> = (0..32)
@@ -352,7 +417,7 @@ pub async fn concurrent_code_redemption_has_one_winner<S: Store + 'static>(store
 
 pub async fn revoked_grant_blocks_redemption_and_leaves_the_code_unspent<S: Store>(store: Arc<S>) {
     let grant = grant("usr_alice", "a", "grt_1");
-    store.upsert_grant(&grant).await.unwrap();
+    consented(&store, &grant).await;
     let code = code("code-1", &grant);
     store.put_code(&code).await.unwrap();
     assert!(store
@@ -365,7 +430,7 @@ pub async fn revoked_grant_blocks_redemption_and_leaves_the_code_unspent<S: Stor
             .redeem_code(&code, at(1), Some(&refresh))
             .await
             .unwrap(),
-        CodeRedemption::GrantRevoked
+        CodeRedemption::Revoked
     );
     assert_eq!(
         store
@@ -385,22 +450,23 @@ pub async fn revoked_grant_blocks_redemption_and_leaves_the_code_unspent<S: Stor
         "nothing half-written"
     );
     // Consent given again creates a new grant: the old code still names the old one.
-    store
-        .upsert_grant(&crate::store::contract::grant("usr_alice", "a", "grt_2"))
-        .await
-        .unwrap();
+    consented(
+        &store,
+        &crate::store::contract::grant("usr_alice", "a", "grt_2"),
+    )
+    .await;
     assert_eq!(
         store
             .redeem_code(&code, at(1), Some(&refresh))
             .await
             .unwrap(),
-        CodeRedemption::GrantRevoked
+        CodeRedemption::Revoked
     );
 }
 
 pub async fn expired_codes_are_hidden<S: Store>(store: Arc<S>) {
     let grant = grant("usr_alice", "a", "grt_1");
-    store.upsert_grant(&grant).await.unwrap();
+    consented(&store, &grant).await;
     let code = code("code-1", &grant);
     store.put_code(&code).await.unwrap();
     assert_eq!(store.get_code(&code.digest, at(60)).await.unwrap(), None);
@@ -421,7 +487,7 @@ pub async fn expired_codes_are_hidden<S: Store>(store: Arc<S>) {
 
 pub async fn refresh_rotation_detects_reuse<S: Store>(store: Arc<S>) {
     let grant = grant("usr_alice", "a", "grt_1");
-    store.upsert_grant(&grant).await.unwrap();
+    consented(&store, &grant).await;
     let first = new_family("fam_1", &grant, "refresh-1");
     store.put_refresh_family(&first).await.unwrap();
     let token = store
@@ -441,7 +507,7 @@ pub async fn refresh_rotation_detects_reuse<S: Store>(store: Arc<S>) {
         .rotate_refresh(&first.token.digest, &second, &stamp("evt_r1", at(10)))
         .await
         .unwrap();
-    assert_eq!(rotated, Rotation::Rotated);
+    assert!(matches!(rotated, Rotation::Rotated), "{rotated:?}");
     let old = store
         .get_refresh(&first.token.digest, at(11))
         .await
@@ -490,7 +556,7 @@ pub async fn refresh_rotation_detects_reuse<S: Store>(store: Arc<S>) {
 
 pub async fn concurrent_rotation_reports_reuse<S: Store + 'static>(store: Arc<S>) {
     let grant = grant("usr_alice", "a", "grt_1");
-    store.upsert_grant(&grant).await.unwrap();
+    consented(&store, &grant).await;
     let first = new_family("fam_1", &grant, "refresh-1");
     store.put_refresh_family(&first).await.unwrap();
     let rotations: Vec<_> = ["next-a", "next-b"]
@@ -516,7 +582,10 @@ pub async fn concurrent_rotation_reports_reuse<S: Store + 'static>(store: Arc<S>
         outcomes.push(rotation.await.unwrap());
     }
     assert_eq!(
-        outcomes.iter().filter(|o| **o == Rotation::Rotated).count(),
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Rotation::Rotated))
+            .count(),
         1,
         "{outcomes:?}"
     );
@@ -536,7 +605,7 @@ pub async fn concurrent_rotation_reports_reuse<S: Store + 'static>(store: Arc<S>
 
 pub async fn revoked_grant_stops_rotation<S: Store>(store: Arc<S>) {
     let grant = grant("usr_alice", "a", "grt_1");
-    store.upsert_grant(&grant).await.unwrap();
+    consented(&store, &grant).await;
     let first = new_family("fam_1", &grant, "refresh-1");
     store.put_refresh_family(&first).await.unwrap();
     store
@@ -572,7 +641,7 @@ pub async fn revoked_grant_stops_rotation<S: Store>(store: Arc<S>) {
 
 pub async fn expired_refresh_tokens_are_hidden<S: Store>(store: Arc<S>) {
     let grant = grant("usr_alice", "a", "grt_1");
-    store.upsert_grant(&grant).await.unwrap();
+    consented(&store, &grant).await;
     let first = new_family("fam_1", &grant, "refresh-1");
     store.put_refresh_family(&first).await.unwrap();
     let expiry = first.token.expires_at;
@@ -599,24 +668,19 @@ pub async fn expired_refresh_tokens_are_hidden<S: Store>(store: Arc<S>) {
 }
 
 pub async fn grants_are_listed_and_revoked<S: Store>(store: Arc<S>) {
-    store
-        .upsert_grant(&grant("usr_alice", "a", "grt_1"))
-        .await
-        .unwrap();
-    store
-        .upsert_grant(&grant("usr_alice", "b", "grt_2"))
-        .await
-        .unwrap();
-    store
-        .upsert_grant(&grant("usr_alicex", "a", "grt_3"))
-        .await
-        .unwrap();
+    consented(&store, &grant("usr_alice", "a", "grt_1")).await;
+    consented(&store, &grant("usr_alice", "b", "grt_2")).await;
+    consented(&store, &grant("usr_alicex", "a", "grt_3")).await;
     let mut wider = grant("usr_alice", "b", "grt_2");
     wider.scope = Scope::parse("orders:read profile:read").unwrap();
     wider.last_used_at = at(5);
-    store.upsert_grant(&wider).await.unwrap();
+    consented(&store, &wider).await;
     let mut listed: Vec<Grant> = store.list_grants(&user_id("usr_alice")).await.unwrap();
     listed.sort_by(|x, y| x.id.cmp(&y.id));
+    let wider = Grant {
+        version: 2,
+        ..wider
+    };
     assert_eq!(listed, vec![grant("usr_alice", "a", "grt_1"), wider]);
     let revoke = |user: &str, id: &str, when| {
         let store = Arc::clone(&store);
@@ -689,6 +753,38 @@ pub async fn revocations_are_listed_since_a_time<S: Store>(store: Arc<S>) {
         .map(|r| r.at)
         .collect();
     assert_eq!(live, vec![at(30)], "expired entries are hidden");
+}
+
+/// Security rule 19: revoking an access token that is already revoked writes nothing; entries
+/// spread over the shards come back in time order.
+pub async fn revoking_an_access_token_twice_writes_nothing_new<S: Store>(store: Arc<S>) {
+    let revoke = |n: usize| Revocation {
+        id: event_id(&format!("evt_jti_{n}")),
+        at: at(n as u64),
+        target: RevocationTarget::AccessToken("jti-twice".into()),
+        expires_at: at(600),
+    };
+    assert!(store.put_revocation(&revoke(1)).await.unwrap());
+    for n in 2..6 {
+        assert!(
+            !store.put_revocation(&revoke(n)).await.unwrap(),
+            "repeat {n}"
+        );
+    }
+    // Many entries of other kinds, across the shards, listed oldest first.
+    for n in 0..40u64 {
+        let entry = Revocation {
+            id: event_id(&format!("evt_many_{n}")),
+            at: at(100 + n),
+            target: RevocationTarget::Family(FamilyId::parse(&format!("fam_{n}")).unwrap()),
+            expires_at: at(600),
+        };
+        assert!(store.put_revocation(&entry).await.unwrap());
+    }
+    let listed = store.list_revocations_since(T0, at(200)).await.unwrap();
+    assert_eq!(listed.len(), 41, "one entry for the token, forty families");
+    assert!(listed.windows(2).all(|pair| pair[0].at <= pair[1].at));
+    assert_eq!(listed[0].id, event_id("evt_jti_1"));
 }
 
 pub async fn signing_keys_round_trip<S: Store>(store: Arc<S>) {
@@ -905,6 +1001,12 @@ macro_rules! contract_suite {
             grants_are_listed_by_client,
             using_a_grant_records_when,
             initial_access_tokens_expire,
+            user_cuts_void_credentials_from_earlier_sign_ins,
+            grant_writes_apply_only_over_the_version_read,
+            a_narrower_consent_ends_earlier_codes_and_families,
+            client_changes_end_earlier_codes_and_families,
+            client_updates_apply_only_over_the_version_read,
+            revoking_an_access_token_twice_writes_nothing_new,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

@@ -2,14 +2,17 @@
 
 use super::expr::Expr;
 use super::items::{
-    client_item, from_item, grant_item, revocation_item, signing_key_item, user_item, Item,
+    account_item, client_item, from_item, grant_item, revocation_item, signing_key_item,
+    username_item, Item, UsernamePointer,
 };
 use super::{n, s, DynamoStore, Written};
 use crate::domain::{
-    Client, ClientId, Grant, RevocationStamp, RevocationTarget, SigningKey, User, UserId, Username,
+    Client, ClientId, Grant, Revocation, RevocationStamp, RevocationTarget, SigningKey, User,
+    UserId, Username,
 };
 use crate::ports::{ClientStore, GrantStore, KeyStore, StoreError, StoreResult, UserStore};
 use crate::store::keys::{self, GRANT_PREFIX, GSI1, GSI1_PK, GSI2, GSI2_PK, PK, SK};
+use crate::store::rules::previous_version;
 use async_trait::async_trait;
 
 /// Attempts for read-then-conditional-write operations that lose a race.
@@ -17,10 +20,6 @@ const RACE_ATTEMPTS: usize = 4;
 
 fn decode_all<T: serde::de::DeserializeOwned>(items: Vec<Item>) -> StoreResult<Vec<T>> {
     items.into_iter().map(from_item).collect()
-}
-
-fn item_exists() -> Expr {
-    Expr::condition("attribute_exists(#pk)").name("#pk", PK)
 }
 
 pub(super) fn item_is_new() -> Expr {
@@ -57,7 +56,19 @@ impl DynamoStore {
 #[async_trait]
 impl ClientStore for DynamoStore {
     async fn put_client(&self, client: &Client) -> StoreResult<()> {
-        self.put(client_item(client)?, None).await.map(|_| ())
+        match self.put(client_item(client)?, Some(item_is_new())).await? {
+            true => Ok(()),
+            false => Err(StoreError::AlreadyExists(format!("client {}", client.id))),
+        }
+    }
+
+    /// A PutItem conditional on the version read.
+    async fn update_client(&self, client: &Client) -> StoreResult<bool> {
+        let previous = client.version.checked_sub(1).ok_or_else(|| {
+            StoreError::InvalidRequest("a client is updated at version 1 or more".into())
+        })?;
+        self.put(client_item(client)?, Some(at_version(previous)))
+            .await
     }
 
     async fn get_client(&self, id: &ClientId) -> StoreResult<Option<Client>> {
@@ -76,35 +87,129 @@ impl ClientStore for DynamoStore {
     }
 }
 
+/// The stored version must be `previous` (0 also matches a record from before versions).
+fn at_version(previous: u64) -> Expr {
+    let expr = if previous == 0 {
+        Expr::condition(
+            "attribute_exists(#pk) AND (attribute_not_exists(#version) OR #version = :v)",
+        )
+    } else {
+        Expr::condition("attribute_exists(#pk) AND #version = :v")
+    };
+    expr.name("#pk", PK)
+        .name("#version", "version")
+        .value(":v", n(i64::try_from(previous).unwrap_or(i64::MAX)))
+}
+
 #[async_trait]
 impl UserStore for DynamoStore {
+    /// One TransactWriteItems: the username and the account, both new.
     async fn create_user(&self, user: &User) -> StoreResult<()> {
-        match self.put(user_item(user)?, Some(item_is_new())).await? {
-            true => Ok(()),
-            false => Err(StoreError::AlreadyExists(format!("user {}", user.username))),
+        let ops = vec![
+            self.put_op(username_item(user)?, Some(item_is_new()))?,
+            self.put_op(account_item(user)?, Some(item_is_new()))?,
+        ];
+        match self
+            .transact("TransactWriteItems(create user)", ops)
+            .await?
+        {
+            Written::Yes => Ok(()),
+            Written::ConditionFailed => {
+                Err(StoreError::AlreadyExists(format!("user {}", user.username)))
+            }
         }
     }
 
-    async fn update_user(&self, user: &User) -> StoreResult<()> {
-        match self.put(user_item(user)?, Some(item_exists())).await? {
-            true => Ok(()),
-            false => Err(StoreError::NotFound(format!("user {}", user.username))),
+    /// A PutItem conditional on the version read, or with `revocation` one TransactWriteItems.
+    async fn update_user(&self, user: &User, revocation: Option<&Revocation>) -> StoreResult<()> {
+        let previous = user.version.checked_sub(1).ok_or_else(|| {
+            StoreError::InvalidRequest("a user is updated at version 1 or more".into())
+        })?;
+        let written = match revocation {
+            None => {
+                self.put(account_item(user)?, Some(at_version(previous)))
+                    .await?
+            }
+            Some(revocation) => {
+                let ops = vec![
+                    self.put_op(account_item(user)?, Some(at_version(previous)))?,
+                    self.put_op(revocation_item(revocation)?, Some(item_is_new()))?,
+                ];
+                self.transact("TransactWriteItems(update user)", ops)
+                    .await?
+                    == Written::Yes
+            }
+        };
+        if written {
+            return Ok(());
+        }
+        match self.get_user(&user.id).await? {
+            None => Err(StoreError::NotFound(format!("user {}", user.username))),
+            Some(_) => Err(StoreError::Conflict(format!("user {}", user.username))),
         }
     }
 
+    /// Two GetItems: the username's pointer, then the account.
     async fn get_user_by_username(&self, username: &Username) -> StoreResult<Option<User>> {
-        self.get_decoded(&keys::user(username)).await
+        let pointer: Option<UsernamePointer> = self.get_decoded(&keys::user(username)).await?;
+        match pointer {
+            Some(pointer) => self.get_user(&pointer.user_id).await,
+            None => Ok(None),
+        }
     }
 
-    async fn delete_user(&self, username: &Username) -> StoreResult<bool> {
-        self.delete(&keys::user(username)).await
+    async fn get_user(&self, id: &UserId) -> StoreResult<Option<User>> {
+        self.get_decoded(&keys::account(id)).await
+    }
+
+    /// One TransactWriteItems: delete the account (at the version read) and its username
+    /// (if it still names this account), put the revocation.
+    async fn delete_user(&self, user: &User, revocation: &Revocation) -> StoreResult<bool> {
+        let names_this_user = Expr::condition("attribute_not_exists(#pk) OR #user = :user")
+            .name("#pk", PK)
+            .name("#user", "user_id")
+            .value(":user", s(user.id.as_str()));
+        let ops = vec![
+            self.delete_op(&keys::account(&user.id), at_version(user.version))?,
+            self.delete_op(&keys::user(&user.username), names_this_user)?,
+            self.put_op(revocation_item(revocation)?, Some(item_is_new()))?,
+        ];
+        match self
+            .transact("TransactWriteItems(delete user)", ops)
+            .await?
+        {
+            Written::Yes => Ok(true),
+            Written::ConditionFailed => match self.get_user(&user.id).await? {
+                None => Ok(false),
+                Some(_) => Err(StoreError::Conflict(format!("user {}", user.username))),
+            },
+        }
     }
 }
 
 #[async_trait]
 impl GrantStore for DynamoStore {
-    async fn upsert_grant(&self, grant: &Grant) -> StoreResult<()> {
-        self.put(grant_item(grant)?, None).await.map(|_| ())
+    /// A PutItem conditional on the version read; with a narrowing entry, one
+    /// TransactWriteItems.
+    async fn save_grant(&self, grant: &Grant, narrowing: Option<&Revocation>) -> StoreResult<bool> {
+        let previous = previous_version(grant)?;
+        let unchanged = if previous == 0 {
+            Expr::condition("attribute_not_exists(#version)").name("#version", "version")
+        } else {
+            Expr::condition("#version = :v")
+                .name("#version", "version")
+                .value(":v", n(i64::try_from(previous).unwrap_or(i64::MAX)))
+        };
+        match narrowing {
+            None => self.put(grant_item(grant)?, Some(unchanged)).await,
+            Some(narrowing) => {
+                let ops = vec![
+                    self.put_op(grant_item(grant)?, Some(unchanged))?,
+                    self.put_op(revocation_item(narrowing)?, Some(item_is_new()))?,
+                ];
+                Ok(self.transact("TransactWriteItems(save grant)", ops).await? == Written::Yes)
+            }
+        }
     }
 
     async fn get_grant(&self, user: &UserId, client: &ClientId) -> StoreResult<Option<Grant>> {
@@ -141,11 +246,13 @@ impl GrantStore for DynamoStore {
             else {
                 return Ok(false);
             };
-            let mark = Expr::update("SET #revoked = :at")
+            let mark = Expr::update("SET #revoked = :at ADD #version :one")
                 .and_condition("#id = :id AND attribute_not_exists(#revoked)")
                 .name("#revoked", "revoked_at")
                 .name("#id", "id")
+                .name("#version", "version")
                 .value(":at", n(stamp.at.as_millis()))
+                .value(":one", n(1))
                 .value(":id", s(grant.id.as_str()));
             let revocation = stamp.revoke(RevocationTarget::Grant(grant.id.clone()));
             let ops = vec![

@@ -52,8 +52,21 @@ pub(super) fn client_item(client: &Client) -> StoreResult<Item> {
     ))
 }
 
-pub(super) fn user_item(user: &User) -> StoreResult<Item> {
-    record(user, &keys::user(&user.username))
+pub(super) fn account_item(user: &User) -> StoreResult<Item> {
+    record(user, &keys::account(&user.id))
+}
+
+/// What a username's item holds: the id of its account.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(super) struct UsernamePointer {
+    pub user_id: crate::domain::UserId,
+}
+
+pub(super) fn username_item(user: &User) -> StoreResult<Item> {
+    let pointer = UsernamePointer {
+        user_id: user.id.clone(),
+    };
+    record(&pointer, &keys::user(&user.username))
 }
 
 pub(super) fn session_item(session: &LoginSession) -> StoreResult<Item> {
@@ -122,6 +135,11 @@ pub(super) fn revocation_item(revocation: &Revocation) -> StoreResult<Item> {
     ))
 }
 
+/// The marker of a revoked access token: its keys and TTL, nothing else.
+pub(super) fn revoked_token_item(jti: &str, expires_at: Timestamp) -> Item {
+    with_ttl(key_attributes(&keys::revoked_access_token(jti)), expires_at)
+}
+
 pub(super) fn signing_key_item(key: &SigningKey) -> StoreResult<Item> {
     record(key, &keys::signing_key(&key.kid))
 }
@@ -169,16 +187,16 @@ mod tests {
     #[test]
     fn client_item_shape_is_pinned() {
         let client = Client {
-            id: ClientId::parse("demo").unwrap(),
-            display_name: "Demo".into(),
-            kind: ClientKind::Public,
             redirect_uris: vec![RedirectUri::parse("https://a.example/cb").unwrap()],
             allowed_scopes: Scope::parse("a b").unwrap(),
             default_scopes: Scope::parse("a").unwrap(),
             grant_types: BTreeSet::from([GrantType::AuthorizationCode]),
-            created_at: Timestamp::from_secs(1),
-            disabled: false,
-            registration: None,
+            ..Client::new(
+                ClientId::parse("demo").unwrap(),
+                "Demo",
+                ClientKind::Public,
+                Timestamp::from_secs(1),
+            )
         };
         let item = client_item(&client).unwrap();
         assert_eq!(
@@ -195,7 +213,9 @@ mod tests {
                 "allowed_scopes",
                 "default_scopes",
                 "grant_types",
-                "created_at"
+                "created_at",
+                "revision",
+                "version"
             ])
         );
         assert_eq!(text(&item, "PK"), "CLIENT#demo");
@@ -216,6 +236,8 @@ mod tests {
             scope: Scope::parse("a").unwrap(),
             code_challenge: "x".into(),
             auth_time: Timestamp::from_secs(100),
+            client_revision: 0,
+            grant_epoch: 0,
             issued_at: Timestamp::from_secs(100),
             expires_at: Timestamp::from_millis(160_500),
             redeemed_at: None,

@@ -14,7 +14,9 @@ mod tokens;
 use crate::ports::{StoreError, StoreResult};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 use aws_sdk_dynamodb::Client;
 use expr::Expr;
 use items::{key_attributes, Item};
@@ -176,6 +178,19 @@ impl DynamoStore {
             .build()
             .map_err(build_error)?;
         Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    fn delete_op(&self, key: &ItemKey, condition: Expr) -> StoreResult<TransactWriteItem> {
+        let condition = condition.checked()?;
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .set_condition_expression(condition.condition.clone())
+            .set_expression_attribute_names(condition.names_or_none())
+            .set_expression_attribute_values(condition.values_or_none())
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
     fn check_op(&self, key: &ItemKey, expr: Expr) -> StoreResult<TransactWriteItem> {

@@ -2,9 +2,11 @@
 
 use super::accounts::item_is_new;
 use super::expr::Expr;
-use super::items::{audit_item, from_item, revocation_item, Item};
+use super::items::{audit_item, from_item, revocation_item, revoked_token_item, Item};
 use super::{s, DynamoStore, QueryRequest, Written};
-use crate::domain::{AuditEvent, AuditPage, AuditQuery, AuditSubject, Revocation, Timestamp};
+use crate::domain::{
+    AuditEvent, AuditPage, AuditQuery, AuditSubject, Revocation, RevocationTarget, Timestamp,
+};
 use crate::ports::{AuditStore, RevocationStore, StoreError, StoreResult};
 use crate::store::audit_page::{page_bounds, PageCollector};
 use crate::store::keys::{self, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, PK, SK};
@@ -15,37 +17,48 @@ const MAX_TRANSACTION_ITEMS: usize = 100;
 
 #[async_trait]
 impl RevocationStore for DynamoStore {
-    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<()> {
-        match self
-            .put(revocation_item(revocation)?, Some(item_is_new()))
-            .await?
-        {
-            true => Ok(()),
-            false => Err(StoreError::AlreadyExists(format!(
-                "revocation {}",
-                revocation.id
-            ))),
-        }
+    /// A PutItem; for an access token, one TransactWriteItems with its marker (both new).
+    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<bool> {
+        let entry = self.put_op(revocation_item(revocation)?, Some(item_is_new()))?;
+        let ops = match &revocation.target {
+            RevocationTarget::AccessToken(jti) => {
+                let marker = revoked_token_item(jti, revocation.expires_at);
+                vec![self.put_op(marker, Some(item_is_new()))?, entry]
+            }
+            _ => vec![entry],
+        };
+        Ok(self.transact("TransactWriteItems(revocation)", ops).await? == Written::Yes)
     }
 
-    /// One Query (paged) on the revocations partition, sort key from `since`.
+    /// One Query (paged) per revocation partition, all at once; sort key from `since`.
     async fn list_revocations_since(
         &self,
         since: Timestamp,
         now: Timestamp,
     ) -> StoreResult<Vec<Revocation>> {
-        let expr = Expr::key_condition("#pk = :pk AND #sk >= :since")
-            .name("#pk", PK)
-            .name("#sk", SK)
-            .value(":pk", s(keys::REVOCATIONS))
-            .value(":since", s(since.sort_key()));
+        let mut shards = tokio::task::JoinSet::new();
+        for shard in 0..keys::REVOCATION_SHARDS {
+            let store = self.clone();
+            let expr = Expr::key_condition("#pk = :pk AND #sk >= :since")
+                .name("#pk", PK)
+                .name("#sk", SK)
+                .value(":pk", s(keys::revocations_in(shard)))
+                .value(":since", s(since.sort_key()));
+            shards.spawn(async move { store.query_all(None, expr).await });
+        }
         let mut live = Vec::new();
-        for item in self.query_all(None, expr).await? {
-            let revocation: Revocation = from_item(item)?;
-            if !revocation.expires_at.has_passed(now) {
-                live.push(revocation);
+        while let Some(items) = shards.join_next().await {
+            let items = items.map_err(|e| {
+                StoreError::Unavailable(format!("revocation query task failed: {e}"))
+            })??;
+            for item in items {
+                let revocation: Revocation = from_item(item)?;
+                if !revocation.expires_at.has_passed(now) {
+                    live.push(revocation);
+                }
             }
         }
+        live.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
         Ok(live)
     }
 }

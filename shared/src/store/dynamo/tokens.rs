@@ -16,9 +16,11 @@ use crate::ports::{
     StoreResult,
 };
 use crate::store::keys::{self, ItemKey, PK};
-use crate::store::rules::{check_redemption, check_rotation, RedemptionCheck, RotationCheck};
+use crate::store::rules::{
+    check_redemption, check_rotation, Backing, RedemptionCheck, RotationCheck,
+};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Get, TransactGetItem, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Get, TransactGetItem, TransactWriteItem};
 
 /// A failed condition is re-read and decided; if the re-read finds nothing wrong the state
 /// moved under us, and the write is tried again, this many times at most.
@@ -29,16 +31,55 @@ fn decode<T: serde::de::DeserializeOwned>(item: Option<Item>) -> StoreResult<Opt
 }
 
 /// Records that the grant was used now, on condition that the grant of (user, client) is
-/// still `grant_id` and not revoked. An Update instead of a ConditionCheck in the same
-/// transaction: "last used" costs no extra call.
-fn touch_active_grant(grant_id: &str, now: Timestamp) -> Expr {
+/// still `grant_id`, not revoked, and not narrowed since `epoch` (mirrors `grant_stands`). An
+/// Update instead of a ConditionCheck in the same transaction: "last used" costs no extra
+/// call.
+fn touch_standing_grant(grant_id: &str, epoch: u64, now: Timestamp) -> Expr {
+    let same_epoch = if epoch == 0 {
+        // Grants from before epochs were kept have no attribute: epoch 0.
+        "(attribute_not_exists(#epoch) OR #epoch = :epoch)"
+    } else {
+        "#epoch = :epoch"
+    };
     Expr::update("SET #used = :used")
-        .and_condition("#id = :grant AND attribute_not_exists(#revoked)")
+        .and_condition(&format!(
+            "#id = :grant AND attribute_not_exists(#revoked) AND {same_epoch}"
+        ))
         .name("#id", "id")
         .name("#revoked", "revoked_at")
         .name("#used", "last_used_at")
+        .name("#epoch", "family_epoch")
         .value(":grant", s(grant_id))
+        .value(":epoch", n(i64::try_from(epoch).unwrap_or(i64::MAX)))
         .value(":used", n(now.as_millis()))
+}
+
+/// Security rule 16: the client exists, is enabled, and is at `revision` (mirrors
+/// `client_stands`).
+fn client_stands(revision: u64) -> Expr {
+    Expr::condition(
+        "attribute_exists(#pk) AND #revision = :revision \
+         AND (attribute_not_exists(#disabled) OR #disabled = :false)",
+    )
+    .name("#pk", PK)
+    .name("#revision", "revision")
+    .name("#disabled", "disabled")
+    .value(":revision", n(i64::try_from(revision).unwrap_or(i64::MAX)))
+    .value(":false", AttributeValue::Bool(false))
+}
+
+/// Security rule 16: the account exists, is enabled, and has not cut credentials at or after
+/// the sign-in at `auth_time` (mirrors `User::accepts_sign_in_from`).
+fn account_accepts(auth_time: Timestamp) -> Expr {
+    Expr::condition(
+        "attribute_exists(#pk) AND #disabled = :false \
+         AND (attribute_not_exists(#cut) OR #cut < :auth)",
+    )
+    .name("#pk", PK)
+    .name("#disabled", "disabled")
+    .name("#cut", "credentials_valid_after")
+    .value(":false", AttributeValue::Bool(false))
+    .value(":auth", n(auth_time.as_millis()))
 }
 
 impl DynamoStore {
@@ -140,6 +181,8 @@ impl CodeStore for DynamoStore {
     ) -> StoreResult<CodeRedemption> {
         let code_key = keys::code(&code.digest);
         let grant_key = keys::grant(&code.user_id, &code.client_id);
+        let account_key = keys::account(&code.user_id);
+        let client_key = keys::client(&code.client_id);
         let family_id = refresh.map(|new| new.family.id.clone());
         for _ in 0..RACE_ATTEMPTS {
             let set = if family_id.is_some() {
@@ -165,9 +208,12 @@ impl CodeStore for DynamoStore {
                     .name("#family", "family_id")
                     .value(":family", s(family_id.as_str()));
             }
+            let touch = touch_standing_grant(code.grant_id.as_str(), code.grant_epoch, now);
             let mut ops = vec![
                 self.update_op(&code_key, spend)?,
-                self.update_op(&grant_key, touch_active_grant(code.grant_id.as_str(), now))?,
+                self.update_op(&grant_key, touch)?,
+                self.check_op(&account_key, account_accepts(code.auth_time))?,
+                self.check_op(&client_key, client_stands(code.client_revision))?,
             ];
             if let Some(new) = refresh {
                 ops.push(self.put_op(refresh_family_item(&new.family)?, Some(item_is_new()))?);
@@ -183,15 +229,25 @@ impl CodeStore for DynamoStore {
                 redeemed.family_id = family_id;
                 return Ok(CodeRedemption::Redeemed(redeemed));
             }
-            let mut found = self
-                .get_many(&[code_key.clone(), grant_key.clone()])
-                .await?
-                .into_iter();
+            let keys = [
+                code_key.clone(),
+                grant_key.clone(),
+                account_key.clone(),
+                client_key.clone(),
+            ];
+            let mut found = self.get_many(&keys).await?.into_iter();
             let stored = decode(found.next().flatten())?;
-            let grant = decode(found.next().flatten())?;
-            if let RedemptionCheck::Refuse(outcome) =
-                check_redemption(stored, code, grant.as_ref(), now)
-            {
+            let (grant, account, client) = (
+                decode(found.next().flatten())?,
+                decode(found.next().flatten())?,
+                decode(found.next().flatten())?,
+            );
+            let backing = Backing {
+                grant: grant.as_ref(),
+                account: account.as_ref(),
+                client: client.as_ref(),
+            };
+            if let RedemptionCheck::Refuse(outcome) = check_redemption(stored, code, backing, now) {
                 return Ok(outcome);
             }
         }
@@ -249,6 +305,8 @@ impl RefreshStore for DynamoStore {
         let token_key = keys::refresh_token(presented);
         let family_key = keys::refresh_family(&next.family_id);
         let grant_key = keys::grant(&next.user_id, &next.client_id);
+        let account_key = keys::account(&next.user_id);
+        let client_key = keys::client(&next.client_id);
         for _ in 0..RACE_ATTEMPTS {
             let rotate = Expr::update("SET #rotated = :now")
                 .and_condition(
@@ -270,11 +328,14 @@ impl RefreshStore for DynamoStore {
             .name("#revoked", "revoked_at")
             .name("#expires", "expires_at")
             .value(":now", n(now.as_millis()));
+            let touch = touch_standing_grant(next.grant_id.as_str(), next.grant_epoch, now);
             let ops = vec![
                 self.update_op(&token_key, rotate)?,
                 self.put_op(refresh_token_item(next)?, Some(item_is_new()))?,
                 self.check_op(&family_key, family_live)?,
-                self.update_op(&grant_key, touch_active_grant(next.grant_id.as_str(), now))?,
+                self.update_op(&grant_key, touch)?,
+                self.check_op(&account_key, account_accepts(next.auth_time))?,
+                self.check_op(&client_key, client_stands(next.client_revision))?,
             ];
             if self
                 .transact("TransactWriteItems(rotate refresh)", ops)
@@ -283,14 +344,27 @@ impl RefreshStore for DynamoStore {
             {
                 return Ok(Rotation::Rotated);
             }
-            let mut found = self
-                .get_many(&[token_key.clone(), family_key.clone(), grant_key.clone()])
-                .await?
-                .into_iter();
+            let keys = [
+                token_key.clone(),
+                family_key.clone(),
+                grant_key.clone(),
+                account_key.clone(),
+                client_key.clone(),
+            ];
+            let mut found = self.get_many(&keys).await?.into_iter();
             let token = decode(found.next().flatten())?;
             let family = decode(found.next().flatten())?;
-            let grant = decode(found.next().flatten())?;
-            match check_rotation(token, family, grant.as_ref(), next, now) {
+            let (grant, account, client) = (
+                decode(found.next().flatten())?,
+                decode(found.next().flatten())?,
+                decode(found.next().flatten())?,
+            );
+            let backing = Backing {
+                grant: grant.as_ref(),
+                account: account.as_ref(),
+                client: client.as_ref(),
+            };
+            match check_rotation(token, family, backing, next, now) {
                 RotationCheck::Refuse(outcome) => return Ok(outcome),
                 RotationCheck::Reuse(family) => {
                     // Lost or won, the family ends revoked: a concurrent revoker is fine.

@@ -1,19 +1,39 @@
 //! Clients, users, grants and signing keys in the embedded store.
 
 use super::{
-    backend, decode, encode, insert_revocation, EmbeddedStore, CLIENTS, GRANTS, SIGNING_KEYS, USERS,
+    account_in, backend, decode, encode, get_decoded, grant_in, insert_new, insert_revocation,
+    EmbeddedStore, ACCOUNTS, CLIENTS, GRANTS, SIGNING_KEYS, USERNAMES,
 };
 use crate::domain::{
-    Client, ClientId, Grant, RevocationStamp, RevocationTarget, SigningKey, User, UserId, Username,
+    Client, ClientId, Grant, Revocation, RevocationStamp, RevocationTarget, SigningKey, User,
+    UserId, Username,
 };
 use crate::ports::{ClientStore, GrantStore, KeyStore, StoreError, StoreResult, UserStore};
+use crate::store::rules::previous_version;
 use async_trait::async_trait;
 use redb::ReadableTable;
 
 #[async_trait]
 impl ClientStore for EmbeddedStore {
     async fn put_client(&self, client: &Client) -> StoreResult<()> {
-        self.put_json(CLIENTS, client.id.to_string(), client).await
+        self.insert_new_json(CLIENTS, client.id.to_string(), client)
+            .await
+    }
+
+    async fn update_client(&self, client: &Client) -> StoreResult<bool> {
+        let client = client.clone();
+        self.write(move |txn| {
+            let mut clients = txn.open_table(CLIENTS).map_err(backend)?;
+            let stored: Option<Client> = get_decoded(&clients, client.id.as_str())?;
+            if stored.map(|stored| stored.version + 1) != Some(client.version) {
+                return Ok(false);
+            }
+            clients
+                .insert(client.id.as_str(), encode(&client)?.as_slice())
+                .map_err(backend)?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn get_client(&self, id: &ClientId) -> StoreResult<Option<Client>> {
@@ -32,46 +52,112 @@ impl ClientStore for EmbeddedStore {
 #[async_trait]
 impl UserStore for EmbeddedStore {
     async fn create_user(&self, user: &User) -> StoreResult<()> {
-        self.insert_new_json(USERS, user.username.to_string(), user)
-            .await
+        let (name, id) = (user.username.to_string(), user.id.to_string());
+        let (record, pointer) = (encode(user)?, encode(&user.id)?);
+        self.write(move |txn| {
+            insert_new(
+                &mut txn.open_table(USERNAMES).map_err(backend)?,
+                &name,
+                &pointer,
+            )
+            .map_err(|_| StoreError::AlreadyExists(format!("user {name}")))?;
+            insert_new(
+                &mut txn.open_table(ACCOUNTS).map_err(backend)?,
+                &id,
+                &record,
+            )
+        })
+        .await
     }
 
-    async fn update_user(&self, user: &User) -> StoreResult<()> {
-        let key = user.username.to_string();
-        let bytes = encode(user)?;
+    async fn update_user(&self, user: &User, revocation: Option<&Revocation>) -> StoreResult<()> {
+        let user = user.clone();
+        let revocation = revocation.cloned();
         self.write(move |txn| {
-            let mut users = txn.open_table(USERS).map_err(backend)?;
-            if users.get(key.as_str()).map_err(backend)?.is_none() {
-                return Err(StoreError::NotFound(format!("user {key}")));
+            let stored = account_in(txn, &user.id)?
+                .ok_or_else(|| StoreError::NotFound(format!("user {}", user.username)))?;
+            if stored.version + 1 != user.version {
+                return Err(StoreError::Conflict(format!("user {}", user.username)));
             }
-            users
-                .insert(key.as_str(), bytes.as_slice())
+            txn.open_table(ACCOUNTS)
+                .map_err(backend)?
+                .insert(user.id.as_str(), encode(&user)?.as_slice())
                 .map_err(backend)?;
+            if let Some(revocation) = &revocation {
+                insert_revocation(txn, revocation)?;
+            }
             Ok(())
         })
         .await
     }
 
     async fn get_user_by_username(&self, username: &Username) -> StoreResult<Option<User>> {
-        self.get_json(USERS, username.to_string()).await
+        let name = username.to_string();
+        self.read(move |txn| {
+            let id: Option<UserId> =
+                get_decoded(&txn.open_table(USERNAMES).map_err(backend)?, &name)?;
+            match id {
+                Some(id) => get_decoded(&txn.open_table(ACCOUNTS).map_err(backend)?, id.as_str()),
+                None => Ok(None),
+            }
+        })
+        .await
     }
 
-    async fn delete_user(&self, username: &Username) -> StoreResult<bool> {
-        self.remove(USERS, username.to_string()).await
+    async fn get_user(&self, id: &UserId) -> StoreResult<Option<User>> {
+        self.get_json(ACCOUNTS, id.to_string()).await
+    }
+
+    async fn delete_user(&self, user: &User, revocation: &Revocation) -> StoreResult<bool> {
+        let (user, revocation) = (user.clone(), revocation.clone());
+        self.write(move |txn| {
+            let Some(stored) = account_in(txn, &user.id)? else {
+                return Ok(false);
+            };
+            if stored.version != user.version {
+                return Err(StoreError::Conflict(format!("user {}", user.username)));
+            }
+            txn.open_table(ACCOUNTS)
+                .map_err(backend)?
+                .remove(user.id.as_str())
+                .map_err(backend)?;
+            let mut usernames = txn.open_table(USERNAMES).map_err(backend)?;
+            let points_here = get_decoded::<UserId>(&usernames, stored.username.as_str())?
+                .is_some_and(|id| id == user.id);
+            if points_here {
+                usernames
+                    .remove(stored.username.as_str())
+                    .map_err(backend)?;
+            }
+            drop(usernames);
+            insert_revocation(txn, &revocation)?;
+            Ok(true)
+        })
+        .await
     }
 }
 
 #[async_trait]
 impl GrantStore for EmbeddedStore {
-    async fn upsert_grant(&self, grant: &Grant) -> StoreResult<()> {
-        let (user, client) = (grant.user_id.to_string(), grant.client_id.to_string());
-        let bytes = encode(grant)?;
+    async fn save_grant(&self, grant: &Grant, narrowing: Option<&Revocation>) -> StoreResult<bool> {
+        let previous = previous_version(grant)?;
+        let (grant, narrowing) = (grant.clone(), narrowing.cloned());
         self.write(move |txn| {
+            let stored = grant_in(txn, &grant.user_id, &grant.client_id)?;
+            if stored.map_or(0, |stored| stored.version) != previous {
+                return Ok(false);
+            }
             txn.open_table(GRANTS)
                 .map_err(backend)?
-                .insert((user.as_str(), client.as_str()), bytes.as_slice())
+                .insert(
+                    (grant.user_id.as_str(), grant.client_id.as_str()),
+                    encode(&grant)?.as_slice(),
+                )
                 .map_err(backend)?;
-            Ok(())
+            if let Some(narrowing) = &narrowing {
+                insert_revocation(txn, narrowing)?;
+            }
+            Ok(true)
         })
         .await
     }
@@ -142,6 +228,7 @@ impl GrantStore for EmbeddedStore {
                 return Ok(false);
             };
             grant.revoked_at = Some(stamp.at);
+            grant.version += 1;
             grants
                 .insert((user.as_str(), client.as_str()), encode(&grant)?.as_slice())
                 .map_err(backend)?;

@@ -7,6 +7,7 @@ mod accounts;
 mod interaction;
 mod records;
 mod registration;
+mod sweep;
 mod tokens;
 
 use crate::domain::{ClientId, Grant, Revocation, UserId};
@@ -24,8 +25,13 @@ use std::sync::Arc;
 type JsonTable = TableDefinition<'static, &'static str, &'static [u8]>;
 
 const CLIENTS: JsonTable = TableDefinition::new("clients");
-/// Keyed by normalised username.
-const USERS: JsonTable = TableDefinition::new("users");
+/// Accounts by user id.
+const ACCOUNTS: JsonTable = TableDefinition::new("accounts");
+/// Normalised username -> user id (JSON string).
+const USERNAMES: JsonTable = TableDefinition::new("usernames");
+/// Before accounts were keyed by id: full records by username. Moved into `ACCOUNTS` and
+/// `USERNAMES` when a data directory written by an older version is opened.
+const LEGACY_USERS: JsonTable = TableDefinition::new("users");
 const SESSIONS: JsonTable = TableDefinition::new("sessions");
 const CODES: JsonTable = TableDefinition::new("codes");
 const PENDING_AUTHORIZATIONS: JsonTable = TableDefinition::new("pending_authorizations");
@@ -40,10 +46,18 @@ const INITIAL_ACCESS_TOKENS: JsonTable = TableDefinition::new("initial_access_to
 const GRANTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("grants");
 /// (millis, event id) -> revocation.
 const REVOCATIONS: TableDefinition<(i64, &str), &[u8]> = TableDefinition::new("revocations");
+/// Digest of a revoked access token's jti -> `Expiring`: a second revocation writes nothing.
+const REVOKED_TOKENS: JsonTable = TableDefinition::new("revoked_tokens");
 /// (user or client id, millis, event id) -> audit event: one index per subject kind.
 type AuditIndex = TableDefinition<'static, (&'static str, i64, &'static str), &'static [u8]>;
 const AUDIT_BY_USER: AuditIndex = TableDefinition::new("audit_by_user");
 const AUDIT_BY_CLIENT: AuditIndex = TableDefinition::new("audit_by_client");
+
+/// What every expiring record has: what the expiry sweep reads.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Expiring {
+    expires_at: crate::domain::Timestamp,
+}
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "xecure.redb";
@@ -80,7 +94,9 @@ impl EmbeddedStore {
         let txn = self.db.begin_write().map_err(backend)?;
         for table in [
             CLIENTS,
-            USERS,
+            ACCOUNTS,
+            USERNAMES,
+            LEGACY_USERS,
             SESSIONS,
             PENDING_AUTHORIZATIONS,
             LOGIN_THROTTLES,
@@ -89,6 +105,7 @@ impl EmbeddedStore {
             REFRESH_FAMILIES,
             SIGNING_KEYS,
             INITIAL_ACCESS_TOKENS,
+            REVOKED_TOKENS,
         ] {
             txn.open_table(table).map_err(backend)?;
         }
@@ -96,6 +113,7 @@ impl EmbeddedStore {
         txn.open_table(REVOCATIONS).map_err(backend)?;
         txn.open_table(AUDIT_BY_USER).map_err(backend)?;
         txn.open_table(AUDIT_BY_CLIENT).map_err(backend)?;
+        move_legacy_users(&txn)?;
         txn.commit().map_err(backend)
     }
 
@@ -201,6 +219,24 @@ impl EmbeddedStore {
     }
 }
 
+/// Users of a data directory from before accounts were keyed by id: each record moves to
+/// `ACCOUNTS` with a `USERNAMES` pointer, in the transaction that opens the store.
+fn move_legacy_users(txn: &WriteTransaction) -> StoreResult<()> {
+    let mut legacy = txn.open_table(LEGACY_USERS).map_err(backend)?;
+    let mut accounts = txn.open_table(ACCOUNTS).map_err(backend)?;
+    let mut usernames = txn.open_table(USERNAMES).map_err(backend)?;
+    while let Some((name, record)) = legacy.pop_first().map_err(backend)? {
+        let user: crate::domain::User = decode(record.value())?;
+        accounts
+            .insert(user.id.as_str(), record.value())
+            .map_err(backend)?;
+        usernames
+            .insert(name.value(), encode(&user.id)?.as_slice())
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
 /// Runs `work` in one write transaction: committed if it returns Ok, rolled back otherwise.
 fn in_transaction<T>(
     db: &Database,
@@ -294,6 +330,16 @@ fn touch_grant(
         )
         .map_err(backend)?;
     Ok(())
+}
+
+/// The client `id`, read inside a write transaction.
+fn client_in(txn: &WriteTransaction, id: &ClientId) -> StoreResult<Option<crate::domain::Client>> {
+    get_decoded(&txn.open_table(CLIENTS).map_err(backend)?, id.as_str())
+}
+
+/// The account of `user`, read inside a write transaction.
+fn account_in(txn: &WriteTransaction, user: &UserId) -> StoreResult<Option<crate::domain::User>> {
+    get_decoded(&txn.open_table(ACCOUNTS).map_err(backend)?, user.as_str())
 }
 
 /// The grant of (user, client), read inside a write transaction.

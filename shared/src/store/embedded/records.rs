@@ -1,14 +1,17 @@
 //! Revocations and audit records in the embedded store.
 
 use super::{
-    backend, decode, encode, insert_revocation, AuditIndex, EmbeddedStore, AUDIT_BY_CLIENT,
-    AUDIT_BY_USER, REVOCATIONS,
+    backend, decode, encode, insert_revocation, AuditIndex, EmbeddedStore, Expiring,
+    AUDIT_BY_CLIENT, AUDIT_BY_USER, REVOCATIONS, REVOKED_TOKENS,
 };
-use crate::domain::{AuditEvent, AuditPage, AuditQuery, AuditSubject, Revocation, Timestamp};
+use crate::domain::{
+    AuditEvent, AuditPage, AuditQuery, AuditSubject, Revocation, RevocationTarget, Timestamp,
+    TokenDigest,
+};
 use crate::ports::{AuditStore, RevocationStore, StoreResult};
 use crate::store::audit_page::{page_bounds, PageCollector};
 use async_trait::async_trait;
-use redb::Durability;
+use redb::{Durability, ReadableTable};
 use std::sync::atomic::Ordering;
 
 /// Longest time an audit record may stay only in memory and on stdout.
@@ -16,10 +19,26 @@ const AUDIT_FLUSH_INTERVAL_MS: i64 = 1000;
 
 #[async_trait]
 impl RevocationStore for EmbeddedStore {
-    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<()> {
+    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<bool> {
         let revocation = revocation.clone();
-        self.write(move |txn| insert_revocation(txn, &revocation))
-            .await
+        self.write(move |txn| {
+            if let RevocationTarget::AccessToken(jti) = &revocation.target {
+                let mut markers = txn.open_table(REVOKED_TOKENS).map_err(backend)?;
+                let key = TokenDigest::of(jti);
+                if markers.get(key.as_str()).map_err(backend)?.is_some() {
+                    return Ok(false);
+                }
+                let marker = encode(&Expiring {
+                    expires_at: revocation.expires_at,
+                })?;
+                markers
+                    .insert(key.as_str(), marker.as_slice())
+                    .map_err(backend)?;
+            }
+            insert_revocation(txn, &revocation)?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn list_revocations_since(

@@ -1,8 +1,8 @@
 //! Sessions, authorization codes and refresh tokens in the embedded store.
 
 use super::{
-    backend, encode, get_decoded, grant_in, insert_new, insert_revocation, touch_grant,
-    EmbeddedStore, CODES, REFRESH_FAMILIES, REFRESH_TOKENS, SESSIONS,
+    account_in, backend, client_in, encode, get_decoded, grant_in, insert_new, insert_revocation,
+    touch_grant, EmbeddedStore, CODES, REFRESH_FAMILIES, REFRESH_TOKENS, SESSIONS,
 };
 use crate::domain::{
     AuthorizationCode, FamilyId, LoginSession, RefreshFamily, RefreshToken, RevocationStamp,
@@ -11,7 +11,9 @@ use crate::domain::{
 use crate::ports::{
     CodeRedemption, CodeStore, NewRefreshFamily, RefreshStore, Rotation, SessionStore, StoreResult,
 };
-use crate::store::rules::{check_redemption, check_rotation, RedemptionCheck, RotationCheck};
+use crate::store::rules::{
+    check_redemption, check_rotation, Backing, RedemptionCheck, RotationCheck,
+};
 use async_trait::async_trait;
 use redb::WriteTransaction;
 
@@ -69,7 +71,15 @@ impl CodeStore for EmbeddedStore {
             let stored: Option<AuthorizationCode> =
                 get_decoded(&txn.open_table(CODES).map_err(backend)?, key)?;
             let grant = grant_in(txn, &expected.user_id, &expected.client_id)?;
-            let mut code = match check_redemption(stored, &expected, grant.as_ref(), now) {
+            let account = account_in(txn, &expected.user_id)?;
+            let client = client_in(txn, &expected.client_id)?;
+            let backing = Backing {
+                grant: grant.as_ref(),
+                account: account.as_ref(),
+                client: client.as_ref(),
+            };
+            let check = check_redemption(stored, &expected, backing, now);
+            let mut code = match check {
                 RedemptionCheck::Proceed(code) => code,
                 RedemptionCheck::Refuse(outcome) => return Ok(outcome),
             };
@@ -171,7 +181,14 @@ impl RefreshStore for EmbeddedStore {
             )?;
             let family = family_in(txn, &next.family_id)?;
             let grant = grant_in(txn, &next.user_id, &next.client_id)?;
-            let mut token = match check_rotation(token, family, grant.as_ref(), &next, stamp.at) {
+            let account = account_in(txn, &next.user_id)?;
+            let client = client_in(txn, &next.client_id)?;
+            let backing = Backing {
+                grant: grant.as_ref(),
+                account: account.as_ref(),
+                client: client.as_ref(),
+            };
+            let mut token = match check_rotation(token, family, backing, &next, stamp.at) {
                 RotationCheck::Proceed(token) => token,
                 RotationCheck::Reuse(family) => {
                     let family_id = family.id.clone();

@@ -1,14 +1,19 @@
+//! `xecure client`: register, list, show, update, verify, disable and remove OAuth clients,
+//! and issue initial access tokens for dynamic registration.
+
+mod change;
+
 use crate::target::Target;
 use clap::Subcommand;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use xecure::audit::AuditDraft;
 use xecure::domain::{
-    AuditEventKind, AuditOutcome, Client, ClientId, ClientKind, ClientSecret, GrantType,
-    InitialAccessToken, OpaqueToken, RedirectUri, Scope, SecretHash,
+    AuditEventKind, AuditOutcome, AuthMethod, Client, ClientId, ClientKind, ClientSecret,
+    GrantType, InitialAccessToken, OpaqueToken, RedirectUri, Scope, SecretHash,
 };
-use xecure::oauth::access_revocation::AccessRevoker;
-use xecure::ports::{Clock, OsRng, SystemClock};
+use xecure::oauth::registration::check_scopes_without_user;
+use xecure::ports::OsRng;
 use xecure::scopes::ScopeCatalogue;
 
 #[derive(Subcommand)]
@@ -21,7 +26,7 @@ pub enum ClientCommand {
         #[arg(long)]
         name: String,
         /// Exact redirect URI (repeatable).
-        #[arg(long = "redirect-uri", required = true)]
+        #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
         /// Scopes the client may ask for, space-separated.
         #[arg(long)]
@@ -35,21 +40,17 @@ pub enum ClientCommand {
         /// Grant types (repeatable): authorization_code, refresh_token, client_credentials.
         #[arg(long = "grant", default_values_t = ["authorization_code".to_owned(), "refresh_token".to_owned()])]
         grants: Vec<String>,
+        /// How a confidential client authenticates: client_secret_basic (default) or
+        /// client_secret_post. It must use exactly this method.
+        #[arg(long, default_value = "client_secret_basic")]
+        auth_method: String,
     },
     /// List registered clients.
     List,
     /// Show one client as JSON (never its secret, which is not stored).
     Show { id: String },
-    /// Remove a client: every grant users gave it and every token it holds is revoked.
-    Remove { id: String },
-    /// Disable a client: every endpoint treats it as unknown and its grants and tokens are
-    /// revoked (users must consent again after --undo).
-    Disable {
-        id: String,
-        /// Enable it again.
-        #[arg(long)]
-        undo: bool,
-    },
+    #[command(flatten)]
+    Change(change::ChangeCommand),
     /// Issue an initial access token for dynamic client registration (POST /register,
     /// RFC 7591). Printed once; only its SHA-256 is stored.
     RegistrationToken {
@@ -59,12 +60,10 @@ pub enum ClientCommand {
     },
 }
 
-/// Longest access-token lifetime a deployment may configure, plus leeway: how long the
-/// revocation entries of a disabled or removed client must last (the CLI does not know the
-/// deployed functions' settings).
-const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+/// Longest-lived initial access token: a month.
+const MAX_REGISTRATION_TOKEN_HOURS: u64 = 31 * 24;
 
-fn parse_grants(raw: &[String], public: bool) -> Result<BTreeSet<GrantType>, String> {
+pub(crate) fn parse_grants(raw: &[String], public: bool) -> Result<BTreeSet<GrantType>, String> {
     let mut grants = BTreeSet::new();
     for name in raw {
         grants
@@ -76,16 +75,48 @@ fn parse_grants(raw: &[String], public: bool) -> Result<BTreeSet<GrantType>, Str
     Ok(grants)
 }
 
+/// `raw` as scopes of the catalogue; a scope outside it could never be granted (every
+/// authorization request for it is refused with invalid_scope).
+pub(crate) fn catalogue_scopes(raw: &str, catalogue: &ScopeCatalogue) -> Result<Scope, String> {
+    let scope = Scope::parse(raw).map_err(|e| e.to_string())?;
+    let unknown: Vec<&str> = scope.iter().filter(|s| !catalogue.knows(s)).collect();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "unknown scope {} (the catalogue is infra/scopes.toml)",
+            unknown.join(" ")
+        ));
+    }
+    Ok(scope)
+}
+
+pub(crate) fn redirect_uris(raw: &[String]) -> Result<Vec<RedirectUri>, String> {
+    raw.iter()
+        .map(|raw| RedirectUri::parse(raw).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// What registration checks too: a client_credentials-only client gets only scopes that may
+/// be held with no user, and a code-flow client needs somewhere to send codes.
+pub(crate) fn check_shape(client: &Client, catalogue: &ScopeCatalogue) -> Result<(), String> {
+    check_scopes_without_user(&client.grant_types, &client.allowed_scopes, catalogue)
+        .map_err(|e| e.description)?;
+    if client.allows_grant(GrantType::AuthorizationCode) && client.redirect_uris.is_empty() {
+        return Err("a client of the authorization code flow needs --redirect-uri".into());
+    }
+    Ok(())
+}
+
 pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> {
     match command {
         ClientCommand::Add {
             id,
             name,
-            redirect_uris,
+            redirect_uris: uris,
             scope,
             default_scope,
             public,
             grants,
+            auth_method,
         } => {
             let id = ClientId::parse(&id).map_err(|e| e.to_string())?;
             if target
@@ -97,20 +128,8 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
             {
                 return Err(format!("client {id} already exists"));
             }
-            let allowed_scopes = Scope::parse(&scope).map_err(|e| e.to_string())?;
-            // A scope outside the catalogue could never be granted: every authorization
-            // request for it is refused with invalid_scope.
             let catalogue = ScopeCatalogue::from_env().map_err(|e| e.to_string())?;
-            let unknown: Vec<&str> = allowed_scopes
-                .iter()
-                .filter(|s| !catalogue.knows(s))
-                .collect();
-            if !unknown.is_empty() {
-                return Err(format!(
-                    "unknown scope {} (the catalogue is infra/scopes.toml)",
-                    unknown.join(" ")
-                ));
-            }
+            let allowed_scopes = catalogue_scopes(&scope, &catalogue)?;
             let default_scopes = match default_scope {
                 Some(raw) => Scope::parse(&raw).map_err(|e| e.to_string())?,
                 None => allowed_scopes.clone(),
@@ -118,10 +137,15 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
             if !default_scopes.is_subset_of(&allowed_scopes) {
                 return Err("--default-scope must be within --scope".into());
             }
-            let redirect_uris = redirect_uris
-                .iter()
-                .map(|raw| RedirectUri::parse(raw).map_err(|e| e.to_string()))
-                .collect::<Result<Vec<_>, _>>()?;
+            let auth_method = match (public, AuthMethod::parse(&auth_method)) {
+                (true, _) => AuthMethod::None,
+                (false, Some(method)) if !method.is_public() => method,
+                _ => {
+                    return Err(
+                        "--auth-method must be client_secret_basic or client_secret_post".into(),
+                    )
+                }
+            };
             let secret = (!public).then(|| ClientSecret::generate(&OsRng));
             let kind = match &secret {
                 Some(secret) => ClientKind::Confidential {
@@ -130,17 +154,14 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                 None => ClientKind::Public,
             };
             let client = Client {
-                id,
-                display_name: name,
-                kind,
-                redirect_uris,
+                redirect_uris: redirect_uris(&uris)?,
                 allowed_scopes,
                 default_scopes,
                 grant_types: parse_grants(&grants, public)?,
-                created_at: SystemClock.now(),
-                disabled: false,
-                registration: None,
+                auth_method: Some(auth_method),
+                ..Client::new(id, name, kind, target.clock.now())
             };
+            check_shape(&client, &catalogue)?;
             target
                 .store
                 .put_client(&client)
@@ -149,7 +170,8 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
             target
                 .audit(
                     AuditDraft::new(AuditEventKind::ClientRegistered, AuditOutcome::Success)
-                        .client(&client.id),
+                        .client(&client.id)
+                        .detail("by", "operator"),
                 )
                 .await;
             println!("registered client {} in {}", client.id, target.description);
@@ -193,63 +215,7 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
             );
             Ok(())
         }
-        ClientCommand::Remove { id } => {
-            let id = ClientId::parse(&id).map_err(|e| e.to_string())?;
-            if !target
-                .store
-                .delete_client(&id)
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                return Err(format!("no client {id}"));
-            }
-            let revoked = revoke_client_access(target, &id).await?;
-            target
-                .audit(
-                    AuditDraft::new(AuditEventKind::ClientRemoved, AuditOutcome::Success)
-                        .client(&id),
-                )
-                .await;
-            println!(
-                "removed client {id}; revoked {revoked} user grant(s), its refresh tokens and its access tokens"
-            );
-            Ok(())
-        }
-        ClientCommand::Disable { id, undo } => {
-            let id = ClientId::parse(&id).map_err(|e| e.to_string())?;
-            let mut client = target
-                .store
-                .get_client(&id)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no client {id}"))?;
-            client.disabled = !undo;
-            target
-                .store
-                .put_client(&client)
-                .await
-                .map_err(|e| e.to_string())?;
-            let revoked = if undo {
-                0
-            } else {
-                revoke_client_access(target, &id).await?
-            };
-            target
-                .audit(
-                    AuditDraft::new(AuditEventKind::ClientChanged, AuditOutcome::Success)
-                        .client(&id)
-                        .detail("disabled", (!undo).to_string()),
-                )
-                .await;
-            if undo {
-                println!("enabled client {id}; users must consent again");
-            } else {
-                println!(
-                    "disabled client {id}; revoked {revoked} user grant(s), its refresh tokens and its access tokens"
-                );
-            }
-            Ok(())
-        }
+        ClientCommand::Change(change) => change::run(change, target).await,
         ClientCommand::RegistrationToken { hours } => {
             if hours == 0 || hours > MAX_REGISTRATION_TOKEN_HOURS {
                 return Err(format!(
@@ -257,7 +223,7 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                 ));
             }
             let token = OpaqueToken::generate(&OsRng);
-            let now = SystemClock.now();
+            let now = target.clock.now();
             let expires_at = now.plus(Duration::from_secs(hours * 3600));
             target
                 .store
@@ -277,24 +243,4 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
             Ok(())
         }
     }
-}
-
-/// Longest-lived initial access token: a month.
-const MAX_REGISTRATION_TOKEN_HOURS: u64 = 31 * 24;
-
-/// Revokes every grant users gave the client (so its refresh tokens stop at once) and puts a
-/// client revocation entry (so the authorizer stops its access tokens within the bound).
-async fn revoke_client_access(target: &Target, id: &ClientId) -> Result<usize, String> {
-    let auditor = target.auditor();
-    let context = Target::context();
-    let revoker = AccessRevoker {
-        store: target.store.as_ref(),
-        auditor: &auditor,
-        rng: &OsRng,
-        now: SystemClock.now(),
-        token_lifetime: MAX_TOKEN_LIFETIME,
-        by: "operator",
-        context: &context,
-    };
-    revoker.revoke_client(id).await.map_err(|e| e.to_string())
 }

@@ -1,0 +1,34 @@
+//! The authorizer's view of an access token, as API Gateway would ask for it.
+
+use std::sync::Arc;
+use xecure::config::OAuthConfig;
+use xecure::gateway::routes::RouteTable;
+use xecure::gateway::{Gateway, GatewayConfig, Verdict};
+use xecure::ports::{Store, SystemClock};
+
+/// The verdict on `method path` of the demo API with `token`, from an authorizer container
+/// that starts now: its first call reads the revocation list, as every container does within
+/// the revocation bound.
+pub async fn api_verdict(store: Arc<dyn Store>, token: &str, method: &str, path: &str) -> Verdict {
+    let gateway = Gateway::load(
+        store.clone(),
+        store,
+        Arc::new(RouteTable::built_in().expect("the route table")),
+        GatewayConfig::new(&OAuthConfig::for_issuer(crate::ISSUER)),
+        Arc::new(SystemClock),
+    )
+    .await
+    .expect("the gateway loads the published keys");
+    let arn = format!("arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/{method}{path}");
+    gateway.decide(Ok(token), Some(&arn)).await.verdict
+}
+
+/// Did the gateway let the call through?
+pub fn allowed(verdict: &Verdict) -> bool {
+    matches!(verdict, Verdict::Allow { .. })
+}
+
+/// Was the token refused as revoked (401, not a scope problem)?
+pub fn revoked(verdict: &Verdict) -> bool {
+    matches!(verdict, Verdict::Unauthorized { reason } if reason == "revoked")
+}
