@@ -2,6 +2,7 @@
 //! variable; defaults suit a local run.
 
 use crate::domain::LoginPolicy;
+use crate::ratelimit::Rate;
 use crate::signing::SigningAlgorithm;
 use std::env;
 use std::time::Duration;
@@ -37,9 +38,21 @@ pub fn kms_key_id_from_env() -> Result<String, ConfigError> {
 
 pub use aws_config::SdkConfig;
 
-/// The AWS SDK configuration from the environment, loaded once per cold start.
+/// The AWS SDK configuration from the environment, loaded once per cold start, with the
+/// Lambda functions' timeouts and retries on every call (rule 18; `budget` explains them).
 pub async fn aws_sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    aws_sdk_config_within(crate::budget::DependencyBudget::FUNCTIONS).await
+}
+
+/// As `aws_sdk_config`, with another caller's bounds (the operator CLI).
+pub async fn aws_sdk_config_within(
+    budget: crate::budget::DependencyBudget,
+) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(budget.timeout_config())
+        .retry_config(budget.retry_config())
+        .load()
+        .await
 }
 
 /// Protocol settings shared by the authorization server functions and the authorizer.
@@ -143,9 +156,14 @@ impl OAuthConfig {
 /// Settings of the login and consent pages, read by the authorize and consent functions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InteractionConfig {
-    /// `XECURE_LOGIN_MAX_FAILURES` (default 5) per account, `XECURE_LOGIN_SOURCE_MAX_FAILURES`
-    /// (default 50) per source address, within `XECURE_LOGIN_WINDOW_MINUTES` (default 15);
-    /// then locked out for `XECURE_LOGIN_LOCKOUT_MINUTES` (default 15), doubling each time.
+    /// Failed logins within `XECURE_LOGIN_WINDOW_MINUTES` (default 15) before a lockout:
+    /// `XECURE_LOGIN_MAX_FAILURES` (default 5) per account from one source address,
+    /// `XECURE_LOGIN_ACCOUNT_MAX_FAILURES` (default 20) per account from all sources,
+    /// `XECURE_LOGIN_SOURCE_MAX_FAILURES` (default 100) per source address on all accounts
+    /// (the per-source policy is explained in `domain::throttle`); then locked out for
+    /// `XECURE_LOGIN_LOCKOUT_MINUTES` (default 15), doubling with each further lockout.
+    /// `XECURE_LOGIN_HASH_QUEUE` (default 16): password checks that may wait for a hashing
+    /// thread (one per core) before a login answers 503 with Retry-After.
     pub login: LoginPolicy,
     /// `XECURE_SESSION_HOURS` (default 8): how long a login lasts.
     pub session_ttl: Duration,
@@ -162,10 +180,19 @@ impl InteractionConfig {
                 "XECURE_LOGIN_MAX_FAILURES",
                 defaults.max_account_failures,
             )?,
+            max_account_total_failures: count(
+                "XECURE_LOGIN_ACCOUNT_MAX_FAILURES",
+                defaults.max_account_total_failures,
+            )?,
             max_source_failures: count(
                 "XECURE_LOGIN_SOURCE_MAX_FAILURES",
                 defaults.max_source_failures,
             )?,
+            hash_queue: usize::try_from(number(
+                "XECURE_LOGIN_HASH_QUEUE",
+                defaults.hash_queue as u64,
+            )?)
+            .unwrap_or(defaults.hash_queue),
             window: Duration::from_secs(number("XECURE_LOGIN_WINDOW_MINUTES", 15)? * MINUTE),
             lockout: Duration::from_secs(number("XECURE_LOGIN_LOCKOUT_MINUTES", 15)? * MINUTE),
             ..defaults
@@ -196,4 +223,70 @@ fn count(name: &'static str, default: u32) -> Result<u32, ConfigError> {
         name,
         why: format!("{value} is too large"),
     })
+}
+
+/// Rate limits at the edges of the token function (security rule 19), answered with 429
+/// and Retry-After. Per container in Lambda (see `crate::ratelimit`): API Gateway's stage
+/// or usage-plan throttling is the shared limit in front of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    /// `XECURE_CLIENT_RATE_PER_MINUTE` (default 600) and `XECURE_CLIENT_BURST` (default 60):
+    /// requests to `/token`, `/revoke` and `/introspect` per client (a public client's per
+    /// client and source address, since anyone can name it).
+    pub client: Rate,
+    /// `XECURE_REGISTRATION_RATE_PER_MINUTE` (default 10) and `XECURE_REGISTRATION_BURST`
+    /// (default 10): `POST /register` per initial access token.
+    pub registration: Rate,
+    /// `XECURE_AUTH_FAILURE_RATE_PER_MINUTE` (default 30) and `XECURE_AUTH_FAILURE_BURST`
+    /// (default 30): failed client or registration-token authentications per source
+    /// address; past it that address gets 429 on those endpoints.
+    pub auth_failures: Rate,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            client: Rate {
+                per_minute: 600,
+                burst: 60,
+            },
+            registration: Rate {
+                per_minute: 10,
+                burst: 10,
+            },
+            auth_failures: Rate {
+                per_minute: 30,
+                burst: 30,
+            },
+        }
+    }
+}
+
+impl RateLimitConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let defaults = RateLimitConfig::default();
+        let rate = |per_minute: &'static str, burst: &'static str, default: Rate| {
+            Ok::<_, ConfigError>(Rate {
+                per_minute: count(per_minute, default.per_minute)?,
+                burst: count(burst, default.burst)?,
+            })
+        };
+        Ok(RateLimitConfig {
+            client: rate(
+                "XECURE_CLIENT_RATE_PER_MINUTE",
+                "XECURE_CLIENT_BURST",
+                defaults.client,
+            )?,
+            registration: rate(
+                "XECURE_REGISTRATION_RATE_PER_MINUTE",
+                "XECURE_REGISTRATION_BURST",
+                defaults.registration,
+            )?,
+            auth_failures: rate(
+                "XECURE_AUTH_FAILURE_RATE_PER_MINUTE",
+                "XECURE_AUTH_FAILURE_BURST",
+                defaults.auth_failures,
+            )?,
+        })
+    }
 }

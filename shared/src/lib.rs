@@ -3,13 +3,16 @@
 
 pub mod api_usage;
 pub mod audit;
+pub mod budget;
 pub mod config;
 pub mod domain;
 pub mod gateway;
+pub mod hashing;
 pub mod http;
 pub mod jwt;
 pub mod oauth;
 pub mod ports;
+pub mod ratelimit;
 pub mod scopes;
 pub mod signing;
 pub mod store;

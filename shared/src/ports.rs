@@ -6,8 +6,8 @@
 
 use crate::domain::{
     AuditEvent, AuditPage, AuditQuery, AuthorizationCode, Client, ClientId, FamilyId, Grant,
-    InitialAccessToken, LoginPolicy, LoginSession, LoginThrottle, PendingAuthorization,
-    RefreshFamily, RefreshToken, Revocation, RevocationStamp, SigningKey, ThrottleKey, Timestamp,
+    InitialAccessToken, LoginPolicy, LoginSession, PendingAuthorization, RefreshFamily,
+    RefreshToken, Reservation, Revocation, RevocationStamp, SigningKey, ThrottleKey, Timestamp,
     TokenDigest, User, UserId, Username,
 };
 use async_trait::async_trait;
@@ -164,24 +164,53 @@ pub trait PendingAuthorizationStore: Send + Sync {
     ) -> StoreResult<Option<PendingAuthorization>>;
 }
 
-/// Failed-login counters (security rule 13).
+/// What reserving a login attempt on all its keys found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginAdmission {
+    /// Counted on every key: the password may be checked.
+    Granted(Vec<Reservation>),
+    /// Refused by `key` until `until`; nothing was counted on any key.
+    Refused { key: ThrottleKey, until: Timestamp },
+}
+
+/// How a granted attempt ended, other than by a failed check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptSettled {
+    /// The password was right: the account's failures from this source are forgotten, and
+    /// the attempt is given back on the account and source counters.
+    LoggedIn,
+    /// The password was never checked (the hashing queue was full): given back everywhere.
+    NotChecked,
+}
+
+/// Login attempt counters (security rules 13 and 17). An attempt is reserved before its
+/// password is checked, so a burst of parallel attempts checks at most the limit; see
+/// `domain::throttle` for the rules both stores apply atomically.
 #[async_trait]
 pub trait LoginThrottleStore: Send + Sync {
-    /// The live records of these keys, in order (one round trip).
-    async fn get_login_throttles(
+    /// Reserves one attempt on every key (`LoginThrottle::reserve`), all or none: if one key
+    /// refuses, no key keeps a count for this attempt.
+    async fn reserve_login_attempt(
         &self,
         keys: &[ThrottleKey],
-        now: Timestamp,
-    ) -> StoreResult<Vec<Option<LoginThrottle>>>;
-    /// Applies `LoginThrottle::after_failure` atomically and returns the new record.
-    async fn record_login_failure(
-        &self,
-        key: &ThrottleKey,
         policy: &LoginPolicy,
         now: Timestamp,
-    ) -> StoreResult<LoginThrottle>;
-    /// Forgets an account's failures after a successful login.
-    async fn clear_login_throttle(&self, key: &ThrottleKey) -> StoreResult<()>;
+    ) -> StoreResult<LoginAdmission>;
+    /// The reserved attempt failed its check: starts a lockout on each key whose window is
+    /// still the reserved one and has reached its limit (`LoginThrottle::lock_after_failure`,
+    /// once per window), and returns the lockouts started.
+    async fn login_attempt_failed(
+        &self,
+        reserved: &[Reservation],
+        policy: &LoginPolicy,
+        now: Timestamp,
+    ) -> StoreResult<Vec<(ThrottleKey, Timestamp)>>;
+    /// The reserved attempt ended without a failure.
+    async fn settle_login_attempt(
+        &self,
+        reserved: &[Reservation],
+        settled: AttemptSettled,
+    ) -> StoreResult<()>;
 }
 
 #[async_trait]

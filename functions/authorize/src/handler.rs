@@ -177,6 +177,19 @@ async fn login(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
                 &retry_after_secs.to_string(),
             )
         }
+        // Rule 19: the hashing queue is full; the attempt was neither checked nor counted.
+        Ok(LoginOutcome::Busy { retry_after_secs }) => with_header(
+            login_form(
+                flow,
+                &purpose,
+                &cookie,
+                &shown_name,
+                Some("Sign-in is busy right now. Try again in a moment."),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            RETRY_AFTER,
+            &retry_after_secs.to_string(),
+        ),
         Err(error) => error_page(&error),
     }
 }

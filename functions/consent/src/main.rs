@@ -2,13 +2,18 @@
 
 use consent::handler::handle;
 use lambda_http::{run, service_fn, Error};
+use xecure::budget::{deadline_page, within_deadline, REQUEST_DEADLINE};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     xecure::telemetry::init_json_logs();
     let flow = xecure::web::lambda::flow_from_env("consent").await?;
     run(service_fn(|request| {
-        flow.auditor().around("consent", handle(&flow, request))
+        // Rule 18: a slow store gives a 503 page before Lambda's timeout (see `budget`).
+        let work = within_deadline(REQUEST_DEADLINE, handle(&flow, request), || {
+            Ok(deadline_page())
+        });
+        flow.auditor().around("consent", work)
     }))
     .await
 }

@@ -17,6 +17,8 @@ use xecure::oauth::token::TokenService;
 use xecure::oauth::{ErrorCode, OAuthError};
 use xecure::scopes::ScopeCatalogue;
 
+use crate::limits::EdgeLimits;
+
 /// How long clients and verifiers may cache the JWKS. A rotated key is published at least
 /// this long (plus the keyring reload interval) before it signs.
 pub const JWKS_MAX_AGE_SECS: u64 = 300;
@@ -25,6 +27,7 @@ pub struct TokenApp {
     service: TokenService,
     registrar: Registrar,
     metadata: Value,
+    limits: Option<EdgeLimits>,
 }
 
 impl TokenApp {
@@ -37,7 +40,15 @@ impl TokenApp {
             service,
             registrar,
             metadata,
+            limits: None,
         }
+    }
+
+    /// The same app with rate limits at its edges (rule 19): the Lambda and `xecure serve`
+    /// wiring set them; tests and benchmarks that measure the endpoints themselves do not.
+    pub fn with_rate_limits(mut self, limits: EdgeLimits) -> Self {
+        self.limits = Some(limits);
+        self
     }
 
     /// The app over `store`, signing with `keyring`, with the operating system's randomness.
@@ -86,12 +97,30 @@ fn refused_or(result: Result<Response<Body>, OAuthError>) -> Response<Body> {
 }
 
 pub async fn handle(app: &TokenApp, request: Request) -> Result<Response<Body>, Error> {
-    let path = route_path(&request);
-    let method = request.method().clone();
-    if let Some(preflight) = crate::cors::preflight(&method, path) {
+    let path = route_path(&request).to_owned();
+    // A preflight is answered before anything else: it carries no credential to limit.
+    if let Some(preflight) = crate::cors::preflight(request.method(), &path) {
         return Ok(preflight);
     }
-    let response = match (method, path) {
+    let response = match &app.limits {
+        None => route(app, request).await,
+        Some(limits) => match limits.admit(&request) {
+            Err(refused) => refused.response(),
+            Ok(admitted) => {
+                let response = route(app, request).await;
+                limits.settle(admitted, &response);
+                response
+            }
+        },
+    };
+    // Refusals too (a 429 included): a browser app must be able to read why.
+    Ok(crate::cors::allow(&path, response))
+}
+
+async fn route(app: &TokenApp, request: Request) -> Response<Body> {
+    let path = route_path(&request);
+    let method = request.method().clone();
+    match (method, path) {
         (Method::POST, TOKEN_PATH) => refused_or(token(app, &request).await),
         (Method::POST, REVOKE_PATH) => refused_or(revoke(app, &request).await),
         (Method::POST, INTROSPECT_PATH) => refused_or(introspect(app, &request).await),
@@ -119,8 +148,7 @@ pub async fn handle(app: &TokenApp, request: Request) -> Result<Response<Body>, 
             "this endpoint accepts POST only",
         ),
         _ => no_route(&request),
-    };
-    Ok(crate::cors::allow(path, response))
+    }
 }
 
 /// The `{client_id}` of `/register/{client_id}`.

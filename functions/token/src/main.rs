@@ -5,7 +5,11 @@ use lambda_http::{run, service_fn, Error};
 use std::sync::Arc;
 use std::time::Duration;
 use token::handler::{handle, TokenApp};
-use xecure::config::{aws_sdk_config, kms_key_id_from_env, OAuthConfig, StoreConfig};
+use token::limits::EdgeLimits;
+use xecure::budget::{deadline_json, within_deadline, REQUEST_DEADLINE};
+use xecure::config::{
+    aws_sdk_config, kms_key_id_from_env, OAuthConfig, RateLimitConfig, StoreConfig,
+};
 use xecure::ports::SystemClock;
 use xecure::signing::{KmsKeySealer, LiveKeyring};
 use xecure::store::dynamo::DynamoStore;
@@ -27,10 +31,17 @@ async fn main() -> Result<(), Error> {
     let keyring =
         LiveKeyring::load(store.clone(), Some(sealer), clock.clone(), KEYRING_RELOAD).await?;
     let catalogue = Arc::new(xecure::scopes::ScopeCatalogue::from_env()?);
+    // Per container (rule 19); API Gateway's throttling is the limit all containers share.
+    let limits = EdgeLimits::new(&RateLimitConfig::from_env()?, clock.clone());
     let app = TokenApp::over(store, keyring, config, clock, catalogue)
-        .with_auditor(|auditor| xecure::audit::cloudwatch::for_lambda(auditor, &aws, "token"));
+        .with_auditor(|auditor| xecure::audit::cloudwatch::for_lambda(auditor, &aws, "token"))
+        .with_rate_limits(limits);
     run(service_fn(|request| {
-        app.auditor().around("token", handle(&app, request))
+        // Rule 18: a slow store gives a 503 before Lambda's timeout (see `budget`).
+        let work = within_deadline(REQUEST_DEADLINE, handle(&app, request), || {
+            Ok(deadline_json())
+        });
+        app.auditor().around("token", work)
     }))
     .await
 }

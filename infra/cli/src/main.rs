@@ -21,6 +21,7 @@ mod users;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+use xecure::budget::DependencyBudget;
 
 #[derive(Parser)]
 #[command(
@@ -81,7 +82,16 @@ async fn main() -> ExitCode {
         match (cli.command, cli.target.local_dir()) {
             (Command::Usage(args), Some(dir)) => usage::run(args, None, Some(dir)).await,
             (Command::UsagePlan(command), Some(dir)) => usage_plans::run_local(command, dir),
-            (command, _) => run(command, &cli.target.open().await?).await,
+            (command, _) => {
+                // `serve` answers requests as the functions do, with their bounds on every
+                // call; the other commands are an operator waiting (rule 18,
+                // `xecure::budget`).
+                let budget = match command {
+                    Command::Serve(_) => DependencyBudget::FUNCTIONS,
+                    _ => DependencyBudget::OPERATOR,
+                };
+                run(command, &cli.target.open(budget).await?).await
+            }
         }
     }
     .await;

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use xecure::audit::{AuditDraft, Auditor, RequestContext};
-use xecure::config::{aws_sdk_config, SdkConfig};
+use xecure::budget::DependencyBudget;
+use xecure::config::{aws_sdk_config_within, SdkConfig};
 use xecure::oauth::access_revocation::AccessRevoker;
 use xecure::ports::{Clock, OsRng, Store, SystemClock};
 use xecure::signing::{KeySealer, KmsKeySealer, LocalKeySealer};
@@ -115,10 +116,11 @@ impl TargetArgs {
         }
     }
 
-    pub async fn open(&self) -> Result<Target, String> {
+    /// Every AWS call the target makes is bounded by `budget` (rule 18).
+    pub async fn open(&self, budget: DependencyBudget) -> Result<Target, String> {
         match &self.dynamodb_table {
             Some(table) => {
-                let mut aws = aws_sdk_config().await;
+                let mut aws = aws_sdk_config_within(budget).await;
                 if let Some(endpoint) = &self.endpoint {
                     aws = aws.into_builder().endpoint_url(endpoint).build();
                 }

@@ -37,10 +37,12 @@ const ROLE_ACTIONS: [(&str, &[(&str, &str)]); 4] = [
     (
         "AuthorizeRole",
         &[
-            // Clients, users, throttles (TransactGetItems reads item by item), sessions,
-            // pending requests (taken with DeleteItem), grants, codes, audit records.
+            // Clients, users, throttles (TransactGetItems reads item by item; the login
+            // attempt counters are UpdateItem ADD), sessions, pending requests (taken with
+            // DeleteItem), grants, codes, audit records.
             ("dynamodb:GetItem", TABLE),
             ("dynamodb:PutItem", TABLE),
+            ("dynamodb:UpdateItem", TABLE),
             ("dynamodb:DeleteItem", TABLE),
             ("logs:CreateLogStream", "!GetAtt AuthorizeLogGroup.Arn"),
             ("logs:PutLogEvents", "!GetAtt AuthorizeLogGroup.Arn"),
@@ -328,7 +330,7 @@ const REQUIRED_ENV: [(&str, &[&str]); 4] = [
 ];
 
 /// Variables the code reads whose default is right in AWS, and why the template leaves them.
-const DEFAULTED_ENV: [(&str, &str); 18] = [
+const DEFAULTED_ENV: [(&str, &str); 26] = [
     (
         "XECURE_AUDIENCE",
         "issuer + /api; set only when the Audience parameter is",
@@ -341,8 +343,34 @@ const DEFAULTED_ENV: [(&str, &str); 18] = [
         "90 days for an RFC 7592 registration access token",
     ),
     ("XECURE_SIGNING_ALG", "EdDSA"),
-    ("XECURE_LOGIN_MAX_FAILURES", "5 per account"),
-    ("XECURE_LOGIN_SOURCE_MAX_FAILURES", "50 per source"),
+    ("XECURE_LOGIN_MAX_FAILURES", "5 per account from one source"),
+    (
+        "XECURE_LOGIN_ACCOUNT_MAX_FAILURES",
+        "20 per account from all sources",
+    ),
+    (
+        "XECURE_LOGIN_HASH_QUEUE",
+        "16 password checks waiting for a hashing thread",
+    ),
+    (
+        "XECURE_CLIENT_RATE_PER_MINUTE",
+        "600 token-endpoint requests per client",
+    ),
+    ("XECURE_CLIENT_BURST", "60"),
+    (
+        "XECURE_REGISTRATION_RATE_PER_MINUTE",
+        "10 registrations per initial access token",
+    ),
+    ("XECURE_REGISTRATION_BURST", "10"),
+    (
+        "XECURE_AUTH_FAILURE_RATE_PER_MINUTE",
+        "30 failed client authentications per source",
+    ),
+    ("XECURE_AUTH_FAILURE_BURST", "30"),
+    (
+        "XECURE_LOGIN_SOURCE_MAX_FAILURES",
+        "100 per source on all accounts",
+    ),
     ("XECURE_LOGIN_WINDOW_MINUTES", "15"),
     ("XECURE_LOGIN_LOCKOUT_MINUTES", "15"),
     ("XECURE_SESSION_HOURS", "8"),

@@ -38,6 +38,20 @@ impl CloudWatchAuditLog {
         Self::new(Client::new(config), group, function)
     }
 
+    /// As `from_config`, every call bounded by `budget` (rule 18).
+    pub fn within(
+        config: &aws_config::SdkConfig,
+        budget: crate::budget::DependencyBudget,
+        group: &str,
+        function: &str,
+    ) -> Self {
+        let config = aws_sdk_cloudwatchlogs::config::Builder::from(config)
+            .timeout_config(budget.timeout_config())
+            .retry_config(budget.retry_config())
+            .build();
+        Self::new(Client::from_conf(config), group, function)
+    }
+
     async fn ensure_stream(&self) -> Result<(), String> {
         if self.stream_exists.load(Ordering::Acquire) {
             return Ok(());
@@ -122,7 +136,10 @@ pub fn for_lambda(
     let auditor = auditor.with_lines(Arc::new(StdoutLines));
     match std::env::var(LOG_GROUP_VARIABLE) {
         Ok(group) if !group.is_empty() => {
-            let writer = Arc::new(CloudWatchAuditLog::from_config(aws, &group, function));
+            // The batch goes out after the response is ready and retries by itself: its
+            // calls get the audit log's own bounds, within the function's timeout.
+            let budget = crate::budget::DependencyBudget::AUDIT_LOG;
+            let writer = Arc::new(CloudWatchAuditLog::within(aws, budget, &group, function));
             let batch = AuditLogBatch::new(
                 writer,
                 auditor.lines().clone(),

@@ -36,6 +36,6 @@ pub use scope::Scope;
 pub use secret::{ClientSecret, OpaqueToken, Password, SecretHash, TokenDigest};
 pub use session::LoginSession;
 pub use signing_key::{SealedPrivateKey, SigningKey};
-pub use throttle::{LoginPolicy, LoginThrottle, ThrottleKey};
+pub use throttle::{Admission, LoginPolicy, LoginThrottle, Reservation, ThrottleKey};
 pub use time::Timestamp;
 pub use user::{PasswordHash, User, Username};

@@ -91,6 +91,11 @@ impl PasswordHash {
     pub fn from_phc(phc: String) -> Self {
         PasswordHash(phc)
     }
+
+    /// The PHC string, for the login's hashing threads (`crate::hashing::verify_phc`).
+    pub fn as_phc(&self) -> &str {
+        &self.0
+    }
 }
 
 impl fmt::Debug for PasswordHash {

@@ -25,6 +25,9 @@ pub enum ErrorCode {
     InvalidClientMetadata,
     /// RFC 6750 section 3.1: a bad initial or registration access token.
     InvalidToken,
+    /// Not an RFC 6749 code: RFC 6585 section 4's 429 in the RFC 6749 section 5.2 shape, for
+    /// a client or token over its rate (security rule 19), with Retry-After.
+    TooManyRequests,
 }
 
 impl ErrorCode {
@@ -46,6 +49,7 @@ impl ErrorCode {
             ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
             ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::TooManyRequests => "too_many_requests",
         }
     }
 
@@ -56,6 +60,7 @@ impl ErrorCode {
             ErrorCode::InvalidClient | ErrorCode::InvalidToken => 401,
             ErrorCode::ServerError => 500,
             ErrorCode::TemporarilyUnavailable => 503,
+            ErrorCode::TooManyRequests => 429,
             _ => 400,
         }
     }

@@ -1,19 +1,30 @@
-//! Checking a user's credentials (security rule 13): argon2id verification, failures counted
-//! per account and per source address with escalating lockouts, one answer for "no such user"
-//! and "wrong password", and an audit record for every outcome.
+//! Checking a user's credentials (security rules 13, 17 and 19): argon2id verification on the
+//! bounded hashing pool, each attempt reserved on its counters (the account from this source,
+//! the account, the source; see `domain::throttle` for the policy) before the password is
+//! checked, lockouts that escalate once per lockout, one answer for "no such user" and "wrong
+//! password", and an audit record for every outcome.
 
 use super::OAuthError;
 use crate::audit::{AuditDraft, Auditor, RequestContext};
 use crate::domain::{
-    AuditEventKind, AuditOutcome, ClientId, LoginPolicy, LoginSession, LoginThrottle, OpaqueToken,
-    Password, PasswordHash, ThrottleKey, Timestamp, User, Username,
+    AuditEventKind, AuditOutcome, ClientId, LoginPolicy, LoginSession, OpaqueToken, Password,
+    PasswordHash, Reservation, ThrottleKey, Timestamp, User, Username,
 };
-use crate::ports::{Clock, Rng, Store};
+use crate::hashing::{Busy, HashingPool};
+use crate::ports::{AttemptSettled, Clock, LoginAdmission, Rng, Store};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 /// Longest password checked; longer ones fail like a wrong password.
 pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// Retry-After of a login refused because the hashing queue was full: a queue drains in a
+/// fraction of a second (tens of milliseconds per check per core).
+pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
+
+/// The source of attempts whose address is unknown (never in Lambda or `xecure serve`,
+/// which always know it): they share one set of counters.
+const UNKNOWN_SOURCE: &str = "unknown";
 
 /// What the user is told; never whether the account exists.
 #[derive(Debug)]
@@ -28,10 +39,13 @@ pub enum LoginOutcome {
     /// Too many failures for this account or this source: no attempt is checked until the
     /// lockout ends, this many seconds from now.
     LockedOut { retry_after_secs: u64 },
+    /// Too many password checks waiting: this one was not checked and not counted; try again
+    /// after this many seconds (rule 19).
+    Busy { retry_after_secs: u64 },
 }
 
 /// Verified against when the username is unknown, so an unknown user costs the same argon2id
-/// work as a known one and timing does not tell them apart.
+/// work as a known one and timing does not tell them apart. Built on a hashing thread.
 static DECOY_HASH: LazyLock<PasswordHash> = LazyLock::new(|| {
     PasswordHash::create(
         &Password::new("decoy password for unknown users"),
@@ -47,6 +61,7 @@ pub struct LoginService {
     auditor: Auditor,
     policy: LoginPolicy,
     session_ttl: Duration,
+    hashing: &'static HashingPool,
 }
 
 impl LoginService {
@@ -58,6 +73,7 @@ impl LoginService {
         policy: LoginPolicy,
         session_ttl: Duration,
     ) -> Self {
+        let hashing = crate::hashing::shared(policy.hash_queue);
         LoginService {
             store,
             clock,
@@ -65,10 +81,17 @@ impl LoginService {
             auditor,
             policy,
             session_ttl,
+            hashing,
         }
     }
 
-    /// Store failures fail closed: no login happens unless the counters could be read.
+    /// The same service checking passwords on `hashing` (tests bound it tightly).
+    pub fn with_hashing(mut self, hashing: &'static HashingPool) -> Self {
+        self.hashing = hashing;
+        self
+    }
+
+    /// Store failures fail closed: no password is checked unless its attempt was reserved.
     /// `client` is the app the login continues an authorization for (None for the
     /// connected-apps page); it goes into the audit records.
     pub async fn login(
@@ -87,51 +110,57 @@ impl LoginService {
             password.secret()
         });
         let keys = throttle_keys(username.as_ref(), context);
-        let throttles = self.store.get_login_throttles(&keys, now).await?;
+        // Rule 17: the attempt is counted before its password is checked, atomically, so a
+        // burst of parallel attempts checks at most the limit.
+        let admission = self
+            .store
+            .reserve_login_attempt(&keys, &self.policy, now)
+            .await?;
         let user = match &username {
-            Some(name) => self.store.get_user_by_username(name).await?,
+            Some(name) => match self.store.get_user_by_username(name).await {
+                Ok(user) => user,
+                Err(error) => {
+                    self.give_back(&admission).await;
+                    return Err(error.into());
+                }
+            },
             None => None,
         };
-        let user_id = user.as_ref().map(|user| user.id.clone());
-        let draft = |kind, outcome| {
-            let draft = AuditDraft::new(kind, outcome);
-            let draft = match client {
-                Some(client) => draft.client(client),
-                None => draft,
-            };
-            match &user_id {
-                Some(id) => draft.user(id),
-                None => draft,
+        let audit = Audit {
+            auditor: &self.auditor,
+            client,
+            user: user.as_ref(),
+            context,
+        };
+        let reserved = match admission {
+            LoginAdmission::Granted(reserved) => reserved,
+            LoginAdmission::Refused { key, until } => {
+                audit
+                    .record(AuditEventKind::LoginLocked, key.lock_reason())
+                    .await;
+                return Ok(locked_out(until, now));
             }
         };
-        if let Some((reason, until)) = lockout(&keys, &throttles, now) {
-            self.auditor
-                .record(
-                    draft(AuditEventKind::LoginLocked, AuditOutcome::Failure).reason(reason),
-                    context,
-                )
-                .await;
-            return Ok(locked_out(until, now));
-        }
-        let verdict = verify(user.as_ref(), password).await;
-        let Some(user) = user.filter(|_| verdict.is_ok()) else {
-            let reason = verdict.err().unwrap_or("bad_password");
-            self.auditor
-                .record(
-                    draft(AuditEventKind::LoginFailed, AuditOutcome::Failure).reason(reason),
-                    context,
-                )
-                .await;
-            return self.count_failure(&keys, now, &draft, context).await;
+        let verdict = match self.verify(user.as_ref(), password).await {
+            Ok(verdict) => verdict,
+            Err(Busy) => {
+                tracing::warn!("login refused: the password hashing queue is full");
+                self.store
+                    .settle_login_attempt(&reserved, AttemptSettled::NotChecked)
+                    .await?;
+                return Ok(LoginOutcome::Busy {
+                    retry_after_secs: BUSY_RETRY_AFTER_SECS,
+                });
+            }
         };
-        // A success forgets the account's failures (the source's stay); no call if none.
-        let counted_account = keys
-            .iter()
-            .zip(&throttles)
-            .find(|(key, state)| matches!(key, ThrottleKey::Account(_)) && state.is_some());
-        if let Some((account, _)) = counted_account {
-            self.store.clear_login_throttle(account).await?;
-        }
+        let Some(user) = user.as_ref().filter(|_| verdict.is_ok()) else {
+            let reason = verdict.err().unwrap_or("bad_password");
+            audit.record(AuditEventKind::LoginFailed, reason).await;
+            return self.count_failure(&reserved, now, &audit).await;
+        };
+        self.store
+            .settle_login_attempt(&reserved, AttemptSettled::LoggedIn)
+            .await?;
         let cookie = OpaqueToken::generate(self.rng.as_ref());
         let session = LoginSession {
             digest: cookie.digest(),
@@ -142,45 +171,104 @@ impl LoginService {
             expires_at: now.plus(self.session_ttl),
         };
         self.store.put_session(&session).await?;
-        self.auditor
-            .record(
-                draft(AuditEventKind::LoginSucceeded, AuditOutcome::Success),
-                context,
-            )
-            .await;
+        audit.record_success().await;
         Ok(LoginOutcome::LoggedIn { cookie, session })
+    }
+
+    /// A reserved attempt that will not be checked is given back, best effort (if the store
+    /// failed, the attempt stays counted: the safe side of rule 13).
+    async fn give_back(&self, admission: &LoginAdmission) {
+        if let LoginAdmission::Granted(reserved) = admission {
+            let _ = self
+                .store
+                .settle_login_attempt(reserved, AttemptSettled::NotChecked)
+                .await;
+        }
     }
 
     async fn count_failure(
         &self,
-        keys: &[ThrottleKey],
+        reserved: &[Reservation],
         now: Timestamp,
-        draft: &(dyn Fn(AuditEventKind, AuditOutcome) -> AuditDraft + Sync),
-        context: &RequestContext,
+        audit: &Audit<'_>,
     ) -> Result<LoginOutcome, OAuthError> {
-        let mut locked_until = None;
-        for key in keys {
-            let state = self
-                .store
-                .record_login_failure(key, &self.policy, now)
-                .await?;
-            if let Some(until) = state.locked_at(now).filter(|_| state.failures == 0) {
-                // This failure started a lockout.
-                self.auditor
-                    .record(
-                        draft(AuditEventKind::LoginLocked, AuditOutcome::Failure)
-                            .reason(lock_reason(key))
-                            .detail("locked_until", until.as_millis().to_string()),
-                        context,
-                    )
-                    .await;
-                locked_until = locked_until.max(Some(until));
-            }
+        let started = self
+            .store
+            .login_attempt_failed(reserved, &self.policy, now)
+            .await?;
+        for (key, until) in &started {
+            audit.record_lock(key, *until).await;
         }
-        Ok(match locked_until {
+        Ok(match started.iter().map(|(_, until)| *until).max() {
             Some(until) => locked_out(until, now),
             None => LoginOutcome::Refused,
         })
+    }
+
+    /// argon2id on the hashing pool (tens of milliseconds of CPU), or `Busy` if its queue is
+    /// full. The inner `Err` holds the internal reason for the audit record.
+    async fn verify(
+        &self,
+        user: Option<&User>,
+        password: Password,
+    ) -> Result<Result<(), &'static str>, Busy> {
+        let (hash, why) = match user {
+            Some(user) if user.disabled => (Some(user.password_hash.clone()), "user_disabled"),
+            Some(user) => (Some(user.password_hash.clone()), "bad_password"),
+            None => (None, "unknown_user"),
+        };
+        let matches = self
+            .hashing
+            .run(move || {
+                let stored = hash.as_ref().unwrap_or(&*DECOY_HASH);
+                crate::hashing::verify_phc(stored.as_phc(), password.secret().as_bytes())
+            })
+            .await?;
+        Ok(match (user, matches) {
+            (Some(user), true) if !user.disabled => Ok(()),
+            (_, _) => Err(why),
+        })
+    }
+}
+
+/// The audit records of one login attempt.
+struct Audit<'a> {
+    auditor: &'a Auditor,
+    client: Option<&'a ClientId>,
+    user: Option<&'a User>,
+    context: &'a RequestContext,
+}
+
+impl Audit<'_> {
+    fn draft(&self, kind: AuditEventKind, outcome: AuditOutcome) -> AuditDraft {
+        let draft = AuditDraft::new(kind, outcome);
+        let draft = match self.client {
+            Some(client) => draft.client(client),
+            None => draft,
+        };
+        match self.user {
+            Some(user) => draft.user(&user.id),
+            None => draft,
+        }
+    }
+
+    async fn record(&self, kind: AuditEventKind, reason: &str) {
+        let draft = self.draft(kind, AuditOutcome::Failure).reason(reason);
+        self.auditor.record(draft, self.context).await;
+    }
+
+    /// A lockout this attempt started.
+    async fn record_lock(&self, key: &ThrottleKey, until: Timestamp) {
+        let draft = self
+            .draft(AuditEventKind::LoginLocked, AuditOutcome::Failure)
+            .reason(key.lock_reason())
+            .detail("locked_until", until.as_millis().to_string());
+        self.auditor.record(draft, self.context).await;
+    }
+
+    async fn record_success(&self) {
+        let draft = self.draft(AuditEventKind::LoginSucceeded, AuditOutcome::Success);
+        self.auditor.record(draft, self.context).await;
     }
 }
 
@@ -191,52 +279,22 @@ fn locked_out(until: Timestamp, now: Timestamp) -> LoginOutcome {
     }
 }
 
-/// The account (when the name is well-formed) and the source address (when known).
+/// The counters an attempt is reserved on: the account from this source and the account
+/// (when the name is well-formed), and the source.
 fn throttle_keys(username: Option<&Username>, context: &RequestContext) -> Vec<ThrottleKey> {
-    let mut keys = Vec::with_capacity(2);
+    let source = context
+        .source_ip
+        .clone()
+        .unwrap_or_else(|| UNKNOWN_SOURCE.to_owned());
+    let mut keys = Vec::with_capacity(3);
     if let Some(name) = username {
+        keys.push(ThrottleKey::AccountFromSource(name.clone(), source.clone()));
         keys.push(ThrottleKey::Account(name.clone()));
     }
-    if let Some(address) = &context.source_ip {
-        keys.push(ThrottleKey::Source(address.clone()));
-    }
+    keys.push(ThrottleKey::Source(source));
     keys
 }
 
-fn lock_reason(key: &ThrottleKey) -> &'static str {
-    match key {
-        ThrottleKey::Account(_) => "account_locked",
-        ThrottleKey::Source(_) => "source_locked",
-    }
-}
-
-fn lockout(
-    keys: &[ThrottleKey],
-    throttles: &[Option<LoginThrottle>],
-    now: Timestamp,
-) -> Option<(&'static str, Timestamp)> {
-    keys.iter()
-        .zip(throttles)
-        .filter_map(|(key, state)| {
-            let until = state.as_ref()?.locked_at(now)?;
-            Some((lock_reason(key), until))
-        })
-        .max_by_key(|(_, until)| *until)
-}
-
-/// argon2id on a blocking thread (tens of milliseconds of CPU). `Err` holds the internal
-/// reason for the audit record.
-async fn verify(user: Option<&User>, password: Password) -> Result<(), &'static str> {
-    let (hash, why) = match user {
-        Some(user) if user.disabled => (user.password_hash.clone(), "user_disabled"),
-        Some(user) => (user.password_hash.clone(), "bad_password"),
-        None => (DECOY_HASH.clone(), "unknown_user"),
-    };
-    let matches = tokio::task::spawn_blocking(move || hash.verify(&password))
-        .await
-        .unwrap_or(false);
-    match (user, matches) {
-        (Some(user), true) if !user.disabled => Ok(()),
-        (_, _) => Err(why),
-    }
-}
+#[cfg(test)]
+#[path = "login_tests.rs"]
+mod tests;

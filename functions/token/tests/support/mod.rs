@@ -77,6 +77,16 @@ pub async fn harness_on(
     sealer: Arc<dyn KeySealer>,
     data_dir: Option<tempfile::TempDir>,
 ) -> Harness {
+    harness_with(store, sealer, data_dir, None).await
+}
+
+/// As `harness_on`, the app rate-limited as the Lambda wiring limits it.
+pub async fn harness_with(
+    store: Arc<dyn Store>,
+    sealer: Arc<dyn KeySealer>,
+    data_dir: Option<tempfile::TempDir>,
+    limits: Option<xecure::config::RateLimitConfig>,
+) -> Harness {
     use GrantType::*;
     let code_and_refresh = [AuthorizationCode, RefreshToken];
     store
@@ -151,11 +161,18 @@ pub async fn harness_on(
         clock.clone(),
         Arc::new(OsRng),
     );
+    let app = TokenApp::new(
+        service,
+        Arc::new(xecure::scopes::ScopeCatalogue::built_in()),
+    );
+    let app = match limits {
+        Some(limits) => {
+            app.with_rate_limits(token::limits::EdgeLimits::new(&limits, clock.clone()))
+        }
+        None => app,
+    };
     Harness {
-        app: Arc::new(TokenApp::new(
-            service,
-            Arc::new(xecure::scopes::ScopeCatalogue::built_in()),
-        )),
+        app: Arc::new(app),
         store,
         clock,
         config,
@@ -184,6 +201,18 @@ impl Reply {
 
 pub fn basic(id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+/// A form-encoded POST, with the Authorization header if given.
+pub fn form_post(path: &str, body: &str, authorization: Option<&str>) -> Request {
+    let mut builder = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("content-type", "application/x-www-form-urlencoded");
+    if let Some(value) = authorization {
+        builder = builder.header("authorization", value);
+    }
+    builder.body(Body::from(body.to_owned())).unwrap()
 }
 
 pub fn form(pairs: &[(&str, &str)]) -> String {
@@ -220,15 +249,7 @@ impl Harness {
     }
 
     pub async fn post(&self, path: &str, body: &str, authorization: Option<&str>) -> Reply {
-        let mut builder = lambda_http::http::Request::builder()
-            .method("POST")
-            .uri(path)
-            .header("content-type", "application/x-www-form-urlencoded");
-        if let Some(value) = authorization {
-            builder = builder.header("authorization", value);
-        }
-        self.send(builder.body(Body::from(body.to_owned())).unwrap())
-            .await
+        self.send(form_post(path, body, authorization)).await
     }
 
     pub async fn get(&self, path: &str) -> Reply {

@@ -23,10 +23,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use token::handler::TokenApp;
+use token::limits::EdgeLimits;
 use xecure::api_usage::access_log::AccessRecord;
 use xecure::audit::lines::StdoutLines;
 use xecure::audit::Auditor;
-use xecure::config::{InteractionConfig, OAuthConfig};
+use xecure::config::{InteractionConfig, OAuthConfig, RateLimitConfig};
 use xecure::domain::{OpaqueToken, Timestamp};
 use xecure::gateway::backend::{IDENTITY_HEADERS, ORIGIN_VERIFY_HEADER};
 use xecure::gateway::policy::policy_allows;
@@ -73,7 +74,7 @@ pub struct LocalSystem {
     clock: Arc<dyn Clock>,
     /// The integration's `X-Xecure-Origin-Verify` value (random per run).
     origin_secret: String,
-    /// Usage plans, when enforced (`PerAppLimits=enforced` in the template).
+    /// Usage plans, when enforced (as the template's REST API does).
     per_app_limits: Option<PerAppLimits>,
     access_log: AccessLog,
 }
@@ -118,6 +119,7 @@ impl LocalSystem {
         // Audit records and metrics on stdout, as each Lambda function writes them.
         let stdout = |auditor: Auditor| auditor.with_lines(Arc::new(StdoutLines));
         let catalogue = Arc::new(ScopeCatalogue::from_env().map_err(|e| e.to_string())?);
+        let limits = RateLimitConfig::from_env().map_err(|e| e.to_string())?;
         let token = TokenApp::over(
             store.clone(),
             keyring,
@@ -125,7 +127,8 @@ impl LocalSystem {
             clock.clone(),
             catalogue.clone(),
         )
-        .with_auditor(stdout);
+        .with_auditor(stdout)
+        .with_rate_limits(EdgeLimits::new(&limits, clock.clone()));
         let flow = AuthorizationFlow::new(
             store.clone(),
             catalogue,
@@ -394,6 +397,16 @@ impl LocalSystem {
             },
         );
         Ok(response)
+    }
+}
+
+impl super::http::Handler for LocalSystem {
+    fn handle(
+        &self,
+        request: Request,
+        peer: SocketAddr,
+    ) -> impl std::future::Future<Output = Response<Body>> + Send {
+        LocalSystem::handle(self, request, peer)
     }
 }
 

@@ -1,54 +1,136 @@
 //! HTTP/1.1 on a TCP listener (hyper), each request converted to a lambda_http request and
-//! the answer back, as API Gateway's proxy integration does.
+//! the answer back, as API Gateway's proxy integration does. What a connection may cost is
+//! bounded (security rule 19, `limits.rs`): headers within a timeout (slowloris), the body
+//! and the answer within a request timeout, writes that stall closed, a connection limit,
+//! and accept failures (file descriptors exhausted) met with back-off and rate-limited logs.
 
-use super::gateway::LocalSystem;
+use super::limits::{limited_line, Backoff, LogLimiter, ServerLimits};
+use super::stall::WriteStall;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use lambda_http::Body;
 use std::convert::Infallible;
+use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use tokio::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 
 /// API Gateway's payload limit.
 const MAX_BODY: usize = 10 * 1024 * 1024;
 
-pub async fn serve(listener: TcpListener, system: Arc<LocalSystem>) -> Result<(), String> {
+/// One line per this interval at most for each kind of repeated error.
+const LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Waits between failed accepts: 5 ms doubling to 1 s.
+const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(5), Duration::from_secs(1));
+
+/// What answers a request (the local system; a stand-in in tests).
+pub trait Handler: Send + Sync + 'static {
+    fn handle(
+        &self,
+        request: lambda_http::Request,
+        peer: SocketAddr,
+    ) -> impl Future<Output = lambda_http::Response<Body>> + Send;
+}
+
+/// Where connections come from (the TCP listener; a failing stand-in in tests).
+pub trait Acceptor: Send {
+    fn accept(&mut self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send;
+}
+
+impl Acceptor for TcpListener {
+    fn accept(&mut self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send {
+        TcpListener::accept(self)
+    }
+}
+
+/// Serves until the process ends.
+pub async fn serve<A: Acceptor, H: Handler>(
+    mut acceptor: A,
+    handler: Arc<H>,
+    limits: ServerLimits,
+) -> Result<(), String> {
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let mut backoff = Backoff::new(ACCEPT_BACKOFF.0, ACCEPT_BACKOFF.1);
+    let mut accept_errors = LogLimiter::new(LOG_INTERVAL);
+    let connection_errors = Arc::new(Mutex::new(LogLimiter::new(LOG_INTERVAL)));
     loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
+        // At the limit, wait for a connection to end before accepting another: new ones
+        // queue in the kernel's listen backlog.
+        let slot = Arc::clone(&slots)
+            .acquire_owned()
+            .await
+            .map_err(|e| e.to_string())?;
+        let (stream, peer) = match acceptor.accept().await {
+            Ok(accepted) => {
+                backoff.reset();
+                accepted
+            }
             Err(error) => {
-                eprintln!("xecure serve: accept failed: {error}");
+                let line = format!("accept failed: {error}");
+                if let Some(line) = limited_line(&mut accept_errors, Instant::now(), &line) {
+                    eprintln!("{line}");
+                }
+                tokio::time::sleep(backoff.next_wait()).await;
                 continue;
             }
         };
-        let system = Arc::clone(&system);
+        let handler = Arc::clone(&handler);
+        let errors = Arc::clone(&connection_errors);
         tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                let system = Arc::clone(&system);
-                async move { Ok::<_, Infallible>(answer(&system, request, peer).await) }
-            });
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            if let Err(error) = connection(stream, peer, handler, limits).await {
+                let line = format!("connection from {peer} ended: {error}");
+                let mut errors = errors.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(line) = limited_line(&mut errors, Instant::now(), &line) {
+                    eprintln!("{line}");
+                }
+            }
+            drop(slot);
         });
     }
 }
 
-async fn answer(
-    system: &LocalSystem,
+async fn connection<H: Handler>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    handler: Arc<H>,
+    limits: ServerLimits,
+) -> Result<(), hyper::Error> {
+    let service = service_fn(move |request| {
+        let handler = Arc::clone(&handler);
+        async move { Ok::<_, Infallible>(answer(handler.as_ref(), request, peer, limits.request).await) }
+    });
+    let io = TokioIo::new(WriteStall::new(stream, limits.write_stall));
+    http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read)
+        .serve_connection(io, service)
+        .await
+}
+
+/// The body within the request timeout (else 408, RFC 9110 section 15.5.9), then the
+/// handler's answer within what is left of it (else 503).
+async fn answer<H: Handler>(
+    handler: &H,
     request: hyper::Request<Incoming>,
     peer: SocketAddr,
+    timeout: Duration,
 ) -> hyper::Response<Full<Bytes>> {
+    let deadline = tokio::time::Instant::now() + timeout;
     let (parts, body) = request.into_parts();
-    let bytes = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => return plain(413, "request body too large"),
-    };
+    let bytes =
+        match tokio::time::timeout_at(deadline, Limited::new(body, MAX_BODY).collect()).await {
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(_)) => return plain(413, "request body too large"),
+            Err(_) => return plain(408, "request timeout: the body did not arrive in time"),
+        };
     let body = if bytes.is_empty() {
         Body::Empty
     } else {
@@ -58,7 +140,10 @@ async fn answer(
         }
     };
     let request = lambda_http::http::Request::from_parts(parts, body);
-    let response = system.handle(request, peer).await;
+    let response = match tokio::time::timeout_at(deadline, handler.handle(request, peer)).await {
+        Ok(response) => response,
+        Err(_) => return plain(503, "the request took too long to answer"),
+    };
     let (parts, body) = response.into_parts();
     let bytes = match body {
         Body::Empty => Bytes::new(),

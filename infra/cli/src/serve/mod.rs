@@ -11,9 +11,13 @@ mod gateway;
 #[cfg(test)]
 mod gateway_tests;
 mod http;
+#[cfg(test)]
+mod http_tests;
+mod limits;
 pub mod per_app_limits;
 #[cfg(test)]
 mod revocation_tests;
+mod stall;
 #[cfg(test)]
 mod test_store;
 
@@ -38,11 +42,13 @@ pub struct ServeArgs {
     /// How the local gateway calls the authorizer, as a REST API would.
     #[arg(long, value_enum, default_value = "token")]
     pub authorizer_mode: gateway::AuthorizerMode,
-    /// Usage plans on the protected routes, as the template's PerAppLimits parameter: each
+    /// Usage plans on the protected routes, as the template's REST API enforces them: each
     /// app needs a plan (`xecure usage-plan assign`); the demo clients get `standard`.
     /// Needs a local data directory (the assignments live there).
     #[arg(long, value_enum, default_value = "enforced")]
     pub per_app_limits: PerAppLimitsMode,
+    #[command(flatten)]
+    pub limits: limits::ServerLimits,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -119,5 +125,5 @@ pub async fn run(args: ServeArgs, target: &Target) -> Result<(), String> {
     if let Some(store) = target.embedded.clone() {
         tokio::spawn(sweep_expired(store, sweep_interval()?));
     }
-    http::serve(listener, system).await
+    http::serve(listener, system, args.limits).await
 }

@@ -1,7 +1,6 @@
 //! Reads infra/template.yaml as CloudFormation does, short tags (`!Sub`, `!Ref`) included,
 //! and lists the operations of an API's OpenAPI body.
-// Each template test binary uses its own part of these helpers.
-#![allow(dead_code)]
+#![allow(dead_code)] // each test binary uses a different part of this
 
 use saphyr::{LoadableYamlNode, Yaml};
 

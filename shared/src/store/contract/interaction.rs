@@ -1,6 +1,6 @@
-//! Contract properties of pending authorization requests and failed-login counters.
+//! Contract properties of pending authorization requests.
 
-use super::{at, client_id, MINUTE, T0};
+use super::{at, client_id, T0};
 use crate::domain::*;
 use crate::ports::{Store, StoreError};
 use std::sync::Arc;
@@ -94,69 +94,4 @@ pub async fn concurrent_takes_have_one_winner<S: Store + 'static>(store: Arc<S>)
         }
     }
     assert_eq!(winners, 1);
-}
-
-fn policy() -> LoginPolicy {
-    LoginPolicy {
-        max_account_failures: 3,
-        max_source_failures: 5,
-        ..LoginPolicy::default()
-    }
-}
-
-pub async fn login_failures_lock_out_per_key<S: Store>(store: Arc<S>) {
-    let account = ThrottleKey::Account(Username::parse("carol").unwrap());
-    let source = ThrottleKey::Source("192.0.2.7".into());
-    let keys = [account.clone(), source.clone()];
-    assert_eq!(
-        store.get_login_throttles(&keys, T0).await.unwrap(),
-        vec![None, None]
-    );
-    for n in 1..=2 {
-        let state = store
-            .record_login_failure(&account, &policy(), at(n))
-            .await
-            .unwrap();
-        assert_eq!((state.failures, state.locked_until), (n as u32, None));
-    }
-    store
-        .record_login_failure(&source, &policy(), at(2))
-        .await
-        .unwrap();
-    let locked = store
-        .record_login_failure(&account, &policy(), at(3))
-        .await
-        .unwrap();
-    assert_eq!(locked.locked_at(at(3)), Some(at(3).plus(MINUTE * 15)));
-    let read = store.get_login_throttles(&keys, at(4)).await.unwrap();
-    assert_eq!(read[0].as_ref(), Some(&locked));
-    assert_eq!(read[1].as_ref().map(|s| s.failures), Some(1));
-
-    store.clear_login_throttle(&account).await.unwrap();
-    let read = store.get_login_throttles(&keys, at(5)).await.unwrap();
-    assert!(read[0].is_none(), "a successful login clears the account");
-    assert!(read[1].is_some(), "the source count stays");
-    let forgotten = at(2).plus(policy().memory);
-    assert!(store.get_login_throttles(&keys, forgotten).await.unwrap()[1].is_none());
-}
-
-pub async fn concurrent_login_failures_are_all_counted<S: Store + 'static>(store: Arc<S>) {
-    let source = ThrottleKey::Source("198.51.100.9".into());
-    let policy = LoginPolicy {
-        max_source_failures: 100,
-        ..policy()
-    };
-    let tasks: Vec<_> = (0..4)
-        .map(|_| {
-            let store = store.clone();
-            let source = source.clone();
-            let policy = policy.clone();
-            tokio::spawn(async move { store.record_login_failure(&source, &policy, at(1)).await })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap().unwrap();
-    }
-    let read = store.get_login_throttles(&[source], at(2)).await.unwrap();
-    assert_eq!(read[0].as_ref().map(|s| s.failures), Some(4));
 }

@@ -5,10 +5,12 @@
 
 mod controls;
 mod interaction;
+mod throttle;
 mod user_control;
 
 pub use controls::*;
 pub use interaction::*;
+pub use throttle::*;
 pub use user_control::*;
 
 use crate::domain::*;
@@ -996,8 +998,6 @@ macro_rules! contract_suite {
             bad_requests_are_typed_errors,
             pending_authorizations_are_taken_once,
             concurrent_takes_have_one_winner,
-            login_failures_lock_out_per_key,
-            concurrent_login_failures_are_all_counted,
             grants_are_listed_by_client,
             using_a_grant_records_when,
             initial_access_tokens_expire,
@@ -1007,6 +1007,11 @@ macro_rules! contract_suite {
             client_changes_end_earlier_codes_and_families,
             client_updates_apply_only_over_the_version_read,
             revoking_an_access_token_twice_writes_nothing_new,
+            // Login attempt counters (throttle.rs).
+            login_attempts_lock_once_the_limit_is_reached,
+            a_refused_attempt_counts_on_no_key,
+            settled_attempts_are_given_back,
+            parallel_attempts_never_pass_the_limit,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

@@ -9,6 +9,7 @@ mod items;
 mod records;
 mod registration;
 mod table;
+mod throttle;
 mod tokens;
 
 use crate::ports::{StoreError, StoreResult};

@@ -8,6 +8,7 @@ mod interaction;
 mod records;
 mod registration;
 mod sweep;
+mod throttle;
 mod tokens;
 
 use crate::domain::{ClientId, Grant, Revocation, UserId};

@@ -1,0 +1,211 @@
+//! Security rule 18 through the handlers: with the DynamoDB endpoint accepting connections and
+//! never answering, and the functions' production bounds on every call
+//! (`DependencyBudget::FUNCTIONS`), `/token`, `/revoke`, `/authorize` and `POST /login`
+//! answer 503 `temporarily_unavailable` instead of hanging, and KMS and CloudWatch Logs
+//! calls fail. The time each took is printed (run with `--nocapture`), not asserted; a
+//! guard of a minute only turns a hang into a failure.
+
+use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use xecure::budget::DependencyBudget;
+use xecure::config::{InteractionConfig, OAuthConfig};
+use xecure::oauth::interaction::AuthorizationFlow;
+use xecure::ports::{Clock, OsRng, Store, SystemClock};
+use xecure::scopes::ScopeCatalogue;
+use xecure::signing::{rotate_signing_key, LiveKeyring, LocalKeySealer, SigningAlgorithm};
+use xecure::store::dynamo::DynamoStore;
+use xecure::store::embedded::EmbeddedStore;
+use xecure::testing::moto::sdk_config_for;
+
+/// A loopback endpoint that accepts every connection, reads what is sent, and never answers.
+fn silent_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            // Kept open, never written to.
+            held.lock().unwrap().push(stream);
+        }
+    });
+    format!("http://{address}")
+}
+
+/// The store the functions would build, bounded as they bound it, on the silent endpoint.
+fn hanging_store() -> Arc<dyn Store> {
+    let config = DependencyBudget::FUNCTIONS.apply(sdk_config_for(&silent_endpoint()));
+    Arc::new(DynamoStore::from_config(&config, "xecure-hanging"))
+}
+
+/// Runs one handler call; its answer and how long it took. A minute means a hang.
+async fn timed<F: Future<Output = Response<Body>>>(what: &str, call: F) -> Response<Body> {
+    let started = Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(60), call)
+        .await
+        .unwrap_or_else(|_| panic!("{what} hung for a minute"));
+    eprintln!(
+        "{what}: {} after {} ms",
+        answer.status(),
+        started.elapsed().as_millis()
+    );
+    answer
+}
+
+fn form(path: &str) -> lambda_http::http::request::Builder {
+    lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+}
+
+fn error_of(response: &Response<Body>) -> String {
+    let Body::Text(text) = response.body() else {
+        panic!("a text body")
+    };
+    serde_json::from_str::<serde_json::Value>(text).unwrap()["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_endpoints_answer_503_when_the_store_never_answers() {
+    // Keys come from a working store (loaded once per cold start); every request's store
+    // calls go to the silent endpoint.
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+    let sealer = Arc::new(LocalKeySealer::open(dir.path()).unwrap());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let now = clock.now();
+    let (ahead, live) = (Duration::from_secs(600), Duration::from_secs(900));
+    let algorithm = SigningAlgorithm::EdDsa;
+    rotate_signing_key(
+        keys.as_ref(),
+        sealer.as_ref(),
+        &OsRng,
+        algorithm,
+        now,
+        ahead,
+        live,
+    )
+    .await
+    .unwrap();
+    let keyring = LiveKeyring::load(keys, Some(sealer), clock.clone(), Duration::from_secs(300))
+        .await
+        .unwrap();
+    let app = token::handler::TokenApp::over(
+        hanging_store(),
+        keyring,
+        OAuthConfig::for_issuer("https://auth.example"),
+        clock,
+        Arc::new(ScopeCatalogue::built_in()),
+    );
+    let basic = "Basic c2VydmljZTpzM2NyZXQ="; // service:s3cret
+    for (path, body) in [
+        ("/token", "grant_type=client_credentials"),
+        ("/revoke", "token=abc"),
+        ("/introspect", "token=abc"),
+    ] {
+        let request: Request = form(path)
+            .header(AUTHORIZATION, basic)
+            .body(Body::from(body))
+            .unwrap();
+        let answer = timed(path, async {
+            token::handler::handle(&app, request).await.unwrap()
+        })
+        .await;
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert_eq!(error_of(&answer), "temporarily_unavailable", "{path}");
+        assert_eq!(answer.headers()["cache-control"], "no-store");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorize_and_login_answer_503_when_the_store_never_answers() {
+    let flow = AuthorizationFlow::new(
+        hanging_store(),
+        Arc::new(ScopeCatalogue::built_in()),
+        OAuthConfig::for_issuer("https://auth.example"),
+        InteractionConfig::default(),
+        Arc::new(SystemClock),
+        Arc::new(OsRng),
+    );
+    let authorize: Request = lambda_http::http::Request::builder()
+        .uri("/authorize?response_type=code&client_id=photo-app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256")
+        .body(Body::Empty)
+        .unwrap();
+    let answer = timed("GET /authorize", async {
+        authorize::handler::handle(&flow, authorize).await.unwrap()
+    })
+    .await;
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    // The login form needs no store; its POST reserves the attempt first.
+    let page: Request = lambda_http::http::Request::builder()
+        .uri("/login?return=apps")
+        .body(Body::Empty)
+        .unwrap();
+    let page = authorize::handler::handle(&flow, page).await.unwrap();
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let Body::Text(html) = page.body() else {
+        panic!("the login page")
+    };
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).unwrap() + marker.len();
+    let csrf = &html[start..start + html[start..].find('"').unwrap()];
+    let body = format!("return=apps&csrf={csrf}&username=alice&password=guess");
+    let login: Request = form("/login")
+        .header(COOKIE, cookie)
+        .body(Body::from(body.clone()))
+        .unwrap();
+    let answer = timed("POST /login", async {
+        authorize::handler::handle(&flow, login).await.unwrap()
+    })
+    .await;
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let Body::Text(html) = answer.body() else {
+        panic!("an error page")
+    };
+    assert!(html.contains("temporarily_unavailable"), "{html}");
+}
+
+/// Runs one dependency call; whether it failed, and how long it took. A minute means a hang.
+async fn timed_failure<T, E, F: Future<Output = Result<T, E>>>(what: &str, call: F) -> bool {
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(Duration::from_secs(60), call)
+        .await
+        .unwrap_or_else(|_| panic!("{what} hung for a minute"));
+    eprintln!("{what}: failed after {} ms", started.elapsed().as_millis());
+    outcome.is_err()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kms_and_the_audit_log_group_fail_instead_of_hanging() {
+    use xecure::audit::cloudwatch::CloudWatchAuditLog;
+    use xecure::audit::log_group::{AuditLogWriter, LogEvent};
+    use xecure::domain::KeyId;
+    use xecure::signing::{KeySealer, KmsKeySealer};
+
+    let silent = sdk_config_for(&silent_endpoint());
+    let kms = KmsKeySealer::from_config(&DependencyBudget::FUNCTIONS.apply(silent.clone()), "k");
+    let kid = KeyId::parse("key_1").unwrap();
+    assert!(timed_failure("KMS GenerateDataKey", kms.seal(&kid, b"private")).await);
+    let log =
+        CloudWatchAuditLog::within(&silent, DependencyBudget::AUDIT_LOG, "/xecure/t", "token");
+    let event = LogEvent {
+        at: SystemClock.now(),
+        event_id: "evt_1".into(),
+        message: "{}".into(),
+    };
+    assert!(timed_failure("CloudWatch Logs PutLogEvents", log.put_events(&[event])).await);
+}
