@@ -1,6 +1,7 @@
 //! Xecure core: the domain types, the ports the protocol talks through, and the two store
 //! implementations (DynamoDB for AWS, an embedded redb file for local runs and tests).
 
+pub mod api_usage;
 pub mod audit;
 pub mod budget;
 pub mod config;

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Deploy checks, part of the test command (tests/run.sh), offline and with no AWS account:
 #   1. cfn-lint and `sam validate --lint` on infra/template.yaml (pinned, in .tools/sam-venv,
-#      a virtualenv of their own: sharing moto's makes pip downgrade one or the other);
+#      a virtualenv of their own: sharing moto's makes pip downgrade one or the other), then
+#      tests/deploy/translate_check.py on SAM's own translation (a new REST deployment on
+#      every deploy, access logs, usage plans and WAF on the stage, throttling), and the
+#      README's backend example checking the origin secret (infra/examples/backend.py);
 #   2. `cargo lambda build --release --output-format zip` of the four functions (pinned
 #      cargo-lambda with its zig, in .tools/cargo-lambda-venv), which must leave one
 #      bootstrap.zip per function; prints each zip's size and the build time.
 # The build targets x86_64-unknown-linux-gnu, whose standard library every stable toolchain
-# on this machine has; deploys default to arm64 (template parameter Architecture), which
-# `sam build` cross-compiles where rustup can add the aarch64 standard library.
+# on this machine has, and which is the template's default Architecture (the drift test
+# keeps the two equal); arm64 needs `rustup target add aarch64-unknown-linux-gnu`.
 #
 #   bash tests/deploy/check.sh            # both
 #   bash tests/deploy/check.sh template   # only the template checks (seconds)
@@ -40,6 +43,10 @@ check_template() {
   "${offline[@]}" "$SAM_VENV/bin/cfn-lint" "$TEMPLATE"
   log "sam validate --lint (aws-sam-cli $SAM_CLI_VERSION): infra/template.yaml"
   "${offline[@]}" "$SAM_VENV/bin/sam" validate --lint --template "$TEMPLATE"
+  log "SAM translation: tests/deploy/translate_check.py"
+  "${offline[@]}" "$SAM_VENV/bin/python" "$ROOT/tests/deploy/translate_check.py"
+  log "backend example: python3 infra/examples/backend.py --self-test"
+  python3 "$ROOT/infra/examples/backend.py" --self-test
 }
 
 build_functions() {

@@ -8,9 +8,12 @@ use aws_lambda_events::apigw::{
 use aws_lambda_events::http::header::{AUTHORIZATION, USER_AGENT};
 use aws_lambda_events::http::HeaderMap;
 use serde_json::{json, Map, Value};
+use xecure::api_usage::plans::usage_identifier_key;
 use xecure::audit::RequestContext;
 use xecure::gateway::bearer::{bearer_token, BearerError};
+use xecure::gateway::policy::ApiArn;
 use xecure::gateway::{Decision, Verdict};
+use xecure::jwt::AccessTokenClaims;
 
 /// Which kind of event came in, so the answer has the shape API Gateway expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,31 +163,62 @@ fn context_of(decision: &Decision) -> Value {
     })
 }
 
-/// Answer with the exact `Unauthorized` error (REST: API Gateway turns it into a 401 and
-/// does not cache it).
+/// Why the authorizer answers with an error instead of a policy. API Gateway caches only
+/// policies (and simple responses), so neither error is reused for later calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unauthorized;
+pub enum Refusal {
+    /// No usable token: the exact `Unauthorized` error, which a REST API answers with 401 and
+    /// its UNAUTHORIZED gateway response ("Output from an API Gateway Lambda authorizer").
+    Unauthorized,
+    /// The authorizer cannot decide safely (revocations or keys unavailable): any other
+    /// error. REST answers with its AUTHORIZER_FAILURE gateway response (the template makes
+    /// it 503 with Retry-After), an HTTP API with 500 ("If API Gateway can't invoke your
+    /// Lambda authorizer, or your Lambda authorizer returns a response in an invalid format,
+    /// clients receive a 500"). Either way the client is not told to get a new token (a 401
+    /// would make it refresh for nothing), and the next call is decided afresh instead of
+    /// being denied from the cache for the TTL.
+    Unavailable,
+}
 
-pub fn respond(
-    kind: EventKind,
-    decision: &Decision,
-    arn: Option<&str>,
-) -> Result<Value, Unauthorized> {
-    let principal = match &decision.verdict {
-        Verdict::Allow { claims } | Verdict::Forbidden { claims } => Some(claims.sub.clone()),
-        _ => None,
+/// `usageIdentifierKey`: the calling app's usage-plan key on this API stage (REST only; HTTP
+/// APIs have no usage plans and would reject the field as an invalid response).
+fn usage_key(claims: &AccessTokenClaims, arn: Option<&str>) -> Option<String> {
+    let arn = ApiArn::parse(arn?)?;
+    Some(usage_identifier_key(
+        &arn.api_id,
+        &arn.stage,
+        &claims.client_id,
+    ))
+}
+
+pub fn respond(kind: EventKind, decision: &Decision, arn: Option<&str>) -> Result<Value, Refusal> {
+    let claims = match &decision.verdict {
+        Verdict::Allow { claims } | Verdict::Forbidden { claims } => Some(claims),
+        Verdict::Unauthorized { .. } => None,
+        Verdict::FailClosed { .. } => return Err(Refusal::Unavailable),
     };
-    match (kind, &decision.policy, principal) {
+    match (kind, &decision.policy, claims) {
         (EventKind::HttpSimple, _, _) => Ok(json!({
             "isAuthorized": matches!(decision.verdict, Verdict::Allow { .. }),
             "context": context_of(decision),
         })),
-        (_, Some(policy), Some(principal)) => Ok(json!({
-            "principalId": principal,
-            "policyDocument": policy,
-            "context": context_of(decision),
-        })),
-        (EventKind::Rest, _, _) => Err(Unauthorized),
+        (_, Some(policy), Some(claims)) => {
+            let mut answer = json!({
+                "principalId": claims.sub,
+                "policyDocument": policy,
+                "context": context_of(decision),
+            });
+            if kind == EventKind::Rest {
+                if let Some(key) = usage_key(claims, arn) {
+                    answer["usageIdentifierKey"] = Value::from(key);
+                }
+            }
+            Ok(answer)
+        }
+        (EventKind::Rest, _, _) => Err(Refusal::Unauthorized),
+        // HTTP APIs have no way to answer 401 from a Lambda authorizer (401 is documented only
+        // for a missing identity source): an explicit Deny, 403. A bad token stays bad, so
+        // API Gateway caching this Deny for the TTL refuses nothing it should allow.
         (EventKind::HttpPolicy, _, _) => Ok(json!({
             "principalId": "anonymous",
             "policyDocument": {

@@ -1,7 +1,7 @@
 //! Event in, decision, response out, and one JSON decision line on stdout. Never panics:
 //! every failure is a denial (design rule 7).
 
-use crate::events::{parse_event, respond, Unauthorized};
+use crate::events::{parse_event, respond, Refusal};
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::Value;
 use std::io::Write;
@@ -11,6 +11,9 @@ use xecure::gateway::Gateway;
 /// API Gateway answers 401 when a REST authorizer fails with exactly this message.
 pub const UNAUTHORIZED: &str = "Unauthorized";
 
+/// The error of a fail-closed decision: anything but `Unauthorized` (see `Refusal`).
+pub const UNAVAILABLE: &str = "Authorizer unavailable: failing closed";
+
 pub struct AuthorizerApp {
     pub gateway: Gateway,
     /// `XECURE_HTTP_API_RESPONSE=simple`: answer payload 2.0 events with `isAuthorized`.
@@ -18,7 +21,7 @@ pub struct AuthorizerApp {
 }
 
 /// The decision and the response, without the Lambda runtime (benchmarks call this).
-pub async fn decide(app: &AuthorizerApp, event: Value) -> (Result<Value, Unauthorized>, Value) {
+pub async fn decide(app: &AuthorizerApp, event: Value) -> (Result<Value, Refusal>, Value) {
     decide_in(app, event, None).await
 }
 
@@ -27,7 +30,7 @@ async fn decide_in(
     app: &AuthorizerApp,
     event: Value,
     lambda_request_id: Option<&str>,
-) -> (Result<Value, Unauthorized>, Value) {
+) -> (Result<Value, Refusal>, Value) {
     let started = Instant::now();
     let mut input = parse_event(event, app.http_simple);
     if input.context.request_id.is_none() {
@@ -49,5 +52,8 @@ pub async fn handle(app: &AuthorizerApp, event: LambdaEvent<Value>) -> Result<Va
     // One line straight to stdout: CloudWatch Logs ingests it, no SDK call on the hot path.
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{log_line}");
-    response.map_err(|Unauthorized| Error::from(UNAUTHORIZED))
+    response.map_err(|refusal| match refusal {
+        Refusal::Unauthorized => Error::from(UNAUTHORIZED),
+        Refusal::Unavailable => Error::from(UNAVAILABLE),
+    })
 }

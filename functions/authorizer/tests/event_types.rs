@@ -30,6 +30,11 @@ async fn rest_token_event_gets_a_policy_with_context() {
     assert_eq!(context["scope"], "orders:read");
     assert_eq!(context["grant_id"], "grt_1");
     assert!(context["exp"].is_i64(), "numbers stay numbers");
+    // The app's usage-plan key on the stage of the methodArn (REST usage plans).
+    assert_eq!(
+        response["usageIdentifierKey"],
+        xecure::api_usage::plans::usage_identifier_key("abc123", "prod", "photo-app")
+    );
     assert!(context
         .as_object()
         .unwrap()
@@ -68,7 +73,11 @@ async fn two_authorization_headers_are_unauthorized() {
             &token,
         ))
         .await;
-    assert!(response.is_err(), "REST: the exact Unauthorized error");
+    assert_eq!(
+        response.unwrap_err(),
+        authorizer::events::Refusal::Unauthorized,
+        "REST: the exact Unauthorized error"
+    );
     assert_eq!(log["reason"], "malformed_authorization");
 }
 
@@ -81,6 +90,10 @@ async fn http_api_v2_event_with_policy_and_simple_responses() {
     let response = response.unwrap();
     let allow = &response["policyDocument"]["Statement"][0];
     assert_eq!(allow["Effect"], "Allow");
+    assert!(
+        response.get("usageIdentifierKey").is_none(),
+        "HTTP APIs have no usage plans: {response}"
+    );
     assert!(allow["Resource"][0]
         .as_str()
         .unwrap()

@@ -4,6 +4,7 @@
 mod support;
 
 use async_trait::async_trait;
+use authorizer::events::Refusal;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -151,7 +152,7 @@ impl RevocationStore for Flaky {
 async fn a_store_outage_fails_closed_once_the_list_is_too_old_to_keep_the_bound() {
     let down = Arc::new(AtomicBool::new(false));
     let flag = down.clone();
-    let h = harness_with(move |store| {
+    let mut h = harness_with(move |store| {
         Arc::new(Flaky {
             inner: store,
             down: flag,
@@ -176,10 +177,9 @@ async fn a_store_outage_fails_closed_once_the_list_is_too_old_to_keep_the_bound(
     let (response, log) = h
         .run(h.token_event(&bearer(&token), "GET", "/orders"))
         .await;
-    assert!(
-        response.is_err(),
-        "REST: Unauthorized (not cached by API Gateway)"
-    );
+    // Not `Unauthorized` (a 401 would make the client refresh a good token for nothing):
+    // an error API Gateway answers with AUTHORIZER_FAILURE and does not cache.
+    assert_eq!(response.unwrap_err(), Refusal::Unavailable);
     assert_eq!(log["reason"], "revocations_unavailable");
     assert_eq!(log["AuthorizerFailClosed"], 1.0);
     let metric_names: Vec<&str> = log["_aws"]["CloudWatchMetrics"]
@@ -192,6 +192,29 @@ async fn a_store_outage_fails_closed_once_the_list_is_too_old_to_keep_the_bound(
         metric_names,
         ["AuthorizerDecisions", "Latency", "AuthorizerFailClosed"]
     );
+    // HTTP API events (policy or simple answers) fail the same way: an error, never a
+    // Deny or `isAuthorized: false` that API Gateway would cache for the TTL.
+    let http = serde_json::json!({
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeArn": "arn:aws:execute-api:eu-west-1:123456789012:abc123/$default/GET/orders",
+        "identitySource": [bearer(&token)],
+        "routeKey": "GET /orders",
+        "rawPath": "/orders",
+        "rawQueryString": "",
+        "headers": {"authorization": bearer(&token)},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "abc123", "domainName": "x", "domainPrefix": "x",
+            "http": {"method": "GET", "path": "/orders", "protocol": "HTTP/1.1", "sourceIp": "198.51.100.1", "userAgent": "t"},
+            "requestId": "r", "routeKey": "GET /orders", "stage": "$default", "time": "t", "timeEpoch": 0
+        }
+    });
+    let (response, _) = h.run(http.clone()).await;
+    assert_eq!(response.unwrap_err(), Refusal::Unavailable, "HTTP policy");
+    h.app.http_simple = true;
+    let (response, _) = h.run(http).await;
+    assert_eq!(response.unwrap_err(), Refusal::Unavailable, "HTTP simple");
+    h.app.http_simple = false;
     down.store(false, Ordering::SeqCst);
     h.advance(Duration::from_secs(2));
     assert_eq!(

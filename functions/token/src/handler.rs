@@ -97,16 +97,24 @@ fn refused_or(result: Result<Response<Body>, OAuthError>) -> Response<Body> {
 }
 
 pub async fn handle(app: &TokenApp, request: Request) -> Result<Response<Body>, Error> {
-    let Some(limits) = &app.limits else {
-        return Ok(route(app, request).await);
+    let path = route_path(&request).to_owned();
+    // A preflight is answered before anything else: it carries no credential to limit.
+    if let Some(preflight) = crate::cors::preflight(request.method(), &path) {
+        return Ok(preflight);
+    }
+    let response = match &app.limits {
+        None => route(app, request).await,
+        Some(limits) => match limits.admit(&request) {
+            Err(refused) => refused.response(),
+            Ok(admitted) => {
+                let response = route(app, request).await;
+                limits.settle(admitted, &response);
+                response
+            }
+        },
     };
-    let admitted = match limits.admit(&request) {
-        Ok(admitted) => admitted,
-        Err(refused) => return Ok(refused.response()),
-    };
-    let response = route(app, request).await;
-    limits.settle(admitted, &response);
-    Ok(response)
+    // Refusals too (a 429 included): a browser app must be able to read why.
+    Ok(crate::cors::allow(&path, response))
 }
 
 async fn route(app: &TokenApp, request: Request) -> Response<Body> {

@@ -45,7 +45,7 @@ enum Source {
 }
 
 /// `30m`, `24h`, `7d`, `90s` back from `now`, or an RFC 3339 instant.
-fn instant(raw: &str, now: Timestamp) -> Result<Timestamp, String> {
+pub(crate) fn instant(raw: &str, now: Timestamp) -> Result<Timestamp, String> {
     let units = [('s', 1_i64), ('m', 60), ('h', 3600), ('d', 86_400)];
     for (suffix, seconds) in units {
         if let Some(count) = raw.strip_suffix(suffix).and_then(|n| n.parse::<i64>().ok()) {
@@ -62,7 +62,7 @@ fn instant(raw: &str, now: Timestamp) -> Result<Timestamp, String> {
     ))
 }
 
-fn rfc3339(at: Timestamp) -> String {
+pub(crate) fn rfc3339(at: Timestamp) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.as_millis()) * 1_000_000)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())

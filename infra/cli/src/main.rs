@@ -6,6 +6,8 @@
 //!     echo 'a long passphrase' | xecure user add --username alice
 //!     xecure client add --id web-app --name "Web App" --redirect-uri https://app.example/cb --scope profile:read
 //!     xecure --dynamodb-table xecure-prod --kms-key-id alias/xecure-prod keys rotate
+//!     xecure usage-plan assign --client web-app --plan standard
+//!     xecure usage --client web-app --since 24h
 
 mod audit;
 mod clients;
@@ -13,6 +15,8 @@ mod keys;
 mod serve;
 mod service_clock;
 mod target;
+mod usage;
+mod usage_plans;
 mod users;
 
 use clap::{Parser, Subcommand};
@@ -51,6 +55,11 @@ enum Command {
     Scopes,
     /// Audit records of a user or a client, newest first.
     Audit(audit::AuditArgs),
+    /// One app's calls to the protected API (per route or per day) from the access logs.
+    Usage(usage::UsageArgs),
+    /// Usage plans: which plan's rate, burst and quota limit each app.
+    #[command(subcommand, name = "usage-plan")]
+    UsagePlan(usage_plans::UsagePlanCommand),
 }
 
 fn scopes() -> Result<(), String> {
@@ -68,20 +77,21 @@ fn scopes() -> Result<(), String> {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = async {
-        // `serve` answers requests as the functions do, with their bounds on every call;
-        // the other commands are an operator waiting (rule 18, `xecure::budget`).
-        let budget = match cli.command {
-            Command::Serve(_) => DependencyBudget::FUNCTIONS,
-            _ => DependencyBudget::OPERATOR,
-        };
-        let target = cli.target.open(budget).await?;
-        match cli.command {
-            Command::Serve(args) => serve::run(args, &target).await,
-            Command::Keys(command) => keys::run(command, &target).await,
-            Command::Client(command) => clients::run(command, &target).await,
-            Command::User(command) => users::run(command, &target).await,
-            Command::Scopes => scopes(),
-            Command::Audit(args) => audit::run(args, &target).await,
+        // Usage and local plan assignments never open the embedded store, which a running
+        // `xecure serve` holds: they work beside it on its access log and assignment file.
+        match (cli.command, cli.target.local_dir()) {
+            (Command::Usage(args), Some(dir)) => usage::run(args, None, Some(dir)).await,
+            (Command::UsagePlan(command), Some(dir)) => usage_plans::run_local(command, dir),
+            (command, _) => {
+                // `serve` answers requests as the functions do, with their bounds on every
+                // call; the other commands are an operator waiting (rule 18,
+                // `xecure::budget`).
+                let budget = match command {
+                    Command::Serve(_) => DependencyBudget::FUNCTIONS,
+                    _ => DependencyBudget::OPERATOR,
+                };
+                run(command, &cli.target.open(budget).await?).await
+            }
         }
     }
     .await;
@@ -91,5 +101,18 @@ async fn main() -> ExitCode {
             eprintln!("xecure: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+async fn run(command: Command, target: &target::Target) -> Result<(), String> {
+    match command {
+        Command::Serve(args) => serve::run(args, target).await,
+        Command::Keys(command) => keys::run(command, target).await,
+        Command::Client(command) => clients::run(command, target).await,
+        Command::User(command) => users::run(command, target).await,
+        Command::Scopes => scopes(),
+        Command::Audit(args) => audit::run(args, target).await,
+        Command::Usage(args) => usage::run(args, target.aws.as_ref(), None).await,
+        Command::UsagePlan(command) => usage_plans::run(command, target).await,
     }
 }

@@ -49,6 +49,9 @@ pub struct Target {
     pub description: String,
     /// The AWS configuration, when the target is in AWS (or an AWS-compatible endpoint).
     pub aws: Option<SdkConfig>,
+    /// The local data directory, when the target is one (the local gateway keeps its access
+    /// log and usage-plan assignments there).
+    pub data_dir: Option<PathBuf>,
     /// The embedded store itself, when the target is a data directory (`serve` sweeps it).
     pub embedded: Option<EmbeddedStore>,
 }
@@ -105,6 +108,14 @@ impl Target {
 const AUDIT_RETENTION: Duration = Duration::from_secs(400 * 24 * 60 * 60);
 
 impl TargetArgs {
+    /// The local data directory, unless a DynamoDB table is the target.
+    pub fn local_dir(&self) -> Option<&std::path::Path> {
+        match self.dynamodb_table {
+            Some(_) => None,
+            None => Some(&self.data_dir),
+        }
+    }
+
     /// Every AWS call the target makes is bounded by `budget` (rule 18).
     pub async fn open(&self, budget: DependencyBudget) -> Result<Target, String> {
         match &self.dynamodb_table {
@@ -132,6 +143,7 @@ impl TargetArgs {
                     aws: Some(aws),
                     embedded: None,
                     description: format!("DynamoDB table {table}"),
+                    data_dir: None,
                 })
             }
             None => {
@@ -144,6 +156,7 @@ impl TargetArgs {
                     sealer: Some(Arc::new(sealer)),
                     description: format!("data directory {}", self.data_dir.display()),
                     aws: None,
+                    data_dir: Some(self.data_dir.clone()),
                 })
             }
         }

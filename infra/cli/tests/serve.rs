@@ -327,3 +327,82 @@ fn request_mode_authorizes_like_token_mode() {
         401
     );
 }
+
+fn xecure(data_dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_xecure"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("XECURE_TABLE")
+        .env_remove("XECURE_ACCESS_LOG_GROUP")
+        .output()
+        .expect("run xecure");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn api_calls_are_logged_per_app_and_held_to_the_apps_usage_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, printed) = start(dir.path());
+    let address = &server.address;
+    let bearer = service_token(address, &printed);
+    let auth = [("Authorization", bearer.as_str())];
+    assert_eq!(call(address, "GET", "/orders", &auth, "").0, 200);
+    assert_eq!(call(address, "GET", "/orders", &auth, "").0, 200);
+    assert_eq!(call(address, "POST", "/orders", &auth, "{}").0, 403);
+
+    let (ok, out, err) = xecure(dir.path(), &["usage", "--client", "demo-service", "--json"]);
+    assert!(ok, "{err}");
+    let usage: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(usage["total"]["calls"], 3, "{usage}");
+    assert_eq!(usage["total"]["client_errors"], 1, "{usage}");
+    let (ok, table, err) = xecure(dir.path(), &["usage", "--client", "demo-service"]);
+    assert!(ok, "{err}");
+    assert!(table.contains("GET /orders"), "{table}");
+
+    // The demo clients start on `standard`; an app on no plan is refused by the gateway.
+    let (ok, out, err) = xecure(dir.path(), &["usage-plan", "list"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("standard") && l.contains("demo-service")),
+        "{out}"
+    );
+    let (ok, _, err) = xecure(
+        dir.path(),
+        &["usage-plan", "unassign", "--client", "demo-service"],
+    );
+    assert!(ok, "{err}");
+    let (status, body) = call(address, "GET", "/orders", &auth, "");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("usage-plan assign"), "{body}");
+    let (ok, _, err) = xecure(
+        dir.path(),
+        &[
+            "usage-plan",
+            "assign",
+            "--client",
+            "demo-service",
+            "--plan",
+            "partner",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(call(address, "GET", "/orders", &auth, "").0, 200);
+    let (ok, _, err) = xecure(
+        dir.path(),
+        &[
+            "usage-plan",
+            "assign",
+            "--client",
+            "demo-service",
+            "--plan",
+            "gold",
+        ],
+    );
+    assert!(!ok && err.contains("no plan 'gold'"), "{err}");
+}

@@ -1,10 +1,11 @@
 //! No drift between infra/template.yaml and the code. In both API variants (REST and HTTP):
 //! the routes behind the Xecure authorizer are exactly those of infra/routes.toml, each
-//! proxied to the backend with its path parameters and the caller's identity; the OAuth
-//! endpoints reach their function with no authorizer; the authorizer answers with IAM
-//! policies (API Gateway reuses a cached answer for every route of the API, and only a policy
-//! covers each route) and its cache TTL is the one the authorizer function is told, within
-//! the 60 s revocation bound.
+//! proxied to the backend with its path parameters, the caller's identity and the origin
+//! secret (rule 22), and on REST requiring the app's usage-plan key; the OAuth endpoints
+//! (and the CORS preflights of the token function) reach their function with no authorizer;
+//! the authorizer answers with IAM policies (API Gateway reuses a cached answer for every
+//! route of the API, and only a policy covers each route) and its cache TTL is the one the
+//! authorizer function is told, within the 60 s revocation bound.
 
 mod template;
 
@@ -13,6 +14,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 use template::{at, operations, parse, text, Operation, TEMPLATE};
 use xecure::config::OAuthConfig;
+use xecure::gateway::backend::{IDENTITY_HEADERS, ORIGIN_VERIFY_HEADER};
 use xecure::gateway::routes::{Route, RouteTable, BUILT_IN};
 use xecure::gateway::GatewayConfig;
 use xecure::oauth::metadata::{
@@ -21,11 +23,15 @@ use xecure::oauth::metadata::{
 };
 
 const AUTHORIZER: &str = "XecureAuthorizer";
+/// The REST API's API-key requirement: API Gateway applies the app's usage plan.
+const USAGE_PLAN_KEY: &str = "UsagePlanKey";
 
 /// The OAuth endpoints and the function serving each (`xecure-${Stage}-<function>`): exactly
 /// the methods the handlers serve. The connected-apps page and its JSON API, and dynamic
 /// client registration (RFC 7591/7592), are routed whole to the function that serves them.
-const OAUTH_ENDPOINTS: [(&str, &str, &str); 18] = [
+/// The token function answers the CORS preflights of the endpoints browser apps call
+/// (functions/token/src/cors.rs).
+const OAUTH_ENDPOINTS: [(&str, &str, &str); 22] = [
     ("GET", AUTHORIZE_PATH, "authorize"),
     ("GET", LOGIN_PATH, "authorize"),
     ("POST", LOGIN_PATH, "authorize"),
@@ -44,6 +50,10 @@ const OAUTH_ENDPOINTS: [(&str, &str, &str); 18] = [
     ("GET", JWKS_PATH, "token"),
     ("ANY", REGISTER_PATH, "token"),
     ("ANY", "/register/{proxy+}", "token"),
+    ("OPTIONS", TOKEN_PATH, "token"),
+    ("OPTIONS", REVOKE_PATH, "token"),
+    ("OPTIONS", METADATA_PATH, "token"),
+    ("OPTIONS", JWKS_PATH, "token"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +67,14 @@ impl Variant {
         match self {
             Variant::Rest => "XecureRestApi",
             Variant::Http => "XecureHttpApi",
+        }
+    }
+
+    /// What a protected route requires: the authorizer, and on REST the usage-plan key.
+    fn protected_requirement(self) -> Vec<String> {
+        match self {
+            Variant::Rest => vec![AUTHORIZER.to_owned(), USAGE_PLAN_KEY.to_owned()],
+            Variant::Http => vec![AUTHORIZER.to_owned()],
         }
     }
 }
@@ -83,19 +101,13 @@ fn path_parameters(path: &str) -> Vec<String> {
         .collect()
 }
 
-/// What the backend is told about the caller, from the authorizer context.
-const IDENTITY_HEADERS: [(&str, &str); 3] = [
-    ("X-Xecure-Sub", "sub"),
-    ("X-Xecure-Client-Id", "client_id"),
-    ("X-Xecure-Scope", "scope"),
-];
-
 fn check_protected(variant: Variant, operation: &Operation, route: &Route) -> Vec<String> {
     let name = format!("{} {}", variant.resource(), operation.name());
     let mut problems = Vec::new();
-    if operation.authorizers() != Some(vec![AUTHORIZER.to_owned()]) {
+    let required = variant.protected_requirement();
+    if operation.authorizers() != Some(required.clone()) {
         problems.push(format!(
-            "{name} must require exactly {AUTHORIZER}, not {:?}",
+            "{name} must require exactly {required:?}, not {:?}",
             operation.authorizers()
         ));
     }
@@ -125,6 +137,17 @@ fn check_protected(variant: Variant, operation: &Operation, route: &Route) -> Ve
             ),
         });
     }
+    // Rule 22: the backend can tell the call came through the gateway.
+    mappings.push(match variant {
+        Variant::Rest => (
+            format!("integration.request.header.{ORIGIN_VERIFY_HEADER}"),
+            "!Sub '${OriginVerifySecret}'".to_owned(),
+        ),
+        Variant::Http => (
+            format!("overwrite:header.{ORIGIN_VERIFY_HEADER}"),
+            "!Ref OriginVerifySecret".to_owned(),
+        ),
+    });
     if variant == Variant::Rest {
         // A REST HTTP proxy passes a path parameter on only when it is mapped.
         for parameter in path_parameters(&route.path) {
@@ -181,10 +204,29 @@ fn check_authorizer(template: &Yaml, variant: Variant) -> Vec<String> {
         .map(|schemes| schemes.keys().filter_map(|key| text(Some(key))).collect())
         .unwrap_or_default();
     let mut problems = Vec::new();
-    if names != [AUTHORIZER] {
+    let mut expected_names = variant.protected_requirement();
+    expected_names.sort();
+    let mut sorted = names.clone();
+    sorted.sort();
+    if sorted != expected_names {
         problems.push(format!(
-            "{api}: the only security scheme must be {AUTHORIZER}, found {names:?}"
+            "{api}: the security schemes must be {expected_names:?}, found {names:?}"
         ));
+    }
+    if variant == Variant::Rest {
+        let key = [
+            &body[..],
+            &["components", "securitySchemes", USAGE_PLAN_KEY],
+        ]
+        .concat();
+        for (field, value) in [("type", "apiKey"), ("name", "x-api-key"), ("in", "header")] {
+            let found = text(at(template, &[&key[..], &[field]].concat()));
+            if found.as_deref() != Some(value) {
+                problems.push(format!(
+                    "{api}: {USAGE_PLAN_KEY} {field} is {found:?}, expected {value}"
+                ));
+            }
+        }
     }
     if at(template, &[&body[..], &["security"]].concat()).is_some() {
         problems.push(format!(
@@ -372,12 +414,12 @@ fn a_route_added_to_the_table_but_not_to_the_template_is_caught() {
 #[test]
 fn a_protected_route_without_the_authorizer_is_caught() {
     let text = edited(
-        "          /profile:\n            get:\n              security: [{ XecureAuthorizer: [] }]\n",
+        "          /profile:\n            get:\n              security: [{ XecureAuthorizer: [], UsagePlanKey: [] }]\n",
         "          /profile:\n            get:\n",
     );
     assert_caught(
         &rest_problems(&text, &built_in()),
-        "XecureRestApi GET /profile must require exactly XecureAuthorizer",
+        "XecureRestApi GET /profile must require exactly",
     );
 }
 
@@ -435,5 +477,25 @@ fn a_literal_ttl_or_simple_responses_are_caught() {
     assert_caught(
         &problems(&parse(&simple), Variant::Http, &built_in()),
         "authorizer enableSimpleResponses",
+    );
+}
+
+#[test]
+fn a_route_without_the_origin_secret_or_the_usage_plan_key_is_caught() {
+    let no_secret = edited(
+        "                  integration.request.header.X-Xecure-Origin-Verify: !Sub \"'${OriginVerifySecret}'\"\n",
+        "",
+    );
+    assert_caught(
+        &rest_problems(&no_secret, &built_in()),
+        "integration.request.header.X-Xecure-Origin-Verify must be mapped from !Sub '${OriginVerifySecret}'",
+    );
+    let no_key = edited(
+        "              security: [{ XecureAuthorizer: [], UsagePlanKey: [] }]\n",
+        "              security: [{ XecureAuthorizer: [] }]\n",
+    );
+    assert_caught(
+        &rest_problems(&no_key, &built_in()),
+        "must require exactly [\"XecureAuthorizer\", \"UsagePlanKey\"]",
     );
 }

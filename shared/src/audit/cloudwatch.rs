@@ -166,54 +166,64 @@ pub struct LogGroupQuery {
 /// Reading stops after this many events so a careless range cannot run for ever.
 pub const MAX_EVENTS_SCANNED: usize = 100_000;
 
-/// Records matching `query`, newest first. The service narrows by time and, with a quoted
-/// plain term, by the subject's id; the exact match on fields is done here on the parsed
-/// record (CloudWatch Logs emulators honour plain terms only, and a term could also match
-/// inside another field).
-pub async fn read_audit_log(
+/// The messages of `group` in `[from, to)` (event time) that contain `term` as a quoted plain
+/// term, if any, page by page until `MAX_EVENTS_SCANNED`. FilterLogEvents narrows on the
+/// service; callers still check every field of the parsed message themselves (CloudWatch Logs
+/// emulators honour plain terms only, and a term could also match inside another field).
+pub async fn filter_log_messages(
     aws: &aws_config::SdkConfig,
     group: &str,
-    query: &LogGroupQuery,
-) -> Result<Vec<AuditEvent>, String> {
+    from: Timestamp,
+    to: Timestamp,
+    term: Option<&str>,
+) -> Result<Vec<String>, String> {
     let client = Client::new(aws);
-    let term = query.subject.as_ref().map(|subject| match subject {
-        AuditSubject::User(user) => format!("\"{}\"", user.as_str()),
-        AuditSubject::Client(client) => format!("\"{}\"", client.as_str()),
-    });
-    let mut found = Vec::new();
-    let mut scanned = 0;
+    let pattern = term.map(|term| format!("\"{term}\""));
+    let mut messages = Vec::new();
     let mut next_token: Option<String> = None;
     loop {
         let page = client
             .filter_log_events()
             .log_group_name(group)
-            .start_time(query.from.as_millis())
+            .start_time(from.as_millis())
             // FilterLogEvents' end time is inclusive; ours is not.
-            .end_time(query.to.as_millis() - 1)
-            .set_filter_pattern(term.clone())
+            .end_time(to.as_millis() - 1)
+            .set_filter_pattern(pattern.clone())
             .set_next_token(next_token.take())
             .send()
             .await
             .map_err(|e| format!("FilterLogEvents: {}", DisplayErrorContext(&e)))?;
-        for event in page.events() {
-            scanned += 1;
-            let Some(record) = event
-                .message()
-                .and_then(|m| serde_json::from_str::<AuditEvent>(m).ok())
-            else {
-                continue;
-            };
-            if matches(&record, query) {
-                found.push(record);
-            }
-        }
+        messages.extend(
+            page.events()
+                .iter()
+                .filter_map(|event| event.message().map(str::to_owned)),
+        );
         match page.next_token() {
-            Some(token) if scanned < MAX_EVENTS_SCANNED && !page.events().is_empty() => {
+            Some(token) if messages.len() < MAX_EVENTS_SCANNED && !page.events().is_empty() => {
                 next_token = Some(token.to_owned());
             }
             _ => break,
         }
     }
+    Ok(messages)
+}
+
+/// Records matching `query`, newest first, narrowed on the service by the subject's id.
+pub async fn read_audit_log(
+    aws: &aws_config::SdkConfig,
+    group: &str,
+    query: &LogGroupQuery,
+) -> Result<Vec<AuditEvent>, String> {
+    let term = query.subject.as_ref().map(|subject| match subject {
+        AuditSubject::User(user) => user.as_str().to_owned(),
+        AuditSubject::Client(client) => client.as_str().to_owned(),
+    });
+    let messages = filter_log_messages(aws, group, query.from, query.to, term.as_deref()).await?;
+    let mut found: Vec<AuditEvent> = messages
+        .iter()
+        .filter_map(|message| serde_json::from_str::<AuditEvent>(message).ok())
+        .filter(|record| matches(record, query))
+        .collect();
     found.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
     found.truncate(query.limit);
     Ok(found)

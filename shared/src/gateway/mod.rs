@@ -3,10 +3,12 @@
 //! exp, nbf), check it against the polled revocations, and build the IAM policy for every
 //! route its scopes allow. Any failure denies (fail closed).
 
+pub mod backend;
 pub mod bearer;
 pub mod claims_cache;
 pub mod decision_line;
 pub mod policy;
+pub mod responses;
 pub mod revocations;
 pub mod routes;
 

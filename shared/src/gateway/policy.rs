@@ -15,6 +15,8 @@ use std::collections::BTreeSet;
 pub struct ApiArn {
     /// Everything up to and including the stage: `arn:aws:execute-api:r:a:id/stage`.
     pub prefix: String,
+    pub api_id: String,
+    pub stage: String,
     pub method: String,
     /// The request path, `/orders/42`.
     pub path: String,
@@ -39,6 +41,8 @@ impl ApiArn {
         let path = format!("/{}", pieces.next().unwrap_or_default());
         Some(ApiArn {
             prefix: format!("arn:{partition}:execute-api:{region}:{account}:{api}/{stage}"),
+            api_id: api.to_owned(),
+            stage: stage.to_owned(),
             method: method.to_owned(),
             path,
         })
@@ -209,6 +213,10 @@ mod tests {
         assert_eq!(
             (arn.method.as_str(), arn.path.as_str()),
             ("GET", "/orders/42")
+        );
+        assert_eq!(
+            (arn.api_id.as_str(), arn.stage.as_str()),
+            ("abc123", "prod")
         );
         let root = ApiArn::parse("arn:aws:execute-api:r:1:a/$default/GET/").unwrap();
         assert_eq!(root.path, "/");

@@ -1,7 +1,10 @@
 //! The keyring a warm container keeps: loaded at cold start, reloaded in the background of
 //! requests every `reload_every`, so a rotation reaches running containers without a
 //! redeploy. A failed reload keeps the previous keyring (and logs): verification and signing
-//! go on with known keys instead of failing every request.
+//! go on with known keys instead of failing every request. A container that could sign but
+//! has no signing key yet (started before the first `xecure keys rotate`, e.g. by a request
+//! right after the first deploy) looks again every `NO_SIGNING_KEY_RETRY`, so the first key
+//! signs within seconds instead of after a whole `reload_every`.
 
 use super::keyring::{Keyring, KeyringError};
 use super::seal::KeySealer;
@@ -9,6 +12,9 @@ use crate::domain::Timestamp;
 use crate::ports::{Clock, KeyStore};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+/// How often a container with a key sealer and no signing key re-reads the keys.
+pub const NO_SIGNING_KEY_RETRY: Duration = Duration::from_secs(5);
 
 pub struct LiveKeyring {
     store: Arc<dyn KeyStore>,
@@ -59,13 +65,17 @@ impl LiveKeyring {
         (Arc::clone(&guard.0), guard.1)
     }
 
-    /// The keyring to use now, reloading it first if it is older than `reload_every`.
+    /// The keyring to use now, reloading it first if it is older than `reload_every` (or
+    /// `NO_SIGNING_KEY_RETRY` while it cannot sign but should).
     pub async fn current(&self) -> Arc<Keyring> {
         let (keyring, loaded_at) = self.snapshot();
-        if !loaded_at
-            .plus(self.reload_every)
-            .has_passed(self.clock.now())
-        {
+        let awaits_first_key = self.sealer.is_some() && keyring.signing_kid().is_none();
+        let max_age = if awaits_first_key {
+            NO_SIGNING_KEY_RETRY.min(self.reload_every)
+        } else {
+            self.reload_every
+        };
+        if !loaded_at.plus(max_age).has_passed(self.clock.now()) {
             return keyring;
         }
         self.reload().await;
@@ -90,5 +100,59 @@ impl LiveKeyring {
                 tracing::error!(%error, "signing keys not reloaded; keeping the previous keyring")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::OsRng;
+    use crate::signing::{rotate_signing_key, LocalKeySealer, SigningAlgorithm};
+    use crate::store::embedded::EmbeddedStore;
+    use crate::testing::FixedClock;
+
+    #[tokio::test]
+    async fn a_container_started_before_the_first_key_signs_within_seconds_of_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+        let sealer = Arc::new(LocalKeySealer::open(dir.path()).unwrap());
+        let clock = Arc::new(FixedClock::at(Timestamp::from_secs(1_800_000_000)));
+        let signer = LiveKeyring::load(
+            store.clone(),
+            Some(sealer.clone()),
+            clock.clone(),
+            Duration::from_secs(300),
+        )
+        .await
+        .unwrap();
+        let verifier =
+            LiveKeyring::load(store.clone(), None, clock.clone(), Duration::from_secs(300))
+                .await
+                .unwrap();
+        assert!(signer.current().await.signing_kid().is_none());
+        let key = rotate_signing_key(
+            store.as_ref(),
+            sealer.as_ref(),
+            &OsRng,
+            SigningAlgorithm::EdDsa,
+            clock.now(),
+            Duration::ZERO,
+            Duration::from_secs(900),
+        )
+        .await
+        .unwrap();
+        clock.advance(NO_SIGNING_KEY_RETRY - Duration::from_secs(1));
+        assert!(
+            signer.current().await.signing_kid().is_none(),
+            "not re-read yet"
+        );
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(signer.current().await.signing_kid(), Some(&key.kid));
+        // A verify-only keyring keeps its interval (the authorizer re-reads on an unknown kid).
+        assert!(verifier
+            .current()
+            .await
+            .verifier(key.kid.as_str())
+            .is_none());
     }
 }

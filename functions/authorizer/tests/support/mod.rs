@@ -132,10 +132,7 @@ impl Harness {
         })
     }
 
-    pub async fn run(
-        &self,
-        event: Value,
-    ) -> (Result<Value, authorizer::events::Unauthorized>, Value) {
+    pub async fn run(&self, event: Value) -> (Result<Value, authorizer::events::Refusal>, Value) {
         decide(&self.app, event).await
     }
 

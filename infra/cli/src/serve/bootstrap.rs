@@ -135,3 +135,22 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
     let _ = write!(out, "protected demo API (infra/routes.toml): GET {issuer}/profile, GET|POST {issuer}/orders, GET|DELETE {issuer}/orders/{{id}}");
     Ok(out)
 }
+
+/// The plan the demo clients are put on when they have none (`xecure serve` enforces usage
+/// plans as the template does by default).
+pub const DEMO_PLAN: &str = "standard";
+
+/// Puts each demo client that has no plan on `standard`; says what it did.
+pub fn assign_demo_plans(path: &std::path::Path) -> Result<String, String> {
+    use super::per_app_limits::{read_assignments, write_assignments};
+    let mut assignments = read_assignments(path)?;
+    let mut out = String::new();
+    for client in [DEMO_APP, DEMO_SERVICE] {
+        if !assignments.contains_key(client) {
+            assignments.insert(client.to_owned(), DEMO_PLAN.to_owned());
+            let _ = write!(out, "\nusage plan: {client} is on {DEMO_PLAN}");
+        }
+    }
+    write_assignments(path, &assignments)?;
+    Ok(out)
+}

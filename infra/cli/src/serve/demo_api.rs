@@ -1,18 +1,23 @@
 //! The demo resource API behind the local gateway: what a company's backend sees after the
-//! authorizer allowed a call (the authorizer context names the user and the app).
+//! authorizer allowed a call. Like a real backend it reads the caller from the identity
+//! headers the integration set, and believes them only when the request carries the origin
+//! secret (rule 22): a request that did not come through the gateway is refused.
 
 use super::gateway::gateway_message;
 use lambda_http::http::header::CONTENT_TYPE;
+use lambda_http::http::HeaderMap;
 use lambda_http::{Body, Response};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use xecure::gateway::backend::{origin_verified, ORIGIN_VERIFY_HEADER};
 use xecure::gateway::routes::Route;
 
 /// Orders per user, in memory: enough to show reads and writes per scope.
-#[derive(Default)]
 pub struct DemoApi {
     orders: Mutex<BTreeMap<String, Vec<Value>>>,
+    /// The value the gateway's integration adds as `X-Xecure-Origin-Verify`.
+    origin_secret: String,
 }
 
 fn json_response(status: u16, value: &Value) -> Response<Body> {
@@ -25,21 +30,47 @@ fn json_response(status: u16, value: &Value) -> Response<Body> {
     response
 }
 
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+}
+
 impl DemoApi {
-    pub fn handle(&self, route: &Route, path: &str, context: &Value, body: &str) -> Response<Body> {
-        let sub = context["sub"].as_str().unwrap_or_default().to_owned();
+    pub fn new(origin_secret: String) -> Self {
+        DemoApi {
+            orders: Mutex::default(),
+            origin_secret,
+        }
+    }
+
+    pub fn handle(
+        &self,
+        route: &Route,
+        path: &str,
+        headers: &HeaderMap,
+        body: &str,
+    ) -> Response<Body> {
+        let presented = headers.get(ORIGIN_VERIFY_HEADER).map(|v| v.as_bytes());
+        if !origin_verified(presented, &[self.origin_secret.as_bytes()]) {
+            return gateway_message(403, "this API is reached only through the gateway");
+        }
+        let sub = header(headers, "x-xecure-sub").to_owned();
+        let client_id = header(headers, "x-xecure-client-id");
+        let scope = header(headers, "x-xecure-scope");
         let mut orders = self.orders.lock().unwrap_or_else(|p| p.into_inner());
         let mine = orders.entry(sub.clone()).or_default();
         let id = path.rsplit('/').next().unwrap_or_default();
         match (route.method.as_str(), route.path.as_str()) {
             ("GET", "/profile") => json_response(
                 200,
-                &json!({"sub": sub, "client_id": context["client_id"], "scope": context["scope"]}),
+                &json!({"sub": sub, "client_id": client_id, "scope": scope}),
             ),
             ("GET", "/orders") => json_response(200, &json!({ "orders": mine })),
             ("POST", "/orders") => {
                 let item: Value = serde_json::from_str(body).unwrap_or(json!({}));
-                let order = json!({"id": format!("ord_{}", mine.len() + 1), "item": item["item"], "placed_by": context["client_id"]});
+                let order = json!({"id": format!("ord_{}", mine.len() + 1), "item": item["item"], "placed_by": client_id});
                 mine.push(order.clone());
                 json_response(201, &order)
             }
@@ -58,5 +89,60 @@ impl DemoApi {
             }
             _ => gateway_message(404, "the demo API does not implement this route"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xecure::gateway::routes::RouteTable;
+
+    fn profile(api: &DemoApi, headers: &[(&str, &str)]) -> (u16, String) {
+        let table = RouteTable::built_in().unwrap();
+        let route = table.find("GET", "/profile").unwrap();
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(
+                lambda_http::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        let response = api.handle(route, "/profile", &map, "");
+        let body = match response.body() {
+            Body::Text(text) => text.clone(),
+            _ => String::new(),
+        };
+        (response.status().as_u16(), body)
+    }
+
+    #[test]
+    fn identity_headers_count_only_with_the_origin_secret() {
+        let api = DemoApi::new("gateway-secret-0123456789abcdefghijklmnop".into());
+        let forged = [
+            ("X-Xecure-Sub", "usr_admin"),
+            ("X-Xecure-Client-Id", "web-app"),
+        ];
+        // Straight to the backend, around the gateway: refused, whatever it claims.
+        let (status, body) = profile(&api, &forged);
+        assert_eq!(status, 403, "{body}");
+        let wrong = [
+            forged[0],
+            (
+                ORIGIN_VERIFY_HEADER,
+                "guess-0123456789abcdefghijklmnopqrstu",
+            ),
+        ];
+        assert_eq!(profile(&api, &wrong).0, 403);
+        let through = [
+            forged[0],
+            forged[1],
+            (
+                ORIGIN_VERIFY_HEADER,
+                "gateway-secret-0123456789abcdefghijklmnop",
+            ),
+        ];
+        let (status, body) = profile(&api, &through);
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("usr_admin"), "{body}");
     }
 }

@@ -1,37 +1,50 @@
 //! The local API Gateway: OAuth endpoints to their handlers; protected routes through the
 //! authorizer exactly as API Gateway runs a REST TOKEN authorizer: the `Authorization`
 //! header is the identity source, the returned policy is cached per header value for the TTL
-//! and evaluated against each call's method ARN, and the context goes to the backend.
+//! and evaluated against each call's method ARN, the app's usage plan is applied to the key
+//! the authorizer named, and the context goes to the backend as identity headers with the
+//! origin secret. What API Gateway answers by itself uses the template's gateway responses;
+//! every call leaves an access-log record in the stage's format.
 
+use super::access_log::AccessLog;
 use super::demo_api::DemoApi;
 use super::demo_app::{Backend, DemoApp};
+use super::per_app_limits::{PerAppLimits, LOCAL_API_ID, LOCAL_STAGE};
 use crate::target::Target;
-use authorizer::handler::{decide, AuthorizerApp};
-use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use lambda_http::http::StatusCode;
+use authorizer::events::Refusal;
+use authorizer::handler::{decide, AuthorizerApp, UNAUTHORIZED as UNAUTHORIZED_ERROR, UNAVAILABLE};
+use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use lambda_http::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use token::handler::TokenApp;
 use token::limits::EdgeLimits;
+use xecure::api_usage::access_log::AccessRecord;
 use xecure::audit::lines::StdoutLines;
 use xecure::audit::Auditor;
 use xecure::config::{InteractionConfig, OAuthConfig, RateLimitConfig};
-use xecure::domain::Timestamp;
+use xecure::domain::{OpaqueToken, Timestamp};
+use xecure::gateway::backend::{IDENTITY_HEADERS, ORIGIN_VERIFY_HEADER};
 use xecure::gateway::policy::policy_allows;
-use xecure::gateway::routes::RouteTable;
+use xecure::gateway::responses::{
+    GatewayResponse, ACCESS_DENIED, AUTHORIZER_FAILURE, INVALID_API_KEY, UNAUTHORIZED,
+};
+use xecure::gateway::routes::{Route, RouteTable};
 use xecure::gateway::{Gateway, GatewayConfig};
 use xecure::oauth::interaction::AuthorizationFlow;
-use xecure::ports::{Clock, OsRng, SystemClock};
+use xecure::ports::{Clock, OsRng, RevocationStore, Rng, SystemClock};
 use xecure::scopes::ScopeCatalogue;
 use xecure::signing::LiveKeyring;
 
 /// Stands in for `arn:aws:execute-api:{region}:{account}:{api}/{stage}`.
-const ARN_PREFIX: &str = "arn:aws:execute-api:local:000000000000:xecure-local/local";
+fn arn_prefix() -> String {
+    format!("arn:aws:execute-api:local:000000000000:{LOCAL_API_ID}/{LOCAL_STAGE}")
+}
 
 struct CachedPolicy {
     response: Value,
@@ -59,6 +72,11 @@ pub struct LocalSystem {
     demo_app: DemoApp,
     issuer: String,
     clock: Arc<dyn Clock>,
+    /// The integration's `X-Xecure-Origin-Verify` value (random per run).
+    origin_secret: String,
+    /// Usage plans, when enforced (as the template's REST API does).
+    per_app_limits: Option<PerAppLimits>,
+    access_log: AccessLog,
 }
 
 impl LocalSystem {
@@ -76,6 +94,17 @@ impl LocalSystem {
         issuer: &str,
         mode: AuthorizerMode,
         clock: Arc<dyn Clock>,
+    ) -> Result<Self, String> {
+        Self::build_with(target, issuer, mode, clock, target.store.clone()).await
+    }
+
+    /// As `build_with_clock`, the authorizer polling `revocations` (tests make it fail).
+    pub async fn build_with(
+        target: &Target,
+        issuer: &str,
+        mode: AuthorizerMode,
+        clock: Arc<dyn Clock>,
+        revocations: Arc<dyn RevocationStore>,
     ) -> Result<Self, String> {
         let store = target.store.clone();
         let config = OAuthConfig::for_issuer(issuer);
@@ -113,14 +142,15 @@ impl LocalSystem {
         let gateway_config = GatewayConfig::new(&config);
         let cache_ttl = gateway_config.gateway_cache_ttl;
         let authorizer = Gateway::load(
-            store.clone(),
             store,
+            revocations,
             routes.clone(),
             gateway_config,
             clock.clone(),
         )
         .await
         .map_err(|e| e.to_string())?;
+        let origin_secret = OpaqueToken::generate(&OsRng).secret().to_owned();
         Ok(LocalSystem {
             flow,
             token,
@@ -132,11 +162,25 @@ impl LocalSystem {
             routes,
             cache: Mutex::new(HashMap::new()),
             cache_ttl,
-            demo: DemoApi::default(),
+            demo: DemoApi::new(origin_secret.clone()),
             demo_app: DemoApp::default(),
             issuer: issuer.to_owned(),
             clock,
+            origin_secret,
+            per_app_limits: None,
+            access_log: AccessLog::Stdout,
         })
+    }
+
+    /// Enforces usage plans on the protected routes, as the REST API does.
+    pub fn with_per_app_limits(mut self, limits: PerAppLimits) -> Self {
+        self.per_app_limits = Some(limits);
+        self
+    }
+
+    pub fn with_access_log(mut self, log: AccessLog) -> Self {
+        self.access_log = log;
+        self
     }
 
     pub async fn handle(&self, request: Request, peer: SocketAddr) -> Response<Body> {
@@ -147,16 +191,51 @@ impl LocalSystem {
         self.dispatch(request, peer).await
     }
 
-    /// Everything but the demo app: OAuth endpoints and the protected API.
+    /// Everything but the demo app: OAuth endpoints and the protected API, each call leaving
+    /// an access-log record.
     async fn dispatch(&self, request: Request, peer: SocketAddr) -> Response<Body> {
-        let request = with_source_ip(request, peer);
+        let started = Instant::now();
+        let mut id = [0u8; 10];
+        OsRng.fill(&mut id);
+        let request_id = hex::encode(id);
+        let request = with_request_context(request, peer, &request_id);
         let method = request.method().as_str().to_owned();
         let path = request.uri().path().to_owned();
-        if let Some(route) = self.routes.find(&method, &path) {
-            let route = route.clone();
-            return self.protected(request, &method, &path, &route).await;
-        }
-        let answer = match path.as_str() {
+        let mut record = AccessRecord {
+            request_id: Some(request_id),
+            request_time_ms: self.clock.now().as_millis(),
+            method: Some(method.clone()),
+            path: Some(path.clone()),
+            source_ip: Some(peer.ip().to_string()),
+            user_agent: request
+                .headers()
+                .get(USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            ..AccessRecord::default()
+        };
+        let response = match self.routes.find(&method, &path) {
+            Some(route) => {
+                let route = route.clone();
+                record.route = Some(route.name());
+                self.protected(request, &path, &route, &mut record).await
+            }
+            None => {
+                record.route = Some(format!("{method} {}", oauth_resource(&path)));
+                let integration = Instant::now();
+                let answer = self.oauth_endpoint(request, &path).await;
+                record.integration_latency_ms = Some(elapsed_ms(integration));
+                answer
+            }
+        };
+        record.status = response.status().as_u16();
+        record.latency_ms = Some(elapsed_ms(started));
+        self.access_log.write(&record);
+        response
+    }
+
+    async fn oauth_endpoint(&self, request: Request, path: &str) -> Response<Body> {
+        let answer = match path {
             "/authorize" | "/login" | "/logout" => {
                 authorize::handler::handle(&self.flow, request).await
             }
@@ -171,11 +250,12 @@ impl LocalSystem {
     async fn protected(
         &self,
         request: Request,
-        method: &str,
         path: &str,
-        route: &xecure::gateway::routes::Route,
+        route: &Route,
+        record: &mut AccessRecord,
     ) -> Response<Body> {
-        let arn = format!("{ARN_PREFIX}/{method}{path}");
+        let method = request.method().as_str().to_owned();
+        let arn = format!("{}/{method}{path}", arn_prefix());
         let Some(header) = request
             .headers()
             .get(AUTHORIZATION)
@@ -183,20 +263,69 @@ impl LocalSystem {
             .map(str::to_owned)
         else {
             // API Gateway answers a missing identity source itself, without the authorizer.
-            return gateway_message(401, "Unauthorized");
+            return refuse(UNAUTHORIZED, record);
         };
         let event = self.event(&request, &header, &arn);
-        let Some(answer) = self.authorize(&header, event).await else {
-            return gateway_message(401, "Unauthorized");
+        let answer = match self.authorize(&header, event).await {
+            Ok(answer) => answer,
+            Err(Refusal::Unauthorized) => {
+                record.authorizer_error = Some(UNAUTHORIZED_ERROR.into());
+                return refuse(UNAUTHORIZED, record);
+            }
+            Err(Refusal::Unavailable) => {
+                record.authorizer_error = Some(UNAVAILABLE.into());
+                return refuse(AUTHORIZER_FAILURE, record);
+            }
         };
+        let context = &answer["context"];
+        let text = |key: &str| context[key].as_str().map(str::to_owned);
+        record.client_id = text("client_id");
+        record.user_id = text("sub");
+        record.scope = text("scope");
         if !policy_allows(&answer["policyDocument"], &arn) {
-            return gateway_message(403, "User is not authorized to access this resource");
+            return refuse(ACCESS_DENIED, record);
+        }
+        if let Some(limits) = &self.per_app_limits {
+            let client_id = record.client_id.clone().unwrap_or_default();
+            let key = answer["usageIdentifierKey"].as_str();
+            let admitted = limits.admit(&client_id, key, self.clock.now());
+            // API Gateway logs the key it found, throttled or not; none when it found none.
+            if admitted != Err(INVALID_API_KEY) {
+                record.api_key_id = Some(format!("local-{client_id}"));
+            }
+            if let Err(refusal) = admitted {
+                return refuse(refusal, record);
+            }
         }
         let body = match request.body() {
             Body::Text(text) => text.clone(),
             _ => String::new(),
         };
-        self.demo.handle(route, path, &answer["context"], &body)
+        let integration = Instant::now();
+        let response = self
+            .demo
+            .handle(route, path, &self.backend_headers(context), &body);
+        record.integration_latency_ms = Some(elapsed_ms(integration));
+        response
+    }
+
+    /// What the integration sends the backend: the identity from the authorizer context
+    /// (replacing anything the caller sent) and the origin secret.
+    fn backend_headers(&self, context: &Value) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let mut set = |name: &str, value: &str| {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.insert(name, value);
+            }
+        };
+        for (header, key) in IDENTITY_HEADERS {
+            set(header, context[key].as_str().unwrap_or_default());
+        }
+        set(ORIGIN_VERIFY_HEADER, &self.origin_secret);
+        headers
     }
 
     /// The event API Gateway would send the authorizer in this mode.
@@ -244,18 +373,18 @@ impl LocalSystem {
     }
 
     /// The authorizer's answer for this identity source (the Authorization header): cached
-    /// for the TTL as API Gateway does; only policies are cached, never an Unauthorized.
-    async fn authorize(&self, identity: &str, event: Value) -> Option<Value> {
+    /// for the TTL as API Gateway does; only policies are cached, never an error.
+    async fn authorize(&self, identity: &str, event: Value) -> Result<Value, Refusal> {
         let now = self.clock.now();
         {
             let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(cached) = cache.get(identity).filter(|c| !c.until.has_passed(now)) {
-                return Some(cached.response.clone());
+                return Ok(cached.response.clone());
             }
         }
         let (response, log_line) = decide(&self.authorizer, event).await;
         println!("{log_line}");
-        let response = response.ok()?;
+        let response = response?;
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() > 10_000 {
             cache.retain(|_, cached| !cached.until.has_passed(now));
@@ -267,7 +396,7 @@ impl LocalSystem {
                 until: now.plus(self.cache_ttl),
             },
         );
-        Some(response)
+        Ok(response)
     }
 }
 
@@ -289,12 +418,52 @@ impl Backend for LocalSystem {
     }
 }
 
-/// The caller's address, where the Lambda handlers read it (audit, login throttling).
-fn with_source_ip(request: Request, peer: SocketAddr) -> Request {
+/// The caller's address and the request id, where the Lambda handlers read them (audit,
+/// login throttling): the audit records of a call carry the id of its access-log record.
+fn with_request_context(request: Request, peer: SocketAddr, request_id: &str) -> Request {
     let mut context =
         lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
     context.http.source_ip = Some(peer.ip().to_string());
+    context.request_id = Some(request_id.to_owned());
     request.with_request_context(RequestContext::ApiGatewayV2(context))
+}
+
+fn elapsed_ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The resource path API Gateway logs for an OAuth endpoint: the `{proxy+}` resources of
+/// the template for the paths routed whole to a function.
+fn oauth_resource(path: &str) -> String {
+    for prefix in ["/register", "/api/apps", "/apps"] {
+        if path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.len() > 1 && rest.starts_with('/'))
+        {
+            return format!("{prefix}/{{proxy+}}");
+        }
+    }
+    path.to_owned()
+}
+
+/// API Gateway's own answer of type `response`, recorded as its error type.
+fn refuse(response: GatewayResponse, record: &mut AccessRecord) -> Response<Body> {
+    record.error_type = Some(response.response_type.to_owned());
+    gateway_response(&response)
+}
+
+/// A gateway response as the template configures it: status, headers, `{"message"}` body.
+pub fn gateway_response(response: &GatewayResponse) -> Response<Body> {
+    let mut answer = gateway_message(response.status, response.message);
+    for (name, value) in response.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            answer.headers_mut().insert(name, value);
+        }
+    }
+    answer
 }
 
 /// API Gateway's own error shape: `{"message": ...}`.

@@ -3,17 +3,23 @@
 //! requests in process); the demo API behind them is guarded by the authorizer, invoked the
 //! way API Gateway invokes it (see `gateway.rs`).
 
+pub mod access_log;
 mod bootstrap;
 mod demo_api;
 mod demo_app;
 mod gateway;
+#[cfg(test)]
+mod gateway_tests;
 mod http;
 #[cfg(test)]
 mod http_tests;
 mod limits;
+pub mod per_app_limits;
 #[cfg(test)]
 mod revocation_tests;
 mod stall;
+#[cfg(test)]
+mod test_store;
 
 use crate::target::Target;
 use clap::Args;
@@ -21,6 +27,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use xecure::api_usage::plans::UsagePlans;
 use xecure::ports::{Clock, SystemClock};
 use xecure::store::embedded::EmbeddedStore;
 
@@ -35,8 +42,19 @@ pub struct ServeArgs {
     /// How the local gateway calls the authorizer, as a REST API would.
     #[arg(long, value_enum, default_value = "token")]
     pub authorizer_mode: gateway::AuthorizerMode,
+    /// Usage plans on the protected routes, as the template's REST API enforces them: each
+    /// app needs a plan (`xecure usage-plan assign`); the demo clients get `standard`.
+    /// Needs a local data directory (the assignments live there).
+    #[arg(long, value_enum, default_value = "enforced")]
+    pub per_app_limits: PerAppLimitsMode,
     #[command(flatten)]
     pub limits: limits::ServerLimits,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PerAppLimitsMode {
+    Enforced,
+    Off,
 }
 
 /// `XECURE_SWEEP_SECONDS` (default 300): how often expired records leave the data file.
@@ -78,9 +96,30 @@ pub async fn run(args: ServeArgs, target: &Target) -> Result<(), String> {
             args.listen
         )
     })?;
-    let welcome = bootstrap::ensure_demo_setup(target, &issuer).await?;
-    let system =
-        Arc::new(gateway::LocalSystem::build(target, &issuer, args.authorizer_mode).await?);
+    let mut welcome = bootstrap::ensure_demo_setup(target, &issuer).await?;
+    let mut system = gateway::LocalSystem::build(target, &issuer, args.authorizer_mode).await?;
+    match (&target.data_dir, args.per_app_limits) {
+        (Some(dir), PerAppLimitsMode::Enforced) => {
+            let assignments = per_app_limits::assignments_path(dir);
+            welcome += &bootstrap::assign_demo_plans(&assignments)?;
+            let plans = UsagePlans::from_env().map_err(|e| e.to_string())?;
+            system =
+                system.with_per_app_limits(per_app_limits::PerAppLimits::new(plans, assignments));
+        }
+        (None, PerAppLimitsMode::Enforced) => {
+            welcome += "\nper-app limits: off (they need a local data directory)";
+        }
+        (_, PerAppLimitsMode::Off) => {}
+    }
+    if let Some(dir) = &target.data_dir {
+        let path = access_log::access_log_path(dir);
+        system = system.with_access_log(access_log::AccessLog::append_to(&path)?);
+        welcome += &format!(
+            "\naccess log: {} (xecure usage --client ID)",
+            path.display()
+        );
+    }
+    let system = Arc::new(system);
     println!("Xecure is serving {} from {}", issuer, target.description);
     println!("{welcome}");
     if let Some(store) = target.embedded.clone() {

@@ -3,6 +3,7 @@
 //! the authorizer denies its access token, so the protected API answers 401.
 
 use super::gateway::{AuthorizerMode, LocalSystem};
+use super::test_store::store_with_signing_key;
 use crate::target::Target;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -16,8 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use xecure::domain::*;
 use xecure::ports::{ClientStore, Clock, OsRng, SystemClock, UserStore};
-use xecure::signing::{rotate_signing_key, LocalKeySealer, SigningAlgorithm};
-use xecure::store::embedded::EmbeddedStore;
 use xecure::testing::FixedClock;
 
 const ISSUER: &str = "http://127.0.0.1:3000";
@@ -107,20 +106,8 @@ impl Agent<'_> {
 
 async fn system_on(clock: Arc<FixedClock>) -> (LocalSystem, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
-    let sealer = Arc::new(LocalKeySealer::open(dir.path()).unwrap());
     let now = clock.now();
-    rotate_signing_key(
-        store.as_ref(),
-        sealer.as_ref(),
-        &OsRng,
-        SigningAlgorithm::EdDsa,
-        now,
-        Duration::ZERO,
-        Duration::from_secs(900),
-    )
-    .await
-    .unwrap();
+    let (store, sealer) = store_with_signing_key(dir.path(), now).await;
     store
         .put_client(&Client {
             redirect_uris: vec![RedirectUri::parse(REDIRECT).unwrap()],
@@ -151,6 +138,7 @@ async fn system_on(clock: Arc<FixedClock>) -> (LocalSystem, tempfile::TempDir) {
         sealer: Some(sealer),
         description: "test".into(),
         aws: None,
+        data_dir: None,
         embedded: None,
     };
     let system = LocalSystem::build_with_clock(&target, ISSUER, AuthorizerMode::Token, clock)

@@ -137,3 +137,41 @@ pub fn operations<'a, 'input>(
     }
     Ok(operations)
 }
+
+/// Every resource of the template: logical id and node.
+pub fn resources<'a, 'input>(template: &'a Yaml<'input>) -> Vec<(String, &'a Yaml<'input>)> {
+    at(template, &["Resources"])
+        .and_then(|resources| untagged(resources).as_mapping())
+        .map(|resources| {
+            resources
+                .iter()
+                .filter_map(|(name, node)| Some((text(Some(name))?, node)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The resources of one CloudFormation type.
+pub fn resources_of<'a, 'input>(
+    template: &'a Yaml<'input>,
+    kind: &str,
+) -> Vec<(String, &'a Yaml<'input>)> {
+    resources(template)
+        .into_iter()
+        .filter(|(_, node)| text(at(node, &["Type"])).as_deref() == Some(kind))
+        .collect()
+}
+
+/// The items of a sequence node (inside a tag too); empty for anything else.
+pub fn items<'a, 'input>(node: Option<&'a Yaml<'input>>) -> Vec<&'a Yaml<'input>> {
+    node.and_then(|node| untagged(node).as_vec())
+        .map(|items| items.iter().collect())
+        .unwrap_or_default()
+}
+
+/// The keys of a mapping node, as written.
+pub fn keys(node: Option<&Yaml>) -> Vec<String> {
+    node.and_then(|node| untagged(node).as_mapping())
+        .map(|mapping| mapping.keys().filter_map(|key| text(Some(key))).collect())
+        .unwrap_or_default()
+}
