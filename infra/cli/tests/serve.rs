@@ -20,25 +20,17 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts the server and returns it with everything it printed before the demo API line.
 fn start(data_dir: &std::path::Path) -> (Server, Vec<String>) {
     start_with(data_dir, &[])
 }
 
 fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> (Server, Vec<String>) {
-    let address = format!("127.0.0.1:{}", free_port());
+    // Port 0: the server takes a free port and says which in its banner (no race for one).
     let mut child = Command::new(env!("CARGO_BIN_EXE_xecure"))
         .arg("--data-dir")
         .arg(data_dir)
-        .args(["serve", "--listen", &address])
+        .args(["serve", "--listen", "127.0.0.1:0"])
         .args(extra)
         .env_remove("XECURE_TABLE")
         .stdout(Stdio::piped())
@@ -47,14 +39,26 @@ fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> (Server, Vec<String
         .expect("start xecure serve");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
+    let mut address = String::new();
     for line in lines.by_ref() {
         let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("Xecure is serving http://") {
+            address = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+        }
         let last = line.starts_with("protected demo API");
         printed.push(line);
         if last {
             break;
         }
     }
+    assert!(
+        !address.is_empty(),
+        "the banner names the address: {printed:?}"
+    );
     // Keep draining stdout (decision log lines) so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
     (Server { child, address }, printed)

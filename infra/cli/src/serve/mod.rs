@@ -86,16 +86,21 @@ async fn sweep_expired(store: EmbeddedStore, every: Duration) {
 }
 
 pub async fn run(args: ServeArgs, target: &Target) -> Result<(), String> {
-    let issuer = args
-        .issuer
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", args.listen));
     let listener = TcpListener::bind(args.listen).await.map_err(|e| {
         format!(
             "cannot listen on {}: {e} (is the port in use? try --listen)",
             args.listen
         )
     })?;
+    // Port 0 asks the system for a free port: the issuer and the banner name the real one,
+    // so a caller (a test, a script) learns it without racing for a port it picked itself.
+    let listening = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    let issuer = args
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{listening}"));
     let mut welcome = bootstrap::ensure_demo_setup(target, &issuer).await?;
     let mut system = gateway::LocalSystem::build(target, &issuer, args.authorizer_mode).await?;
     match (&target.data_dir, args.per_app_limits) {
