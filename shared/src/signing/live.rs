@@ -155,4 +155,91 @@ mod tests {
             .verifier(key.kid.as_str())
             .is_none());
     }
+
+    /// The key store of a container whose DynamoDB endpoint can go away.
+    struct KeysThatFail {
+        inner: Arc<EmbeddedStore>,
+        down: std::sync::atomic::AtomicBool,
+    }
+
+    #[async_trait::async_trait]
+    impl KeyStore for KeysThatFail {
+        async fn put_signing_key(
+            &self,
+            key: &crate::domain::SigningKey,
+        ) -> crate::ports::StoreResult<()> {
+            self.inner.put_signing_key(key).await
+        }
+
+        async fn list_signing_keys(
+            &self,
+        ) -> crate::ports::StoreResult<Vec<crate::domain::SigningKey>> {
+            if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(crate::ports::StoreError::Unavailable(
+                    "endpoint gone".into(),
+                ));
+            }
+            self.inner.list_signing_keys().await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_warm_container_takes_up_a_rotation_after_its_interval_and_keeps_its_keys_when_a_reload_fails(
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let embedded = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+        let store = Arc::new(KeysThatFail {
+            inner: embedded.clone(),
+            down: false.into(),
+        });
+        let sealer = Arc::new(LocalKeySealer::open(dir.path()).unwrap());
+        let clock = Arc::new(FixedClock::at(Timestamp::from_secs(1_800_000_000)));
+        let reload_every = Duration::from_secs(300);
+        let rotate = |now| {
+            rotate_signing_key(
+                embedded.as_ref(),
+                sealer.as_ref(),
+                &OsRng,
+                SigningAlgorithm::EdDsa,
+                now,
+                Duration::ZERO,
+                Duration::from_secs(900),
+            )
+        };
+        let first = rotate(clock.now()).await.unwrap();
+        let signer = LiveKeyring::load(
+            store.clone(),
+            Some(sealer.clone()),
+            clock.clone(),
+            reload_every,
+        )
+        .await
+        .unwrap();
+        assert_eq!(signer.current().await.signing_kid(), Some(&first.kid));
+
+        clock.advance(Duration::from_secs(1));
+        let second = rotate(clock.now()).await.unwrap();
+        clock.advance(reload_every - Duration::from_secs(2));
+        assert_eq!(
+            signer.current().await.signing_kid(),
+            Some(&first.kid),
+            "within the interval the container keeps what it read"
+        );
+        clock.advance(Duration::from_secs(2));
+        let keyring = signer.current().await;
+        assert_eq!(keyring.signing_kid(), Some(&second.kid), "then it re-reads");
+        assert!(
+            keyring.verifier(first.kid.as_str()).is_some(),
+            "the old key still verifies its live tokens"
+        );
+
+        // The store goes away: the reload fails and the container goes on with the keys it
+        // has, instead of failing every request.
+        store.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        rotate(clock.now()).await.unwrap();
+        clock.advance(reload_every + Duration::from_secs(1));
+        let kept = signer.current().await;
+        assert_eq!(kept.signing_kid(), Some(&second.kid));
+        assert!(kept.verifier(first.kid.as_str()).is_some());
+    }
 }

@@ -97,6 +97,26 @@ impl System {
         }
     }
 
+    /// `xecure keys rotate` as an operator runs it: a new key that signs after
+    /// `publish_ahead`; every earlier key retires `old_tokens_live` after that.
+    pub async fn rotate_signing_key(
+        &self,
+        publish_ahead: Duration,
+        old_tokens_live: Duration,
+    ) -> SigningKey {
+        rotate_signing_key(
+            self.store.as_ref(),
+            self.sealer.as_ref(),
+            &OsRng,
+            SigningAlgorithm::EdDsa,
+            SystemClock.now(),
+            publish_ahead,
+            old_tokens_live,
+        )
+        .await
+        .expect("the key rotates")
+    }
+
     /// On any store, with any key sealer (the moto tests pass DynamoDB and KMS).
     pub async fn on(
         store: Arc<dyn Store>,

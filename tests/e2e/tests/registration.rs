@@ -319,6 +319,28 @@ async fn deleting_a_registration_revokes_what_users_granted() {
     assert!(revocations
         .iter()
         .any(|r| r.target == xecure::domain::RevocationTarget::Grant(grant.id.clone())));
+    let trail = system
+        .store
+        .query_audit(
+            &xecure::domain::AuditQuery {
+                subject: xecure::domain::AuditSubject::Client(client.clone()),
+                from: xecure::domain::Timestamp::from_secs(0),
+                to: SystemClock.now().plus(Duration::from_secs(1)),
+                limit: 100,
+                cursor: None,
+            },
+            SystemClock.now(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        trail
+            .events
+            .iter()
+            .any(|e| e.kind == xecure::domain::AuditEventKind::ClientRemoved),
+        "the removal is audited: {:?}",
+        trail.events.iter().map(|e| e.kind).collect::<Vec<_>>()
+    );
 }
 
 /// A form POST to /token with HTTP Basic credentials: the status and the JSON answer.
