@@ -23,6 +23,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -225,6 +226,11 @@ def main():
             if line.startswith("protected demo API"):
                 break
         assert password, "serve printed no demo password"
+        # Keep reading the server's output (audit and access lines) into a file: a full pipe
+        # would block its writes and hang every request.
+        os.makedirs(os.path.join(ROOT, "test-artifacts"), exist_ok=True)
+        serve_log = open(os.path.join(ROOT, "test-artifacts", "controls-serve.log"), "w")
+        threading.Thread(target=lambda: serve_log.writelines(serve.stdout), daemon=True).start()
         all_users = ("session", "code", "refresh", "access token at the gateway")
         app_only = ("code", "refresh", "access token at the gateway")
         state = {"password": password}
