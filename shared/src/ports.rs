@@ -13,36 +13,9 @@ use crate::domain::{
 use async_trait::async_trait;
 use thiserror::Error;
 
-/// Time comes in through this port so tests can fix and move it.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> Timestamp;
-}
-
-/// Randomness comes in through this port so tests are repeatable.
-pub trait Rng: Send + Sync {
-    fn fill(&self, buf: &mut [u8]);
-}
-
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        let since_epoch = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        Timestamp::from_millis(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
-    }
-}
-
-/// The operating system's CSPRNG.
-pub struct OsRng;
-
-impl Rng for OsRng {
-    fn fill(&self, buf: &mut [u8]) {
-        // Without OS randomness no token can be safe; refusing to run is the only safe answer.
-        getrandom::fill(buf).expect("the operating system random number generator failed");
-    }
-}
+// Time and randomness are the domain's own sources (so the domain needs nothing from the
+// ports); re-exported here where callers have always found them.
+pub use crate::domain::sources::{Clock, OsRng, Rng, SystemClock};
 
 /// Store failures, typed so callers can tell a conflict from an outage.
 #[derive(Debug, Error)]

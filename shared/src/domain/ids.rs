@@ -2,7 +2,7 @@
 //! a store key (which uses `#` as separator), a URL or a log line.
 
 use super::error::DomainError;
-use crate::ports::Rng;
+use super::Rng;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

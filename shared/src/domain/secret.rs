@@ -2,7 +2,7 @@
 //! `Clone`, so one cannot slip into a log line or be reused by accident (design rule 4).
 //! What we store is never the secret itself but its SHA-256 digest.
 
-use crate::ports::Rng;
+use super::Rng;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,6 @@
 use super::error::DomainError;
+use super::Rng;
 use super::{Password, Timestamp, UserId};
-use crate::ports::Rng;
 use argon2::password_hash::phc;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
