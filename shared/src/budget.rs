@@ -19,8 +19,6 @@
 //! The operator CLI gets longer calls (`OPERATOR`: a page of audit records can be large),
 //! still bounded; `xecure serve` uses `FUNCTIONS` and its HTTP server's request timeout.
 
-use crate::oauth::{ErrorCode, OAuthError};
-use lambda_http::{Body, Response};
 use std::future::Future;
 use std::time::Duration;
 
@@ -124,24 +122,6 @@ pub async fn within_deadline<T>(
     }
 }
 
-fn late() -> OAuthError {
-    OAuthError::new(
-        ErrorCode::TemporarilyUnavailable,
-        "the service is temporarily unavailable, try again",
-    )
-    .with_cause("request deadline passed")
-}
-
-/// The token function's answer past the deadline: 503 `temporarily_unavailable` (JSON).
-pub fn deadline_json() -> Response<Body> {
-    crate::http::oauth_error(&late())
-}
-
-/// The page functions' answer past the deadline: the 503 error page.
-pub fn deadline_page() -> Response<Body> {
-    crate::web::error_page(&late())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,13 +147,13 @@ mod tests {
         let answer = within_deadline(deadline, async { "200" }, || "503").await;
         assert_eq!(answer, "200");
         // What the functions answer when it passes: 503 temporarily_unavailable.
-        let json = deadline_json();
+        let json = crate::http::deadline_json();
         assert_eq!(json.status(), 503);
-        let Body::Text(text) = json.body() else {
+        let lambda_http::Body::Text(text) = json.body() else {
             panic!("a JSON body")
         };
         assert!(text.contains("\"temporarily_unavailable\""), "{text}");
-        assert_eq!(deadline_page().status(), 503);
+        assert_eq!(crate::web::deadline_page().status(), 503);
     }
 
     #[test]

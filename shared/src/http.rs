@@ -36,6 +36,11 @@ pub fn json_error(status: StatusCode, error: &str, description: &str) -> Respons
     )
 }
 
+/// The token function's answer past its request deadline: 503 `temporarily_unavailable`.
+pub fn deadline_json() -> Response<Body> {
+    oauth_error(&OAuthError::deadline_passed())
+}
+
 /// The response for an OAuth error from the token, revocation or introspection endpoint.
 /// The client gets the code and description; the log gets the cause.
 pub fn oauth_error(error: &OAuthError) -> Response<Body> {

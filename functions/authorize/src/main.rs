@@ -2,7 +2,8 @@
 
 use authorize::handler::handle;
 use lambda_http::{run, service_fn, Error};
-use xecure::budget::{deadline_page, within_deadline, REQUEST_DEADLINE};
+use xecure::budget::{within_deadline, REQUEST_DEADLINE};
+use xecure::web::deadline_page;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

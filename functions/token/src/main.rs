@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use token::handler::{handle, TokenApp};
 use token::limits::EdgeLimits;
-use xecure::budget::{deadline_json, within_deadline, REQUEST_DEADLINE};
+use xecure::budget::{within_deadline, REQUEST_DEADLINE};
 use xecure::config::{
     aws_sdk_config, kms_key_id_from_env, OAuthConfig, RateLimitConfig, StoreConfig,
 };
+use xecure::http::deadline_json;
 use xecure::ports::SystemClock;
 use xecure::signing::{KmsKeySealer, LiveKeyring};
 use xecure::store::dynamo::DynamoStore;

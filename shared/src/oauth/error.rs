@@ -96,6 +96,16 @@ impl OAuthError {
         self.cause = Some(cause.into());
         self
     }
+
+    /// A request that ran past its deadline (`budget::REQUEST_DEADLINE`, rule 18): 503
+    /// `temporarily_unavailable`, so the client retries later.
+    pub fn deadline_passed() -> Self {
+        OAuthError::new(
+            ErrorCode::TemporarilyUnavailable,
+            "the service is temporarily unavailable, try again",
+        )
+        .with_cause("request deadline passed")
+    }
 }
 
 impl fmt::Display for OAuthError {

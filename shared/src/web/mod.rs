@@ -112,6 +112,11 @@ fn status_of(code: ErrorCode) -> StatusCode {
     }
 }
 
+/// The page functions' answer past their request deadline: the 503 error page.
+pub fn deadline_page() -> Response<Body> {
+    error_page(&OAuthError::deadline_passed())
+}
+
 /// The error page: what went wrong in plain words and the RFC code, never a redirect.
 pub fn error_page(error: &OAuthError) -> Response<Body> {
     tracing::info!(error = error.code.as_str(), description = %error.description, cause = error.cause.as_deref(), "error page");
