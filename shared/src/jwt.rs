@@ -11,6 +11,10 @@ use thiserror::Error;
 /// RFC 9068 section 2.1: the JOSE header `typ` of an access token.
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
+/// Clock skew tolerated when checking token lifetimes (RFC 7519 section 4.1.4 "some small
+/// leeway"): what outlives a token, e.g. its revocation entry, lives this much longer.
+pub const LEEWAY: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// RFC 9068 section 2.2 claims, plus the grant id the authorizer checks against revocations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessTokenClaims {

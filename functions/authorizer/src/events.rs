@@ -10,10 +10,10 @@ use aws_lambda_events::http::HeaderMap;
 use serde_json::{json, Map, Value};
 use xecure::api_usage::plans::usage_identifier_key;
 use xecure::audit::RequestContext;
-use xecure::gateway::bearer::{bearer_token, BearerError};
 use xecure::gateway::policy::ApiArn;
 use xecure::gateway::{Decision, Verdict};
 use xecure::jwt::AccessTokenClaims;
+use xecure::oauth::bearer::{bearer_token, BearerError};
 
 /// Which kind of event came in, so the answer has the shape API Gateway expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

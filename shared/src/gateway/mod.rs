@@ -4,20 +4,20 @@
 //! route its scopes allow. Any failure denies (fail closed).
 
 pub mod backend;
-pub mod bearer;
 pub mod claims_cache;
 pub mod decision_line;
 pub mod policy;
 pub mod responses;
 pub mod revocations;
+mod route_config;
 pub mod routes;
 
 use crate::config::{ConfigError, OAuthConfig};
 use crate::domain::{Scope, Timestamp};
 use crate::jwt::{verify_access_token, AccessTokenClaims, TokenExpectations, TokenRejection};
+use crate::oauth::bearer::BearerError;
 use crate::ports::{Clock, KeyStore, RevocationStore};
 use crate::signing::{KeyringError, LiveKeyring};
-use bearer::BearerError;
 use claims_cache::VerifiedClaimsCache;
 use policy::{policy_document, ApiArn};
 use revocations::RevocationCache;

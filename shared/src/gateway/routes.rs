@@ -123,7 +123,7 @@ struct RouteEntry {
     scopes: Vec<String>,
 }
 
-fn invalid(why: String) -> ConfigError {
+pub(crate) fn invalid(why: String) -> ConfigError {
     ConfigError::Invalid {
         name: "XECURE_ROUTES_FILE",
         why,
@@ -162,7 +162,9 @@ fn is_literal(text: &str) -> bool {
 }
 
 impl RouteTable {
-    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+    /// The table as written: methods, paths and scopes checked, not yet its policies
+    /// (`route_config.rs` adds that check, which needs the policy builder).
+    pub(crate) fn parse_entries(text: &str) -> Result<Self, ConfigError> {
         let file: TableFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
         let mut routes: Vec<Route> = Vec::with_capacity(file.route.len());
         for entry in file.route {
@@ -190,25 +192,7 @@ impl RouteTable {
             }
             routes.push(route);
         }
-        let table = RouteTable { routes };
-        super::policy::check_every_policy(&table).map_err(invalid)?;
-        Ok(table)
-    }
-
-    pub fn built_in() -> Result<Self, ConfigError> {
-        Self::parse(BUILT_IN)
-    }
-
-    /// `XECURE_ROUTES_FILE` if set, else the built-in table.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        match std::env::var("XECURE_ROUTES_FILE") {
-            Err(_) => Self::built_in(),
-            Ok(path) => {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| invalid(format!("cannot read {path}: {e}")))?;
-                Self::parse(&text)
-            }
-        }
+        Ok(RouteTable { routes })
     }
 
     pub fn routes(&self) -> &[Route] {

@@ -9,8 +9,8 @@ use crate::domain::{
     AuditEventKind, AuditOutcome, ClientId, EventId, Revocation, RevocationStamp, RevocationTarget,
     Timestamp, UserId,
 };
-use crate::oauth::token::CLIENT_CACHE_TTL;
 use crate::ports::{Rng, Store, StoreResult};
+use crate::store::client_cache::CLIENT_CACHE_TTL;
 use std::time::Duration;
 
 /// A revocation entry at `now` for `target`, kept `token_lifetime` (at least as long as any

@@ -4,6 +4,7 @@ pub mod access_revocation;
 pub mod account_control;
 pub mod authorization_code;
 pub mod authorize;
+pub mod bearer;
 pub mod client_auth;
 pub mod client_change;
 pub mod error;

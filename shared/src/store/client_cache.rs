@@ -9,6 +9,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// How long a container trusts its cached copy of a client record.
+pub const CLIENT_CACHE_TTL: Duration = Duration::from_secs(60);
+
 /// Entries kept at most; beyond it the cache starts over (client sets are small).
 const MAX_ENTRIES: usize = 10_000;
 

@@ -4,8 +4,8 @@
 use super::{AuthorizationFlow, ScopeChoice};
 use crate::audit::RequestContext;
 use crate::domain::{ClientId, Grant, LoginSession, Timestamp};
+use crate::jwt::LEEWAY;
 use crate::oauth::access_revocation::AccessRevoker;
-use crate::oauth::token::LEEWAY;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::ports::ClientStore;
 

@@ -18,7 +18,7 @@ use super::authorize::{error_redirect, redirect_with, validate_authorize_request
 use super::authorize::{AuthorizeRejection, AuthorizeRequest, Prompt};
 use super::login::LoginService;
 use super::pkce::CodeChallenge;
-use super::token::{unavailable, CLIENT_CACHE_TTL};
+use super::token::unavailable;
 use super::{ErrorCode, OAuthError, Params};
 use crate::audit::{AuditDraft, Auditor, RequestContext};
 use crate::config::{InteractionConfig, OAuthConfig};
@@ -29,6 +29,7 @@ use crate::domain::{
 use crate::ports::{ClientStore, Clock, Rng, Store};
 use crate::scopes::ScopeCatalogue;
 use crate::store::client_cache::CachedClients;
+use crate::store::client_cache::CLIENT_CACHE_TTL;
 use std::sync::Arc;
 
 /// What the browser is shown or sent to next.
@@ -187,7 +188,7 @@ impl AuthorizationFlow {
         crate::oauth::access_revocation::entry(
             self.rng.as_ref(),
             now,
-            self.config.access_token_ttl + crate::oauth::token::LEEWAY,
+            self.config.access_token_ttl + crate::jwt::LEEWAY,
             target,
         )
     }

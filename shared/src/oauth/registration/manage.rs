@@ -8,9 +8,9 @@ use super::{invalid_token, json_object, Registrar, SERVER_FIELDS};
 use crate::audit::RequestContext;
 use crate::domain::secret::constant_time_eq;
 use crate::domain::{AuditEventKind, Client, ClientId, ClientSecret, OpaqueToken, TokenDigest};
-use crate::gateway::bearer::bearer_token;
+use crate::jwt::LEEWAY;
 use crate::oauth::access_revocation::AccessRevoker;
-use crate::oauth::token::LEEWAY;
+use crate::oauth::bearer::bearer_token;
 use crate::oauth::{ErrorCode, OAuthError};
 use serde_json::Value;
 

@@ -17,7 +17,7 @@ use crate::domain::{
     AuditEventKind, AuditOutcome, Client, ClientId, ClientKind, ClientRegistration, ClientSecret,
     OpaqueToken, SecretHash, Timestamp, TokenDigest,
 };
-use crate::gateway::bearer::bearer_token;
+use crate::oauth::bearer::bearer_token;
 use crate::oauth::metadata::REGISTER_PATH;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::ports::{Clock, Rng, Store};

@@ -18,22 +18,16 @@ use crate::domain::{
     AuditEventKind, AuditOutcome, Client, EventId, FamilyId, GrantId, GrantType, RevocationStamp,
     Scope, Timestamp, TokenDigest,
 };
+use crate::jwt::LEEWAY;
 use crate::jwt::{sign_access_token, verify_access_token, AccessTokenClaims, TokenExpectations};
 use crate::ports::{Clock, Rng, Store, StoreError};
 use crate::scopes::ScopeCatalogue;
 use crate::signing::LiveKeyring;
-use crate::store::client_cache::CachedClients;
+use crate::store::client_cache::{CachedClients, CLIENT_CACHE_TTL};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Serialize;
 use std::sync::Arc;
-use std::time::Duration;
-
-/// How long a container trusts its cached copy of a client record.
-pub const CLIENT_CACHE_TTL: Duration = Duration::from_secs(60);
-
-/// Clock skew tolerated when checking token lifetimes.
-pub const LEEWAY: Duration = Duration::from_secs(30);
 
 /// RFC 6749 section 5.1 successful response. No `Debug`: it holds the tokens themselves.
 #[derive(Clone, Serialize, PartialEq, Eq)]

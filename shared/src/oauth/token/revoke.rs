@@ -1,10 +1,11 @@
 //! `POST /revoke` (RFC 7009).
 
-use super::{TokenService, LEEWAY};
+use super::TokenService;
 use crate::audit::{AuditDraft, RequestContext};
 use crate::domain::{
     AuditEventKind, AuditOutcome, Client, Revocation, RevocationTarget, Timestamp, TokenDigest,
 };
+use crate::jwt::LEEWAY;
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
 
