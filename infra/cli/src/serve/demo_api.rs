@@ -3,7 +3,7 @@
 //! headers the integration set, and believes them only when the request carries the origin
 //! secret (rule 22): a request that did not come through the gateway is refused.
 
-use super::gateway::gateway_message;
+use super::message::gateway_message;
 use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::http::HeaderMap;
 use lambda_http::{Body, Response};

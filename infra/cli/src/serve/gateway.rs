@@ -9,12 +9,13 @@
 use super::access_log::AccessLog;
 use super::demo_api::DemoApi;
 use super::demo_app::{Backend, DemoApp};
+pub use super::message::gateway_message;
 use super::per_app_limits::{PerAppLimits, LOCAL_API_ID, LOCAL_STAGE};
 use crate::target::Target;
 use authorizer::events::Refusal;
 use authorizer::handler::{decide, AuthorizerApp, UNAUTHORIZED as UNAUTHORIZED_ERROR, UNAVAILABLE};
-use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
-use lambda_http::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use lambda_http::http::header::{AUTHORIZATION, USER_AGENT};
+use lambda_http::http::{HeaderMap, HeaderName, HeaderValue};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{json, Value};
@@ -464,14 +465,4 @@ pub fn gateway_response(response: &GatewayResponse) -> Response<Body> {
         }
     }
     answer
-}
-
-/// API Gateway's own error shape: `{"message": ...}`.
-pub fn gateway_message(status: u16, message: &str) -> Response<Body> {
-    let mut response = Response::new(Body::from(json!({ "message": message }).to_string()));
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
-    if let Ok(value) = "application/json".parse() {
-        response.headers_mut().insert(CONTENT_TYPE, value);
-    }
-    response
 }

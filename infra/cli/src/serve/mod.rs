@@ -14,6 +14,7 @@ mod http;
 #[cfg(test)]
 mod http_tests;
 mod limits;
+mod message;
 pub mod per_app_limits;
 #[cfg(test)]
 mod revocation_tests;
