@@ -17,6 +17,7 @@ pub mod scopes;
 pub mod signing;
 pub mod store;
 pub mod telemetry;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod web;
 

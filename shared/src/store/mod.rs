@@ -3,6 +3,7 @@
 mod audit_page;
 pub mod client_cache;
 pub mod dynamo;
+#[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod keys;
 mod rules;
