@@ -34,6 +34,9 @@ const USERNAMES: JsonTable = TableDefinition::new("usernames");
 /// `USERNAMES` when a data directory written by an older version is opened.
 const LEGACY_USERS: JsonTable = TableDefinition::new("users");
 const SESSIONS: JsonTable = TableDefinition::new("sessions");
+/// (user id, created millis, digest) -> the session, written and removed with it: a user's
+/// sessions for the account page.
+const SESSIONS_BY_USER: AuditIndex = TableDefinition::new("sessions_by_user");
 const CODES: JsonTable = TableDefinition::new("codes");
 const PENDING_AUTHORIZATIONS: JsonTable = TableDefinition::new("pending_authorizations");
 /// Keyed by `ThrottleKey::as_key`.
@@ -53,6 +56,8 @@ const REVOKED_TOKENS: JsonTable = TableDefinition::new("revoked_tokens");
 type AuditIndex = TableDefinition<'static, (&'static str, i64, &'static str), &'static [u8]>;
 const AUDIT_BY_USER: AuditIndex = TableDefinition::new("audit_by_user");
 const AUDIT_BY_CLIENT: AuditIndex = TableDefinition::new("audit_by_client");
+/// Every record, under the subject "" (`AuditSubject::All`).
+const AUDIT_ALL: AuditIndex = TableDefinition::new("audit_all");
 
 /// What every expiring record has: what the expiry sweep reads.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -114,6 +119,8 @@ impl EmbeddedStore {
         txn.open_table(REVOCATIONS).map_err(backend)?;
         txn.open_table(AUDIT_BY_USER).map_err(backend)?;
         txn.open_table(AUDIT_BY_CLIENT).map_err(backend)?;
+        txn.open_table(AUDIT_ALL).map_err(backend)?;
+        txn.open_table(SESSIONS_BY_USER).map_err(backend)?;
         move_legacy_users(&txn)?;
         txn.commit().map_err(backend)
     }
