@@ -10,6 +10,7 @@ mod demo_app;
 mod gateway;
 #[cfg(test)]
 mod gateway_tests;
+mod health;
 mod http;
 #[cfg(test)]
 mod http_tests;
@@ -33,9 +34,10 @@ use xecure::store::embedded::EmbeddedStore;
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Address to listen on (loopback by default: this is a development server).
+    /// Address to listen on, HOST:PORT with an IP or a host name (`localhost:3000` listens
+    /// on every address it resolves to); loopback by default: this is a development server.
     #[arg(long, default_value = "127.0.0.1:3000")]
-    pub listen: SocketAddr,
+    pub listen: String,
     /// Issuer URL (default: http://<listen address>).
     #[arg(long)]
     pub issuer: Option<String>,
@@ -85,17 +87,38 @@ async fn sweep_expired(store: EmbeddedStore, every: Duration) {
     }
 }
 
+/// Every address `listen` names, bound: an IP and port, or a host name and port resolved
+/// by the system (`localhost:3000`).
+async fn bind(listen: &str) -> Result<http::Listeners, String> {
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host(listen)
+        .await
+        .map_err(|e| format!("--listen {listen}: not HOST:PORT with a known host ({e})"))?
+        .collect();
+    let mut listeners = Vec::new();
+    for address in &addresses {
+        if listeners
+            .iter()
+            .any(|l: &TcpListener| l.local_addr().ok() == Some(*address))
+        {
+            continue;
+        }
+        let listener = TcpListener::bind(address).await.map_err(|e| {
+            format!("cannot listen on {address} ({listen}): {e} (is the port in use? try --listen)")
+        })?;
+        listeners.push(listener);
+    }
+    if listeners.is_empty() {
+        return Err(format!("--listen {listen}: the host has no address"));
+    }
+    Ok(http::Listeners(listeners))
+}
+
 pub async fn run(args: ServeArgs, target: &Target) -> Result<(), String> {
     let issuer = args
         .issuer
         .clone()
         .unwrap_or_else(|| format!("http://{}", args.listen));
-    let listener = TcpListener::bind(args.listen).await.map_err(|e| {
-        format!(
-            "cannot listen on {}: {e} (is the port in use? try --listen)",
-            args.listen
-        )
-    })?;
+    let listener = bind(&args.listen).await?;
     let mut welcome = bootstrap::ensure_demo_setup(target, &issuer).await?;
     let mut system = gateway::LocalSystem::build(target, &issuer, args.authorizer_mode).await?;
     match (&target.data_dir, args.per_app_limits) {
