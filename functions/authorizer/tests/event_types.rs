@@ -153,3 +153,129 @@ async fn decision_lines_carry_the_request_id_source_and_user_agent_the_event_has
         assert!(!log.to_string().contains(&token), "no token in the line");
     }
 }
+
+/// What a response says, whatever the event's shape: allowed, forbidden (403), or no usable
+/// token (401: the exact `Unauthorized` error in REST; HTTP APIs cannot send 401, so a Deny).
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Allowed,
+    Forbidden,
+    Unauthorized,
+}
+
+/// The outcome API Gateway reaches: an `isAuthorized` answer as it says, an IAM policy
+/// evaluated against the call's ARN with IAM's rules (as the local gateway does).
+fn outcome(response: Result<Value, authorizer::events::Refusal>, arn: &str) -> Outcome {
+    let Ok(response) = response else {
+        return Outcome::Unauthorized;
+    };
+    if let Some(authorized) = response.get("isAuthorized") {
+        return if authorized == true {
+            Outcome::Allowed
+        } else {
+            Outcome::Forbidden
+        };
+    }
+    if xecure::gateway::policy::policy_allows(&response["policyDocument"], arn) {
+        Outcome::Allowed
+    } else {
+        Outcome::Forbidden
+    }
+}
+
+/// The same token gets the same answer in REST TOKEN, REST REQUEST and HTTP API (IAM policy
+/// or simple) events: parity of allow, forbid and no-token across every mode the template
+/// can deploy.
+#[tokio::test]
+async fn every_event_type_decides_alike() {
+    let mut h = harness().await;
+    let good = h.token("orders:read");
+    let wrong_scope = h.token("profile:read");
+    let fixtures = [
+        (
+            "REST TOKEN",
+            include_str!("fixtures/rest_token_event.json"),
+            false,
+        ),
+        (
+            "REST REQUEST",
+            include_str!("fixtures/rest_request_event.json"),
+            false,
+        ),
+        (
+            "HTTP IAM",
+            include_str!("fixtures/http_v2_event.json"),
+            false,
+        ),
+        (
+            "HTTP simple",
+            include_str!("fixtures/http_v2_event.json"),
+            true,
+        ),
+    ];
+    for (name, fixture, simple) in fixtures {
+        h.app.http_simple = simple;
+        let http = name.starts_with("HTTP");
+        for (token, expected) in [
+            (good.as_str(), Outcome::Allowed),
+            (wrong_scope.as_str(), Outcome::Forbidden),
+            (
+                "garbage",
+                if http {
+                    Outcome::Forbidden
+                } else {
+                    Outcome::Unauthorized
+                },
+            ),
+        ] {
+            let called = event(fixture, token);
+            let arn = called["methodArn"]
+                .as_str()
+                .or(called["routeArn"].as_str())
+                .unwrap()
+                .to_owned();
+            let (response, log) = h.run(called).await;
+            assert_eq!(outcome(response, &arn), expected, "{name} with {token:.12}");
+            let kind = if expected == Outcome::Allowed {
+                "authorizer_allow"
+            } else {
+                "authorizer_deny"
+            };
+            assert_eq!(
+                log["kind"], kind,
+                "{name}: the decision line names the audit kind"
+            );
+        }
+    }
+}
+
+/// The Lambda entry point itself (`handle`): the REST refusal becomes exactly the error API
+/// Gateway turns into a 401, and an allow the policy.
+#[tokio::test]
+async fn the_lambda_entry_answers_as_api_gateway_expects() {
+    let h = harness().await;
+    let context = lambda_runtime::Context::default();
+    let allowed = authorizer::handler::handle(
+        &h.app,
+        lambda_runtime::LambdaEvent::new(
+            event(
+                include_str!("fixtures/rest_token_event.json"),
+                &h.token("orders:read"),
+            ),
+            context.clone(),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(allowed["policyDocument"]["Statement"][0]["Effect"], "Allow");
+    let refused = authorizer::handler::handle(
+        &h.app,
+        lambda_runtime::LambdaEvent::new(
+            event(include_str!("fixtures/rest_token_event.json"), "garbage"),
+            context,
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.to_string(), authorizer::handler::UNAUTHORIZED);
+}

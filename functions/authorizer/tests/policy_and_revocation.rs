@@ -224,18 +224,50 @@ async fn a_store_outage_fails_closed_once_the_list_is_too_old_to_keep_the_bound(
     );
 }
 
+/// Counts how often the published keys are read.
+struct CountedKeys {
+    inner: Arc<EmbeddedStore>,
+    reads: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl xecure::ports::KeyStore for CountedKeys {
+    async fn put_signing_key(&self, key: &xecure::domain::SigningKey) -> StoreResult<()> {
+        self.inner.put_signing_key(key).await
+    }
+
+    async fn list_signing_keys(&self) -> StoreResult<Vec<xecure::domain::SigningKey>> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.list_signing_keys().await
+    }
+}
+
 #[tokio::test]
 async fn a_warm_container_polls_revocations_once_per_interval_and_nothing_else() {
     let polls = Arc::new(AtomicUsize::new(0));
-    let counter = polls.clone();
-    let h = harness_with(move |store| {
-        Arc::new(Flaky {
-            inner: store,
-            down: Arc::default(),
-            polls: counter,
-        })
-    })
+    let key_reads = Arc::new(AtomicUsize::new(0));
+    let (counter, reads) = (polls.clone(), key_reads.clone());
+    let h = harness_with_stores(
+        move |store| {
+            Arc::new(Flaky {
+                inner: store,
+                down: Arc::default(),
+                polls: counter,
+            })
+        },
+        move |store| {
+            Arc::new(CountedKeys {
+                inner: store,
+                reads,
+            })
+        },
+    )
     .await;
+    assert_eq!(
+        key_reads.load(Ordering::SeqCst),
+        1,
+        "keys read once, at the cold start"
+    );
     let config = h.app.gateway.config().clone();
     for n in 0..200 {
         let token = h.token(if n % 2 == 0 {
@@ -252,6 +284,11 @@ async fn a_warm_container_polls_revocations_once_per_interval_and_nothing_else()
         polls.load(Ordering::SeqCst),
         1,
         "one poll for 200 calls within the interval"
+    );
+    assert_eq!(
+        key_reads.load(Ordering::SeqCst),
+        1,
+        "no key read on a warm call: the keys parsed at the cold start serve them all"
     );
     h.advance(config.poll_every());
     let _ = h

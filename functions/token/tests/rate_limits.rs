@@ -72,7 +72,7 @@ fn assert_too_many(reply: &Reply, what: &str) {
 }
 
 #[tokio::test]
-async fn a_client_over_its_rate_gets_429_on_all_three_endpoints() {
+async fn rule_19_a_client_over_its_rate_gets_429_on_all_three_endpoints() {
     let h = limited().await;
     let service = basic(SERVICE, SERVICE_SECRET);
     let credentials = form(&[("grant_type", "client_credentials")]);
@@ -146,7 +146,7 @@ async fn wrong_secrets_spend_the_senders_budget_not_the_clients() {
 }
 
 #[tokio::test]
-async fn registration_is_limited_per_initial_access_token() {
+async fn rule_19_registration_is_limited_per_initial_access_token() {
     let h = limited().await;
     let issue = || async {
         let token = OpaqueToken::generate(&OsRng);

@@ -331,8 +331,8 @@ fn health_and_readiness_answer_and_each_request_logs_one_line_without_its_query(
 #[test]
 fn listen_takes_a_host_name() {
     let dir = tempfile::tempdir().unwrap();
-    let port = support::free_port();
-    let (server, printed) = support::start_at(dir.path(), &format!("localhost:{port}"), &[]);
+    let (server, printed) = support::start_at(dir.path(), "localhost:0", &[]);
+    let port = server.address.rsplit_once(':').unwrap().1.to_owned();
     let text = printed.join("\n");
     assert!(
         text.contains(&format!("Xecure is serving http://localhost:{port} ")),

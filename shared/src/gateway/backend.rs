@@ -39,7 +39,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_an_accepted_secret_proves_the_gateway() {
+    fn rule_22_only_an_accepted_secret_proves_the_gateway() {
         let current: &[u8] = b"current-secret-0123456789abcdefghijkl";
         let previous: &[u8] = b"previous-secret-0123456789abcdefghijk";
         assert!(origin_verified(Some(current), &[current]));

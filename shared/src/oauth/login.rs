@@ -366,3 +366,26 @@ fn throttle_keys(username: Option<&Username>, context: &RequestContext) -> Vec<T
 #[cfg(test)]
 #[path = "login_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod decoy_tests {
+    use super::*;
+
+    /// Security rule 13: the decoy an unknown username is checked against costs what a real
+    /// account's hash costs (same algorithm, version and parameters), so the answer's timing
+    /// does not say whether the account exists.
+    #[test]
+    fn rule_13_the_decoy_hash_costs_what_a_real_one_costs() {
+        let real = PasswordHash::create(&Password::new("a real passphrase"), &crate::ports::OsRng)
+            .unwrap();
+        let parameters = |phc: &str| phc.split('$').take(4).collect::<Vec<_>>().join("$");
+        assert_eq!(parameters(DECOY_HASH.as_phc()), parameters(real.as_phc()));
+        assert!(DECOY_HASH
+            .as_phc()
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(!crate::hashing::verify_phc(
+            DECOY_HASH.as_phc(),
+            b"a real passphrase"
+        ));
+    }
+}

@@ -85,6 +85,18 @@ async fn a_full_hashing_queue_answers_busy_and_counts_nothing(store: Arc<dyn Sto
             }
         ));
     }
+    // An unknown username waits for the same pool: it is checked against the decoy hash,
+    // costing what a real one costs (rule 13: timing says nothing about existence).
+    let unknown = service
+        .login(
+            "nobody-by-that-name",
+            Password::new("wrong"),
+            None,
+            &context,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(unknown, LoginOutcome::Busy { .. }), "{unknown:?}");
     drop(release);
     drain(pool).await;
     // None of the ten was counted: the full five attempts remain, the fifth locks.

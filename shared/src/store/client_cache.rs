@@ -40,7 +40,9 @@ impl CachedClients {
             .map(|(client, _)| client.clone())
     }
 
-    fn forget(&self, id: &ClientId) {
+    /// Drops the cached copy of `id`: the next read goes to the store. For writers that
+    /// change a client through another path than this cache.
+    pub fn forget(&self, id: &ClientId) {
         self.entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

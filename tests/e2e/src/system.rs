@@ -31,6 +31,7 @@ pub struct System {
     pub store: Arc<dyn Store>,
     pub flow: AuthorizationFlow,
     pub token: TokenApp,
+    sealer: Arc<dyn KeySealer>,
     _data_dir: Option<tempfile::TempDir>,
 }
 
@@ -56,6 +57,15 @@ impl System {
     pub fn restart_interactive_functions(&mut self) {
         let auditor = self.flow.auditor().clone();
         self.flow = interactive_flow(self.store.clone()).with_auditor(|_| auditor);
+    }
+
+    /// Every function as new containers run them, with nothing cached.
+    pub async fn restart_functions(&mut self) {
+        self.restart_interactive_functions();
+        let auditor = self.token.auditor().clone();
+        self.token = token_function(self.store.clone(), self.sealer.clone())
+            .await
+            .with_auditor(|_| auditor);
     }
 
     /// An operator's control of a user's account, as `xecure user ...` applies it.
@@ -138,27 +148,13 @@ impl System {
         )
         .await
         .expect("a signing key");
-        let config = OAuthConfig::for_issuer(ISSUER);
-        let keyring = LiveKeyring::load(
-            store.clone(),
-            Some(sealer),
-            clock.clone(),
-            Duration::from_secs(300),
-        )
-        .await
-        .expect("load the keyring");
-        let token = TokenApp::over(
-            store.clone(),
-            keyring,
-            config.clone(),
-            clock.clone(),
-            Arc::new(ScopeCatalogue::built_in()),
-        );
+        let token = token_function(store.clone(), sealer.clone()).await;
         let flow = interactive_flow(store.clone());
         System {
             store,
             flow,
             token,
+            sealer,
             _data_dir: data_dir,
         }
     }
@@ -231,5 +227,25 @@ fn interactive_flow(store: Arc<dyn Store>) -> AuthorizationFlow {
         InteractionConfig::default(),
         Arc::new(SystemClock),
         Arc::new(OsRng),
+    )
+}
+
+/// The token function's app over `store`, its keys unsealed with `sealer`.
+async fn token_function(store: Arc<dyn Store>, sealer: Arc<dyn KeySealer>) -> TokenApp {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let keyring = LiveKeyring::load(
+        store.clone(),
+        Some(sealer),
+        clock.clone(),
+        Duration::from_secs(300),
+    )
+    .await
+    .expect("load the keyring");
+    TokenApp::over(
+        store,
+        keyring,
+        OAuthConfig::for_issuer(ISSUER),
+        clock,
+        Arc::new(ScopeCatalogue::built_in()),
     )
 }

@@ -387,3 +387,54 @@ on_both_stores!(
     rule_20_loopback_redirect_uris_match_exactly_except_the_port,
     loopback_matching
 );
+
+/// A disabled client is unknown to every endpoint, and what it held stops: the code flow
+/// shows an error page (never a redirect to it), its secret opens nothing at the token
+/// endpoint, and its access token is refused at the gateway.
+async fn disabled_client(mut system: System) {
+    let mut browser = Browser::default();
+    let tokens = connect_app(&system, &mut browser, "profile:read orders:read").await;
+    let access = text(&tokens, "access_token");
+    // As `xecure client disable` does it: withdraw, then switch off at a new revision.
+    let context = xecure::audit::RequestContext::default();
+    let id = ClientId::parse(WEB).unwrap();
+    system.operator(&context).revoke_client(&id).await.unwrap();
+    let before = system.store.get_client(&id).await.unwrap().unwrap();
+    let disabled = Client {
+        disabled: true,
+        revision: before.revision + 1,
+        version: before.version + 1,
+        ..before
+    };
+    assert!(system.store.update_client(&disabled).await.unwrap());
+    system.restart_functions().await;
+
+    let page = browser
+        .get(
+            &system,
+            &authorize_path(VERIFIER, &[("scope", "profile:read")]),
+        )
+        .await;
+    shown_here(&page, "authorize for a disabled client");
+    let (status, refused) = token_request(
+        &system,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &text(&tokens, "refresh_token")),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, text(&refused, "error")),
+        (StatusCode::UNAUTHORIZED, "invalid_client".into())
+    );
+    let (status, _) = system.app_posts("/introspect", &[("token", &access)]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let verdict =
+        xecure_e2e::gateway::api_verdict(system.store.clone(), &access, "GET", "/orders").await;
+    assert!(xecure_e2e::gateway::revoked(&verdict), "{verdict:?}");
+}
+on_both_stores!(
+    rule_16_a_disabled_client_is_unknown_to_every_endpoint,
+    disabled_client
+);

@@ -73,7 +73,7 @@ fn error_of(response: &Response<Body>) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_token_endpoints_answer_503_when_the_store_never_answers() {
+async fn rule_18_the_token_endpoints_answer_503_when_the_store_never_answers() {
     // Keys come from a working store (loaded once per cold start); every request's store
     // calls go to the silent endpoint.
     let dir = tempfile::tempdir().unwrap();
@@ -125,7 +125,7 @@ async fn the_token_endpoints_answer_503_when_the_store_never_answers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn authorize_and_login_answer_503_when_the_store_never_answers() {
+async fn rule_18_authorize_and_login_answer_503_when_the_store_never_answers() {
     let flow = AuthorizationFlow::new(
         hanging_store(),
         Arc::new(ScopeCatalogue::built_in()),
@@ -190,7 +190,7 @@ async fn timed_failure<T, E, F: Future<Output = Result<T, E>>>(what: &str, call:
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kms_and_the_audit_log_group_fail_instead_of_hanging() {
+async fn rule_18_kms_and_the_audit_log_group_fail_instead_of_hanging() {
     use xecure::audit::cloudwatch::CloudWatchAuditLog;
     use xecure::audit::log_group::{AuditLogWriter, LogEvent};
     use xecure::domain::KeyId;
@@ -243,7 +243,7 @@ impl xecure::ports::RevocationStore for Switchable {
 /// keeps the bound (no call waits on the hanging poll), then are denied within the wait
 /// bound. Times printed, not asserted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_authorizer_answers_from_its_view_then_fails_closed_when_the_store_hangs() {
+async fn rule_18_the_authorizer_answers_from_its_view_then_fails_closed_when_the_store_hangs() {
     use xecure::gateway::{Gateway, GatewayConfig, Verdict};
     let dir = tempfile::tempdir().unwrap();
     let working: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());

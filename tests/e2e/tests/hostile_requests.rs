@@ -153,12 +153,16 @@ async fn rule_15_garbled_input_gets_an_error_page_not_a_500() {
 async fn rule_11_credentials_post_redirects_with_303() {
     let system = System::embedded().await;
     let mut browser = Browser::default();
-    let consent = to_consent(&system, &mut browser).await;
+    let start = browser.get(&system, &query(&[])).await;
+    let login = browser.get(&system, &start.local_location()).await;
+    let logged_in = browser.log_in(&system, &login, USERNAME, PASSWORD).await;
     assert_eq!(
-        consent.status,
-        StatusCode::OK,
-        "login answered 303 and led here"
+        logged_in.status,
+        StatusCode::SEE_OTHER,
+        "the login POST answers 303, so a reload never posts the password again"
     );
+    let consent = browser.get(&system, &logged_in.local_location()).await;
+    assert_eq!(consent.status, StatusCode::OK);
     let decided = browser
         .post(
             &system,

@@ -163,21 +163,21 @@ async fn the_right_password_after_the_limit_does_not_log_in(system: System) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn parallel_failures_check_at_most_the_limit_on_the_embedded_store() {
+async fn rule_17_parallel_failures_check_at_most_the_limit_on_the_embedded_store() {
     parallel_failures_check_at_most_the_limit(System::embedded().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn parallel_failures_check_at_most_the_limit_on_dynamodb() {
+async fn rule_17_parallel_failures_check_at_most_the_limit_on_dynamodb() {
     parallel_failures_check_at_most_the_limit(on_dynamodb().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_right_password_after_the_limit_does_not_log_in_on_the_embedded_store() {
+async fn rule_13_the_right_password_after_the_limit_does_not_log_in_on_the_embedded_store() {
     the_right_password_after_the_limit_does_not_log_in(System::embedded().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_right_password_after_the_limit_does_not_log_in_on_dynamodb() {
+async fn rule_13_the_right_password_after_the_limit_does_not_log_in_on_dynamodb() {
     the_right_password_after_the_limit_does_not_log_in(on_dynamodb().await).await;
 }

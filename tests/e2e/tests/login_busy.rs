@@ -11,7 +11,7 @@ use xecure_e2e::browser::authorize_path;
 use xecure_e2e::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_hashing_queue_answers_503_with_retry_after() {
+async fn rule_19_a_full_hashing_queue_answers_503_with_retry_after() {
     let system = System::embedded().await;
     let mut browser = Browser::default();
     let start = browser

@@ -320,3 +320,93 @@ async fn deleting_a_registration_revokes_what_users_granted() {
         .iter()
         .any(|r| r.target == xecure::domain::RevocationTarget::Grant(grant.id.clone())));
 }
+
+/// A form POST to /token with HTTP Basic credentials: the status and the JSON answer.
+async fn token_with(system: &System, id: &str, secret: &str) -> (StatusCode, Value) {
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    let response = system
+        .serve(
+            lambda_http::http::Request::builder()
+                .method("POST")
+                .uri("/token")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("authorization", format!("Basic {basic}"))
+                .body(lambda_http::Body::from("grant_type=client_credentials"))
+                .unwrap(),
+        )
+        .await;
+    let json = match response.body() {
+        lambda_http::Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    (response.status(), json)
+}
+
+/// RFC 7592 section 2: a registration access token opens its own registration only; an
+/// update's new secret (section 2.2) replaces the old one at the token endpoint at once.
+async fn registration_tokens_open_only_their_own(system: System) {
+    let machine = json!({
+        "client_name": "Nightly Export",
+        "grant_types": ["client_credentials"],
+        "response_types": [],
+        "token_endpoint_auth_method": "client_secret_basic",
+        "scope": "orders:read",
+    });
+    let mine = xecure_e2e::registration::register(&system, &machine).await;
+    let theirs = xecure_e2e::registration::register(&system, &machine).await;
+    let my_token = text(&mine, "registration_access_token");
+    let their_path = format!("/register/{}", text(&theirs, "client_id"));
+    let mut update = machine.clone();
+    update["client_id"] = theirs["client_id"].clone();
+    for (method, body) in [("GET", None), ("PUT", Some(&update)), ("DELETE", None)] {
+        let (status, answer, _) = call(&system, method, &their_path, Some(&my_token), body).await;
+        assert_eq!(
+            (status, answer["error"].clone()),
+            (StatusCode::UNAUTHORIZED, json!("invalid_token")),
+            "{method} with another client's registration token"
+        );
+    }
+    let (status, _, _) = call(
+        &system,
+        "GET",
+        &their_path,
+        Some(&text(&theirs, "registration_access_token")),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "nothing of theirs changed");
+
+    let (id, old_secret) = (text(&mine, "client_id"), text(&mine, "client_secret"));
+    assert_eq!(
+        token_with(&system, &id, &old_secret).await.0,
+        StatusCode::OK
+    );
+    let mut rename = machine.clone();
+    rename["client_id"] = json!(id);
+    rename["client_name"] = json!("Nightly Export 2");
+    let (status, updated, _) = call(
+        &system,
+        "PUT",
+        &format!("/register/{id}"),
+        Some(&my_token),
+        Some(&rename),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    let new_secret = text(&updated, "client_secret");
+    assert_ne!(new_secret, old_secret);
+    let (status, refused) = token_with(&system, &id, &old_secret).await;
+    assert_eq!(
+        (status, refused["error"].clone()),
+        (StatusCode::UNAUTHORIZED, json!("invalid_client"))
+    );
+    assert_eq!(
+        token_with(&system, &id, &new_secret).await.0,
+        StatusCode::OK
+    );
+}
+on_both_stores!(
+    rfc_7592_a_registration_token_opens_only_its_own_and_a_new_secret_replaces_the_old,
+    registration_tokens_open_only_their_own
+);

@@ -61,13 +61,21 @@ pub async fn harness() -> Harness {
 pub async fn harness_with(
     revocations: impl FnOnce(Arc<EmbeddedStore>) -> Arc<dyn RevocationStore>,
 ) -> Harness {
+    harness_with_stores(revocations, |store| store).await
+}
+
+/// As `harness_with`; `keys` may wrap the store the published keys are read from.
+pub async fn harness_with_stores(
+    revocations: impl FnOnce(Arc<EmbeddedStore>) -> Arc<dyn RevocationStore>,
+    keys: impl FnOnce(Arc<EmbeddedStore>) -> Arc<dyn KeyStore>,
+) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
     let clock = Arc::new(FixedClock::at(SystemClock.now()));
     let (pkcs8, public_jwk) = publish_key(store.as_ref(), KID, clock.now()).await;
     let config = GatewayConfig::new(&OAuthConfig::for_issuer(ISSUER));
     let gateway = Gateway::load(
-        store.clone(),
+        keys(store.clone()),
         revocations(store.clone()),
         Arc::new(RouteTable::built_in().unwrap()),
         config,

@@ -116,7 +116,7 @@ mod tests {
     }
 
     #[test]
-    fn identity_headers_count_only_with_the_origin_secret() {
+    fn rule_22_identity_headers_count_only_with_the_origin_secret() {
         let api = DemoApi::new("gateway-secret-0123456789abcdefghijklmnop".into());
         let forged = [
             ("X-Xecure-Sub", "usr_admin"),

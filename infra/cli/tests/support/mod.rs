@@ -137,21 +137,14 @@ impl Server {
     }
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts the server and returns it with everything it printed up to the demo API line.
 pub fn start(data_dir: &Path) -> (Server, Vec<String>) {
     start_with(data_dir, &[])
 }
 
 pub fn start_with(data_dir: &Path, extra: &[&str]) -> (Server, Vec<String>) {
-    start_at(data_dir, &format!("127.0.0.1:{}", free_port()), extra)
+    // Port 0: the server takes a free port and says which in its banner (no race for one).
+    start_at(data_dir, "127.0.0.1:0", extra)
 }
 
 pub fn start_at(data_dir: &Path, listen: &str, extra: &[&str]) -> (Server, Vec<String>) {
@@ -168,8 +161,12 @@ pub fn start_at(data_dir: &Path, listen: &str, extra: &[&str]) -> (Server, Vec<S
         .expect("start xecure serve");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
+    let mut address = String::new();
     for line in lines.by_ref() {
         let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("Xecure is serving http://") {
+            address = rest.split_whitespace().next().unwrap_or_default().to_owned();
+        }
         let last = line.starts_with("protected demo API");
         printed.push(line);
         if last {
@@ -185,7 +182,7 @@ pub fn start_at(data_dir: &Path, listen: &str, extra: &[&str]) -> (Server, Vec<S
             kept.lock().unwrap().push(line);
         }
     });
-    let address = listen.to_owned();
+    assert!(!address.is_empty(), "the banner names the address: {printed:?}");
     (
         Server {
             child,

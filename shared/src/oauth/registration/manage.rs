@@ -113,7 +113,9 @@ impl Registrar {
         let changed = self
             .revoker(context, now)
             .change_client(&current, after)
-            .await?;
+            .await;
+        self.cached.forget(&current.id);
+        let changed = changed?;
         Ok(self.information(&changed.client, secret.as_ref(), &rotated))
     }
 
@@ -132,7 +134,9 @@ impl Registrar {
         self.revoker(context, self.clock.now())
             .revoke_client(&client.id)
             .await?;
-        self.store.delete_client(&client.id).await?;
+        let deleted = self.store.delete_client(&client.id).await;
+        self.cached.forget(&client.id);
+        deleted?;
         self.audit(AuditEventKind::ClientRemoved, &client, context)
             .await;
         Ok(())

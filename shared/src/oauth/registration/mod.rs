@@ -22,6 +22,7 @@ use crate::oauth::metadata::REGISTER_PATH;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::ports::{Clock, Rng, Store};
 use crate::scopes::ScopeCatalogue;
+use crate::store::client_cache::CachedClients;
 use metadata::SentMetadata;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -39,6 +40,10 @@ const SERVER_FIELDS: [&str; 4] = [
 
 pub struct Registrar {
     store: Arc<dyn Store>,
+    /// The token function's client cache: a changed or deleted registration is dropped from
+    /// it at once (a rotated secret stops working in this container now, in the others
+    /// within the cache's minute).
+    cached: Arc<CachedClients>,
     catalogue: Arc<ScopeCatalogue>,
     config: OAuthConfig,
     clock: Arc<dyn Clock>,
@@ -68,6 +73,7 @@ fn json_object(body: &[u8]) -> Result<Map<String, Value>, OAuthError> {
 impl Registrar {
     pub fn new(
         store: Arc<dyn Store>,
+        cached: Arc<CachedClients>,
         catalogue: Arc<ScopeCatalogue>,
         config: OAuthConfig,
         clock: Arc<dyn Clock>,
@@ -76,6 +82,7 @@ impl Registrar {
     ) -> Self {
         Registrar {
             store,
+            cached,
             catalogue,
             config,
             clock,

@@ -19,7 +19,7 @@ use crate::domain::{
     Scope, Timestamp, TokenDigest,
 };
 use crate::jwt::{sign_access_token, verify_access_token, AccessTokenClaims, TokenExpectations};
-use crate::ports::{ClientStore, Clock, Rng, Store, StoreError};
+use crate::ports::{Clock, Rng, Store, StoreError};
 use crate::scopes::ScopeCatalogue;
 use crate::signing::LiveKeyring;
 use crate::store::client_cache::CachedClients;
@@ -81,7 +81,7 @@ pub(crate) struct SignedAccessToken {
 
 pub struct TokenService {
     store: Arc<dyn Store>,
-    clients: Arc<dyn ClientStore>,
+    clients: Arc<CachedClients>,
     keyring: Arc<LiveKeyring>,
     config: OAuthConfig,
     clock: Arc<dyn Clock>,
@@ -143,6 +143,7 @@ impl TokenService {
     pub fn registrar(&self) -> crate::oauth::registration::Registrar {
         crate::oauth::registration::Registrar::new(
             self.store.clone(),
+            self.clients.clone(),
             self.catalogue.clone(),
             self.config.clone(),
             self.clock.clone(),

@@ -763,7 +763,7 @@ pub async fn revocations_are_listed_since_a_time<S: Store>(store: Arc<S>) {
 
 /// Security rule 19: revoking an access token that is already revoked writes nothing; entries
 /// spread over the shards come back in time order.
-pub async fn revoking_an_access_token_twice_writes_nothing_new<S: Store>(store: Arc<S>) {
+pub async fn rule_19_revoking_an_access_token_twice_writes_nothing_new<S: Store>(store: Arc<S>) {
     let revoke = |n: usize| Revocation {
         id: event_id(&format!("evt_jti_{n}")),
         at: at(n as u64),
@@ -1010,7 +1010,7 @@ macro_rules! contract_suite {
             a_narrower_consent_ends_earlier_codes_and_families,
             client_changes_end_earlier_codes_and_families,
             client_updates_apply_only_over_the_version_read,
-            revoking_an_access_token_twice_writes_nothing_new,
+            rule_19_revoking_an_access_token_twice_writes_nothing_new,
             // Login attempt counters (throttle.rs).
             login_attempts_lock_once_the_limit_is_reached,
             a_refused_attempt_counts_on_no_key,

@@ -78,7 +78,7 @@ mod tests {
     use std::time::Duration;
 
     #[tokio::test]
-    async fn the_sweep_removes_what_expired_and_keeps_the_rest() {
+    async fn rule_19_the_sweep_removes_what_expired_and_keeps_the_rest() {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
         let grant = grant("usr_alice", "a", "grt_1");
