@@ -1,3 +1,4 @@
+use crate::output::say;
 use crate::target::Target;
 use clap::{Args, ValueEnum};
 use time::format_description::well_known::Rfc3339;
@@ -77,7 +78,7 @@ fn kind_name(kind: AuditEventKind) -> String {
 }
 
 fn print_row(event: &AuditEvent) {
-    println!(
+    say!(
         "{:<24}  {:<22}  {:<7}  {:<34}  {:<16}  {:<15}  {}",
         rfc3339(event.at),
         kind_name(event.kind),
@@ -142,14 +143,19 @@ pub async fn run(args: AuditArgs, target: &Target) -> Result<(), String> {
         Source::Cloudwatch => from_log_group(&request, &args, target).await?,
     };
     if !args.json {
-        println!(
+        say!(
             "{:<24}  {:<22}  {:<7}  {:<34}  {:<16}  {:<15}  reason",
-            "time", "event", "outcome", "user", "client", "source"
+            "time",
+            "event",
+            "outcome",
+            "user",
+            "client",
+            "source"
         );
     }
     for event in &events {
         if args.json {
-            println!(
+            say!(
                 "{}",
                 serde_json::to_string(event).map_err(|e| e.to_string())?
             );

@@ -1,3 +1,4 @@
+use crate::output::say;
 use crate::target::Target;
 use clap::Subcommand;
 use std::time::Duration;
@@ -64,9 +65,12 @@ pub async fn run(command: KeysCommand, target: &Target) -> Result<(), String> {
             let draft = AuditDraft::new(AuditEventKind::KeyRotated, AuditOutcome::Success)
                 .detail("kid", key.kid.to_string());
             target.audit(draft).await;
-            println!(
+            say!(
                 "created {} key {} in {}; signs from {} (epoch ms)",
-                key.algorithm, key.kid, target.description, key.signs_from
+                key.algorithm,
+                key.kid,
+                target.description,
+                key.signs_from
             );
             Ok(())
         }
@@ -77,16 +81,20 @@ pub async fn run(command: KeysCommand, target: &Target) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             keys.sort_by_key(|key| key.created_at);
-            println!(
+            say!(
                 "{:<40} {:<6} {:<15} {:<15} {:<15} state",
-                "kid", "alg", "created", "signs_from", "retire_at"
+                "kid",
+                "alg",
+                "created",
+                "signs_from",
+                "retire_at"
             );
             for key in &keys {
                 let retire = key
                     .retire_at
                     .map(|t| t.to_string())
                     .unwrap_or_else(|| "-".into());
-                println!(
+                say!(
                     "{:<40} {:<6} {:<15} {:<15} {:<15} {}",
                     key.kid,
                     key.algorithm,

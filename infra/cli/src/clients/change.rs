@@ -2,6 +2,7 @@
 //! takes away (security rule 16) and applies only over the version it read (rule 17).
 
 use super::{catalogue_scopes, check_shape, parse_grants, redirect_uris};
+use crate::output::say;
 use crate::target::Target;
 use clap::Subcommand;
 use xecure::audit::AuditDraft;
@@ -98,7 +99,7 @@ async fn store_change(
 
 pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> {
     let auditor = target.auditor();
-    let context = Target::context();
+    let context = target.context().await;
     let revoker = target.revoker(&auditor, &context);
     match command {
         ChangeCommand::Update {
@@ -134,7 +135,7 @@ pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> 
                 .map_err(conflict_or)?;
             let client = &changed.client;
             if changed.material {
-                println!(
+                say!(
                     "updated client {} (revision {}: grant types {}, scopes {}); revoked {} user grant(s): users are asked again",
                     client.id,
                     client.revision,
@@ -143,7 +144,7 @@ pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> 
                     changed.revoked_grants
                 );
             } else {
-                println!(
+                say!(
                     "updated client {}; nothing it was granted changed",
                     client.id
                 );
@@ -168,14 +169,14 @@ pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> 
             } else {
                 "verified"
             };
-            println!("client {id} is {state}");
+            say!("client {id} is {state}");
             Ok(())
         }
         ChangeCommand::Disable { id, undo } => {
             let before = existing(target, &id).await?;
             if before.disabled != undo {
                 let state = if undo { "enabled" } else { "disabled" };
-                println!("client {id} is already {state}; nothing changed");
+                say!("client {id} is already {state}; nothing changed");
                 return Ok(());
             }
             // Withdraw first, then switch off: a failure part-way leaves the client as it
@@ -201,9 +202,9 @@ pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> 
             )
             .await?;
             if undo {
-                println!("enabled client {id}; users must consent again");
+                say!("enabled client {id}; users must consent again");
             } else {
-                println!(
+                say!(
                     "disabled client {id}; revoked {revoked} user grant(s), its refresh tokens and its access tokens"
                 );
             }
@@ -231,7 +232,7 @@ pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> 
                         .detail("by", "operator"),
                 )
                 .await;
-            println!(
+            say!(
                 "removed client {id}; revoked {revoked} user grant(s), its refresh tokens and its access tokens"
             );
             Ok(())

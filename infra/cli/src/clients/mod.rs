@@ -3,6 +3,7 @@
 
 mod change;
 
+use crate::output::say;
 use crate::target::Target;
 use clap::Subcommand;
 use std::collections::BTreeSet;
@@ -174,10 +175,10 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                         .detail("by", "operator"),
                 )
                 .await;
-            println!("registered client {} in {}", client.id, target.description);
+            say!("registered client {} in {}", client.id, target.description);
             if let Some(secret) = secret {
-                println!("client_secret: {}", secret.secret());
-                println!("(shown once: only its hash is stored)");
+                say!("client_secret: {}", secret.secret());
+                say!("(shown once: only its hash is stored)");
             }
             Ok(())
         }
@@ -194,9 +195,12 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                 } else {
                     "confidential"
                 };
-                println!(
+                say!(
                     "{:<32} {:<13} {:<24} {}",
-                    client.id, kind, client.display_name, client.allowed_scopes
+                    client.id,
+                    kind,
+                    client.display_name,
+                    client.allowed_scopes
                 );
             }
             Ok(())
@@ -209,7 +213,7 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no client {id}"))?;
-            println!(
+            say!(
                 "{}",
                 serde_json::to_string_pretty(&client).map_err(|e| e.to_string())?
             );
@@ -234,12 +238,12 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                 })
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("initial_access_token: {}", token.secret());
-            println!(
+            say!("initial_access_token: {}", token.secret());
+            say!(
                 "(shown once: only its hash is stored; valid for {hours} h, until {})",
                 expires_at.rfc3339()
             );
-            println!("use it as: Authorization: Bearer <token> on POST /register");
+            say!("use it as: Authorization: Bearer <token> on POST /register");
             Ok(())
         }
     }

@@ -11,10 +11,10 @@ mod gateway;
 #[cfg(test)]
 mod gateway_tests;
 mod health;
-mod http;
+pub(crate) mod http;
 #[cfg(test)]
 mod http_tests;
-mod limits;
+pub(crate) mod limits;
 pub mod per_app_limits;
 #[cfg(test)]
 mod revocation_tests;
@@ -164,6 +164,12 @@ pub async fn run(args: ServeArgs, target: &Target) -> Result<(), String> {
         welcome += &format!(
             "\naccess log: {} (xecure usage --client ID)",
             path.display()
+        );
+    }
+    if let Some(dir) = &target.data_dir {
+        let file = crate::admin::endpoint::start(target, dir, args.limits).await?;
+        welcome += &format!(
+            "\nCLI beside this server: xecure commands on this data directory run here ({file})"
         );
     }
     let system = Arc::new(system);

@@ -165,7 +165,11 @@ pub fn start_at(data_dir: &Path, listen: &str, extra: &[&str]) -> (Server, Vec<S
     for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some(rest) = line.strip_prefix("Xecure is serving http://") {
-            address = rest.split_whitespace().next().unwrap_or_default().to_owned();
+            address = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
         }
         let last = line.starts_with("protected demo API");
         printed.push(line);
@@ -182,7 +186,10 @@ pub fn start_at(data_dir: &Path, listen: &str, extra: &[&str]) -> (Server, Vec<S
             kept.lock().unwrap().push(line);
         }
     });
-    assert!(!address.is_empty(), "the banner names the address: {printed:?}");
+    assert!(
+        !address.is_empty(),
+        "the banner names the address: {printed:?}"
+    );
     (
         Server {
             child,

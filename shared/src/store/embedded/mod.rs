@@ -78,6 +78,17 @@ pub struct EmbeddedStore {
 impl EmbeddedStore {
     /// Opens (or creates) `<data_dir>/xecure.redb`.
     pub fn open(data_dir: &Path) -> StoreResult<Self> {
+        Self::open_unless_held(data_dir)?.ok_or_else(|| {
+            StoreError::Unavailable(format!(
+                "{} is open in another process (a running `xecure serve`?)",
+                data_dir.join(DATABASE_FILE).display()
+            ))
+        })
+    }
+
+    /// The store, or None when another process holds the database (redb takes an exclusive
+    /// file lock): the CLI then asks that process, `xecure serve`, to run the command.
+    pub fn open_unless_held(data_dir: &Path) -> StoreResult<Option<Self>> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StoreError::Unavailable(format!(
                 "cannot create data directory {}: {e}",
@@ -85,14 +96,22 @@ impl EmbeddedStore {
             ))
         })?;
         let path = data_dir.join(DATABASE_FILE);
-        let db = Database::create(&path)
-            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+        let db = match Database::create(&path) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Ok(None),
+            Err(e) => {
+                return Err(StoreError::Unavailable(format!(
+                    "cannot open {}: {e}",
+                    path.display()
+                )))
+            }
+        };
         let store = EmbeddedStore {
             db: Arc::new(db),
             last_durable_audit: Arc::new(AtomicI64::new(0)),
         };
         store.create_tables()?;
-        Ok(store)
+        Ok(Some(store))
     }
 
     /// Read transactions fail on a table that was never written, so create them all up front.
