@@ -1,3 +1,4 @@
+use crate::audit::rfc3339;
 use crate::output::say;
 use crate::target::Target;
 use clap::Subcommand;
@@ -66,11 +67,11 @@ pub async fn run(command: KeysCommand, target: &Target) -> Result<(), String> {
                 .detail("kid", key.kid.to_string());
             target.audit(draft).await;
             say!(
-                "created {} key {} in {}; signs from {} (epoch ms)",
+                "created {} key {} in {}; signs from {}",
                 key.algorithm,
                 key.kid,
                 target.description,
-                key.signs_from
+                rfc3339(key.signs_from)
             );
             Ok(())
         }
@@ -82,7 +83,7 @@ pub async fn run(command: KeysCommand, target: &Target) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             keys.sort_by_key(|key| key.created_at);
             say!(
-                "{:<40} {:<6} {:<15} {:<15} {:<15} state",
+                "{:<40} {:<6} {:<24} {:<24} {:<24} state",
                 "kid",
                 "alg",
                 "created",
@@ -90,16 +91,13 @@ pub async fn run(command: KeysCommand, target: &Target) -> Result<(), String> {
                 "retire_at"
             );
             for key in &keys {
-                let retire = key
-                    .retire_at
-                    .map(|t| t.to_string())
-                    .unwrap_or_else(|| "-".into());
+                let retire = key.retire_at.map(rfc3339).unwrap_or_else(|| "-".into());
                 say!(
-                    "{:<40} {:<6} {:<15} {:<15} {:<15} {}",
+                    "{:<40} {:<6} {:<24} {:<24} {:<24} {}",
                     key.kid,
                     key.algorithm,
-                    key.created_at,
-                    key.signs_from,
+                    rfc3339(key.created_at),
+                    rfc3339(key.signs_from),
                     retire,
                     state(key, now)
                 );

@@ -14,12 +14,9 @@ fn commands_run_in_the_server_while_it_holds_the_data_directory() {
     server.wait_for_line("CLI beside this server: ");
     let cli = Target::Local(dir.path().to_owned());
 
-    let added = cli.ok_with(
-        &["user", "add", "--username", "carol"],
-        "correct horse battery staple\n",
-    );
+    let added = cli.ok_with(&["user", "add", "carol"], "correct horse battery staple\n");
     assert!(added.starts_with("created user carol"), "{added}");
-    let refused = cli.fails(&["user", "add", "--username", "dave"], "password1\n");
+    let refused = cli.fails(&["user", "add", "dave"], "password1\n");
     assert!(refused.contains("most commonly used"), "{refused}");
     let missing = cli.fails(&["user", "disable", "nobody"], "");
     assert!(missing.contains("no user nobody"), "{missing}");

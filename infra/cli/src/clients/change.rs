@@ -1,4 +1,4 @@
-//! Changing registered clients: update, verify, disable, remove. Each withdraws what it
+//! Changing registered clients: update, verify, disable, remove, new secret. Each withdraws what it
 //! takes away (security rule 16) and applies only over the version it read (rule 17).
 
 use super::{catalogue_scopes, check_shape, parse_grants, redirect_uris};
@@ -6,8 +6,11 @@ use crate::output::say;
 use crate::target::Target;
 use clap::Subcommand;
 use xecure::audit::AuditDraft;
-use xecure::domain::{AuditEventKind, AuditOutcome, Client, ClientId, Scope};
+use xecure::domain::{
+    AuditEventKind, AuditOutcome, Client, ClientId, ClientKind, ClientSecret, Scope, SecretHash,
+};
 use xecure::oauth::client_change::grant_names;
+use xecure::ports::OsRng;
 use xecure::ports::StoreError;
 use xecure::scopes::ScopeCatalogue;
 
@@ -20,9 +23,12 @@ pub enum ChangeCommand {
         id: String,
         #[arg(long)]
         name: Option<String>,
-        /// The complete new list of redirect URIs (repeatable).
+        /// The complete new list of redirect URIs (repeatable; the rules of `client add`).
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
+        /// Also accept http redirect URIs on any host (development only).
+        #[arg(long)]
+        allow_http_redirect: bool,
         /// The new scopes, space-separated (default scopes are narrowed to fit).
         #[arg(long)]
         scope: Option<String>,
@@ -47,6 +53,9 @@ pub enum ChangeCommand {
     },
     /// Remove a client: every grant users gave it and every token it holds is revoked.
     Remove { id: String },
+    /// A new secret for a confidential client (printed once, stored hashed); the old one
+    /// stops working. How to recover the demo service's secret after `serve` printed it.
+    NewSecret { id: String },
 }
 
 async fn existing(target: &Target, id: &str) -> Result<Client, String> {
@@ -106,6 +115,7 @@ pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> 
             id,
             name,
             redirect_uris: uris,
+            allow_http_redirect,
             scope,
             grants,
         } => {
@@ -116,7 +126,7 @@ pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> 
                 after.display_name = name;
             }
             if !uris.is_empty() {
-                after.redirect_uris = redirect_uris(&uris)?;
+                after.redirect_uris = redirect_uris(&uris, allow_http_redirect)?;
             }
             if let Some(raw) = scope {
                 after.allowed_scopes = catalogue_scopes(&raw, &catalogue)?;
@@ -235,6 +245,25 @@ pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> 
             say!(
                 "removed client {id}; revoked {revoked} user grant(s), its refresh tokens and its access tokens"
             );
+            Ok(())
+        }
+        ChangeCommand::NewSecret { id } => {
+            let before = existing(target, &id).await?;
+            if before.is_public() {
+                return Err(format!(
+                    "client {id} is public: it has no secret (PKCE only)"
+                ));
+            }
+            let secret = ClientSecret::generate(&OsRng);
+            let after = Client {
+                kind: ClientKind::Confidential {
+                    secret_hash: SecretHash::of(&secret),
+                },
+                ..before.clone()
+            };
+            store_change(target, &before, after, "new secret").await?;
+            say!("client_secret: {}", secret.secret());
+            say!("(shown once: only its hash is stored; the old secret no longer works)");
             Ok(())
         }
     }

@@ -9,7 +9,7 @@ mod metadata;
 mod redirect;
 
 pub use metadata::{check_scopes_without_user, AuthMethod, ClientMetadata};
-pub use redirect::registrable_redirect_uri;
+pub use redirect::{checked_redirect_uri, registrable_redirect_uri, HttpRedirects};
 
 use crate::audit::{AuditDraft, Auditor, RequestContext};
 use crate::config::OAuthConfig;

@@ -1,3 +1,5 @@
+mod view;
+
 use crate::output::say;
 use crate::password_input::read_new_password;
 use crate::target::Target;
@@ -15,10 +17,7 @@ pub enum UserCommand {
     /// terminal, else read from standard input (one line): never an argument, which the
     /// process list and the shell history would show. NIST SP 800-63B rules: at least 8
     /// characters, not a commonly used one, not the username.
-    Add {
-        #[arg(long)]
-        username: String,
-    },
+    Add { username: String },
     /// Set a new password (prompted on a terminal, else one line of standard input; the
     /// rules of `add`). Every session, code and
     /// refresh token of the user ends; their access tokens stop at the gateway within 60 s.
@@ -37,6 +36,18 @@ pub enum UserCommand {
     SignOut { username: String },
     /// Delete a user's account: everything `disable` ends, and the username is free again.
     Remove { username: String },
+    /// Every user: username, id, state, when created.
+    List,
+    /// One user: state, when created and last cut, and the login counters of the account.
+    Show { username: String },
+    /// Clear the account's failed-login counter and lockout (a new password does not: the
+    /// lockout is about the guessing, not the password); with --source, also the counter of
+    /// that address on this account.
+    Unlock {
+        username: String,
+        #[arg(long)]
+        source: Option<String>,
+    },
 }
 
 /// What every cutting control ends, said the same way each time.
@@ -62,6 +73,9 @@ async fn control(target: &Target, username: &str, control: AccountControl) -> Re
 
 pub async fn run(command: UserCommand, target: &Target) -> Result<(), String> {
     match command {
+        UserCommand::List => view::list(target).await,
+        UserCommand::Show { username } => view::show(target, &username).await,
+        UserCommand::Unlock { username, source } => view::unlock(target, &username, source).await,
         UserCommand::Add { username } => {
             let username = Username::parse(&username).map_err(|e| e.to_string())?;
             let password = read_new_password(username.as_str())?;
