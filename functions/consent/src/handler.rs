@@ -1,13 +1,16 @@
 //! Request -> `xecure::oauth::interaction` -> page or redirect, for the consent screen. Every
 //! client error is an `Ok` response (design rule 7).
 
-use crate::apps;
+use crate::{account, apps};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use xecure::domain::OpaqueToken;
 use xecure::http::{form_pairs, json_error, no_route, request_context, route_path};
 use xecure::oauth::interaction::{AuthorizationFlow, ConsentView, Decision, Step};
-use xecure::oauth::metadata::{APPS_API_PATH, APPS_PATH, APPS_REVOKE_PATH, CONSENT_PATH};
+use xecure::oauth::metadata::{
+    ACCOUNT_END_SESSION_PATH, ACCOUNT_PASSWORD_PATH, ACCOUNT_PATH,
+    ACCOUNT_SIGN_OUT_EVERYWHERE_PATH, APPS_API_PATH, APPS_PATH, APPS_REVOKE_PATH, CONSENT_PATH,
+};
 use xecure::oauth::{ErrorCode, OAuthError};
 use xecure::web::cookie::session_cookie;
 use xecure::web::csrf::{csrf_matches, csrf_token};
@@ -20,7 +23,14 @@ use xecure::web::{
 pub fn serves(path: &str) -> bool {
     matches!(
         path,
-        CONSENT_PATH | APPS_PATH | APPS_REVOKE_PATH | APPS_API_PATH
+        CONSENT_PATH
+            | APPS_PATH
+            | APPS_REVOKE_PATH
+            | APPS_API_PATH
+            | ACCOUNT_PATH
+            | ACCOUNT_PASSWORD_PATH
+            | ACCOUNT_END_SESSION_PATH
+            | ACCOUNT_SIGN_OUT_EVERYWHERE_PATH
     ) || app_in_api(path).is_some()
 }
 
@@ -38,7 +48,22 @@ pub async fn handle(flow: &AuthorizationFlow, request: Request) -> Result<Respon
         (Method::POST, CONSENT_PATH) => decide(flow, &request).await,
         (Method::GET, APPS_PATH) => apps::page(flow, &request).await,
         (Method::POST, APPS_REVOKE_PATH) => apps::revoke(flow, &request).await,
-        (_, CONSENT_PATH | APPS_PATH | APPS_REVOKE_PATH) => method_not_allowed(),
+        (Method::GET, ACCOUNT_PATH) => account::page(flow, &request).await,
+        (Method::POST, ACCOUNT_PASSWORD_PATH) => account::change_password(flow, &request).await,
+        (Method::POST, ACCOUNT_END_SESSION_PATH) => account::end_session(flow, &request).await,
+        (Method::POST, ACCOUNT_SIGN_OUT_EVERYWHERE_PATH) => {
+            account::sign_out_everywhere(flow, &request).await
+        }
+        (
+            _,
+            CONSENT_PATH
+            | APPS_PATH
+            | APPS_REVOKE_PATH
+            | ACCOUNT_PATH
+            | ACCOUNT_PASSWORD_PATH
+            | ACCOUNT_END_SESSION_PATH
+            | ACCOUNT_SIGN_OUT_EVERYWHERE_PATH,
+        ) => method_not_allowed(),
         (Method::GET, APPS_API_PATH) => apps::list_json(flow, &request).await,
         (Method::DELETE, _) if app_in_api(path).is_some() => {
             let client_id = app_in_api(path).unwrap_or_default().to_owned();

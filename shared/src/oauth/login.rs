@@ -131,6 +131,25 @@ impl LoginService {
         }
     }
 
+    /// The stored form of a new password, hashed on the same bounded pool as every check
+    /// (rule 19); None if the pool is full (the caller answers "busy").
+    pub async fn hash_new_password(
+        &self,
+        password: Password,
+    ) -> Result<Option<crate::domain::PasswordHash>, OAuthError> {
+        let rng = Arc::clone(&self.rng);
+        match self
+            .hashing
+            .run(move || crate::domain::PasswordHash::create(&password, rng.as_ref()))
+            .await
+        {
+            Ok(hash) => Ok(Some(hash.map_err(|e| {
+                OAuthError::new(crate::oauth::ErrorCode::ServerError, e.to_string())
+            })?)),
+            Err(Busy) => Ok(None),
+        }
+    }
+
     /// A new session for `user`, signed in at `authenticated_at` (a login: now; after a
     /// password change: just after the cut it made), and the cookie value that names it.
     pub async fn start_session(

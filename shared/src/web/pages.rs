@@ -90,11 +90,44 @@ pub struct AppsPage<'a> {
     pub apps: Vec<AppLine<'a>>,
 }
 
+pub struct SessionLine {
+    pub reference: String,
+    pub device: String,
+    pub source_ip: String,
+    pub signed_in_at: String,
+    pub current: bool,
+}
+
+/// Where each form of the account page posts.
+pub struct AccountActions<'a> {
+    pub password: &'a str,
+    pub end_session: &'a str,
+    pub sign_out_everywhere: &'a str,
+    pub apps: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage<'a> {
+    pub css: &'a str,
+    pub actions: AccountActions<'a>,
+    pub csrf: &'a str,
+    pub username: &'a str,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub sessions: Vec<SessionLine>,
+    pub apps: Vec<AppLine<'a>>,
+}
+
+/// `GET /logout`: with a session, a form that signs out (a GET never does); without one,
+/// what is true: nobody is signed in here.
 #[derive(Template)]
 #[template(path = "signed_out.html")]
 pub struct SignedOutPage<'a> {
     pub css: &'a str,
     pub apps: &'a str,
+    /// The sign-out form (action, CSRF token, username) when a session is live.
+    pub sign_out: Option<(&'a str, &'a str, &'a str)>,
 }
 
 #[derive(Template)]

@@ -3,6 +3,7 @@
 //! authorize and consent functions turn each `Step` into a page or a redirect; everything
 //! decided here is tested without HTTP.
 
+mod account;
 mod connected_apps;
 mod decide;
 mod grant_record;
@@ -10,6 +11,7 @@ mod logout;
 #[cfg(test)]
 mod tests;
 
+pub use account::{device_of, PasswordChange, SessionView};
 pub use connected_apps::ConnectedApp;
 pub use decide::Decision;
 
