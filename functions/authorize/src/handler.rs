@@ -14,9 +14,10 @@ use xecure::oauth::metadata::{
     ACCOUNT_PATH, APPS_PATH, AUTHORIZE_PATH, CONSENT_PATH, LOGIN_PATH, LOGOUT_PATH,
 };
 use xecure::oauth::{ErrorCode, OAuthError, Params};
+use xecure::web::branding::brand;
 use xecure::web::cookie::{cookie_path, session_cookie, set_session_cookie};
 use xecure::web::csrf::{csrf_matches, csrf_token};
-use xecure::web::pages::{LoginPage, CSS};
+use xecure::web::pages::LoginPage;
 use xecure::web::{
     csrf_refused, error_page, form_target, html, method_not_allowed, query_params, see_other,
     step_response, with_cookie, with_handle, with_header,
@@ -222,7 +223,7 @@ fn login_form(
     let (page, targets) = match purpose {
         LoginFor::Authorization { handle, view } => (
             LoginPage {
-                css: CSS,
+                brand: brand(),
                 action: &login_url,
                 request: Some(handle),
                 return_to: None,
@@ -237,7 +238,7 @@ fn login_form(
         ),
         LoginFor::OwnPage(page) => (
             LoginPage {
-                css: CSS,
+                brand: brand(),
                 action: &login_url,
                 request: None,
                 return_to: Some(page),

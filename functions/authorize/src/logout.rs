@@ -11,9 +11,10 @@ use xecure::domain::OpaqueToken;
 use xecure::http::request_context;
 use xecure::oauth::interaction::AuthorizationFlow;
 use xecure::oauth::metadata::{ACCOUNT_PATH, LOGOUT_PATH};
+use xecure::web::branding::brand;
 use xecure::web::cookie::{cookie_path, session_cookie, set_session_cookie};
 use xecure::web::csrf::csrf_token;
-use xecure::web::pages::{SignedOutPage, CSS};
+use xecure::web::pages::SignedOutPage;
 use xecure::web::{csrf_checked_form, error_page, html, see_other, with_cookie};
 
 pub async fn log_out(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
@@ -51,7 +52,7 @@ pub async fn signed_out(flow: &AuthorizationFlow, request: &Request) -> Response
     html(
         StatusCode::OK,
         &SignedOutPage {
-            css: CSS,
+            brand: brand(),
             apps: &account,
             sign_out: session.is_some().then_some((
                 action.as_str(),

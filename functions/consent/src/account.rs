@@ -15,9 +15,10 @@ use xecure::oauth::metadata::{
     ACCOUNT_END_SESSION_PATH, ACCOUNT_PASSWORD_PATH, ACCOUNT_PATH,
     ACCOUNT_SIGN_OUT_EVERYWHERE_PATH, APPS_PATH, LOGOUT_PATH,
 };
+use xecure::web::branding::brand;
 use xecure::web::cookie::{cookie_path, session_cookie, set_session_cookie};
 use xecure::web::csrf::csrf_token;
-use xecure::web::pages::{AccountActions, AccountPage, SessionLine, CSS};
+use xecure::web::pages::{AccountActions, AccountPage, SessionLine};
 use xecure::web::{
     csrf_checked_form, error_page, html, query_params, see_other, with_cookie, with_header,
 };
@@ -69,7 +70,7 @@ async fn render(
     let csrf = csrf_token(cookie);
     let username = session.username.to_string();
     let page = AccountPage {
-        css: CSS,
+        brand: brand(),
         actions: AccountActions {
             password: &password,
             end_session: &end_session,

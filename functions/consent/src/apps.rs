@@ -14,9 +14,10 @@ use xecure::http::{json, json_error, request_context};
 use xecure::oauth::interaction::{AuthorizationFlow, ConnectedApp};
 use xecure::oauth::metadata::{APPS_PATH, APPS_REVOKE_PATH, LOGIN_PATH, LOGOUT_PATH};
 use xecure::oauth::OAuthError;
+use xecure::web::branding::brand;
 use xecure::web::cookie::session_cookie;
 use xecure::web::csrf::csrf_token;
-use xecure::web::pages::{AppLine, AppsPage, ScopeLine, CSS};
+use xecure::web::pages::{AppLine, AppsPage, ScopeLine};
 use xecure::web::{csrf_checked_form, error_page, html, query_params, see_other};
 
 /// The login page, set to come back to `page` (apps or account): a fixed, server-built URL.
@@ -63,7 +64,7 @@ pub async fn page(flow: &AuthorizationFlow, request: &Request) -> Response<Body>
     let csrf = csrf_token(&cookie);
     let username = session.username.to_string();
     let page = AppsPage {
-        css: CSS,
+        brand: brand(),
         action: &action,
         sign_out: &sign_out,
         csrf: &csrf,

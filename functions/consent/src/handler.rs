@@ -10,13 +10,16 @@ use xecure::oauth::interaction::{AuthorizationFlow, ConsentView, Decision, Step}
 use xecure::oauth::metadata::{
     ACCOUNT_END_SESSION_PATH, ACCOUNT_PASSWORD_PATH, ACCOUNT_PATH,
     ACCOUNT_SIGN_OUT_EVERYWHERE_PATH, APPS_API_PATH, APPS_PATH, APPS_REVOKE_PATH, CONSENT_PATH,
+    LOGOUT_PATH,
 };
 use xecure::oauth::{ErrorCode, OAuthError};
+use xecure::web::branding::brand;
 use xecure::web::cookie::session_cookie;
 use xecure::web::csrf::{csrf_matches, csrf_token};
-use xecure::web::pages::{ConsentPage, ScopeLine, CSS};
+use xecure::web::pages::{ConsentPage, ScopeLine};
 use xecure::web::{
-    csrf_refused, error_page, form_target, html, method_not_allowed, query_params, step_response,
+    csrf_refused, error_page, form_target, host_of, html_with_images, method_not_allowed,
+    query_params, step_response,
 };
 
 /// True for the paths this function serves (the local gateway and tests route by it).
@@ -132,8 +135,18 @@ fn screen(
     cookie: &OpaqueToken,
 ) -> Response<Body> {
     let consent_url = flow.config().endpoint(CONSENT_PATH);
+    let sign_out = flow.config().endpoint(LOGOUT_PATH);
+    let redirect_host = host_of(view.redirect_uri.as_str())
+        .unwrap_or_else(|| view.redirect_uri.as_str().to_owned());
+    let links = &view.links;
     let page = ConsentPage {
-        css: CSS,
+        logo_uri: links.logo_uri.as_deref(),
+        policy_uri: links.policy_uri.as_deref(),
+        tos_uri: links.tos_uri.as_deref(),
+        redirect_host: &redirect_host,
+        verified: view.verified,
+        sign_out: &sign_out,
+        brand: brand(),
         action: &consent_url,
         request: handle,
         csrf: &csrf_token(cookie),
@@ -151,7 +164,14 @@ fn screen(
     let targets: Vec<String> = form_target(view.redirect_uri.as_str())
         .into_iter()
         .collect();
-    html(StatusCode::OK, &page, &targets)
+    // The logo was checked to be https when registered; its origin is allowed for this page.
+    let logo_origin: Vec<String> = links
+        .logo_uri
+        .as_deref()
+        .and_then(form_target)
+        .into_iter()
+        .collect();
+    html_with_images(StatusCode::OK, &page, &targets, &logo_origin)
 }
 
 /// The consent form: `scope` repeats (one per ticked box); every other field appears once.

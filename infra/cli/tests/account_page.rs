@@ -179,7 +179,9 @@ fn the_account_page_lists_sessions_ends_one_and_changes_the_password() {
         ],
     );
     assert_eq!(status, 303);
-    assert!(header(&head, "location").unwrap().ends_with("/account?done=password"));
+    assert!(header(&head, "location")
+        .unwrap()
+        .ends_with("/account?done=password"));
     let renewed = first_cookie(&head);
     assert_ne!(renewed, laptop);
     assert_eq!(

@@ -1,11 +1,8 @@
 //! The server-rendered pages, through askama: templates are checked at compile time and every
 //! `{{ value }}` is HTML-escaped. No JavaScript; one small inline stylesheet allowed by hash.
 
+use super::branding::Branding;
 use askama::Template;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use sha2::{Digest, Sha256};
-use std::sync::LazyLock;
 
 pub const CSS: &str = "\
 :root{color-scheme:light dark;font-family:system-ui,sans-serif;line-height:1.5}\
@@ -29,16 +26,18 @@ button:focus-visible,input:focus-visible{outline:3px solid #f59e0b;outline-offse
 .notice{border-left:4px solid #1a56db;padding:.5rem .75rem;background:#1a56db1a}\
 ul.apps{list-style:none;padding:0}\
 li.app{border:1px solid #8886;border-radius:.5rem;padding:.25rem 1rem 1rem;margin-top:1rem}\
-li.app h2{font-size:1.15rem}";
+li.app h2{font-size:1.15rem}\
+header.brand{display:flex;gap:.5rem;align-items:center;font-weight:600;margin-bottom:1rem}\
+.client-head{display:flex;gap:.75rem;align-items:center}\
+.client-logo{border-radius:.5rem;object-fit:contain}\
+footer{margin-top:2rem}footer a{margin-right:1rem}";
 
 /// `'sha256-…'`: the CSP source that allows exactly the stylesheet above.
-pub static CSS_HASH_SOURCE: LazyLock<String> =
-    LazyLock::new(|| format!("'sha256-{}'", STANDARD.encode(Sha256::digest(CSS))));
 
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
-    pub css: &'a str,
+    pub brand: &'a Branding,
     pub action: &'a str,
     /// The pending authorization request this login continues, if any.
     pub request: Option<&'a str>,
@@ -59,13 +58,22 @@ pub struct ScopeLine<'a> {
 #[derive(Template)]
 #[template(path = "consent.html")]
 pub struct ConsentPage<'a> {
-    pub css: &'a str,
+    pub brand: &'a Branding,
     pub action: &'a str,
     pub request: &'a str,
     pub csrf: &'a str,
     pub client_name: &'a str,
     pub username: &'a str,
     pub scopes: Vec<ScopeLine<'a>>,
+    /// The app's logo (https, from its registration).
+    pub logo_uri: Option<&'a str>,
+    pub policy_uri: Option<&'a str>,
+    pub tos_uri: Option<&'a str>,
+    /// The host the decision sends the browser to (the redirect URI's).
+    pub redirect_host: &'a str,
+    pub verified: bool,
+    /// `GET /logout`: "Not you? Sign out".
+    pub sign_out: &'a str,
 }
 
 /// One app on the connected-apps page.
@@ -80,7 +88,7 @@ pub struct AppLine<'a> {
 #[derive(Template)]
 #[template(path = "apps.html")]
 pub struct AppsPage<'a> {
-    pub css: &'a str,
+    pub brand: &'a Branding,
     pub action: &'a str,
     /// The sign-out form's target (`POST /logout`), with the same CSRF token.
     pub sign_out: &'a str,
@@ -109,7 +117,7 @@ pub struct AccountActions<'a> {
 #[derive(Template)]
 #[template(path = "account.html")]
 pub struct AccountPage<'a> {
-    pub css: &'a str,
+    pub brand: &'a Branding,
     pub actions: AccountActions<'a>,
     pub csrf: &'a str,
     pub username: &'a str,
@@ -124,7 +132,7 @@ pub struct AccountPage<'a> {
 #[derive(Template)]
 #[template(path = "signed_out.html")]
 pub struct SignedOutPage<'a> {
-    pub css: &'a str,
+    pub brand: &'a Branding,
     pub apps: &'a str,
     /// The sign-out form (action, CSRF token, username) when a session is live.
     pub sign_out: Option<(&'a str, &'a str, &'a str)>,
@@ -133,7 +141,7 @@ pub struct SignedOutPage<'a> {
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {
-    pub css: &'a str,
+    pub brand: &'a Branding,
     pub title: &'a str,
     pub message: &'a str,
     pub code: &'a str,
@@ -142,11 +150,12 @@ pub struct ErrorPage<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::web::branding::brand;
 
     #[test]
     fn values_are_escaped() {
         let page = LoginPage {
-            css: CSS,
+            brand: brand(),
             action: "/login",
             request: Some("r\"><script>"),
             return_to: None,
@@ -167,7 +176,7 @@ mod tests {
     #[test]
     fn pages_have_a_language_labels_and_one_heading() {
         let page = ConsentPage {
-            css: CSS,
+            brand: brand(),
             action: "/consent",
             request: "r",
             csrf: "c",
@@ -177,6 +186,12 @@ mod tests {
                 name: "orders:read",
                 description: "See your orders",
             }],
+            logo_uri: None,
+            policy_uri: None,
+            tos_uri: None,
+            redirect_host: "photos.example",
+            verified: true,
+            sign_out: "/logout",
         }
         .render()
         .unwrap();

@@ -148,7 +148,18 @@ pub fn start_with(data_dir: &Path, extra: &[&str]) -> (Server, Vec<String>) {
 }
 
 pub fn start_at(data_dir: &Path, listen: &str, extra: &[&str]) -> (Server, Vec<String>) {
+    start_configured(data_dir, listen, extra, &[])
+}
+
+/// As `start_at`, with these environment variables set for the server.
+pub fn start_configured(
+    data_dir: &Path,
+    listen: &str,
+    extra: &[&str],
+    envs: &[(&str, &str)],
+) -> (Server, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_xecure"))
+        .envs(envs.iter().copied())
         .arg("--data-dir")
         .arg(data_dir)
         .args(["serve", "--listen", listen])

@@ -57,6 +57,11 @@ pub struct ConsentView {
     /// Where the decision will send the browser (the page's CSP allows it as a form target).
     pub redirect_uri: RedirectUri,
     pub scopes: Vec<ScopeChoice>,
+    /// The app's logo, privacy policy and terms (RFC 7591 section 2), https only.
+    pub links: crate::domain::ClientLinks,
+    /// False for a dynamically registered app no operator has vouched for: the screen says
+    /// so (RFC 7591 section 5: the user should know the server has not checked it).
+    pub verified: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -317,6 +322,8 @@ impl AuthorizationFlow {
             };
         }
         Step::ShowConsent(ConsentView {
+            verified: client.verified || client.registration.is_none(),
+            links: client.links,
             client_name: client.display_name,
             username: session.username.to_string(),
             redirect_uri: pending.redirect_uri.clone(),

@@ -199,6 +199,15 @@ impl Registrar {
             },
             "scope": client.allowed_scopes.to_string(),
         });
+        for (field, value) in [
+            ("logo_uri", &client.links.logo_uri),
+            ("policy_uri", &client.links.policy_uri),
+            ("tos_uri", &client.links.tos_uri),
+        ] {
+            if let Some(value) = value {
+                answer[field] = json!(value);
+            }
+        }
         if !client.is_public() {
             // "REQUIRED if client_secret is issued": 0 means it does not expire.
             answer["client_secret_expires_at"] = json!(0);
