@@ -3,8 +3,8 @@
 //!     xecure serve                            # the whole system on 127.0.0.1:3000
 //!     xecure keys rotate                      # first key, or a rotation
 //!     xecure keys list
-//!     echo 'a long passphrase' | xecure user add --username alice
-//!     xecure client add --id web-app --name "Web App" --redirect-uri https://app.example/cb --scope profile:read
+//!     xecure user add alice                   # prompts for the password (no echo)
+//!     xecure client add web-app --name "Web App" --redirect-uri https://app.example/cb --scope profile:read
 //!     xecure --dynamodb-table xecure-prod --kms-key-id alias/xecure-prod keys rotate
 //!     xecure usage-plan assign --client web-app --plan standard
 //!     xecure usage --client web-app --since 24h
@@ -48,16 +48,17 @@ pub(crate) enum Command {
     /// Token-signing keys: create the first one, rotate, list.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
-    /// OAuth clients: register, list, show, disable, remove; initial access tokens for
-    /// dynamic registration.
+    /// OAuth clients: register, list, show, update, verify, new secret, disable, remove;
+    /// initial access tokens for dynamic registration.
     #[command(subcommand)]
     Client(clients::ClientCommand),
-    /// Users who log in on the login page: add, passwd, disable, remove.
+    /// Users who log in on the login page: add, list, show, passwd, unlock, sign-out,
+    /// disable, remove.
     #[command(subcommand)]
     User(users::UserCommand),
     /// The scope catalogue (infra/scopes.toml, or XECURE_SCOPES_FILE): names and descriptions.
     Scopes,
-    /// Audit records of a user or a client, newest first.
+    /// Audit records, newest first: every one, or those of a user, a client or a login name.
     Audit(audit::AuditArgs),
     /// One app's calls to the protected API (per route or per day) from the access logs.
     Usage(usage::UsageArgs),
