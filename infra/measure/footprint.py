@@ -65,13 +65,13 @@ def prepare(endpoint, cli):
     env = aws_env(endpoint)
     admin = [cli, "--dynamodb-table", table, "--kms-key-id", key]
     subprocess.run(admin + ["keys", "rotate"], env=env, check=True, capture_output=True)
-    added = subprocess.run(admin + ["client", "add", "--id", "svc", "--name", "Service", "--redirect-uri",
+    added = subprocess.run(admin + ["client", "add", "svc", "--name", "Service", "--redirect-uri",
                                     "https://svc.example/cb", "--scope", "orders:read", "--grant", "client_credentials"],
                            env=env, check=True, capture_output=True, text=True)
     secret = re.search(r"secret\S*:?\s+(\S{20,})", added.stdout + added.stderr)
     if not secret:
         raise SystemExit(f"no client secret in: {added.stdout}{added.stderr}")
-    subprocess.run(admin + ["client", "add", "--id", "web", "--name", "Web", "--public", "--redirect-uri",
+    subprocess.run(admin + ["client", "add", "web", "--name", "Web", "--public", "--redirect-uri",
                             "https://web.example/cb", "--scope", "profile:read orders:read"],
                    env=env, check=True, capture_output=True)
     return table, key, secret.group(1)

@@ -151,6 +151,7 @@ pub fn request_context(request: &Request) -> RequestContext {
         source_ip,
         user_agent,
         request_id,
+        operator: None,
     }
 }
 

@@ -11,6 +11,7 @@ pub mod hashing;
 pub mod http;
 pub mod jwt;
 pub mod oauth;
+pub mod password_policy;
 pub mod ports;
 pub mod ratelimit;
 pub mod scopes;

@@ -6,9 +6,9 @@
 
 use crate::domain::{
     AuditEvent, AuditPage, AuditQuery, AuthorizationCode, Client, ClientId, FamilyId, Grant,
-    InitialAccessToken, LoginPolicy, LoginSession, PendingAuthorization, RefreshFamily,
-    RefreshToken, Reservation, Revocation, RevocationStamp, SigningKey, ThrottleKey, Timestamp,
-    TokenDigest, User, UserId, Username,
+    InitialAccessToken, LoginPolicy, LoginSession, LoginThrottle, PendingAuthorization,
+    RefreshFamily, RefreshToken, Reservation, Revocation, RevocationStamp, SigningKey, ThrottleKey,
+    Timestamp, TokenDigest, User, UserId, Username,
 };
 use async_trait::async_trait;
 use thiserror::Error;
@@ -102,6 +102,8 @@ pub trait UserStore: Send + Sync {
     async fn update_user(&self, user: &User, revocation: Option<&Revocation>) -> StoreResult<()>;
     async fn get_user_by_username(&self, username: &Username) -> StoreResult<Option<User>>;
     async fn get_user(&self, id: &UserId) -> StoreResult<Option<User>>;
+    /// Every account, by username (`xecure user list`).
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
     /// Deletes the account (if still at `user.version`, else `Conflict`) and its username,
     /// and puts `revocation`, in one atomic write; false if the account was already gone.
     async fn delete_user(&self, user: &User, revocation: &Revocation) -> StoreResult<bool>;
@@ -116,6 +118,14 @@ pub trait SessionStore: Send + Sync {
         now: Timestamp,
     ) -> StoreResult<Option<LoginSession>>;
     async fn delete_session(&self, digest: &TokenDigest) -> StoreResult<()>;
+    /// The user's unexpired sessions, newest first, at most `limit` (the account page lists
+    /// them; a session the account no longer accepts is the caller's to leave out).
+    async fn list_user_sessions(
+        &self,
+        user: &UserId,
+        now: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<LoginSession>>;
 }
 
 /// Validated authorization requests between authorize, login and consent.
@@ -184,6 +194,15 @@ pub trait LoginThrottleStore: Send + Sync {
         reserved: &[Reservation],
         settled: AttemptSettled,
     ) -> StoreResult<()>;
+    /// The live counters of these keys (an operator's `xecure user show`).
+    async fn login_throttles(
+        &self,
+        keys: &[ThrottleKey],
+        now: Timestamp,
+    ) -> StoreResult<Vec<LoginThrottle>>;
+    /// Forgets these keys' attempts and lockouts (an operator's `xecure user unlock`); how
+    /// many counters there were.
+    async fn forget_login_attempts(&self, keys: &[ThrottleKey]) -> StoreResult<usize>;
 }
 
 #[async_trait]

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The browser test: installs Chromium (Debian package) and playwright-core (npm, pinned by
+# The browser tests: installs Chromium (Debian package) and playwright-core (npm, pinned by
 # package-lock.json) if missing, starts `xecure serve` on a free loopback port with a fresh
-# data directory, drives the demo app through login, partial consent and the API calls, and
-# stops the server. Screenshots go to test-artifacts/browser/.
+# data directory and a brand (name, logo, colour), drives the demo app through login, partial
+# consent and the API calls (demo_flow.mjs), then the branded consent screen of a
+# self-registered app and the account page (account_flow.mjs, with a registration token from
+# `xecure client registration-token`, run beside the server), and stops the server.
+# Screenshots go to test-artifacts/browser/.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -33,7 +36,9 @@ install_chromium
 DATA_DIR="$(mktemp -d)"
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 mkdir -p "$SHOTS"
-"$XECURE" --data-dir "$DATA_DIR" serve --listen "127.0.0.1:$PORT" >"$SERVE_LOG" 2>&1 &
+XECURE_BRAND_NAME="Acme ID" XECURE_BRAND_LOGO_URL="https://cdn.acme.example/logo.svg" \
+  XECURE_BRAND_COLOR="#aa3300" XECURE_BRAND_PRIVACY_URL="https://acme.example/privacy" \
+  "$XECURE" --data-dir "$DATA_DIR" serve --listen "127.0.0.1:$PORT" >"$SERVE_LOG" 2>&1 &
 SERVE_PID=$!
 cleanup() {
   kill "$SERVE_PID" 2>/dev/null || true
@@ -50,3 +55,6 @@ done
 PASSWORD="$(sed -n 's/^created user demo, password (shown once): //p' "$SERVE_LOG")"
 [ -n "$PASSWORD" ] || { log "xecure serve printed no demo password; its log follows"; cat "$SERVE_LOG" >&2; exit 1; }
 node "$HERE/demo_flow.mjs" "http://127.0.0.1:$PORT" demo "$PASSWORD" "$SHOTS"
+TOKEN="$("$XECURE" --data-dir "$DATA_DIR" client registration-token | sed -n 's/^initial_access_token: //p')"
+[ -n "$TOKEN" ] || { log "no registration token from the CLI beside the server"; exit 1; }
+node "$HERE/account_flow.mjs" "http://127.0.0.1:$PORT" demo "$PASSWORD" "$TOKEN" "$SHOTS"

@@ -10,11 +10,14 @@ use xecure::domain::{OpaqueToken, Password};
 use xecure::http::{form, no_route, request_context, route_path};
 use xecure::oauth::interaction::{AuthorizationFlow, LoginView};
 use xecure::oauth::login::LoginOutcome;
-use xecure::oauth::metadata::{APPS_PATH, AUTHORIZE_PATH, CONSENT_PATH, LOGIN_PATH, LOGOUT_PATH};
+use xecure::oauth::metadata::{
+    ACCOUNT_PATH, APPS_PATH, AUTHORIZE_PATH, CONSENT_PATH, LOGIN_PATH, LOGOUT_PATH,
+};
 use xecure::oauth::{ErrorCode, OAuthError, Params};
+use xecure::web::branding::brand;
 use xecure::web::cookie::{cookie_path, session_cookie, set_session_cookie};
 use xecure::web::csrf::{csrf_matches, csrf_token};
-use xecure::web::pages::{LoginPage, CSS};
+use xecure::web::pages::LoginPage;
 use xecure::web::{
     csrf_refused, error_page, form_target, html, method_not_allowed, query_params, see_other,
     step_response, with_cookie, with_handle, with_header,
@@ -26,7 +29,7 @@ pub async fn handle(flow: &AuthorizationFlow, request: Request) -> Result<Respon
         (Method::GET, LOGIN_PATH) => login_page(flow, &request).await,
         (Method::POST, LOGIN_PATH) => login(flow, &request).await,
         (Method::POST, LOGOUT_PATH) => logout::log_out(flow, &request).await,
-        (Method::GET, LOGOUT_PATH) => logout::signed_out(flow),
+        (Method::GET, LOGOUT_PATH) => logout::signed_out(flow, &request).await,
         (_, AUTHORIZE_PATH | LOGIN_PATH | LOGOUT_PATH) => method_not_allowed(),
         _ => no_route(&request),
     };
@@ -58,14 +61,26 @@ enum LoginFor {
         handle: String,
         view: Box<LoginView>,
     },
-    ConnectedApps,
+    /// A page of the user's own (connected apps, account), which the login returns to.
+    OwnPage(&'static str),
 }
 
 /// The `return` value that sends a login on to the connected-apps page.
 pub const RETURN_TO_APPS: &str = "apps";
+pub const RETURN_TO_ACCOUNT: &str = "account";
+
+/// The `return` values the login page takes, and where each leads: fixed, never a URL
+/// from the request (no open redirector, rule 2).
+fn own_page(name: &str) -> Option<&'static str> {
+    match name {
+        RETURN_TO_APPS => Some(RETURN_TO_APPS),
+        RETURN_TO_ACCOUNT => Some(RETURN_TO_ACCOUNT),
+        _ => None,
+    }
+}
 
 async fn login_for(flow: &AuthorizationFlow, params: &Params) -> Result<LoginFor, Response<Body>> {
-    match (params.get("request"), params.get("return")) {
+    match (params.get("request"), params.get("return").map(own_page)) {
         (Some(handle), None) => match flow.login_view(handle).await {
             Ok(view) => Ok(LoginFor::Authorization {
                 handle: handle.to_owned(),
@@ -73,7 +88,7 @@ async fn login_for(flow: &AuthorizationFlow, params: &Params) -> Result<LoginFor
             }),
             Err(step) => Err(step_response(step, flow.config())),
         },
-        (None, Some(RETURN_TO_APPS)) => Ok(LoginFor::ConnectedApps),
+        (None, Some(Some(page))) => Ok(LoginFor::OwnPage(page)),
         _ => Err(error_page(&OAuthError::new(
             ErrorCode::InvalidRequest,
             "This sign-in link is not valid. Go back to the app, or to your connected apps, and start again.",
@@ -130,7 +145,7 @@ async fn login(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
     let context = request_context(request);
     let client = match &purpose {
         LoginFor::Authorization { view, .. } => Some(&view.client.id),
-        LoginFor::ConnectedApps => None,
+        LoginFor::OwnPage(_) => None,
     };
     let outcome = flow
         .login_service()
@@ -143,7 +158,8 @@ async fn login(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
                 LoginFor::Authorization { handle, .. } => {
                     with_handle(&flow.config().endpoint(CONSENT_PATH), handle)
                 }
-                LoginFor::ConnectedApps => flow.config().endpoint(APPS_PATH),
+                LoginFor::OwnPage(RETURN_TO_ACCOUNT) => flow.config().endpoint(ACCOUNT_PATH),
+                LoginFor::OwnPage(_) => flow.config().endpoint(APPS_PATH),
             };
             let path = cookie_path(&flow.config().issuer);
             with_cookie(
@@ -207,7 +223,7 @@ fn login_form(
     let (page, targets) = match purpose {
         LoginFor::Authorization { handle, view } => (
             LoginPage {
-                css: CSS,
+                brand: brand(),
                 action: &login_url,
                 request: Some(handle),
                 return_to: None,
@@ -220,12 +236,12 @@ fn login_form(
                 .into_iter()
                 .collect(),
         ),
-        LoginFor::ConnectedApps => (
+        LoginFor::OwnPage(page) => (
             LoginPage {
-                css: CSS,
+                brand: brand(),
                 action: &login_url,
                 request: None,
-                return_to: Some(RETURN_TO_APPS),
+                return_to: Some(page),
                 csrf: &csrf,
                 client_name: None,
                 username,

@@ -84,6 +84,7 @@ pub fn parse_event(event: Value, http_simple: bool) -> AuthorizerInput {
                         source_ip: http.source_ip.clone(),
                         user_agent: http.user_agent.clone(),
                         request_id: request.request_context.request_id.clone(),
+                        operator: None,
                     };
                     AuthorizerInput {
                         kind,
@@ -123,6 +124,7 @@ pub fn parse_event(event: Value, http_simple: bool) -> AuthorizerInput {
                             .and_then(|identity| identity.source_ip.clone()),
                         user_agent: user_agent_of(&request.headers),
                         request_id: request.request_context.request_id.clone(),
+                        operator: None,
                     };
                     AuthorizerInput {
                         kind: EventKind::Rest,

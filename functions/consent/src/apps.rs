@@ -14,20 +14,25 @@ use xecure::http::{json, json_error, request_context};
 use xecure::oauth::interaction::{AuthorizationFlow, ConnectedApp};
 use xecure::oauth::metadata::{APPS_PATH, APPS_REVOKE_PATH, LOGIN_PATH, LOGOUT_PATH};
 use xecure::oauth::OAuthError;
+use xecure::web::branding::brand;
 use xecure::web::cookie::session_cookie;
 use xecure::web::csrf::csrf_token;
-use xecure::web::pages::{AppLine, AppsPage, ScopeLine, CSS};
+use xecure::web::pages::{AppLine, AppsPage, ScopeLine};
 use xecure::web::{csrf_checked_form, error_page, html, query_params, see_other};
 
-/// The login page, set to come back here: a fixed, server-built URL.
-fn to_login(flow: &AuthorizationFlow) -> Response<Body> {
+/// The login page, set to come back to `page` (apps or account): a fixed, server-built URL.
+pub(crate) fn to_login_for(flow: &AuthorizationFlow, page: &str) -> Response<Body> {
     see_other(&format!(
-        "{}?return=apps",
+        "{}?return={page}",
         flow.config().endpoint(LOGIN_PATH)
     ))
 }
 
-async fn session_of(
+fn to_login(flow: &AuthorizationFlow) -> Response<Body> {
+    to_login_for(flow, "apps")
+}
+
+pub(crate) async fn session_of(
     flow: &AuthorizationFlow,
     request: &Request,
 ) -> Result<Option<LoginSession>, OAuthError> {
@@ -59,7 +64,7 @@ pub async fn page(flow: &AuthorizationFlow, request: &Request) -> Response<Body>
     let csrf = csrf_token(&cookie);
     let username = session.username.to_string();
     let page = AppsPage {
-        css: CSS,
+        brand: brand(),
         action: &action,
         sign_out: &sign_out,
         csrf: &csrf,
@@ -70,7 +75,7 @@ pub async fn page(flow: &AuthorizationFlow, request: &Request) -> Response<Body>
     html(StatusCode::OK, &page, &[])
 }
 
-fn app_line(app: &ConnectedApp) -> AppLine<'_> {
+pub(crate) fn app_line(app: &ConnectedApp) -> AppLine<'_> {
     AppLine {
         client_id: app.client_id.as_str(),
         client_name: &app.client_name,

@@ -1,26 +1,39 @@
 //! Request -> `xecure::oauth::interaction` -> page or redirect, for the consent screen. Every
 //! client error is an `Ok` response (design rule 7).
 
-use crate::apps;
+use crate::{account, apps};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use xecure::domain::OpaqueToken;
 use xecure::http::{form_pairs, json_error, no_route, request_context, route_path};
 use xecure::oauth::interaction::{AuthorizationFlow, ConsentView, Decision, Step};
-use xecure::oauth::metadata::{APPS_API_PATH, APPS_PATH, APPS_REVOKE_PATH, CONSENT_PATH};
+use xecure::oauth::metadata::{
+    ACCOUNT_END_SESSION_PATH, ACCOUNT_PASSWORD_PATH, ACCOUNT_PATH,
+    ACCOUNT_SIGN_OUT_EVERYWHERE_PATH, APPS_API_PATH, APPS_PATH, APPS_REVOKE_PATH, CONSENT_PATH,
+    LOGOUT_PATH,
+};
 use xecure::oauth::{ErrorCode, OAuthError};
+use xecure::web::branding::brand;
 use xecure::web::cookie::session_cookie;
 use xecure::web::csrf::{csrf_matches, csrf_token};
-use xecure::web::pages::{ConsentPage, ScopeLine, CSS};
+use xecure::web::pages::{ConsentPage, ScopeLine};
 use xecure::web::{
-    csrf_refused, error_page, form_target, html, method_not_allowed, query_params, step_response,
+    csrf_refused, error_page, form_target, host_of, html_with_images, method_not_allowed,
+    query_params, step_response,
 };
 
 /// True for the paths this function serves (the local gateway and tests route by it).
 pub fn serves(path: &str) -> bool {
     matches!(
         path,
-        CONSENT_PATH | APPS_PATH | APPS_REVOKE_PATH | APPS_API_PATH
+        CONSENT_PATH
+            | APPS_PATH
+            | APPS_REVOKE_PATH
+            | APPS_API_PATH
+            | ACCOUNT_PATH
+            | ACCOUNT_PASSWORD_PATH
+            | ACCOUNT_END_SESSION_PATH
+            | ACCOUNT_SIGN_OUT_EVERYWHERE_PATH
     ) || app_in_api(path).is_some()
 }
 
@@ -38,7 +51,22 @@ pub async fn handle(flow: &AuthorizationFlow, request: Request) -> Result<Respon
         (Method::POST, CONSENT_PATH) => decide(flow, &request).await,
         (Method::GET, APPS_PATH) => apps::page(flow, &request).await,
         (Method::POST, APPS_REVOKE_PATH) => apps::revoke(flow, &request).await,
-        (_, CONSENT_PATH | APPS_PATH | APPS_REVOKE_PATH) => method_not_allowed(),
+        (Method::GET, ACCOUNT_PATH) => account::page(flow, &request).await,
+        (Method::POST, ACCOUNT_PASSWORD_PATH) => account::change_password(flow, &request).await,
+        (Method::POST, ACCOUNT_END_SESSION_PATH) => account::end_session(flow, &request).await,
+        (Method::POST, ACCOUNT_SIGN_OUT_EVERYWHERE_PATH) => {
+            account::sign_out_everywhere(flow, &request).await
+        }
+        (
+            _,
+            CONSENT_PATH
+            | APPS_PATH
+            | APPS_REVOKE_PATH
+            | ACCOUNT_PATH
+            | ACCOUNT_PASSWORD_PATH
+            | ACCOUNT_END_SESSION_PATH
+            | ACCOUNT_SIGN_OUT_EVERYWHERE_PATH,
+        ) => method_not_allowed(),
         (Method::GET, APPS_API_PATH) => apps::list_json(flow, &request).await,
         (Method::DELETE, _) if app_in_api(path).is_some() => {
             let client_id = app_in_api(path).unwrap_or_default().to_owned();
@@ -107,8 +135,18 @@ fn screen(
     cookie: &OpaqueToken,
 ) -> Response<Body> {
     let consent_url = flow.config().endpoint(CONSENT_PATH);
+    let sign_out = flow.config().endpoint(LOGOUT_PATH);
+    let redirect_host = host_of(view.redirect_uri.as_str())
+        .unwrap_or_else(|| view.redirect_uri.as_str().to_owned());
+    let links = &view.links;
     let page = ConsentPage {
-        css: CSS,
+        logo_uri: links.logo_uri.as_deref(),
+        policy_uri: links.policy_uri.as_deref(),
+        tos_uri: links.tos_uri.as_deref(),
+        redirect_host: &redirect_host,
+        verified: view.verified,
+        sign_out: &sign_out,
+        brand: brand(),
         action: &consent_url,
         request: handle,
         csrf: &csrf_token(cookie),
@@ -126,7 +164,14 @@ fn screen(
     let targets: Vec<String> = form_target(view.redirect_uri.as_str())
         .into_iter()
         .collect();
-    html(StatusCode::OK, &page, &targets)
+    // The logo was checked to be https when registered; its origin is allowed for this page.
+    let logo_origin: Vec<String> = links
+        .logo_uri
+        .as_deref()
+        .and_then(form_target)
+        .into_iter()
+        .collect();
+    html_with_images(StatusCode::OK, &page, &targets, &logo_origin)
 }
 
 /// The consent form: `scope` repeats (one per ticked box); every other field appears once.

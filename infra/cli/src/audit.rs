@@ -1,3 +1,4 @@
+use crate::output::say;
 use crate::target::Target;
 use clap::{Args, ValueEnum};
 use time::format_description::well_known::Rfc3339;
@@ -9,16 +10,21 @@ use xecure::domain::{
 
 #[derive(Args)]
 pub struct AuditArgs {
-    /// Events of this user (their username).
-    #[arg(long, conflicts_with = "client", required_unless_present = "client")]
+    /// Events of this user (their username); without --user or --client, every event.
+    #[arg(long, conflicts_with = "client")]
     user: Option<String>,
     /// Events of this client.
     #[arg(long)]
     client: Option<String>,
+    /// Only login attempts with this username, whether or not such a user exists (a
+    /// failed login of an unknown name has no user, only the name tried).
+    #[arg(long, conflicts_with_all = ["user", "client"])]
+    login_name: Option<String>,
     /// Only this kind of event, e.g. login_failed, token_issued, refresh_reuse_detected.
     #[arg(long)]
     event: Option<String>,
-    /// Start of the range: a duration back from now (30m, 24h, 7d) or an RFC 3339 time.
+    /// Start of the range: a duration back from now (30m, 24h, 7d), a UTC date
+    /// (2026-12-02, from its midnight) or an RFC 3339 time.
     #[arg(long, default_value = "24h")]
     since: String,
     /// End of the range (same forms); default now.
@@ -44,8 +50,14 @@ enum Source {
     Cloudwatch,
 }
 
-/// `30m`, `24h`, `7d`, `90s` back from `now`, or an RFC 3339 instant.
+/// `30m`, `24h`, `7d`, `90s` back from `now`, a date (`2026-12-02`: its start, UTC), or an
+/// RFC 3339 instant.
 pub(crate) fn instant(raw: &str, now: Timestamp) -> Result<Timestamp, String> {
+    if let Some(date) = date(raw) {
+        return Ok(Timestamp::from_secs(
+            date.midnight().assume_utc().unix_timestamp(),
+        ));
+    }
     let units = [('s', 1_i64), ('m', 60), ('h', 3600), ('d', 86_400)];
     for (suffix, seconds) in units {
         if let Some(count) = raw.strip_suffix(suffix).and_then(|n| n.parse::<i64>().ok()) {
@@ -54,12 +66,26 @@ pub(crate) fn instant(raw: &str, now: Timestamp) -> Result<Timestamp, String> {
             ));
         }
     }
-    let parsed = OffsetDateTime::parse(raw, &Rfc3339)
-        .map_err(|_| format!("'{raw}' is neither a duration like 24h nor an RFC 3339 time"))?;
+    let parsed = OffsetDateTime::parse(raw, &Rfc3339).map_err(|_| {
+        format!(
+            "'{raw}' is neither a duration like 24h, a date like 2026-12-02 nor an RFC 3339 time"
+        )
+    })?;
     let millis = parsed.unix_timestamp_nanos() / 1_000_000;
     Ok(Timestamp::from_millis(
         i64::try_from(millis).unwrap_or(i64::MAX),
     ))
+}
+
+/// `2026-12-02` as a calendar date (None if it is not one).
+fn date(raw: &str) -> Option<time::Date> {
+    let mut parts = raw.split('-');
+    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || year.len() != 4 || month.len() != 2 || day.len() != 2 {
+        return None;
+    }
+    let month = time::Month::try_from(month.parse::<u8>().ok()?).ok()?;
+    time::Date::from_calendar_date(year.parse().ok()?, month, day.parse().ok()?).ok()
 }
 
 pub(crate) fn rfc3339(at: Timestamp) -> String {
@@ -77,7 +103,7 @@ fn kind_name(kind: AuditEventKind) -> String {
 }
 
 fn print_row(event: &AuditEvent) {
-    println!(
+    say!(
         "{:<24}  {:<22}  {:<7}  {:<34}  {:<16}  {:<15}  {}",
         rfc3339(event.at),
         kind_name(event.kind),
@@ -85,16 +111,46 @@ fn print_row(event: &AuditEvent) {
         event.user_id.as_ref().map(|u| u.as_str()).unwrap_or("-"),
         event.client_id.as_ref().map(|c| c.as_str()).unwrap_or("-"),
         event.source_ip.as_deref().unwrap_or("-"),
-        event.reason.as_deref().unwrap_or(""),
+        notes(event),
     );
+}
+
+/// The reason, the username a login tried and the operator who made a change.
+fn notes(event: &AuditEvent) -> String {
+    let mut notes: Vec<String> = event.reason.iter().cloned().collect();
+    if event.user_id.is_none() {
+        if let Some(name) = event.detail.get("username") {
+            notes.push(format!("username={name}"));
+        }
+    }
+    if let Some(operator) = event.detail.get("operator") {
+        notes.push(format!("by {operator}"));
+    }
+    notes.join("  ")
 }
 
 /// What was asked for, parsed.
 struct Request {
     subject: AuditSubject,
     kind: Option<AuditEventKind>,
+    login_name: Option<Username>,
     from: Timestamp,
     to: Timestamp,
+}
+
+impl Request {
+    fn wants(&self, event: &AuditEvent) -> bool {
+        let kind = self.kind.is_none_or(|k| event.kind == k);
+        let login = self.login_name.as_ref().is_none_or(|name| {
+            matches!(
+                event.kind,
+                AuditEventKind::LoginFailed
+                    | AuditEventKind::LoginLocked
+                    | AuditEventKind::LoginSucceeded
+            ) && event.detail.get("username").map(String::as_str) == Some(name.as_str())
+        });
+        kind && login
+    }
 }
 
 async fn request(args: &AuditArgs, target: &Target, now: Timestamp) -> Result<Request, String> {
@@ -112,7 +168,11 @@ async fn request(args: &AuditArgs, target: &Target, now: Timestamp) -> Result<Re
         (None, Some(client)) => {
             AuditSubject::Client(ClientId::parse(client).map_err(|e| e.to_string())?)
         }
-        (None, None) => return Err("give --user or --client".into()),
+        (None, None) => AuditSubject::All,
+    };
+    let login_name = match &args.login_name {
+        Some(name) => Some(Username::parse(name).map_err(|e| e.to_string())?),
+        None => None,
     };
     let kind = match &args.event {
         Some(name) => Some(
@@ -129,6 +189,7 @@ async fn request(args: &AuditArgs, target: &Target, now: Timestamp) -> Result<Re
     Ok(Request {
         subject,
         kind,
+        login_name,
         from,
         to,
     })
@@ -142,14 +203,19 @@ pub async fn run(args: AuditArgs, target: &Target) -> Result<(), String> {
         Source::Cloudwatch => from_log_group(&request, &args, target).await?,
     };
     if !args.json {
-        println!(
-            "{:<24}  {:<22}  {:<7}  {:<34}  {:<16}  {:<15}  reason",
-            "time", "event", "outcome", "user", "client", "source"
+        say!(
+            "{:<24}  {:<22}  {:<7}  {:<34}  {:<16}  {:<15}  notes",
+            "time",
+            "event",
+            "outcome",
+            "user",
+            "client",
+            "source"
         );
     }
     for event in &events {
         if args.json {
-            println!(
+            say!(
                 "{}",
                 serde_json::to_string(event).map_err(|e| e.to_string())?
             );
@@ -182,10 +248,7 @@ async fn from_table(
             .query_audit(&query, now)
             .await
             .map_err(|e| e.to_string())?;
-        let wanted = page
-            .events
-            .into_iter()
-            .filter(|e| request.kind.is_none_or(|k| e.kind == k));
+        let wanted = page.events.into_iter().filter(|e| request.wants(e));
         found.extend(wanted.take(limit - found.len()));
         match page.next {
             Some(next) => cursor = Some(next),
@@ -214,7 +277,9 @@ async fn from_log_group(
         to: request.to,
         limit: args.limit,
     };
-    read_audit_log(aws, group, &query).await
+    let mut events = read_audit_log(aws, group, &query).await?;
+    events.retain(|e| request.wants(e));
+    Ok(events)
 }
 
 #[cfg(test)]
@@ -236,7 +301,12 @@ mod tests {
             instant("2027-01-15T08:00:00Z", now).unwrap(),
             Timestamp::from_secs(1_800_000_000)
         );
+        assert_eq!(
+            instant("2027-01-15", now).unwrap(),
+            Timestamp::from_secs(1_800_000_000 - 8 * 3600)
+        );
         assert!(instant("yesterday", now).is_err());
+        assert!(instant("2027-02-30", now).is_err());
         assert_eq!(
             rfc3339(Timestamp::from_secs(1_800_000_000)),
             "2027-01-15T08:00:00Z"

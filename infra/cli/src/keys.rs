@@ -1,3 +1,5 @@
+use crate::audit::rfc3339;
+use crate::output::say;
 use crate::target::Target;
 use clap::Subcommand;
 use std::time::Duration;
@@ -64,9 +66,12 @@ pub async fn run(command: KeysCommand, target: &Target) -> Result<(), String> {
             let draft = AuditDraft::new(AuditEventKind::KeyRotated, AuditOutcome::Success)
                 .detail("kid", key.kid.to_string());
             target.audit(draft).await;
-            println!(
-                "created {} key {} in {}; signs from {} (epoch ms)",
-                key.algorithm, key.kid, target.description, key.signs_from
+            say!(
+                "created {} key {} in {}; signs from {}",
+                key.algorithm,
+                key.kid,
+                target.description,
+                rfc3339(key.signs_from)
             );
             Ok(())
         }
@@ -77,21 +82,22 @@ pub async fn run(command: KeysCommand, target: &Target) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             keys.sort_by_key(|key| key.created_at);
-            println!(
-                "{:<40} {:<6} {:<15} {:<15} {:<15} state",
-                "kid", "alg", "created", "signs_from", "retire_at"
+            say!(
+                "{:<40} {:<6} {:<24} {:<24} {:<24} state",
+                "kid",
+                "alg",
+                "created",
+                "signs_from",
+                "retire_at"
             );
             for key in &keys {
-                let retire = key
-                    .retire_at
-                    .map(|t| t.to_string())
-                    .unwrap_or_else(|| "-".into());
-                println!(
-                    "{:<40} {:<6} {:<15} {:<15} {:<15} {}",
+                let retire = key.retire_at.map(rfc3339).unwrap_or_else(|| "-".into());
+                say!(
+                    "{:<40} {:<6} {:<24} {:<24} {:<24} {}",
                     key.kid,
                     key.algorithm,
-                    key.created_at,
-                    key.signs_from,
+                    rfc3339(key.created_at),
+                    rfc3339(key.signs_from),
                     retire,
                     state(key, now)
                 );

@@ -3,15 +3,19 @@
 //!     xecure serve                            # the whole system on 127.0.0.1:3000
 //!     xecure keys rotate                      # first key, or a rotation
 //!     xecure keys list
-//!     echo 'a long passphrase' | xecure user add --username alice
-//!     xecure client add --id web-app --name "Web App" --redirect-uri https://app.example/cb --scope profile:read
+//!     xecure user add alice                   # prompts for the password (no echo)
+//!     xecure client add web-app --name "Web App" --redirect-uri https://app.example/cb --scope profile:read
 //!     xecure --dynamodb-table xecure-prod --kms-key-id alias/xecure-prod keys rotate
 //!     xecure usage-plan assign --client web-app --plan standard
 //!     xecure usage --client web-app --since 24h
 
+mod admin;
 mod audit;
 mod clients;
 mod keys;
+mod operator;
+mod output;
+mod password_input;
 mod serve;
 mod service_clock;
 mod target;
@@ -29,31 +33,32 @@ use xecure::budget::DependencyBudget;
     version,
     about = "Run Xecure locally (serve) and operate it: signing keys, OAuth clients and users"
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     target: target::TargetArgs,
     #[command(subcommand)]
-    command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Subcommand)]
-enum Command {
+pub(crate) enum Command {
     /// Run the whole system locally: OAuth endpoints, login and consent pages, and a demo API
     /// behind the authorizer, on one loopback port.
     Serve(serve::ServeArgs),
     /// Token-signing keys: create the first one, rotate, list.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
-    /// OAuth clients: register, list, show, disable, remove; initial access tokens for
-    /// dynamic registration.
+    /// OAuth clients: register, list, show, update, verify, new secret, disable, remove;
+    /// initial access tokens for dynamic registration.
     #[command(subcommand)]
     Client(clients::ClientCommand),
-    /// Users who log in on the login page: add, passwd, disable, remove.
+    /// Users who log in on the login page: add, list, show, passwd, unlock, sign-out,
+    /// disable, remove.
     #[command(subcommand)]
     User(users::UserCommand),
     /// The scope catalogue (infra/scopes.toml, or XECURE_SCOPES_FILE): names and descriptions.
     Scopes,
-    /// Audit records of a user or a client, newest first.
+    /// Audit records, newest first: every one, or those of a user, a client or a login name.
     Audit(audit::AuditArgs),
     /// One app's calls to the protected API (per route or per day) from the access logs.
     Usage(usage::UsageArgs),
@@ -65,12 +70,22 @@ enum Command {
 fn scopes() -> Result<(), String> {
     let catalogue = xecure::scopes::ScopeCatalogue::from_env().map_err(|e| e.to_string())?;
     for name in catalogue.names() {
-        println!(
+        output::say!(
             "{name:<20}  {}",
             catalogue.describe(name).unwrap_or_default()
         );
     }
     Ok(())
+}
+
+impl Command {
+    /// Whether the command reads a new password (prompted, or a line of standard input).
+    fn reads_password(&self) -> bool {
+        matches!(
+            self,
+            Command::User(users::UserCommand::Add { .. } | users::UserCommand::Passwd { .. })
+        )
+    }
 }
 
 #[tokio::main]
@@ -80,9 +95,13 @@ async fn main() -> ExitCode {
         // Usage and local plan assignments never open the embedded store, which a running
         // `xecure serve` holds: they work beside it on its access log and assignment file.
         match (cli.command, cli.target.local_dir()) {
-            (Command::Usage(args), Some(dir)) => usage::run(args, None, Some(dir)).await,
-            (Command::UsagePlan(command), Some(dir)) => usage_plans::run_local(command, dir),
-            (command, _) => {
+            (Command::Usage(args), Some(dir)) => {
+                usage::run(args, None, Some(dir)).await.map(|()| 0)
+            }
+            (Command::UsagePlan(command), Some(dir)) => {
+                usage_plans::run_local(command, dir).map(|()| 0)
+            }
+            (command, dir) => {
                 // `serve` answers requests as the functions do, with their bounds on every
                 // call; the other commands are an operator waiting (rule 18,
                 // `xecure::budget`).
@@ -90,13 +109,22 @@ async fn main() -> ExitCode {
                     Command::Serve(_) => DependencyBudget::FUNCTIONS,
                     _ => DependencyBudget::OPERATOR,
                 };
-                run(command, &cli.target.open(budget).await?).await
+                match (cli.target.open(budget).await?, dir) {
+                    (Some(target), _) => run(command, &target).await.map(|()| 0),
+                    (None, Some(dir)) if !matches!(command, Command::Serve(_)) => {
+                        forward(command, dir).await
+                    }
+                    (None, _) => Err(
+                        "the data directory is open in another process (a running `xecure serve`?)"
+                            .into(),
+                    ),
+                }
             }
         }
     }
     .await;
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(status) => ExitCode::from(status),
         Err(message) => {
             eprintln!("xecure: {message}");
             ExitCode::FAILURE
@@ -104,9 +132,35 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The data directory is held by a running `xecure serve`: it runs the command (`admin`).
+/// A new password is read here, on this terminal or standard input, and sent with it.
+async fn forward(command: Command, dir: &std::path::Path) -> Result<u8, String> {
+    let input = match command.reads_password() {
+        true => Some(password_input::read_password_text()?),
+        false => None,
+    };
+    let forwarded = admin::ForwardedCommand {
+        args: std::env::args().collect(),
+        input,
+        operator: operator::os_user(),
+    };
+    admin::forward::forward(dir, forwarded).await
+}
+
 async fn run(command: Command, target: &target::Target) -> Result<(), String> {
     match command {
         Command::Serve(args) => serve::run(args, target).await,
+        other => run_operator_command(other, target).await,
+    }
+}
+
+/// Every command but `serve`: what a running server may run for a CLI beside it.
+pub(crate) async fn run_operator_command(
+    command: Command,
+    target: &target::Target,
+) -> Result<(), String> {
+    match command {
+        Command::Serve(_) => Err("`serve` runs on its own, not in a running server".into()),
         Command::Keys(command) => keys::run(command, target).await,
         Command::Client(command) => clients::run(command, target).await,
         Command::User(command) => users::run(command, target).await,

@@ -1,6 +1,7 @@
 //! Which store (and key sealer) a command works on: a local data directory by default, or a
 //! DynamoDB table with a KMS key.
 
+use crate::operator;
 use crate::service_clock::ServiceClock;
 use clap::Args;
 use std::path::PathBuf;
@@ -39,7 +40,10 @@ pub struct TargetArgs {
     endpoint: Option<String>,
 }
 
+#[derive(Clone)]
 pub struct Target {
+    /// Who runs the command, in every audit record it writes (`detail.operator`).
+    pub operator: operator::Operator,
     pub store: Arc<dyn Store>,
     /// The time every instant this command writes is taken from: the service's (see
     /// `service_clock`).
@@ -59,7 +63,7 @@ pub struct Target {
 impl Target {
     /// Administrative actions are audited like protocol events (source: this command).
     pub async fn audit(&self, draft: AuditDraft) {
-        self.auditor().record(draft, &Self::context()).await;
+        self.auditor().record(draft, &self.context().await).await;
     }
 
     pub fn auditor(&self) -> Auditor {
@@ -71,10 +75,11 @@ impl Target {
         )
     }
 
-    /// The request context of administrative actions.
-    pub fn context() -> RequestContext {
+    /// The request context of administrative actions: the tool and the operator.
+    pub async fn context(&self) -> RequestContext {
         RequestContext {
             user_agent: Some("xecure-cli".into()),
+            operator: Some(self.operator.name().await),
             ..RequestContext::default()
         }
     }
@@ -116,8 +121,9 @@ impl TargetArgs {
         }
     }
 
-    /// Every AWS call the target makes is bounded by `budget` (rule 18).
-    pub async fn open(&self, budget: DependencyBudget) -> Result<Target, String> {
+    /// Every AWS call the target makes is bounded by `budget` (rule 18). None when the data
+    /// directory is held by another process (a running `xecure serve`).
+    pub async fn open(&self, budget: DependencyBudget) -> Result<Option<Target>, String> {
         match &self.dynamodb_table {
             Some(table) => {
                 let mut aws = aws_sdk_config_within(budget).await;
@@ -132,11 +138,13 @@ impl TargetArgs {
                         skew.unwrap_or_default() as f64 / -1000.0
                     );
                 }
+                let operator = operator::Operator::aws_caller(&aws);
                 let store = DynamoStore::from_config(&aws, table.clone());
                 let sealer = self.kms_key_id.as_ref().map(|key| {
                     Arc::new(KmsKeySealer::from_config(&aws, key.clone())) as Arc<dyn KeySealer>
                 });
-                Ok(Target {
+                Ok(Some(Target {
+                    operator,
                     store: Arc::new(store),
                     clock: Arc::new(clock),
                     sealer,
@@ -144,12 +152,17 @@ impl TargetArgs {
                     embedded: None,
                     description: format!("DynamoDB table {table}"),
                     data_dir: None,
-                })
+                }))
             }
             None => {
-                let store = EmbeddedStore::open(&self.data_dir).map_err(|e| e.to_string())?;
+                let Some(store) =
+                    EmbeddedStore::open_unless_held(&self.data_dir).map_err(|e| e.to_string())?
+                else {
+                    return Ok(None);
+                };
                 let sealer = LocalKeySealer::open(&self.data_dir).map_err(|e| e.to_string())?;
-                Ok(Target {
+                Ok(Some(Target {
+                    operator: operator::Operator::known(operator::os_user()),
                     store: Arc::new(store.clone()),
                     clock: Arc::new(SystemClock),
                     embedded: Some(store),
@@ -157,7 +170,7 @@ impl TargetArgs {
                     description: format!("data directory {}", self.data_dir.display()),
                     aws: None,
                     data_dir: Some(self.data_dir.clone()),
-                })
+                }))
             }
         }
     }

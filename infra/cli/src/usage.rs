@@ -4,6 +4,7 @@
 //! gateway's access log in the data directory.
 
 use crate::audit::{instant, rfc3339};
+use crate::output::say;
 use crate::serve::access_log::access_log_path;
 use clap::{Args, ValueEnum};
 use std::path::Path;
@@ -111,7 +112,7 @@ fn cell(value: Option<u64>) -> String {
 }
 
 fn print_row(row: &UsageRow) {
-    println!(
+    say!(
         "{:<28}  {:>7}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  {:>7}",
         row.key,
         row.calls,
@@ -130,9 +131,15 @@ fn print_table(summary: &UsageSummary, by: By) {
     } else {
         "day (UTC)"
     };
-    println!(
+    say!(
         "{first:<28}  {:>7}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  {:>7}",
-        "calls", "2xx-3xx", "4xx", "429", "5xx", "p50 ms", "p99 ms"
+        "calls",
+        "2xx-3xx",
+        "4xx",
+        "429",
+        "5xx",
+        "p50 ms",
+        "p99 ms"
     );
     for row in &summary.rows {
         print_row(row);
@@ -172,9 +179,9 @@ pub async fn run(
             "rows": summary.rows,
             "total": summary.total,
         });
-        println!("{answer}");
+        say!("{answer}");
     } else {
-        println!(
+        say!(
             "API usage of {client} from {} to {} ({source})",
             rfc3339(from),
             rfc3339(to)

@@ -15,7 +15,7 @@ fn xecure(data_dir: &Path, args: &[&str]) -> Output {
 
 /// Registers the confidential client `web-app` with `scope`.
 fn add_web_app(data_dir: &Path, scope: &str) -> Output {
-    let args = ["client", "add", "--id", "web-app", "--name", "Web App"];
+    let args = ["client", "add", "web-app", "--name", "Web App"];
     let uri = ["--redirect-uri", "https://app.example/cb", "--scope", scope];
     xecure(data_dir, &[&args[..], &uri[..]].concat())
 }
@@ -68,7 +68,6 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
             &[
                 "client",
                 "add",
-                "--id",
                 "x",
                 "--name",
                 "X",
@@ -83,7 +82,6 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
             &[
                 "client",
                 "add",
-                "--id",
                 "a#b",
                 "--name",
                 "X",
@@ -98,7 +96,6 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
             &[
                 "client",
                 "add",
-                "--id",
                 "p",
                 "--name",
                 "P",
@@ -116,7 +113,6 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
             &[
                 "client",
                 "add",
-                "--id",
                 "u",
                 "--name",
                 "U",
@@ -163,12 +159,12 @@ fn xecure_with_stdin(data_dir: &Path, args: &[&str], input: &str) -> Output {
 #[test]
 fn users_are_added_with_a_password_from_stdin_disabled_and_removed() {
     let dir = tempfile::tempdir().unwrap();
-    let add = ["user", "add", "--username", "Alice"];
+    let add = ["user", "add", "Alice"];
     let created = stdout(&xecure_with_stdin(dir.path(), &add, "a long passphrase\n"));
     assert!(created.starts_with("created user alice (usr_"), "{created}");
     let again = xecure_with_stdin(dir.path(), &add, "another passphrase\n");
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
-    let short = xecure_with_stdin(dir.path(), &["user", "add", "--username", "bob"], "short\n");
+    let short = xecure_with_stdin(dir.path(), &["user", "add", "bob"], "short\n");
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8"));
     let passwd = ["user", "passwd", "alice"];
     assert!(stdout(&xecure_with_stdin(
@@ -309,7 +305,7 @@ fn clients_are_disabled_and_enabled_and_registration_tokens_printed_once() {
 #[test]
 fn user_controls_say_what_they_cut_and_are_audited() {
     let dir = tempfile::tempdir().unwrap();
-    let add = ["user", "add", "--username", "carol"];
+    let add = ["user", "add", "carol"];
     stdout(&xecure_with_stdin(dir.path(), &add, "a long passphrase\n"));
     let cut = "sessions, codes and refresh tokens ended now; its access tokens stop at the gateway within 60 s";
     for (args, said) in [
@@ -382,7 +378,6 @@ fn client_updates_verify_and_user_scopes_without_a_user() {
     let machine = [
         "client",
         "add",
-        "--id",
         "export",
         "--name",
         "Export",
@@ -395,7 +390,7 @@ fn client_updates_verify_and_user_scopes_without_a_user() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("orders:write"));
     let mut ok = machine;
-    ok[9] = "orders:read";
+    ok[8] = "orders:read";
     let added = stdout(&xecure(dir.path(), &ok));
     assert!(
         added.contains("client_secret: "),
@@ -404,7 +399,6 @@ fn client_updates_verify_and_user_scopes_without_a_user() {
     let code_flow_without_uri = [
         "client",
         "add",
-        "--id",
         "nouri",
         "--name",
         "N",

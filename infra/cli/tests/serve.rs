@@ -3,108 +3,11 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-struct Server {
-    child: Child,
-    address: String,
-}
+mod support;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the server and returns it with everything it printed before the demo API line.
-fn start(data_dir: &std::path::Path) -> (Server, Vec<String>) {
-    start_with(data_dir, &[])
-}
-
-fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> (Server, Vec<String>) {
-    // Port 0: the server takes a free port and says which in its banner (no race for one).
-    let mut child = Command::new(env!("CARGO_BIN_EXE_xecure"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .env_remove("XECURE_TABLE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start xecure serve");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut printed = Vec::new();
-    let mut address = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("Xecure is serving http://") {
-            address = rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-        }
-        let last = line.starts_with("protected demo API");
-        printed.push(line);
-        if last {
-            break;
-        }
-    }
-    assert!(
-        !address.is_empty(),
-        "the banner names the address: {printed:?}"
-    );
-    // Keep draining stdout (decision log lines) so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (Server { child, address }, printed)
-}
-
-/// One HTTP/1.1 request; returns the status code and the body.
-fn call(
-    address: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, String) {
-    let (status, _, body) = exchange(address, method, path, headers, body);
-    (status, body)
-}
-
-/// One HTTP/1.1 request; returns the status code, the raw header block and the body.
-fn exchange(
-    address: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, String, String) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut stream = loop {
-        match TcpStream::connect(address) {
-            Ok(stream) => break stream,
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            Err(error) => panic!("cannot connect to {address}: {error}"),
-        }
-    };
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    (status, head.to_owned(), body.to_owned())
-}
+use support::{call, exchange, header, hidden, start, start_with};
 
 /// A client_credentials token for the demo service, whose secret `serve` printed once.
 fn service_token(address: &str, printed: &[String]) -> String {
@@ -130,22 +33,6 @@ fn service_token(address: &str, printed: &[String]) -> String {
     assert_eq!(status, 200, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     format!("Bearer {}", json["access_token"].as_str().unwrap())
-}
-
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.lines().find_map(|line| {
-        let (key, value) = line.split_once(':')?;
-        key.eq_ignore_ascii_case(name).then(|| value.trim())
-    })
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in {html}"))
-        + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_owned()
 }
 
 #[test]
@@ -409,4 +296,49 @@ fn api_calls_are_logged_per_app_and_held_to_the_apps_usage_plan() {
         ],
     );
     assert!(!ok && err.contains("no plan 'gold'"), "{err}");
+}
+
+#[test]
+fn health_and_readiness_answer_and_each_request_logs_one_line_without_its_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _) = start(dir.path());
+    let address = &server.address;
+    let (status, head, body) = exchange(address, "GET", "/healthz", &[], "");
+    assert_eq!((status, body.as_str()), (200, "{\"message\":\"alive\"}"));
+    assert_eq!(header(&head, "cache-control"), Some("no-store"));
+    let (status, body) = call(address, "GET", "/readyz", &[], "");
+    assert_eq!((status, body.as_str()), (200, "{\"message\":\"ready\"}"));
+
+    let (status, _) = call(
+        address,
+        "GET",
+        "/authorize?client_id=demo-app&state=query-marker-7f3a",
+        &[],
+        "",
+    );
+    assert_eq!(status, 400, "an error page: no redirect_uri");
+    let line = server.wait_for_line("GET /authorize ");
+    assert!(
+        line.starts_with("access 127.0.0.1 GET /authorize 400 ") && line.ends_with("ms"),
+        "{line}"
+    );
+    let log = server.log.lock().unwrap().join("\n");
+    assert!(!log.contains("query-marker-7f3a"), "no query string: {log}");
+    assert!(log.contains("access 127.0.0.1 GET /healthz 200 "), "{log}");
+    assert!(log.contains("access 127.0.0.1 GET /readyz 200 "), "{log}");
+}
+
+#[test]
+fn listen_takes_a_host_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, printed) = support::start_at(dir.path(), "localhost:0", &[]);
+    let port = server.address.rsplit_once(':').unwrap().1.to_owned();
+    let text = printed.join("\n");
+    assert!(
+        text.contains(&format!("Xecure is serving http://localhost:{port} ")),
+        "{text}"
+    );
+    let loopback = format!("127.0.0.1:{port}");
+    assert_eq!(call(&loopback, "GET", "/healthz", &[], "").0, 200);
+    drop(server);
 }

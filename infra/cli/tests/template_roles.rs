@@ -124,7 +124,7 @@ fn partitions() -> Vec<(&'static str, String)> {
             "signing key",
             keys::signing_key(&KeyId::parse("key_1").unwrap()).pk,
         ),
-        ("audit", keys::audit(&event).pk),
+        ("audit", keys::audit(Timestamp::from_secs(1), &event).pk),
     ]
 }
 

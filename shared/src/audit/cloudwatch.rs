@@ -214,9 +214,10 @@ pub async fn read_audit_log(
     group: &str,
     query: &LogGroupQuery,
 ) -> Result<Vec<AuditEvent>, String> {
-    let term = query.subject.as_ref().map(|subject| match subject {
-        AuditSubject::User(user) => user.as_str().to_owned(),
-        AuditSubject::Client(client) => client.as_str().to_owned(),
+    let term = query.subject.as_ref().and_then(|subject| match subject {
+        AuditSubject::User(user) => Some(user.as_str().to_owned()),
+        AuditSubject::Client(client) => Some(client.as_str().to_owned()),
+        AuditSubject::All => None,
     });
     let messages = filter_log_messages(aws, group, query.from, query.to, term.as_deref()).await?;
     let mut found: Vec<AuditEvent> = messages
@@ -231,7 +232,7 @@ pub async fn read_audit_log(
 
 fn matches(record: &AuditEvent, query: &LogGroupQuery) -> bool {
     let subject_matches = match &query.subject {
-        None => true,
+        None | Some(AuditSubject::All) => true,
         Some(AuditSubject::User(user)) => record.user_id.as_ref() == Some(user),
         Some(AuditSubject::Client(client)) => record.client_id.as_ref() == Some(client),
     };

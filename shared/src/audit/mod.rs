@@ -32,6 +32,9 @@ pub struct RequestContext {
     pub source_ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
+    /// Who made an operator's change (the AWS caller ARN or the OS user of `xecure`); every
+    /// record of the request gets it as `detail.operator`.
+    pub operator: Option<String>,
 }
 
 /// An event before the auditor stamps it with id, time and retention.
@@ -191,7 +194,7 @@ impl Auditor {
             user_agent: context.user_agent.clone(),
             request_id: context.request_id.clone(),
             reason: draft.reason,
-            detail: draft.detail,
+            detail: with_operator(draft.detail, context),
             expires_at: at.plus(self.retention),
         };
         let record = serde_json::to_value(&event).unwrap_or_default();
@@ -206,6 +209,16 @@ impl Auditor {
         }
         event
     }
+}
+
+fn with_operator(
+    mut detail: BTreeMap<String, String>,
+    context: &RequestContext,
+) -> BTreeMap<String, String> {
+    if let Some(operator) = &context.operator {
+        detail.insert("operator".to_owned(), operator.clone());
+    }
+    detail
 }
 
 /// The record as its fields, with the metrics it counts toward: every event counts in

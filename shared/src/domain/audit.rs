@@ -37,6 +37,10 @@ pub enum AuditEventKind {
     PasswordChanged,
     /// Every session and token of the user ended at once ("sign out everywhere").
     SignedOutEverywhere,
+    /// An operator cleared a user's failed-login counters and lockouts.
+    UserUnlocked,
+    /// An operator issued an initial access token for dynamic registration.
+    RegistrationTokenIssued,
     AuthorizerAllow,
     AuthorizerDeny,
 }
@@ -79,6 +83,9 @@ pub struct AuditEvent {
 pub enum AuditSubject {
     User(UserId),
     Client(ClientId),
+    /// Every record, whoever it concerns (records of no user or client included, e.g. a
+    /// failed login with an unknown username): the records' own time partitions.
+    All,
 }
 
 /// Where the previous page stopped: opaque to callers, the sort key of its last record.

@@ -107,10 +107,31 @@ pub struct Client {
     /// Operator-added clients are trusted by construction.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub verified: bool,
+    /// What the consent screen shows of the app besides its name (RFC 7591 section 2
+    /// `logo_uri`, `policy_uri`, `tos_uri`): https URLs only, checked when registered.
+    #[serde(default, skip_serializing_if = "ClientLinks::is_empty")]
+    pub links: ClientLinks,
     /// Bumped by every write: an update applies only over the version it read (security
     /// rule 17), so a disable, an update and a delete cannot undo one another.
     #[serde(default)]
     pub version: u64,
+}
+
+/// The app's logo and its privacy policy and terms, as its developer registered them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientLinks {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
+}
+
+impl ClientLinks {
+    pub fn is_empty(&self) -> bool {
+        self.logo_uri.is_none() && self.policy_uri.is_none() && self.tos_uri.is_none()
+    }
 }
 
 /// What dynamic registration adds to a client.
@@ -148,6 +169,7 @@ impl Client {
             auth_method: None,
             revision: 0,
             verified: false,
+            links: ClientLinks::default(),
             version: 1,
         }
     }

@@ -23,7 +23,7 @@ pub mod user;
 pub use audit::{
     AuditEvent, AuditEventKind, AuditOutcome, AuditPage, AuditQuery, AuditSubject, PageCursor,
 };
-pub use client::{AuthMethod, Client, ClientKind, ClientRegistration, GrantType};
+pub use client::{AuthMethod, Client, ClientKind, ClientLinks, ClientRegistration, GrantType};
 pub use code::AuthorizationCode;
 pub use error::DomainError;
 pub use grant::Grant;

@@ -11,4 +11,10 @@ pub struct LoginSession {
     pub authenticated_at: Timestamp,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// Where and with what the browser signed in, for the account page's list of sessions
+    /// ("Firefox on Linux, 203.0.113.9"): facts the user may recognise, never a credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
 }

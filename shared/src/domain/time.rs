@@ -65,6 +65,19 @@ impl Timestamp {
             .unwrap_or_default()
     }
 
+    /// The UTC day, `2025-05-01` (audit records are partitioned by it).
+    pub fn utc_day(self) -> String {
+        self.utc()
+            .map(|t| format!("{}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()))
+            .unwrap_or_else(|| "1970-01-01".to_owned())
+    }
+
+    /// The start of the UTC day before this instant's (walking a range back day by day).
+    pub fn start_of_previous_utc_day(self) -> Timestamp {
+        let day = self.as_millis().div_euclid(86_400_000);
+        Timestamp::from_millis((day - 1) * 86_400_000)
+    }
+
     /// `2025-05-01 14:03 UTC`, for pages people read.
     pub fn human_utc(self) -> String {
         self.utc()

@@ -16,7 +16,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 /// Longest password checked; longer ones fail like a wrong password.
-pub const MAX_PASSWORD_LEN: usize = 1024;
+pub const MAX_PASSWORD_LEN: usize = crate::password_policy::MAX_BYTES;
 
 /// Retry-After of a login refused because the hashing queue was full: a queue drains in a
 /// fraction of a second (tens of milliseconds per check per core).
@@ -101,6 +101,88 @@ impl LoginService {
         client: Option<&ClientId>,
         context: &RequestContext,
     ) -> Result<LoginOutcome, OAuthError> {
+        let user = match self.check(username, password, client, context).await? {
+            Checked::Verified(user, audit) => {
+                audit.record_success().await;
+                user
+            }
+            Checked::Not(outcome) => return Ok(outcome),
+        };
+        let (cookie, session) = self.start_session(&user, self.clock.now(), context).await?;
+        Ok(LoginOutcome::LoggedIn { cookie, session })
+    }
+
+    /// The password of a signed-in user, checked as a login is (the same counters, lockouts
+    /// and hashing bound: a stolen session cannot guess the password faster than the login
+    /// page allows), before a change to the account. None if it is right; otherwise what to
+    /// tell the user. A wrong one is audited as `login_failed`, like a login's.
+    pub async fn check_current_password(
+        &self,
+        username: &Username,
+        password: Password,
+        context: &RequestContext,
+    ) -> Result<Option<LoginOutcome>, OAuthError> {
+        match self
+            .check(username.as_str(), password, None, context)
+            .await?
+        {
+            Checked::Verified(..) => Ok(None),
+            Checked::Not(outcome) => Ok(Some(outcome)),
+        }
+    }
+
+    /// The stored form of a new password, hashed on the same bounded pool as every check
+    /// (rule 19); None if the pool is full (the caller answers "busy").
+    pub async fn hash_new_password(
+        &self,
+        password: Password,
+    ) -> Result<Option<crate::domain::PasswordHash>, OAuthError> {
+        let rng = Arc::clone(&self.rng);
+        match self
+            .hashing
+            .run(move || crate::domain::PasswordHash::create(&password, rng.as_ref()))
+            .await
+        {
+            Ok(hash) => Ok(Some(hash.map_err(|e| {
+                OAuthError::new(crate::oauth::ErrorCode::ServerError, e.to_string())
+            })?)),
+            Err(Busy) => Ok(None),
+        }
+    }
+
+    /// A new session for `user`, signed in at `authenticated_at` (a login: now; after a
+    /// password change: just after the cut it made), and the cookie value that names it.
+    pub async fn start_session(
+        &self,
+        user: &User,
+        authenticated_at: Timestamp,
+        context: &RequestContext,
+    ) -> Result<(OpaqueToken, LoginSession), OAuthError> {
+        let now = self.clock.now();
+        let cookie = OpaqueToken::generate(self.rng.as_ref());
+        let session = LoginSession {
+            digest: cookie.digest(),
+            user_id: user.id.clone(),
+            username: user.username.clone(),
+            authenticated_at,
+            created_at: now,
+            expires_at: now.plus(self.session_ttl),
+            source_ip: context.source_ip.clone(),
+            user_agent: context.user_agent.clone(),
+        };
+        self.store.put_session(&session).await?;
+        Ok((cookie, session))
+    }
+
+    /// Reserves the attempt, checks the password and counts a failure; the account if the
+    /// password is right (its success not yet audited), else what to tell the user.
+    async fn check<'a>(
+        &'a self,
+        username: &str,
+        password: Password,
+        client: Option<&'a ClientId>,
+        context: &'a RequestContext,
+    ) -> Result<Checked<'a>, OAuthError> {
         let now = self.clock.now();
         let username = Username::parse(username).ok();
         // Long inputs are refused before hashing: argon2id over megabytes is a cheap DoS.
@@ -129,7 +211,8 @@ impl LoginService {
         let audit = Audit {
             auditor: &self.auditor,
             client,
-            user: user.as_ref(),
+            user,
+            username,
             context,
         };
         let reserved = match admission {
@@ -138,41 +221,32 @@ impl LoginService {
                 audit
                     .record(AuditEventKind::LoginLocked, key.lock_reason())
                     .await;
-                return Ok(locked_out(until, now));
+                return Ok(Checked::Not(locked_out(until, now)));
             }
         };
-        let verdict = match self.verify(user.as_ref(), password).await {
+        let verdict = match self.verify(audit.user.as_ref(), password).await {
             Ok(verdict) => verdict,
             Err(Busy) => {
                 tracing::warn!("login refused: the password hashing queue is full");
                 self.store
                     .settle_login_attempt(&reserved, AttemptSettled::NotChecked)
                     .await?;
-                return Ok(LoginOutcome::Busy {
+                return Ok(Checked::Not(LoginOutcome::Busy {
                     retry_after_secs: BUSY_RETRY_AFTER_SECS,
-                });
+                }));
             }
         };
-        let Some(user) = user.as_ref().filter(|_| verdict.is_ok()) else {
+        let Some(user) = audit.user.clone().filter(|_| verdict.is_ok()) else {
             let reason = verdict.err().unwrap_or("bad_password");
             audit.record(AuditEventKind::LoginFailed, reason).await;
-            return self.count_failure(&reserved, now, &audit).await;
+            return Ok(Checked::Not(
+                self.count_failure(&reserved, now, &audit).await?,
+            ));
         };
         self.store
             .settle_login_attempt(&reserved, AttemptSettled::LoggedIn)
             .await?;
-        let cookie = OpaqueToken::generate(self.rng.as_ref());
-        let session = LoginSession {
-            digest: cookie.digest(),
-            user_id: user.id.clone(),
-            username: user.username.clone(),
-            authenticated_at: now,
-            created_at: now,
-            expires_at: now.plus(self.session_ttl),
-        };
-        self.store.put_session(&session).await?;
-        audit.record_success().await;
-        Ok(LoginOutcome::LoggedIn { cookie, session })
+        Ok(Checked::Verified(user, audit))
     }
 
     /// A reserved attempt that will not be checked is given back, best effort (if the store
@@ -231,25 +305,38 @@ impl LoginService {
     }
 }
 
+/// What checking a password found.
+enum Checked<'a> {
+    /// Right: the account, and the attempt's audit to record its success with.
+    Verified(User, Audit<'a>),
+    /// Not checked, wrong, or locked out: what to tell the user.
+    Not(LoginOutcome),
+}
+
 /// The audit records of one login attempt.
 struct Audit<'a> {
     auditor: &'a Auditor,
     client: Option<&'a ClientId>,
-    user: Option<&'a User>,
+    user: Option<User>,
+    /// The name tried, well-formed or not recorded: failed logins of usernames that do not
+    /// exist are found by it (`xecure audit --login-name`).
+    username: Option<Username>,
     context: &'a RequestContext,
 }
 
 impl Audit<'_> {
     fn draft(&self, kind: AuditEventKind, outcome: AuditOutcome) -> AuditDraft {
-        let draft = AuditDraft::new(kind, outcome);
-        let draft = match self.client {
-            Some(client) => draft.client(client),
-            None => draft,
-        };
-        match self.user {
-            Some(user) => draft.user(&user.id),
-            None => draft,
+        let mut draft = AuditDraft::new(kind, outcome);
+        if let Some(client) = self.client {
+            draft = draft.client(client);
         }
+        if let Some(user) = &self.user {
+            draft = draft.user(&user.id);
+        }
+        if let Some(name) = &self.username {
+            draft = draft.detail("username", name.to_string());
+        }
+        draft
     }
 
     async fn record(&self, kind: AuditEventKind, reason: &str) {

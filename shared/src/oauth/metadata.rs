@@ -15,6 +15,11 @@ pub const JWKS_PATH: &str = "/jwks.json";
 pub const APPS_PATH: &str = "/apps";
 pub const APPS_REVOKE_PATH: &str = "/apps/revoke";
 pub const APPS_API_PATH: &str = "/api/apps";
+/// The user's account page: sessions, password, connected apps.
+pub const ACCOUNT_PATH: &str = "/account";
+pub const ACCOUNT_PASSWORD_PATH: &str = "/account/password";
+pub const ACCOUNT_END_SESSION_PATH: &str = "/account/sessions/end";
+pub const ACCOUNT_SIGN_OUT_EVERYWHERE_PATH: &str = "/account/sign-out-everywhere";
 /// Signing out: POST ends the session, GET says so.
 pub const LOGOUT_PATH: &str = "/logout";
 /// Dynamic client registration (RFC 7591); `/register/{client_id}` is each client's

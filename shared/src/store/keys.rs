@@ -6,7 +6,7 @@ use crate::domain::{ClientId, EventId, FamilyId, KeyId, Timestamp, TokenDigest, 
 
 pub const PK: &str = "PK";
 pub const SK: &str = "SK";
-/// Generic first index: clients listing and audit-by-user.
+/// Generic first index: clients and users listing, a user's sessions, audit-by-user.
 pub const GSI1: &str = "GSI1";
 pub const GSI1_PK: &str = "GSI1PK";
 pub const GSI1_SK: &str = "GSI1SK";
@@ -48,8 +48,17 @@ pub fn account(user: &UserId) -> ItemKey {
     key(format!("ACCOUNT#{user}"), "ACCOUNT")
 }
 
+/// GSI1 partition holding every account, sorted by username (`xecure user list`).
+pub const USER_LIST: &str = "USERS";
+
 pub fn session(digest: &TokenDigest) -> ItemKey {
     key(format!("SESSION#{}", digest.as_str()), "SESSION")
+}
+
+/// GSI1 partition of one user's sessions (the account page lists them), sorted by
+/// `<created millis>#<digest>`.
+pub fn sessions_of(user: &UserId) -> String {
+    format!("SESSIONS#{user}")
 }
 
 pub fn pending_authorization(digest: &TokenDigest) -> ItemKey {
@@ -131,8 +140,24 @@ pub fn signing_key(kid: &KeyId) -> ItemKey {
     key(SIGNING_KEYS.to_owned(), format!("KEY#{kid}"))
 }
 
-pub fn audit(id: &EventId) -> ItemKey {
-    key(format!("AUDIT#{id}"), "AUDIT")
+/// Audit records are spread over this many partitions per day: one partition takes at most
+/// 1,000 WCU per second, so a day's records (one per login, consent, token...) can arrive at
+/// 16,000 a second. Reading every record of a time range is one Query per day and shard.
+/// Changing this number orphans the records already written: it is fixed.
+pub const AUDIT_SHARDS: u8 = 16;
+
+/// `AUDIT#<UTC day>#<shard>`: one partition of one day's records (`xecure audit` over all
+/// events queries them for the days of its range).
+pub fn audit_partition(day: &str, shard: u8) -> String {
+    format!("AUDIT#{day}#{shard:02}")
+}
+
+/// An audit record: in its day's partitions by the digest of its (random) id, sorted by
+/// time. The user and client indexes (GSI1, GSI2) find the records of one subject.
+pub fn audit(at: Timestamp, id: &EventId) -> ItemKey {
+    let digest = TokenDigest::of(id.as_str());
+    let shard = u8::from_str_radix(&digest.as_str()[..2], 16).unwrap_or(0) % AUDIT_SHARDS;
+    key(audit_partition(&at.utc_day(), shard), time_sort_key(at, id))
 }
 
 pub fn audit_by_user(user: &UserId) -> String {
@@ -213,7 +238,13 @@ mod tests {
             signing_key(&KeyId::parse("key_1").unwrap()),
             key("SIGNING_KEYS".into(), "KEY#key_1")
         );
-        assert_eq!(audit(&event), key("AUDIT#evt_9".into(), "AUDIT"));
+        assert_eq!(
+            audit(Timestamp::from_millis(1_700_000_000_123), &event),
+            key("AUDIT#2023-11-14#02".into(), "1700000000123#evt_9"),
+            "0x52 = 82, 82 % 16 = 2"
+        );
+        assert_eq!(sessions_of(&user_id), "SESSIONS#usr_1");
+        assert_eq!(USER_LIST, "USERS");
         assert_eq!(audit_by_user(&user_id), "AUDIT#USER#usr_1");
         assert_eq!(audit_by_client(&client_id), "AUDIT#CLIENT#demo-app");
     }

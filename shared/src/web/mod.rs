@@ -2,23 +2,26 @@
 //! headers security rule 12 asks for, the session cookie, CSRF tokens, and one mapping from a
 //! flow `Step` to a response.
 
+pub mod branding;
 pub mod cookie;
 pub mod csrf;
 pub mod lambda;
 pub mod pages;
+pub mod stylesheet;
 
 use crate::config::OAuthConfig;
 use crate::oauth::interaction::Step;
 use crate::oauth::metadata::{CONSENT_PATH, LOGIN_PATH};
 use crate::oauth::{ErrorCode, OAuthError, Params};
 use askama::Template;
+use branding::brand;
 use lambda_http::http::header::{
     HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION,
     REFERRER_POLICY, SET_COOKIE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use pages::{ErrorPage, CSS, CSS_HASH_SOURCE};
+use pages::ErrorPage;
 
 /// The CSP source a form may post to (and be redirected to) for a client's redirect URI:
 /// its origin for http(s), its scheme for a native app's private-use scheme.
@@ -30,19 +33,36 @@ pub fn form_target(redirect_uri: &str) -> Option<String> {
     }
 }
 
+/// The host a URI names (the consent screen says where the answer goes).
+pub fn host_of(uri: &str) -> Option<String> {
+    url::Url::parse(uri).ok()?.host_str().map(str::to_owned)
+}
+
 /// Headers every page sends: no framing (clickjacking), no sniffing, no referrer (the URL
-/// holds the request handle), never cached, and a CSP that allows only our stylesheet and
-/// forms posting to us and on to the client's redirect URI (browsers check redirects after a
-/// form post against `form-action`).
-fn protect(response: &mut Response<Body>, form_targets: &[String]) {
+/// holds the request handle), never cached, and a CSP that allows only our stylesheet (by
+/// its hash, branding included), images from the brand logo's origin and the page's own
+/// (an app's logo), and forms posting to us and on to the client's redirect URI (browsers
+/// check redirects after a form post against `form-action`).
+fn protect(response: &mut Response<Body>, form_targets: &[String], image_sources: &[String]) {
     let mut form_action = String::from("'self'");
     for target in form_targets {
         form_action.push(' ');
         form_action.push_str(target);
     }
+    let brand = brand();
+    let images: Vec<&str> = brand
+        .logo_origin
+        .iter()
+        .chain(image_sources)
+        .map(String::as_str)
+        .collect();
+    let img_src = match images.is_empty() {
+        true => String::new(),
+        false => format!("; img-src {}", images.join(" ")),
+    };
     let csp = format!(
-        "default-src 'none'; style-src {}; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'",
-        *CSS_HASH_SOURCE
+        "default-src 'none'; style-src {}{img_src}; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'",
+        brand.style_source
     );
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&csp) {
@@ -56,6 +76,16 @@ fn protect(response: &mut Response<Body>, form_targets: &[String]) {
 
 /// An HTML page with the protective headers.
 pub fn html(status: StatusCode, page: &impl Template, form_targets: &[String]) -> Response<Body> {
+    html_with_images(status, page, form_targets, &[])
+}
+
+/// As `html`, also allowing images from `image_sources` (origins).
+pub fn html_with_images(
+    status: StatusCode,
+    page: &impl Template,
+    form_targets: &[String],
+    image_sources: &[String],
+) -> Response<Body> {
     let (status, body) = match page.render() {
         Ok(body) => (status, body),
         Err(error) => {
@@ -73,7 +103,7 @@ pub fn html(status: StatusCode, page: &impl Template, form_targets: &[String]) -
         CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    protect(&mut response, form_targets);
+    protect(&mut response, form_targets, image_sources);
     response
 }
 
@@ -84,7 +114,7 @@ pub fn see_other(location: &str) -> Response<Body> {
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(LOCATION, value);
     }
-    protect(&mut response, &[]);
+    protect(&mut response, &[], &[]);
     response
 }
 
@@ -126,7 +156,7 @@ pub fn error_page(error: &OAuthError) -> Response<Body> {
         _ => "This request cannot continue",
     };
     let page = ErrorPage {
-        css: CSS,
+        brand: brand(),
         title,
         message: &error.description,
         code: error.code.as_str(),

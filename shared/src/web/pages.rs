@@ -1,44 +1,15 @@
 //! The server-rendered pages, through askama: templates are checked at compile time and every
 //! `{{ value }}` is HTML-escaped. No JavaScript; one small inline stylesheet allowed by hash.
 
+use super::branding::Branding;
 use askama::Template;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use sha2::{Digest, Sha256};
-use std::sync::LazyLock;
-
-pub const CSS: &str = "\
-:root{color-scheme:light dark;font-family:system-ui,sans-serif;line-height:1.5}\
-body{margin:0;display:flex;justify-content:center}\
-main{max-width:28rem;width:100%;padding:2rem 1.25rem}\
-h1{font-size:1.5rem;margin:0 0 1rem}\
-label{display:block;margin-top:1rem;font-weight:600}\
-input[type=text],input[type=password]{display:block;width:100%;box-sizing:border-box;padding:.6rem;margin-top:.25rem;font-size:1rem}\
-fieldset{border:1px solid #8886;border-radius:.5rem;padding:.5rem 1rem 1rem}\
-legend{font-weight:600;padding:0 .25rem}\
-.scope{display:flex;gap:.6rem;align-items:flex-start;margin-top:.6rem}\
-.scope label{margin:0;font-weight:400}\
-.scope input{margin-top:.35rem;width:1.1rem;height:1.1rem}\
-code{font-size:.85em;opacity:.75}\
-button{margin-top:1.25rem;padding:.6rem 1.2rem;font-size:1rem;border-radius:.4rem;border:2px solid #1a56db;background:#1a56db;color:#fff;cursor:pointer}\
-button.secondary{background:transparent;color:inherit;border-color:#888}\
-button:focus-visible,input:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}\
-.actions{display:flex;gap:.75rem;flex-wrap:wrap}\
-.error{border-left:4px solid #c81e1e;padding:.5rem .75rem;background:#c81e1e1a}\
-.hint{font-size:.9rem;opacity:.8}\
-.notice{border-left:4px solid #1a56db;padding:.5rem .75rem;background:#1a56db1a}\
-ul.apps{list-style:none;padding:0}\
-li.app{border:1px solid #8886;border-radius:.5rem;padding:.25rem 1rem 1rem;margin-top:1rem}\
-li.app h2{font-size:1.15rem}";
 
 /// `'sha256-…'`: the CSP source that allows exactly the stylesheet above.
-pub static CSS_HASH_SOURCE: LazyLock<String> =
-    LazyLock::new(|| format!("'sha256-{}'", STANDARD.encode(Sha256::digest(CSS))));
 
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
-    pub css: &'a str,
+    pub brand: &'a Branding,
     pub action: &'a str,
     /// The pending authorization request this login continues, if any.
     pub request: Option<&'a str>,
@@ -59,13 +30,22 @@ pub struct ScopeLine<'a> {
 #[derive(Template)]
 #[template(path = "consent.html")]
 pub struct ConsentPage<'a> {
-    pub css: &'a str,
+    pub brand: &'a Branding,
     pub action: &'a str,
     pub request: &'a str,
     pub csrf: &'a str,
     pub client_name: &'a str,
     pub username: &'a str,
     pub scopes: Vec<ScopeLine<'a>>,
+    /// The app's logo (https, from its registration).
+    pub logo_uri: Option<&'a str>,
+    pub policy_uri: Option<&'a str>,
+    pub tos_uri: Option<&'a str>,
+    /// The host the decision sends the browser to (the redirect URI's).
+    pub redirect_host: &'a str,
+    pub verified: bool,
+    /// `GET /logout`: "Not you? Sign out".
+    pub sign_out: &'a str,
 }
 
 /// One app on the connected-apps page.
@@ -80,7 +60,7 @@ pub struct AppLine<'a> {
 #[derive(Template)]
 #[template(path = "apps.html")]
 pub struct AppsPage<'a> {
-    pub css: &'a str,
+    pub brand: &'a Branding,
     pub action: &'a str,
     /// The sign-out form's target (`POST /logout`), with the same CSRF token.
     pub sign_out: &'a str,
@@ -90,17 +70,50 @@ pub struct AppsPage<'a> {
     pub apps: Vec<AppLine<'a>>,
 }
 
+pub struct SessionLine {
+    pub reference: String,
+    pub device: String,
+    pub source_ip: String,
+    pub signed_in_at: String,
+    pub current: bool,
+}
+
+/// Where each form of the account page posts.
+pub struct AccountActions<'a> {
+    pub password: &'a str,
+    pub end_session: &'a str,
+    pub sign_out_everywhere: &'a str,
+    pub apps: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage<'a> {
+    pub brand: &'a Branding,
+    pub actions: AccountActions<'a>,
+    pub csrf: &'a str,
+    pub username: &'a str,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub sessions: Vec<SessionLine>,
+    pub apps: Vec<AppLine<'a>>,
+}
+
+/// `GET /logout`: with a session, a form that signs out (a GET never does); without one,
+/// what is true: nobody is signed in here.
 #[derive(Template)]
 #[template(path = "signed_out.html")]
 pub struct SignedOutPage<'a> {
-    pub css: &'a str,
+    pub brand: &'a Branding,
     pub apps: &'a str,
+    /// The sign-out form (action, CSRF token, username) when a session is live.
+    pub sign_out: Option<(&'a str, &'a str, &'a str)>,
 }
 
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {
-    pub css: &'a str,
+    pub brand: &'a Branding,
     pub title: &'a str,
     pub message: &'a str,
     pub code: &'a str,
@@ -109,11 +122,12 @@ pub struct ErrorPage<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::web::branding::brand;
 
     #[test]
     fn values_are_escaped() {
         let page = LoginPage {
-            css: CSS,
+            brand: brand(),
             action: "/login",
             request: Some("r\"><script>"),
             return_to: None,
@@ -134,7 +148,7 @@ mod tests {
     #[test]
     fn pages_have_a_language_labels_and_one_heading() {
         let page = ConsentPage {
-            css: CSS,
+            brand: brand(),
             action: "/consent",
             request: "r",
             csrf: "c",
@@ -144,6 +158,12 @@ mod tests {
                 name: "orders:read",
                 description: "See your orders",
             }],
+            logo_uri: None,
+            policy_uri: None,
+            tos_uri: None,
+            redirect_host: "photos.example",
+            verified: true,
+            sign_out: "/logout",
         }
         .render()
         .unwrap();

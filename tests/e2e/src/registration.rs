@@ -63,7 +63,8 @@ pub fn metadata(redirect_uri: &str) -> Value {
         "response_types": ["code"],
         "token_endpoint_auth_method": "client_secret_basic",
         "scope": "profile:read orders:read",
-        "logo_uri": "https://recipes.example/logo.png"
+        "logo_uri": "https://recipes.example/logo.png",
+        "software_statement_version": "unknown to us"
     })
 }
 

@@ -148,8 +148,11 @@ async fn a_registered_client_is_read_updated_used_and_deleted() {
     );
     assert_eq!(created["token_endpoint_auth_method"], "client_secret_basic");
     assert_eq!(created["scope"], "orders:read profile:read");
+    // RFC 7591 section 3.2.1: the registered metadata comes back, logo_uri included (the
+    // consent screen shows it); a field we do not know is ignored (section 2).
+    assert_eq!(created["logo_uri"], "https://recipes.example/logo.png");
     assert!(
-        created.get("logo_uri").is_none(),
+        created.get("software_statement_version").is_none(),
         "unknown metadata is ignored"
     );
     let path = format!("/register/{client_id}");

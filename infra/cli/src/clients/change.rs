@@ -1,12 +1,16 @@
-//! Changing registered clients: update, verify, disable, remove. Each withdraws what it
+//! Changing registered clients: update, verify, disable, remove, new secret. Each withdraws what it
 //! takes away (security rule 16) and applies only over the version it read (rule 17).
 
 use super::{catalogue_scopes, check_shape, parse_grants, redirect_uris};
+use crate::output::say;
 use crate::target::Target;
 use clap::Subcommand;
 use xecure::audit::AuditDraft;
-use xecure::domain::{AuditEventKind, AuditOutcome, Client, ClientId, Scope};
+use xecure::domain::{
+    AuditEventKind, AuditOutcome, Client, ClientId, ClientKind, ClientSecret, Scope, SecretHash,
+};
 use xecure::oauth::client_change::grant_names;
+use xecure::ports::OsRng;
 use xecure::ports::StoreError;
 use xecure::scopes::ScopeCatalogue;
 
@@ -19,9 +23,12 @@ pub enum ChangeCommand {
         id: String,
         #[arg(long)]
         name: Option<String>,
-        /// The complete new list of redirect URIs (repeatable).
+        /// The complete new list of redirect URIs (repeatable; the rules of `client add`).
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
+        /// Also accept http redirect URIs on any host (development only).
+        #[arg(long)]
+        allow_http_redirect: bool,
         /// The new scopes, space-separated (default scopes are narrowed to fit).
         #[arg(long)]
         scope: Option<String>,
@@ -46,6 +53,9 @@ pub enum ChangeCommand {
     },
     /// Remove a client: every grant users gave it and every token it holds is revoked.
     Remove { id: String },
+    /// A new secret for a confidential client (printed once, stored hashed); the old one
+    /// stops working. How to recover the demo service's secret after `serve` printed it.
+    NewSecret { id: String },
 }
 
 async fn existing(target: &Target, id: &str) -> Result<Client, String> {
@@ -98,13 +108,14 @@ async fn store_change(
 
 pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> {
     let auditor = target.auditor();
-    let context = Target::context();
+    let context = target.context().await;
     let revoker = target.revoker(&auditor, &context);
     match command {
         ChangeCommand::Update {
             id,
             name,
             redirect_uris: uris,
+            allow_http_redirect,
             scope,
             grants,
         } => {
@@ -115,7 +126,7 @@ pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> 
                 after.display_name = name;
             }
             if !uris.is_empty() {
-                after.redirect_uris = redirect_uris(&uris)?;
+                after.redirect_uris = redirect_uris(&uris, allow_http_redirect)?;
             }
             if let Some(raw) = scope {
                 after.allowed_scopes = catalogue_scopes(&raw, &catalogue)?;
@@ -134,7 +145,7 @@ pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> 
                 .map_err(conflict_or)?;
             let client = &changed.client;
             if changed.material {
-                println!(
+                say!(
                     "updated client {} (revision {}: grant types {}, scopes {}); revoked {} user grant(s): users are asked again",
                     client.id,
                     client.revision,
@@ -143,7 +154,7 @@ pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> 
                     changed.revoked_grants
                 );
             } else {
-                println!(
+                say!(
                     "updated client {}; nothing it was granted changed",
                     client.id
                 );
@@ -168,14 +179,14 @@ pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> 
             } else {
                 "verified"
             };
-            println!("client {id} is {state}");
+            say!("client {id} is {state}");
             Ok(())
         }
         ChangeCommand::Disable { id, undo } => {
             let before = existing(target, &id).await?;
             if before.disabled != undo {
                 let state = if undo { "enabled" } else { "disabled" };
-                println!("client {id} is already {state}; nothing changed");
+                say!("client {id} is already {state}; nothing changed");
                 return Ok(());
             }
             // Withdraw first, then switch off: a failure part-way leaves the client as it
@@ -201,9 +212,9 @@ pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> 
             )
             .await?;
             if undo {
-                println!("enabled client {id}; users must consent again");
+                say!("enabled client {id}; users must consent again");
             } else {
-                println!(
+                say!(
                     "disabled client {id}; revoked {revoked} user grant(s), its refresh tokens and its access tokens"
                 );
             }
@@ -231,9 +242,28 @@ pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> 
                         .detail("by", "operator"),
                 )
                 .await;
-            println!(
+            say!(
                 "removed client {id}; revoked {revoked} user grant(s), its refresh tokens and its access tokens"
             );
+            Ok(())
+        }
+        ChangeCommand::NewSecret { id } => {
+            let before = existing(target, &id).await?;
+            if before.is_public() {
+                return Err(format!(
+                    "client {id} is public: it has no secret (PKCE only)"
+                ));
+            }
+            let secret = ClientSecret::generate(&OsRng);
+            let after = Client {
+                kind: ClientKind::Confidential {
+                    secret_hash: SecretHash::of(&secret),
+                },
+                ..before.clone()
+            };
+            store_change(target, &before, after, "new secret").await?;
+            say!("client_secret: {}", secret.secret());
+            say!("(shown once: only its hash is stored; the old secret no longer works)");
             Ok(())
         }
     }

@@ -3,6 +3,7 @@
 
 mod change;
 
+use crate::output::say;
 use crate::target::Target;
 use clap::Subcommand;
 use std::collections::BTreeSet;
@@ -12,7 +13,8 @@ use xecure::domain::{
     AuditEventKind, AuditOutcome, AuthMethod, Client, ClientId, ClientKind, ClientSecret,
     GrantType, InitialAccessToken, OpaqueToken, RedirectUri, Scope, SecretHash,
 };
-use xecure::oauth::registration::check_scopes_without_user;
+use xecure::oauth::client_change::grant_names;
+use xecure::oauth::registration::{check_scopes_without_user, checked_redirect_uri, HttpRedirects};
 use xecure::ports::OsRng;
 use xecure::scopes::ScopeCatalogue;
 
@@ -20,14 +22,18 @@ use xecure::scopes::ScopeCatalogue;
 pub enum ClientCommand {
     /// Register a client. A confidential client's secret is printed once and stored hashed.
     Add {
-        #[arg(long)]
         id: String,
         /// Shown to users on the consent screen.
         #[arg(long)]
         name: String,
-        /// Exact redirect URI (repeatable).
+        /// Exact redirect URI (repeatable): https, or http on a loopback IP (the rules of
+        /// dynamic registration). A client_credentials-only client needs none.
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
+        /// Also accept http redirect URIs on any host (a development client; never for
+        /// production: codes would travel unencrypted).
+        #[arg(long)]
+        allow_http_redirect: bool,
         /// Scopes the client may ask for, space-separated.
         #[arg(long)]
         scope: String,
@@ -45,7 +51,7 @@ pub enum ClientCommand {
         #[arg(long, default_value = "client_secret_basic")]
         auth_method: String,
     },
-    /// List registered clients.
+    /// List registered clients: kind, state, grant types, redirect URIs, scopes.
     List,
     /// Show one client as JSON (never its secret, which is not stored).
     Show { id: String },
@@ -58,6 +64,52 @@ pub enum ClientCommand {
         #[arg(long, default_value_t = 24)]
         hours: u64,
     },
+}
+
+async fn list(target: &Target) -> Result<(), String> {
+    let mut clients = target
+        .store
+        .list_clients()
+        .await
+        .map_err(|e| e.to_string())?;
+    clients.sort_by(|a, b| a.id.cmp(&b.id));
+    say!(
+        "{:<24} {:<12} {:<19} {:<24} {:<44} {:<32} scopes",
+        "id",
+        "kind",
+        "state",
+        "name",
+        "grants",
+        "redirect URIs"
+    );
+    for client in clients {
+        let kind = if client.is_public() {
+            "public"
+        } else {
+            "confidential"
+        };
+        let state = match (client.disabled, client.verified) {
+            (true, _) => "disabled",
+            (false, true) => "enabled",
+            (false, false) => "enabled, unverified",
+        };
+        let redirects: Vec<&str> = client.redirect_uris.iter().map(|u| u.as_str()).collect();
+        say!(
+            "{:<24} {:<12} {:<19} {:<24} {:<44} {:<32} {}",
+            client.id,
+            kind,
+            state,
+            client.display_name,
+            grant_names(&client),
+            if redirects.is_empty() {
+                "-".into()
+            } else {
+                redirects.join(" ")
+            },
+            client.allowed_scopes
+        );
+    }
+    Ok(())
 }
 
 /// Longest-lived initial access token: a month.
@@ -89,9 +141,19 @@ pub(crate) fn catalogue_scopes(raw: &str, catalogue: &ScopeCatalogue) -> Result<
     Ok(scope)
 }
 
-pub(crate) fn redirect_uris(raw: &[String]) -> Result<Vec<RedirectUri>, String> {
+/// The redirect URIs, by the one check dynamic registration uses too (security rules 1, 20);
+/// http on any host only when the operator asked for it.
+pub(crate) fn redirect_uris(
+    raw: &[String],
+    allow_http_redirect: bool,
+) -> Result<Vec<RedirectUri>, String> {
+    let http = if allow_http_redirect {
+        HttpRedirects::AnyHost
+    } else {
+        HttpRedirects::LoopbackOnly
+    };
     raw.iter()
-        .map(|raw| RedirectUri::parse(raw).map_err(|e| e.to_string()))
+        .map(|raw| checked_redirect_uri(raw, http).map_err(|e| e.description))
         .collect()
 }
 
@@ -112,6 +174,7 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
             id,
             name,
             redirect_uris: uris,
+            allow_http_redirect,
             scope,
             default_scope,
             public,
@@ -154,7 +217,7 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                 None => ClientKind::Public,
             };
             let client = Client {
-                redirect_uris: redirect_uris(&uris)?,
+                redirect_uris: redirect_uris(&uris, allow_http_redirect)?,
                 allowed_scopes,
                 default_scopes,
                 grant_types: parse_grants(&grants, public)?,
@@ -174,33 +237,14 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                         .detail("by", "operator"),
                 )
                 .await;
-            println!("registered client {} in {}", client.id, target.description);
+            say!("registered client {} in {}", client.id, target.description);
             if let Some(secret) = secret {
-                println!("client_secret: {}", secret.secret());
-                println!("(shown once: only its hash is stored)");
+                say!("client_secret: {}", secret.secret());
+                say!("(shown once: only its hash is stored)");
             }
             Ok(())
         }
-        ClientCommand::List => {
-            let mut clients = target
-                .store
-                .list_clients()
-                .await
-                .map_err(|e| e.to_string())?;
-            clients.sort_by(|a, b| a.id.cmp(&b.id));
-            for client in clients {
-                let kind = if client.is_public() {
-                    "public"
-                } else {
-                    "confidential"
-                };
-                println!(
-                    "{:<32} {:<13} {:<24} {}",
-                    client.id, kind, client.display_name, client.allowed_scopes
-                );
-            }
-            Ok(())
-        }
+        ClientCommand::List => list(target).await,
         ClientCommand::Show { id } => {
             let id = ClientId::parse(&id).map_err(|e| e.to_string())?;
             let client = target
@@ -209,7 +253,7 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no client {id}"))?;
-            println!(
+            say!(
                 "{}",
                 serde_json::to_string_pretty(&client).map_err(|e| e.to_string())?
             );
@@ -234,12 +278,21 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                 })
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("initial_access_token: {}", token.secret());
-            println!(
+            target
+                .audit(
+                    AuditDraft::new(
+                        AuditEventKind::RegistrationTokenIssued,
+                        AuditOutcome::Success,
+                    )
+                    .detail("expires_at", expires_at.rfc3339()),
+                )
+                .await;
+            say!("initial_access_token: {}", token.secret());
+            say!(
                 "(shown once: only its hash is stored; valid for {hours} h, until {})",
                 expires_at.rfc3339()
             );
-            println!("use it as: Authorization: Bearer <token> on POST /register");
+            say!("use it as: Authorization: Bearer <token> on POST /register");
             Ok(())
         }
     }

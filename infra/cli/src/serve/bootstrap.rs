@@ -67,7 +67,8 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
         );
     }
     let service = ClientId::parse(DEMO_SERVICE).map_err(failed)?;
-    if store.get_client(&service).await.map_err(failed)?.is_none() {
+    let service_exists = store.get_client(&service).await.map_err(failed)?.is_some();
+    if !service_exists {
         let secret = ClientSecret::generate(&OsRng);
         store
             .put_client(&Client {
@@ -101,12 +102,14 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
         let _ = writeln!(out, "  curl -X POST -H \"Authorization: Bearer $TOKEN\" {issuer}/orders   # 403: needs orders:write");
     }
     let username = Username::parse(DEMO_USER).map_err(failed)?;
-    if store
+    let user_exists = store
         .get_user_by_username(&username)
         .await
         .map_err(failed)?
-        .is_none()
-    {
+        .is_some();
+    // A restart shows no secret: say how to get new ones.
+    let secrets_shown_before = service_exists || user_exists;
+    if !user_exists {
         let password = OpaqueToken::generate(&OsRng).secret()[..16].to_owned();
         let user = User::new(
             UserId::generate(&OsRng),
@@ -122,6 +125,9 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
             out,
             "created user {DEMO_USER}, password (shown once): {password}"
         );
+    }
+    if secrets_shown_before {
+        let _ = writeln!(out, "demo secrets were printed when they were created; new ones: xecure client new-secret {DEMO_SERVICE}, xecure user passwd {DEMO_USER} (while this server runs too)");
     }
     let _ = writeln!(out, "\nendpoints: {issuer}/authorize  {issuer}/token  {issuer}/.well-known/oauth-authorization-server");
     let _ = writeln!(

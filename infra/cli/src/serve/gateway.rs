@@ -42,6 +42,8 @@ use xecure::ports::{Clock, OsRng, RevocationStore, Rng, SystemClock};
 use xecure::scopes::ScopeCatalogue;
 use xecure::signing::LiveKeyring;
 
+use super::health::{HEALTH_PATH, READY_PATH};
+
 /// Stands in for `arn:aws:execute-api:{region}:{account}:{api}/{stage}`.
 fn arn_prefix() -> String {
     format!("arn:aws:execute-api:local:000000000000:{LOCAL_API_ID}/{LOCAL_STAGE}")
@@ -78,6 +80,8 @@ pub struct LocalSystem {
     /// Usage plans, when enforced (as the template's REST API does).
     per_app_limits: Option<PerAppLimits>,
     access_log: AccessLog,
+    /// What `/readyz` asks whether it is reachable.
+    store: Arc<dyn xecure::ports::Store>,
 }
 
 impl LocalSystem {
@@ -108,6 +112,7 @@ impl LocalSystem {
         revocations: Arc<dyn RevocationStore>,
     ) -> Result<Self, String> {
         let store = target.store.clone();
+        let probe = store.clone();
         let config = OAuthConfig::for_issuer(issuer);
         let keyring = LiveKeyring::load(
             store.clone(),
@@ -170,6 +175,7 @@ impl LocalSystem {
             origin_secret,
             per_app_limits: None,
             access_log: AccessLog::Stdout,
+            store: probe,
         })
     }
 
@@ -186,6 +192,11 @@ impl LocalSystem {
 
     pub async fn handle(&self, request: Request, peer: SocketAddr) -> Response<Body> {
         let path = request.uri().path();
+        match path {
+            HEALTH_PATH => return super::health::live(),
+            READY_PATH => return super::health::ready(self.store.as_ref()).await,
+            _ => {}
+        }
         if path == "/demo" || path.starts_with("/demo/") {
             return self.demo_app.handle(&request, &self.issuer, self).await;
         }

@@ -92,6 +92,7 @@ async fn harness(plan: &str) -> Harness {
         down: down.clone(),
     });
     let target = Target {
+        operator: crate::operator::Operator::known("test operator".into()),
         store,
         clock: clock.clone(),
         sealer: Some(sealer),

@@ -51,6 +51,23 @@ impl Acceptor for TcpListener {
     }
 }
 
+/// Every address a host name resolved to (`--listen localhost:3000`: 127.0.0.1 and ::1),
+/// served as one: a connection on any of them, under one connection limit.
+pub struct Listeners(pub Vec<TcpListener>);
+
+impl Acceptor for Listeners {
+    fn accept(&mut self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send {
+        std::future::poll_fn(|cx| {
+            for listener in &self.0 {
+                if let std::task::Poll::Ready(accepted) = listener.poll_accept(cx) {
+                    return std::task::Poll::Ready(accepted);
+                }
+            }
+            std::task::Poll::Pending
+        })
+    }
+}
+
 /// Serves until the process ends.
 pub async fn serve<A: Acceptor, H: Handler>(
     mut acceptor: A,
@@ -103,9 +120,25 @@ async fn connection<H: Handler>(
     handler: Arc<H>,
     limits: ServerLimits,
 ) -> Result<(), hyper::Error> {
-    let service = service_fn(move |request| {
+    let service = service_fn(move |request: hyper::Request<Incoming>| {
         let handler = Arc::clone(&handler);
-        async move { Ok::<_, Infallible>(answer(handler.as_ref(), request, peer, limits.request).await) }
+        async move {
+            let started = Instant::now();
+            let method = request.method().clone();
+            let path = request.uri().path().to_owned();
+            let response = answer(handler.as_ref(), request, peer, limits.request).await;
+            println!(
+                "{}",
+                request_line(
+                    peer,
+                    method.as_str(),
+                    &path,
+                    response.status().as_u16(),
+                    started.elapsed()
+                )
+            );
+            Ok::<_, Infallible>(response)
+        }
     });
     let io = TokioIo::new(WriteStall::new(stream, limits.write_stall));
     http1::Builder::new()
@@ -152,6 +185,28 @@ async fn answer<H: Handler>(
         _ => Bytes::new(),
     };
     hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+/// One line per request on stdout, for the operator watching the server (the API's access
+/// log is `access_log.rs`): who, what, the answer and how long it took. The path only: a query string may carry a
+/// request handle or a code.
+pub fn request_line(
+    peer: SocketAddr,
+    method: &str,
+    path: &str,
+    status: u16,
+    took: Duration,
+) -> String {
+    let shown: String = path
+        .chars()
+        .take(200)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    format!(
+        "access {} {method} {shown} {status} {:.1}ms",
+        peer.ip(),
+        took.as_secs_f64() * 1000.0
+    )
 }
 
 fn plain(status: u16, text: &'static str) -> hyper::Response<Full<Bytes>> {

@@ -10,10 +10,11 @@ mod demo_app;
 mod gateway;
 #[cfg(test)]
 mod gateway_tests;
-mod http;
+mod health;
+pub(crate) mod http;
 #[cfg(test)]
 mod http_tests;
-mod limits;
+pub(crate) mod limits;
 mod message;
 pub mod per_app_limits;
 #[cfg(test)]
@@ -34,9 +35,10 @@ use xecure::store::embedded::EmbeddedStore;
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Address to listen on (loopback by default: this is a development server).
+    /// Address to listen on, HOST:PORT with an IP or a host name (`localhost:3000` listens
+    /// on every address it resolves to); loopback by default: this is a development server.
     #[arg(long, default_value = "127.0.0.1:3000")]
-    pub listen: SocketAddr,
+    pub listen: String,
     /// Issuer URL (default: http://<listen address>).
     #[arg(long)]
     pub issuer: Option<String>,
@@ -86,22 +88,62 @@ async fn sweep_expired(store: EmbeddedStore, every: Duration) {
     }
 }
 
-pub async fn run(args: ServeArgs, target: &Target) -> Result<(), String> {
-    let listener = TcpListener::bind(args.listen).await.map_err(|e| {
-        format!(
-            "cannot listen on {}: {e} (is the port in use? try --listen)",
-            args.listen
-        )
+/// Every address `listen` names, bound: an IP and port, or a host name and port resolved
+/// by the system (`localhost:3000`: 127.0.0.1 and ::1). Port 0 asks the system for a free
+/// port; every address then takes the port the first one got. An address after the first
+/// that cannot be bound (no IPv6 on this machine) is skipped with a warning.
+async fn bind(listen: &str) -> Result<http::Listeners, String> {
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host(listen)
+        .await
+        .map_err(|e| format!("--listen {listen}: not HOST:PORT with a known host ({e})"))?
+        .collect();
+    let (first, rest) = addresses
+        .split_first()
+        .ok_or_else(|| format!("--listen {listen}: the host has no address"))?;
+    let listener = TcpListener::bind(first).await.map_err(|e| {
+        format!("cannot listen on {first} ({listen}): {e} (is the port in use? try --listen)")
     })?;
-    // Port 0 asks the system for a free port: the issuer and the banner name the real one,
-    // so a caller (a test, a script) learns it without racing for a port it picked itself.
-    let listening = listener
+    let port = listener
         .local_addr()
-        .map_err(|e| format!("cannot read the listening address: {e}"))?;
-    let issuer = args
-        .issuer
-        .clone()
-        .unwrap_or_else(|| format!("http://{listening}"));
+        .map_err(|e| format!("cannot read the listening address: {e}"))?
+        .port();
+    let mut listeners = vec![listener];
+    for address in rest {
+        let address = SocketAddr::new(address.ip(), port);
+        if listeners
+            .iter()
+            .any(|l: &TcpListener| l.local_addr().ok() == Some(address))
+        {
+            continue;
+        }
+        match TcpListener::bind(address).await {
+            Ok(listener) => listeners.push(listener),
+            Err(e) => eprintln!("xecure serve: not listening on {address} ({listen}): {e}"),
+        }
+    }
+    Ok(http::Listeners(listeners))
+}
+
+/// What the issuer and the banner call the server: the host as the operator wrote it (a
+/// name stays a name), with the port actually bound (port 0 asks the system for a free one,
+/// so a caller, a test or a script, learns it from the banner without racing for one).
+fn served_as(listen: &str, listeners: &http::Listeners) -> Result<String, String> {
+    let port = listeners
+        .0
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .map(|a| a.port())
+        .ok_or("cannot read the listening address")?;
+    let host = listen.rsplit_once(':').map_or(listen, |(host, _)| host);
+    Ok(format!("{host}:{port}"))
+}
+
+pub async fn run(args: ServeArgs, target: &Target) -> Result<(), String> {
+    let listener = bind(&args.listen).await?;
+    let issuer = match args.issuer.clone() {
+        Some(issuer) => issuer,
+        None => format!("http://{}", served_as(&args.listen, &listener)?),
+    };
     let mut welcome = bootstrap::ensure_demo_setup(target, &issuer).await?;
     let mut system = gateway::LocalSystem::build(target, &issuer, args.authorizer_mode).await?;
     match (&target.data_dir, args.per_app_limits) {
@@ -123,6 +165,12 @@ pub async fn run(args: ServeArgs, target: &Target) -> Result<(), String> {
         welcome += &format!(
             "\naccess log: {} (xecure usage --client ID)",
             path.display()
+        );
+    }
+    if let Some(dir) = &target.data_dir {
+        let file = crate::admin::endpoint::start(target, dir, args.limits).await?;
+        welcome += &format!(
+            "\nCLI beside this server: xecure commands on this data directory run here ({file})"
         );
     }
     let system = Arc::new(system);

@@ -133,6 +133,7 @@ async fn system_on(clock: Arc<FixedClock>) -> (LocalSystem, tempfile::TempDir) {
         .await
         .unwrap();
     let target = Target {
+        operator: crate::operator::Operator::known("test operator".into()),
         store,
         clock: clock.clone(),
         sealer: Some(sealer),

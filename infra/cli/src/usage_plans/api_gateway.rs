@@ -3,6 +3,7 @@
 //! them. The key's value is what the authorizer returns as `usageIdentifierKey` for the app on
 //! that API and stage, so API Gateway finds the app's plan on every call.
 
+use crate::output::say;
 use aws_sdk_apigateway::error::DisplayErrorContext;
 use aws_sdk_apigateway::types::{ApiKey, UsagePlan as Plan};
 use aws_sdk_apigateway::Client;
@@ -237,7 +238,7 @@ pub async fn list(aws: &SdkConfig, stage: &str, plans: &UsagePlans) -> Result<()
             ),
             _ => "no limits set".into(),
         };
-        println!("{:<12}  {:<40}  {}", declared.name, limits, apps.join(" "));
+        say!("{:<12}  {:<40}  {}", declared.name, limits, apps.join(" "));
     }
     Ok(())
 }

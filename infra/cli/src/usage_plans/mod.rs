@@ -6,6 +6,7 @@
 
 mod api_gateway;
 
+use crate::output::say;
 use crate::serve::per_app_limits::{assignments_path, read_assignments, write_assignments};
 use crate::target::Target;
 use clap::{Args, Subcommand};
@@ -95,13 +96,13 @@ pub async fn run(command: UsagePlanCommand, target: &Target) -> Result<(), Strin
                 .find(&args.plan)
                 .ok_or_else(|| format!("no plan '{}' in the usage plans", args.plan))?;
             api_gateway::assign(aws, stage_of(&args.stage)?, &client, plan, &plans).await?;
-            println!("{client} is on {} ({})", plan.name, describe(plan));
+            say!("{client} is on {} ({})", plan.name, describe(plan));
             Ok(())
         }
         UsagePlanCommand::Unassign(args) => {
             let client = ClientId::parse(&args.client).map_err(|e| e.to_string())?;
             api_gateway::unassign(aws, stage_of(&args.stage)?, &client, &plans).await?;
-            println!("{client} is on no plan");
+            say!("{client} is on no plan");
             Ok(())
         }
     }
@@ -122,7 +123,7 @@ pub fn run_local(command: UsagePlanCommand, data_dir: &std::path::Path) -> Resul
                     .filter(|(_, name)| **name == plan.name)
                     .map(|(client, _)| client.as_str())
                     .collect();
-                println!(
+                say!(
                     "{:<12}  {:<40}  {}",
                     plan.name,
                     describe(plan),
@@ -138,7 +139,7 @@ pub fn run_local(command: UsagePlanCommand, data_dir: &std::path::Path) -> Resul
                 .ok_or_else(|| format!("no plan '{}' in the usage plans", args.plan))?;
             assignments.insert(client.to_string(), plan.name.clone());
             write_assignments(&path, &assignments)?;
-            println!("{client} is on {} ({})", plan.name, describe(plan));
+            say!("{client} is on {} ({})", plan.name, describe(plan));
             Ok(())
         }
         UsagePlanCommand::Unassign(args) => {
@@ -147,7 +148,7 @@ pub fn run_local(command: UsagePlanCommand, data_dir: &std::path::Path) -> Resul
                 return Err(format!("{client} is on no plan"));
             }
             write_assignments(&path, &assignments)?;
-            println!("{client} is on no plan");
+            say!("{client} is on no plan");
             Ok(())
         }
     }

@@ -3,6 +3,7 @@
 //! authorize and consent functions turn each `Step` into a page or a redirect; everything
 //! decided here is tested without HTTP.
 
+mod account;
 mod connected_apps;
 mod decide;
 mod grant_record;
@@ -10,6 +11,7 @@ mod logout;
 #[cfg(test)]
 mod tests;
 
+pub use account::{device_of, PasswordChange, SessionView};
 pub use connected_apps::ConnectedApp;
 pub use decide::Decision;
 
@@ -56,6 +58,11 @@ pub struct ConsentView {
     /// Where the decision will send the browser (the page's CSP allows it as a form target).
     pub redirect_uri: RedirectUri,
     pub scopes: Vec<ScopeChoice>,
+    /// The app's logo, privacy policy and terms (RFC 7591 section 2), https only.
+    pub links: crate::domain::ClientLinks,
+    /// False for a dynamically registered app no operator has vouched for: the screen says
+    /// so (RFC 7591 section 5: the user should know the server has not checked it).
+    pub verified: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -316,6 +323,8 @@ impl AuthorizationFlow {
             };
         }
         Step::ShowConsent(ConsentView {
+            verified: client.verified || client.registration.is_none(),
+            links: client.links,
             client_name: client.display_name,
             username: session.username.to_string(),
             redirect_uri: pending.redirect_uri.clone(),

@@ -3,7 +3,7 @@
 
 use super::redirect::registrable_redirect_uri;
 pub use crate::domain::AuthMethod;
-use crate::domain::{GrantType, RedirectUri, Scope};
+use crate::domain::{ClientLinks, GrantType, RedirectUri, Scope};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::scopes::ScopeCatalogue;
 use serde::Deserialize;
@@ -23,6 +23,9 @@ pub(super) struct SentMetadata {
     pub response_types: Option<Vec<String>>,
     pub client_name: Option<String>,
     pub scope: Option<String>,
+    pub logo_uri: Option<String>,
+    pub policy_uri: Option<String>,
+    pub tos_uri: Option<String>,
 }
 
 /// Checked metadata, ready to become a `Client`.
@@ -33,6 +36,7 @@ pub struct ClientMetadata {
     pub grant_types: BTreeSet<GrantType>,
     pub client_name: String,
     pub scope: Scope,
+    pub links: ClientLinks,
 }
 
 impl ClientMetadata {
@@ -46,6 +50,7 @@ impl ClientMetadata {
             default_scopes: self.scope.clone(),
             grant_types: self.grant_types.clone(),
             auth_method: Some(self.auth_method),
+            links: self.links.clone(),
             ..client
         }
     }
@@ -100,8 +105,32 @@ impl ClientMetadata {
             grant_types,
             client_name: client_name(sent.client_name)?,
             scope,
+            links: ClientLinks {
+                logo_uri: https_link("logo_uri", sent.logo_uri)?,
+                policy_uri: https_link("policy_uri", sent.policy_uri)?,
+                tos_uri: https_link("tos_uri", sent.tos_uri)?,
+            },
         })
     }
+}
+
+/// Longest logo, policy or terms URL accepted.
+const MAX_LINK_LEN: usize = 2048;
+
+/// RFC 7591 section 2: `logo_uri`, `policy_uri`, `tos_uri` are URLs the consent screen
+/// shows (section 5: the server should check them). Only https with a host, no user
+/// information: the page loads the logo and links to the others, so nothing else may reach
+/// the user's browser from there (no `javascript:`, `data:` or plain-http image).
+fn https_link(field: &str, sent: Option<String>) -> Result<Option<String>, OAuthError> {
+    let Some(raw) = sent else {
+        return Ok(None);
+    };
+    let url = url::Url::parse(&raw)
+        .ok()
+        .filter(|url| raw.len() <= MAX_LINK_LEN && url.scheme() == "https")
+        .filter(|url| url.host().is_some() && url.username().is_empty() && url.password().is_none())
+        .ok_or_else(|| invalid(format!("{field} must be an https URL with a host")))?;
+    Ok(Some(url.to_string()))
 }
 
 /// Section 2: default `authorization_code`. No implicit or password grant (rule 6), and no

@@ -9,7 +9,7 @@ mod metadata;
 mod redirect;
 
 pub use metadata::{check_scopes_without_user, AuthMethod, ClientMetadata};
-pub use redirect::registrable_redirect_uri;
+pub use redirect::{checked_redirect_uri, registrable_redirect_uri, HttpRedirects};
 
 use crate::audit::{AuditDraft, Auditor, RequestContext};
 use crate::config::OAuthConfig;
@@ -199,6 +199,15 @@ impl Registrar {
             },
             "scope": client.allowed_scopes.to_string(),
         });
+        for (field, value) in [
+            ("logo_uri", &client.links.logo_uri),
+            ("policy_uri", &client.links.policy_uri),
+            ("tos_uri", &client.links.tos_uri),
+        ] {
+            if let Some(value) = value {
+                answer[field] = json!(value);
+            }
+        }
         if !client.is_public() {
             // "REQUIRED if client_secret is issued": 0 means it does not expire.
             answer["client_secret_expires_at"] = json!(0);

@@ -1,7 +1,8 @@
-//! Which redirect URIs a developer may register (RFC 7591 section 2, RFC 6749 section 3.1.2,
-//! RFC 8252, RFC 9700 section 2.1). Stricter than what an operator may enter with the CLI:
-//! a registered client is third-party, so only https, or http on a loopback IP literal for a
-//! native app (RFC 8252 section 7.3).
+//! Which redirect URIs a client may have (RFC 7591 section 2, RFC 6749 section 3.1.2,
+//! RFC 8252, RFC 9700 section 2.1): the one check for dynamic registration and for the
+//! operator's `xecure client add|update`. Only https, or http on a loopback IP literal for a
+//! native app (RFC 8252 section 7.3); an operator may allow http on any host for development,
+//! but only by asking for it (`--allow-http-redirect`): a registered client never can.
 
 use crate::domain::RedirectUri;
 use crate::oauth::{ErrorCode, OAuthError};
@@ -20,7 +21,21 @@ fn refused(raw: &str, why: &str) -> OAuthError {
     )
 }
 
+/// Which hosts a plain-http redirect URI may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpRedirects {
+    /// A loopback IP literal only (RFC 8252 section 7.3): every registered client.
+    LoopbackOnly,
+    /// Any host: an operator's development client, asked for explicitly.
+    AnyHost,
+}
+
+/// The check of dynamic registration (RFC 7591).
 pub fn registrable_redirect_uri(raw: &str) -> Result<RedirectUri, OAuthError> {
+    checked_redirect_uri(raw, HttpRedirects::LoopbackOnly)
+}
+
+pub fn checked_redirect_uri(raw: &str, http: HttpRedirects) -> Result<RedirectUri, OAuthError> {
     if raw.len() > MAX_LEN {
         return Err(refused(
             raw,
@@ -49,6 +64,7 @@ pub fn registrable_redirect_uri(raw: &str) -> Result<RedirectUri, OAuthError> {
         // RECOMMENDED (section 8.3) and not accepted.
         ("http", Some(Host::Ipv4(ip))) if ip.is_loopback() => Ok(uri),
         ("http", Some(Host::Ipv6(ip))) if ip.is_loopback() => Ok(uri),
+        ("http", Some(_)) if http == HttpRedirects::AnyHost => Ok(uri),
         ("http", _) => Err(refused(
             raw,
             "uses http on a host that is not a loopback IP (127.0.0.1 or [::1]); use https",
@@ -60,6 +76,24 @@ pub fn registrable_redirect_uri(raw: &str) -> Result<RedirectUri, OAuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_operator_may_allow_http_on_any_host_and_nothing_else() {
+        let dev = "http://dev.example:8080/cb";
+        assert!(registrable_redirect_uri(dev).is_err());
+        assert!(checked_redirect_uri(dev, HttpRedirects::AnyHost).is_ok());
+        for still_bad in [
+            "https://*.example/cb",
+            "https://user@x.example/cb",
+            "http://x.example/cb#frag",
+            "javascript:alert(1)",
+        ] {
+            assert!(
+                checked_redirect_uri(still_bad, HttpRedirects::AnyHost).is_err(),
+                "{still_bad}"
+            );
+        }
+    }
 
     #[test]
     fn https_and_loopback_http_are_accepted() {

@@ -5,11 +5,13 @@
 
 mod controls;
 mod interaction;
+mod operator;
 mod throttle;
 mod user_control;
 
 pub use controls::*;
 pub use interaction::*;
+pub use operator::*;
 pub use throttle::*;
 pub use user_control::*;
 
@@ -174,7 +176,7 @@ pub(crate) fn new_family(id: &str, grant: &Grant, first_token: &str) -> NewRefre
     NewRefreshFamily { family, token }
 }
 
-fn audit_event(
+pub(crate) fn audit_event(
     n: usize,
     user: Option<&str>,
     client: Option<&str>,
@@ -303,6 +305,8 @@ pub async fn sessions_expire<S: Store>(store: Arc<S>) {
         authenticated_at: T0,
         created_at: T0,
         expires_at: at(3600),
+        source_ip: None,
+        user_agent: None,
     };
     store.put_session(&session).await.unwrap();
     assert_eq!(
@@ -1012,6 +1016,11 @@ macro_rules! contract_suite {
             a_refused_attempt_counts_on_no_key,
             settled_attempts_are_given_back,
             parallel_attempts_never_pass_the_limit,
+            // The operator's and the account page's views (operator.rs).
+            users_are_listed_by_username,
+            a_users_sessions_are_listed_newest_first_until_deleted,
+            every_audit_record_of_a_range_is_found_across_days,
+            login_counters_are_read_and_forgotten,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

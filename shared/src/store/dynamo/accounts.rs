@@ -162,6 +162,14 @@ impl UserStore for DynamoStore {
         self.get_decoded(&keys::account(id)).await
     }
 
+    /// Query GSI1 `USERS`, page by page.
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        let expr = Expr::key_condition("#pk = :pk")
+            .name("#pk", GSI1_PK)
+            .value(":pk", s(keys::USER_LIST));
+        decode_all(self.query_all(Some(GSI1), expr).await?)
+    }
+
     /// One TransactWriteItems: delete the account (at the version read) and its username
     /// (if it still names this account), put the revocation.
     async fn delete_user(&self, user: &User, revocation: &Revocation) -> StoreResult<bool> {

@@ -52,8 +52,14 @@ pub(super) fn client_item(client: &Client) -> StoreResult<Item> {
     ))
 }
 
+/// Indexed in GSI1 by username, so `xecure user list` is one Query.
 pub(super) fn account_item(user: &User) -> StoreResult<Item> {
-    record(user, &keys::account(&user.id))
+    Ok(with_index(
+        record(user, &keys::account(&user.id))?,
+        (GSI1_PK, GSI1_SK),
+        keys::USER_LIST.to_owned(),
+        user.username.to_string(),
+    ))
 }
 
 /// What a username's item holds: the id of its account.
@@ -69,10 +75,20 @@ pub(super) fn username_item(user: &User) -> StoreResult<Item> {
     record(&pointer, &keys::user(&user.username))
 }
 
+/// Indexed in GSI1 under its user, newest last, so the account page lists them in one Query.
 pub(super) fn session_item(session: &LoginSession) -> StoreResult<Item> {
-    Ok(with_ttl(
-        record(session, &keys::session(&session.digest))?,
-        session.expires_at,
+    Ok(with_index(
+        with_ttl(
+            record(session, &keys::session(&session.digest))?,
+            session.expires_at,
+        ),
+        (GSI1_PK, GSI1_SK),
+        keys::sessions_of(&session.user_id),
+        format!(
+            "{}#{}",
+            session.created_at.sort_key(),
+            session.digest.as_str()
+        ),
     ))
 }
 
@@ -146,7 +162,10 @@ pub(super) fn signing_key_item(key: &SigningKey) -> StoreResult<Item> {
 
 /// One item per event, indexed by user (GSI1) and by client (GSI2) when it has them.
 pub(super) fn audit_item(event: &AuditEvent) -> StoreResult<Item> {
-    let mut item = with_ttl(record(event, &keys::audit(&event.id))?, event.expires_at);
+    let mut item = with_ttl(
+        record(event, &keys::audit(event.at, &event.id))?,
+        event.expires_at,
+    );
     let sort = keys::time_sort_key(event.at, &event.id);
     if let Some(user) = &event.user_id {
         item = with_index(
@@ -269,7 +288,12 @@ mod tests {
             expires_at: Timestamp::from_secs(1_800_000_000),
         };
         let item = audit_item(&event).unwrap();
-        assert_eq!(text(&item, "PK"), "AUDIT#evt_1");
+        assert_eq!(
+            text(&item, "PK"),
+            "AUDIT#2023-11-14#13",
+            "0x7d = 125, 125 % 16 = 13"
+        );
+        assert_eq!(text(&item, "SK"), "1700000000000#evt_1");
         assert_eq!(text(&item, "GSI1PK"), "AUDIT#USER#usr_1");
         assert_eq!(text(&item, "GSI2PK"), "AUDIT#CLIENT#demo");
         assert_eq!(text(&item, "GSI1SK"), "1700000000000#evt_1");

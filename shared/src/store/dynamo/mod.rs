@@ -233,6 +233,25 @@ impl DynamoStore {
         Ok((output.items.unwrap_or_default(), next))
     }
 
+    /// A query read newest first (descending sort key), page by page, `page` items a page.
+    fn query_backwards<'a>(
+        &self,
+        index: Option<&'a str>,
+        expr: Expr,
+        page: usize,
+    ) -> StoreResult<Pages<'a>> {
+        Ok(Pages {
+            request: QueryRequest {
+                index,
+                expr: expr.checked()?,
+                backwards: true,
+                limit: Some(i32::try_from(page.max(1)).unwrap_or(i32::MAX)),
+            },
+            start: None,
+            done: false,
+        })
+    }
+
     /// Runs a query to the end, following LastEvaluatedKey.
     async fn query_all(&self, index: Option<&str>, expr: Expr) -> StoreResult<Vec<Item>> {
         let request = QueryRequest {
@@ -251,6 +270,26 @@ impl DynamoStore {
                 None => return Ok(items),
             }
         }
+    }
+}
+
+/// A query read page by page (`query_backwards`).
+struct Pages<'a> {
+    request: QueryRequest<'a>,
+    start: Option<Item>,
+    done: bool,
+}
+
+impl Pages<'_> {
+    /// The next page, or None after the last.
+    async fn next_page(&mut self, store: &DynamoStore) -> StoreResult<Option<Vec<Item>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let (items, next) = store.query_page(&self.request, self.start.take()).await?;
+        self.done = next.is_none();
+        self.start = next;
+        Ok(Some(items))
     }
 }
 

@@ -94,47 +94,140 @@ impl AuditStore for DynamoStore {
         Ok(())
     }
 
-    /// Query on GSI1 (by user) or GSI2 (by client), newest first, BETWEEN the time bounds.
+    /// Query on GSI1 (by user) or GSI2 (by client), newest first, BETWEEN the time bounds;
+    /// for every record, one Query per day and shard of the range's time partitions (newest
+    /// day first, the shards of a day merged), until the page is full.
     async fn query_audit(&self, query: &AuditQuery, now: Timestamp) -> StoreResult<AuditPage> {
-        let ((index, pk_name, sk_name), subject) = match &query.subject {
-            AuditSubject::User(user) => ((GSI1, GSI1_PK, GSI1_SK), keys::audit_by_user(user)),
-            AuditSubject::Client(client) => {
-                ((GSI2, GSI2_PK, GSI2_SK), keys::audit_by_client(client))
+        let bounds = page_bounds(query)?;
+        let mut page = PageCollector::new(query.limit, now);
+        let subject = match &query.subject {
+            AuditSubject::User(user) => Partition::index(GSI1, keys::audit_by_user(user)),
+            AuditSubject::Client(client) => Partition::index(GSI2, keys::audit_by_client(client)),
+            AuditSubject::All => {
+                let mut day = bounds.below.0;
+                for _ in 0..MAX_AUDIT_DAYS {
+                    let mut merged = Vec::new();
+                    for shard in 0..keys::AUDIT_SHARDS {
+                        let partition =
+                            Partition::table(keys::audit_partition(&day.utc_day(), shard));
+                        merged.extend(
+                            self.audit_partition(&partition, &bounds, query.limit, now)
+                                .await?,
+                        );
+                    }
+                    merged.sort_by(|a, b| b.0.cmp(&a.0));
+                    for (_, event) in merged {
+                        if page.push(event) {
+                            return Ok(page.finish());
+                        }
+                    }
+                    day = day.start_of_previous_utc_day();
+                    if day.utc_day() < bounds.from.utc_day() {
+                        break;
+                    }
+                }
+                return Ok(page.finish());
             }
         };
-        let bounds = page_bounds(query)?;
-        // Sort keys are `<millis>#<id>`: "<from>" sorts before every key at `from`, and
-        // "<below time>#<below id>" is excluded by asking for keys strictly below it.
+        for (_, event) in self
+            .audit_partition(&subject, &bounds, query.limit, now)
+            .await?
+        {
+            if page.push(event) {
+                break;
+            }
+        }
+        Ok(page.finish())
+    }
+}
+
+/// Days of partitions one query walks at most: more than any retention (400 days by
+/// default), so a range reaching back further costs no more.
+const MAX_AUDIT_DAYS: usize = 800;
+
+/// One partition of audit records: an index's (a subject) or the table's (a day's shard).
+struct Partition {
+    index: Option<&'static str>,
+    pk_name: &'static str,
+    sk_name: &'static str,
+    pk: String,
+}
+
+impl Partition {
+    fn index(index: &'static str, pk: String) -> Self {
+        let (pk_name, sk_name) = if index == GSI1 {
+            (GSI1_PK, GSI1_SK)
+        } else {
+            (GSI2_PK, GSI2_SK)
+        };
+        Partition {
+            index: Some(index),
+            pk_name,
+            sk_name,
+            pk,
+        }
+    }
+
+    fn table(pk: String) -> Self {
+        Partition {
+            index: None,
+            pk_name: PK,
+            sk_name: SK,
+            pk,
+        }
+    }
+}
+
+impl DynamoStore {
+    /// Up to `limit + 1` unexpired records of one partition within the bounds, newest first,
+    /// each with its sort key (`<millis>#<id>`): enough to fill a page and know whether
+    /// another follows. Sort keys below "<below time>#<below id>" are asked for; BETWEEN is
+    /// inclusive, so the cursor's own record (on the last page) is skipped.
+    async fn audit_partition(
+        &self,
+        partition: &Partition,
+        bounds: &crate::store::audit_page::PageBounds,
+        limit: usize,
+        now: Timestamp,
+    ) -> StoreResult<Vec<(String, AuditEvent)>> {
         let below = format!("{}#{}", bounds.below.0.sort_key(), bounds.below.1);
         let expr = Expr::key_condition("#pk = :pk AND #sk BETWEEN :low AND :high")
-            .name("#pk", pk_name)
-            .name("#sk", sk_name)
-            .value(":pk", s(subject))
+            .name("#pk", partition.pk_name)
+            .name("#sk", partition.sk_name)
+            .value(":pk", s(partition.pk.clone()))
             .value(":low", s(bounds.from.sort_key()))
             .value(":high", s(below.clone()))
             .checked()?;
-        let limit = i32::try_from(query.limit + 1).unwrap_or(i32::MAX);
         let request = QueryRequest {
-            index: Some(index),
+            index: partition.index,
             expr,
             backwards: true,
-            limit: Some(limit),
+            limit: Some(i32::try_from(limit + 1).unwrap_or(i32::MAX)),
         };
-        let mut page = PageCollector::new(query.limit, now);
+        let mut found = Vec::new();
         let mut start: Option<Item> = None;
         loop {
             let (items, next) = self.query_page(&request, start.take()).await?;
             for item in items {
-                if item.get(sk_name).and_then(|v| v.as_s().ok()) == Some(&below) {
-                    continue; // BETWEEN is inclusive; the cursor's own record was on the last page
+                let sort = item
+                    .get(partition.sk_name)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                if sort == below {
+                    continue;
                 }
-                if page.push(from_item(item)?) {
-                    return Ok(page.finish());
+                let event: AuditEvent = from_item(item)?;
+                if !event.expires_at.has_passed(now) {
+                    found.push((sort, event));
+                }
+                if found.len() > limit {
+                    return Ok(found);
                 }
             }
             match next {
                 Some(key) => start = Some(key),
-                None => return Ok(page.finish()),
+                None => return Ok(found),
             }
         }
     }

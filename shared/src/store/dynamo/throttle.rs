@@ -249,4 +249,31 @@ impl LoginThrottleStore for DynamoStore {
         }
         Ok(())
     }
+
+    /// One GetItem per key.
+    async fn login_throttles(
+        &self,
+        keys: &[ThrottleKey],
+        now: Timestamp,
+    ) -> StoreResult<Vec<LoginThrottle>> {
+        let mut found = Vec::new();
+        for key in keys {
+            if let Some(item) = self.get(&keys::login_throttle(&key.as_key())).await? {
+                let record: LoginThrottle = from_item(item)?;
+                if !record.expires_at.has_passed(now) {
+                    found.push(record);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// One DeleteItem per key.
+    async fn forget_login_attempts(&self, keys: &[ThrottleKey]) -> StoreResult<usize> {
+        let mut forgotten = 0;
+        for key in keys {
+            forgotten += usize::from(self.delete(&keys::login_throttle(&key.as_key())).await?);
+        }
+        Ok(forgotten)
+    }
 }

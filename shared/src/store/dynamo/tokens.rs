@@ -9,13 +9,13 @@ use super::items::{
 use super::{n, s, unavailable, DynamoStore, Written};
 use crate::domain::{
     AuthorizationCode, FamilyId, LoginSession, RefreshFamily, RefreshToken, RevocationStamp,
-    RevocationTarget, Timestamp, TokenDigest,
+    RevocationTarget, Timestamp, TokenDigest, UserId,
 };
 use crate::ports::{
     CodeRedemption, CodeStore, NewRefreshFamily, RefreshStore, Rotation, SessionStore, StoreError,
     StoreResult,
 };
-use crate::store::keys::{self, ItemKey, PK};
+use crate::store::keys::{self, ItemKey, GSI1, GSI1_PK, PK};
 use crate::store::rules::{
     check_redemption, check_rotation, BackingRecords, RedemptionCheck, RotationCheck,
 };
@@ -159,6 +159,32 @@ impl SessionStore for DynamoStore {
 
     async fn delete_session(&self, digest: &TokenDigest) -> StoreResult<()> {
         self.delete(&keys::session(digest)).await.map(|_| ())
+    }
+
+    /// Query GSI1 `SESSIONS#<user>`, newest first, until `limit` live ones.
+    async fn list_user_sessions(
+        &self,
+        user: &UserId,
+        now: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<LoginSession>> {
+        let expr = Expr::key_condition("#pk = :pk")
+            .name("#pk", GSI1_PK)
+            .value(":pk", s(keys::sessions_of(user)));
+        let mut sessions = Vec::new();
+        let mut pages = self.query_backwards(Some(GSI1), expr, limit)?;
+        while let Some(items) = pages.next_page(self).await? {
+            for item in items {
+                let session: LoginSession = from_item(item)?;
+                if !session.expires_at.has_passed(now) && sessions.len() < limit {
+                    sessions.push(session);
+                }
+            }
+            if sessions.len() >= limit {
+                break;
+            }
+        }
+        Ok(sessions)
     }
 }
 

@@ -108,6 +108,12 @@ impl UserStore for EmbeddedStore {
         self.get_json(ACCOUNTS, id.to_string()).await
     }
 
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        let mut users: Vec<User> = self.all_json(ACCOUNTS).await?;
+        users.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(users)
+    }
+
     async fn delete_user(&self, user: &User, revocation: &Revocation) -> StoreResult<bool> {
         let (user, revocation) = (user.clone(), revocation.clone());
         self.write(move |txn| {

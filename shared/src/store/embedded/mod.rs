@@ -34,6 +34,9 @@ const USERNAMES: JsonTable = TableDefinition::new("usernames");
 /// `USERNAMES` when a data directory written by an older version is opened.
 const LEGACY_USERS: JsonTable = TableDefinition::new("users");
 const SESSIONS: JsonTable = TableDefinition::new("sessions");
+/// (user id, created millis, digest) -> the session, written and removed with it: a user's
+/// sessions for the account page.
+const SESSIONS_BY_USER: AuditIndex = TableDefinition::new("sessions_by_user");
 const CODES: JsonTable = TableDefinition::new("codes");
 const PENDING_AUTHORIZATIONS: JsonTable = TableDefinition::new("pending_authorizations");
 /// Keyed by `ThrottleKey::as_key`.
@@ -53,6 +56,8 @@ const REVOKED_TOKENS: JsonTable = TableDefinition::new("revoked_tokens");
 type AuditIndex = TableDefinition<'static, (&'static str, i64, &'static str), &'static [u8]>;
 const AUDIT_BY_USER: AuditIndex = TableDefinition::new("audit_by_user");
 const AUDIT_BY_CLIENT: AuditIndex = TableDefinition::new("audit_by_client");
+/// Every record, under the subject "" (`AuditSubject::All`).
+const AUDIT_ALL: AuditIndex = TableDefinition::new("audit_all");
 
 /// What every expiring record has: what the expiry sweep reads.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -73,6 +78,17 @@ pub struct EmbeddedStore {
 impl EmbeddedStore {
     /// Opens (or creates) `<data_dir>/xecure.redb`.
     pub fn open(data_dir: &Path) -> StoreResult<Self> {
+        Self::open_unless_held(data_dir)?.ok_or_else(|| {
+            StoreError::Unavailable(format!(
+                "{} is open in another process (a running `xecure serve`?)",
+                data_dir.join(DATABASE_FILE).display()
+            ))
+        })
+    }
+
+    /// The store, or None when another process holds the database (redb takes an exclusive
+    /// file lock): the CLI then asks that process, `xecure serve`, to run the command.
+    pub fn open_unless_held(data_dir: &Path) -> StoreResult<Option<Self>> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StoreError::Unavailable(format!(
                 "cannot create data directory {}: {e}",
@@ -80,14 +96,22 @@ impl EmbeddedStore {
             ))
         })?;
         let path = data_dir.join(DATABASE_FILE);
-        let db = Database::create(&path)
-            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+        let db = match Database::create(&path) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Ok(None),
+            Err(e) => {
+                return Err(StoreError::Unavailable(format!(
+                    "cannot open {}: {e}",
+                    path.display()
+                )))
+            }
+        };
         let store = EmbeddedStore {
             db: Arc::new(db),
             last_durable_audit: Arc::new(AtomicI64::new(0)),
         };
         store.create_tables()?;
-        Ok(store)
+        Ok(Some(store))
     }
 
     /// Read transactions fail on a table that was never written, so create them all up front.
@@ -114,6 +138,8 @@ impl EmbeddedStore {
         txn.open_table(REVOCATIONS).map_err(backend)?;
         txn.open_table(AUDIT_BY_USER).map_err(backend)?;
         txn.open_table(AUDIT_BY_CLIENT).map_err(backend)?;
+        txn.open_table(AUDIT_ALL).map_err(backend)?;
+        txn.open_table(SESSIONS_BY_USER).map_err(backend)?;
         move_legacy_users(&txn)?;
         txn.commit().map_err(backend)
     }

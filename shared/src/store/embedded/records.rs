@@ -1,7 +1,7 @@
 //! Revocations and audit records in the embedded store.
 
 use super::{
-    backend, decode, encode, insert_revocation, AuditIndex, EmbeddedStore, Expiring,
+    backend, decode, encode, insert_revocation, AuditIndex, EmbeddedStore, Expiring, AUDIT_ALL,
     AUDIT_BY_CLIENT, AUDIT_BY_USER, REVOCATIONS, REVOKED_TOKENS,
 };
 use crate::domain::{
@@ -92,7 +92,7 @@ impl AuditStore for EmbeddedStore {
                     event.id.to_string(),
                 )
             };
-            let mut indexes: Vec<(AuditIndex, (String, i64, String))> = Vec::new();
+            let mut indexes: Vec<(AuditIndex, (String, i64, String))> = vec![(AUDIT_ALL, key(""))];
             if let Some(user) = &event.user_id {
                 indexes.push((AUDIT_BY_USER, key(user.as_str())));
             }
@@ -116,6 +116,7 @@ impl AuditStore for EmbeddedStore {
             let (index, subject) = match &query.subject {
                 AuditSubject::User(user) => (AUDIT_BY_USER, user.to_string()),
                 AuditSubject::Client(client) => (AUDIT_BY_CLIENT, client.to_string()),
+                AuditSubject::All => (AUDIT_ALL, String::new()),
             };
             let bounds = page_bounds(&query)?;
             let table = txn.open_table(index).map_err(backend)?;

@@ -5,9 +5,9 @@
 //! the file stops growing under a steady load).
 
 use super::{
-    backend, decode, EmbeddedStore, Expiring, AUDIT_BY_CLIENT, AUDIT_BY_USER, CODES,
+    backend, decode, EmbeddedStore, Expiring, AUDIT_ALL, AUDIT_BY_CLIENT, AUDIT_BY_USER, CODES,
     INITIAL_ACCESS_TOKENS, LOGIN_THROTTLES, PENDING_AUTHORIZATIONS, REFRESH_FAMILIES,
-    REFRESH_TOKENS, REVOCATIONS, REVOKED_TOKENS, SESSIONS,
+    REFRESH_TOKENS, REVOCATIONS, REVOKED_TOKENS, SESSIONS, SESSIONS_BY_USER,
 };
 use crate::domain::Timestamp;
 use crate::ports::StoreResult;
@@ -59,7 +59,7 @@ impl EmbeddedStore {
                 sweep_table(txn, REVOCATIONS, now)
             })
             .await?;
-        for index in [AUDIT_BY_USER, AUDIT_BY_CLIENT] {
+        for index in [AUDIT_BY_USER, AUDIT_BY_CLIENT, AUDIT_ALL, SESSIONS_BY_USER] {
             removed += self
                 .write_with(Durability::None, move |txn| sweep_table(txn, index, now))
                 .await?;

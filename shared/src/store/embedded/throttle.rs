@@ -109,4 +109,35 @@ impl LoginThrottleStore for EmbeddedStore {
         })
         .await
     }
+
+    async fn login_throttles(
+        &self,
+        keys: &[ThrottleKey],
+        now: Timestamp,
+    ) -> StoreResult<Vec<LoginThrottle>> {
+        let keys: Vec<String> = keys.iter().map(ThrottleKey::as_key).collect();
+        self.read(move |txn| {
+            let table = txn.open_table(LOGIN_THROTTLES).map_err(backend)?;
+            let mut found = Vec::new();
+            for key in &keys {
+                let record: Option<LoginThrottle> = get_decoded(&table, key)?;
+                found.extend(record.filter(|r| !r.expires_at.has_passed(now)));
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn forget_login_attempts(&self, keys: &[ThrottleKey]) -> StoreResult<usize> {
+        let keys: Vec<String> = keys.iter().map(ThrottleKey::as_key).collect();
+        self.write(move |txn| {
+            let mut table = txn.open_table(LOGIN_THROTTLES).map_err(backend)?;
+            let mut forgotten = 0;
+            for key in &keys {
+                forgotten += usize::from(table.remove(key.as_str()).map_err(backend)?.is_some());
+            }
+            Ok(forgotten)
+        })
+        .await
+    }
 }

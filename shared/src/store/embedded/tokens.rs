@@ -1,12 +1,13 @@
 //! Sessions, authorization codes and refresh tokens in the embedded store.
 
+use super::decode;
 use super::{
     backend, backing_in, encode, get_decoded, insert_new, insert_revocation, touch_grant,
-    EmbeddedStore, CODES, REFRESH_FAMILIES, REFRESH_TOKENS, SESSIONS,
+    EmbeddedStore, CODES, REFRESH_FAMILIES, REFRESH_TOKENS, SESSIONS, SESSIONS_BY_USER,
 };
 use crate::domain::{
     AuthorizationCode, FamilyId, LoginSession, RefreshFamily, RefreshToken, RevocationStamp,
-    RevocationTarget, Timestamp, TokenDigest,
+    RevocationTarget, Timestamp, TokenDigest, UserId,
 };
 use crate::ports::{
     CodeRedemption, CodeStore, NewRefreshFamily, RefreshStore, Rotation, SessionStore, StoreResult,
@@ -15,11 +16,34 @@ use crate::store::rules::{check_redemption, check_rotation, RedemptionCheck, Rot
 use async_trait::async_trait;
 use redb::WriteTransaction;
 
+/// The session's entry in its user's index.
+fn user_index_key(session: &LoginSession) -> (String, i64, String) {
+    (
+        session.user_id.to_string(),
+        session.created_at.as_millis(),
+        session.digest.as_str().to_owned(),
+    )
+}
+
 #[async_trait]
 impl SessionStore for EmbeddedStore {
+    /// The session and its entry in the user's index, in one transaction.
     async fn put_session(&self, session: &LoginSession) -> StoreResult<()> {
-        self.put_json(SESSIONS, session.digest.as_str().to_owned(), session)
-            .await
+        let bytes = encode(session)?;
+        let (digest, (user, at, id)) =
+            (session.digest.as_str().to_owned(), user_index_key(session));
+        self.write(move |txn| {
+            txn.open_table(SESSIONS)
+                .map_err(backend)?
+                .insert(digest.as_str(), bytes.as_slice())
+                .map_err(backend)?;
+            txn.open_table(SESSIONS_BY_USER)
+                .map_err(backend)?
+                .insert((user.as_str(), at, id.as_str()), bytes.as_slice())
+                .map_err(backend)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn get_session(
@@ -32,10 +56,54 @@ impl SessionStore for EmbeddedStore {
         Ok(session.filter(|session| !session.expires_at.has_passed(now)))
     }
 
+    /// The session and its index entry, in one transaction.
     async fn delete_session(&self, digest: &TokenDigest) -> StoreResult<()> {
-        self.remove(SESSIONS, digest.as_str().to_owned())
-            .await
-            .map(|_| ())
+        let digest = digest.as_str().to_owned();
+        self.write(move |txn| {
+            let removed = txn
+                .open_table(SESSIONS)
+                .map_err(backend)?
+                .remove(digest.as_str())
+                .map_err(backend)?
+                .map(|bytes| decode::<LoginSession>(bytes.value()))
+                .transpose()?;
+            if let Some(session) = removed {
+                let (user, at, id) = user_index_key(&session);
+                txn.open_table(SESSIONS_BY_USER)
+                    .map_err(backend)?
+                    .remove((user.as_str(), at, id.as_str()))
+                    .map_err(backend)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// A range of the user's index, newest first.
+    async fn list_user_sessions(
+        &self,
+        user: &UserId,
+        now: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<LoginSession>> {
+        let user = user.to_string();
+        self.read(move |txn| {
+            let index = txn.open_table(SESSIONS_BY_USER).map_err(backend)?;
+            let low = (user.as_str(), i64::MIN, "");
+            let high = (user.as_str(), i64::MAX, "");
+            let mut sessions = Vec::new();
+            for entry in index.range(low..high).map_err(backend)?.rev() {
+                let session: LoginSession = decode(entry.map_err(backend)?.1.value())?;
+                if !session.expires_at.has_passed(now) {
+                    sessions.push(session);
+                }
+                if sessions.len() >= limit {
+                    break;
+                }
+            }
+            Ok(sessions)
+        })
+        .await
     }
 }
 

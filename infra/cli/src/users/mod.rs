@@ -1,6 +1,9 @@
+mod view;
+
+use crate::output::say;
+use crate::password_input::read_new_password;
 use crate::target::Target;
 use clap::Subcommand;
-use std::io::BufRead;
 use xecure::audit::AuditDraft;
 use xecure::domain::{
     AuditEventKind, AuditOutcome, Password, PasswordHash, User, UserId, Username,
@@ -10,13 +13,13 @@ use xecure::ports::{OsRng, StoreError};
 
 #[derive(Subcommand)]
 pub enum UserCommand {
-    /// Create a user who can log in. The password is read from standard input (one line), so
-    /// it never appears in the process list or the shell history.
-    Add {
-        #[arg(long)]
-        username: String,
-    },
-    /// Set a new password (read from standard input, one line). Every session, code and
+    /// Create a user who can log in. The password is prompted for (without echo) on a
+    /// terminal, else read from standard input (one line): never an argument, which the
+    /// process list and the shell history would show. NIST SP 800-63B rules: at least 8
+    /// characters, not a commonly used one, not the username.
+    Add { username: String },
+    /// Set a new password (prompted on a terminal, else one line of standard input; the
+    /// rules of `add`). Every session, code and
     /// refresh token of the user ends; their access tokens stop at the gateway within 60 s.
     Passwd { username: String },
     /// Let a user log in no more, and end every session, code and refresh token of theirs
@@ -33,31 +36,22 @@ pub enum UserCommand {
     SignOut { username: String },
     /// Delete a user's account: everything `disable` ends, and the username is free again.
     Remove { username: String },
+    /// Every user: username, id, state, when created.
+    List,
+    /// One user: state, when created and last cut, and the login counters of the account.
+    Show { username: String },
+    /// Clear the account's failed-login counter and lockout (a new password does not: the
+    /// lockout is about the guessing, not the password); with --source, also the counter of
+    /// that address on this account.
+    Unlock {
+        username: String,
+        #[arg(long)]
+        source: Option<String>,
+    },
 }
-
-/// Shortest password accepted (NIST SP 800-63B section 3.1.1.2 asks for at least 8).
-const MIN_PASSWORD_CHARS: usize = 8;
 
 /// What every cutting control ends, said the same way each time.
 const CUT: &str = "its sessions, codes and refresh tokens ended now; its access tokens stop at the gateway within 60 s";
-
-fn read_password() -> Result<Password, String> {
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
-    let password = line.trim_end_matches(['\r', '\n']);
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(format!(
-            "the password must have at least {MIN_PASSWORD_CHARS} characters"
-        ));
-    }
-    if password.len() > xecure::oauth::login::MAX_PASSWORD_LEN {
-        return Err("the password is too long".into());
-    }
-    Ok(Password::new(password))
-}
 
 fn hash(password: &Password) -> Result<PasswordHash, String> {
     PasswordHash::create(password, &OsRng).map_err(|e| e.to_string())
@@ -66,7 +60,7 @@ fn hash(password: &Password) -> Result<PasswordHash, String> {
 async fn control(target: &Target, username: &str, control: AccountControl) -> Result<User, String> {
     let username = Username::parse(username).map_err(|e| e.to_string())?;
     let auditor = target.auditor();
-    let context = Target::context();
+    let context = target.context().await;
     target
         .revoker(&auditor, &context)
         .control_user(&username, &control)
@@ -79,9 +73,12 @@ async fn control(target: &Target, username: &str, control: AccountControl) -> Re
 
 pub async fn run(command: UserCommand, target: &Target) -> Result<(), String> {
     match command {
+        UserCommand::List => view::list(target).await,
+        UserCommand::Show { username } => view::show(target, &username).await,
+        UserCommand::Unlock { username, source } => view::unlock(target, &username, source).await,
         UserCommand::Add { username } => {
             let username = Username::parse(&username).map_err(|e| e.to_string())?;
-            let password = read_password()?;
+            let password = read_new_password(username.as_str())?;
             let user = User::new(
                 UserId::generate(&OsRng),
                 username,
@@ -95,9 +92,11 @@ pub async fn run(command: UserCommand, target: &Target) -> Result<(), String> {
                         .detail("by", "operator")
                         .detail("username", user.username.to_string());
                     target.audit(draft).await;
-                    println!(
+                    say!(
                         "created user {} ({}) in {}",
-                        user.username, user.id, target.description
+                        user.username,
+                        user.id,
+                        target.description
                     );
                     Ok(())
                 }
@@ -108,14 +107,14 @@ pub async fn run(command: UserCommand, target: &Target) -> Result<(), String> {
             }
         }
         UserCommand::Passwd { username } => {
-            let password = read_password()?;
+            let password = read_new_password(&username)?;
             let user = control(
                 target,
                 &username,
                 AccountControl::SetPassword(hash(&password)?),
             )
             .await?;
-            println!("changed the password of {}; {CUT}", user.username);
+            say!("changed the password of {}; {CUT}", user.username);
             Ok(())
         }
         UserCommand::Disable {
@@ -123,7 +122,7 @@ pub async fn run(command: UserCommand, target: &Target) -> Result<(), String> {
             undo: false,
         } => {
             let user = control(target, &username, AccountControl::Disable).await?;
-            println!("disabled user {}; {CUT}", user.username);
+            say!("disabled user {}; {CUT}", user.username);
             Ok(())
         }
         UserCommand::Disable {
@@ -131,7 +130,7 @@ pub async fn run(command: UserCommand, target: &Target) -> Result<(), String> {
             undo: true,
         } => {
             let user = control(target, &username, AccountControl::Enable).await?;
-            println!(
+            say!(
                 "enabled user {}; what the disable ended stays ended",
                 user.username
             );
@@ -139,13 +138,13 @@ pub async fn run(command: UserCommand, target: &Target) -> Result<(), String> {
         }
         UserCommand::SignOut { username } => {
             let user = control(target, &username, AccountControl::SignOutEverywhere).await?;
-            println!("signed {} out everywhere; {CUT}", user.username);
+            say!("signed {} out everywhere; {CUT}", user.username);
             Ok(())
         }
         UserCommand::Remove { username } => {
             let username = Username::parse(&username).map_err(|e| e.to_string())?;
             let auditor = target.auditor();
-            let context = Target::context();
+            let context = target.context().await;
             let removed = target
                 .revoker(&auditor, &context)
                 .remove_user(&username)
@@ -154,7 +153,7 @@ pub async fn run(command: UserCommand, target: &Target) -> Result<(), String> {
             if !removed {
                 return Err(format!("no user {username}"));
             }
-            println!("removed user {username}; {CUT}");
+            say!("removed user {username}; {CUT}");
             Ok(())
         }
     }

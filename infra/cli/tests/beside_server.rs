@@ -1,0 +1,134 @@
+//! The CLI while `xecure serve` holds the data directory: commands run in the server through
+//! its loopback CLI endpoint, with the same results, passwords and audit records as on a
+//! store the CLI opens itself.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use support::{call, start, Target};
+
+#[test]
+fn commands_run_in_the_server_while_it_holds_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _) = start(dir.path());
+    server.wait_for_line("CLI beside this server: ");
+    let cli = Target::Local(dir.path().to_owned());
+
+    let added = cli.ok_with(&["user", "add", "carol"], "correct horse battery staple\n");
+    assert!(added.starts_with("created user carol"), "{added}");
+    let refused = cli.fails(&["user", "add", "dave"], "password1\n");
+    assert!(refused.contains("most commonly used"), "{refused}");
+    let missing = cli.fails(&["user", "disable", "nobody"], "");
+    assert!(missing.contains("no user nobody"), "{missing}");
+    let token = cli.ok(&["client", "registration-token"]);
+    assert!(token.contains("initial_access_token: "), "{token}");
+
+    // The server sees the new user at once: it is in the store the server serves from.
+    let (status, _) = call(&server.address, "GET", "/healthz", &[], "");
+    assert_eq!(status, 200);
+    let audit = cli.ok(&["audit", "--user", "carol", "--json"]);
+    assert!(
+        audit.contains("\"operator\":\"test-operator (uid ") && audit.contains(" via xecure serve"),
+        "{audit}"
+    );
+}
+
+#[test]
+fn the_endpoint_file_is_private_and_its_token_is_required() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, _) = start(dir.path());
+    let path = dir.path().join("admin-endpoint");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let address = format!("127.0.0.1:{}", file["port"]);
+    let body = r#"{"args":["xecure","user","list"],"input":null,"operator":"x"}"#;
+    let (status, _) = call(
+        &address,
+        "POST",
+        "/run",
+        &[("Authorization", "Bearer wrong")],
+        body,
+    );
+    assert_eq!(status, 401);
+    let (status, _) = call(&address, "POST", "/run", &[], body);
+    assert_eq!(status, 401);
+    let bearer = format!("Bearer {}", file["token"].as_str().unwrap());
+    let (status, answer) = call(
+        &address,
+        "POST",
+        "/run",
+        &[("Authorization", &bearer)],
+        "{not json",
+    );
+    assert_eq!(status, 400, "{answer}");
+    let serve = r#"{"args":["xecure","serve"],"input":null,"operator":"x"}"#;
+    let (status, answer) = call(
+        &address,
+        "POST",
+        "/run",
+        &[("Authorization", &bearer)],
+        serve,
+    );
+    assert_eq!(status, 200);
+    assert!(
+        answer.contains("\"status\":1") && answer.contains("runs on its own"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn a_held_data_directory_without_a_server_endpoint_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _) = start(dir.path());
+    std::fs::remove_file(dir.path().join("admin-endpoint")).unwrap();
+    let refused = Target::Local(dir.path().to_owned()).fails(&["keys", "list"], "");
+    assert!(refused.contains("is open in another process"), "{refused}");
+    drop(server);
+}
+
+#[test]
+fn failed_logins_of_unknown_names_are_found_by_the_name_tried() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _) = start(dir.path());
+    let (status, head, login) =
+        support::exchange(&server.address, "GET", "/login?return=apps", &[], "");
+    assert_eq!(status, 200);
+    let browser = support::header(&head, "set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let form = serde_urlencoded::to_string([
+        ("return", support::hidden(&login, "return")),
+        ("csrf", support::hidden(&login, "csrf")),
+        ("username", "ghost".to_owned()),
+        ("password", "not a real one".to_owned()),
+    ])
+    .unwrap();
+    let content_type = ("Content-Type", "application/x-www-form-urlencoded");
+    let (status, _, page) = support::exchange(
+        &server.address,
+        "POST",
+        "/login",
+        &[("Cookie", &browser), content_type],
+        &form,
+    );
+    assert!(page.contains("incorrect"), "{status}: {page}");
+
+    let cli = Target::Local(dir.path().to_owned());
+    let found = cli.ok(&["audit", "--login-name", "ghost"]);
+    let rows: Vec<&str> = found.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{found}");
+    assert!(
+        rows[0].contains("login_failed") && rows[0].contains("username=ghost"),
+        "{found}"
+    );
+    assert_eq!(
+        cli.ok(&["audit", "--login-name", "demo"]).lines().count(),
+        1,
+        "the header only"
+    );
+}
