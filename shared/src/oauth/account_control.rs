@@ -96,6 +96,29 @@ impl AccessRevoker<'_> {
         Err(StoreError::Conflict(format!("user {username}")))
     }
 
+    /// Applies `control` to `user` exactly as it was read, for a change decided on that read
+    /// (a password change checked against the current password): if the account changed
+    /// since (an operator's reset, a sign-out everywhere), nothing is written and None comes
+    /// back, so the concurrent control wins instead of being written over (rule 17).
+    pub async fn control_user_as_read(
+        &self,
+        user: &User,
+        control: &AccountControl,
+    ) -> StoreResult<Option<User>> {
+        let Some(changed) = control.apply(user, self.now) else {
+            return Ok(Some(user.clone()));
+        };
+        let cut = control.cuts().then(|| self.user_entry(user));
+        match self.store.update_user(&changed, cut.as_ref()).await {
+            Ok(()) => {
+                self.audit_user(control.kind(), &changed).await;
+                Ok(Some(changed))
+            }
+            Err(StoreError::Conflict(_)) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Deletes the account of `username` and cuts every credential of it; false if there was
     /// no such user.
     pub async fn remove_user(&self, username: &Username) -> StoreResult<bool> {

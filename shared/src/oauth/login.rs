@@ -121,13 +121,13 @@ impl LoginService {
         username: &Username,
         password: Password,
         context: &RequestContext,
-    ) -> Result<Option<LoginOutcome>, OAuthError> {
+    ) -> Result<Result<User, LoginOutcome>, OAuthError> {
         match self
             .check(username.as_str(), password, None, context)
             .await?
         {
-            Checked::Verified(..) => Ok(None),
-            Checked::Not(outcome) => Ok(Some(outcome)),
+            Checked::Verified(user, _) => Ok(Ok(user)),
+            Checked::Not(outcome) => Ok(Err(outcome)),
         }
     }
 
@@ -318,8 +318,8 @@ struct Audit<'a> {
     auditor: &'a Auditor,
     client: Option<&'a ClientId>,
     user: Option<User>,
-    /// The name tried, well-formed or not recorded: failed logins of usernames that do not
-    /// exist are found by it (`xecure audit --login-name`).
+    /// The name tried, when well-formed; recorded only if it names an account
+    /// (`xecure audit --login-name`).
     username: Option<Username>,
     context: &'a RequestContext,
 }
@@ -333,7 +333,11 @@ impl Audit<'_> {
         if let Some(user) = &self.user {
             draft = draft.user(&user.id);
         }
-        if let Some(name) = &self.username {
+        // The name tried is recorded only when it names an account: people type their
+        // password into the username field, and an unknown name may be one (security rule
+        // 10: no password in the audit trail). Failed logins of unknown names are still
+        // recorded, by source.
+        if let (Some(name), Some(_)) = (&self.username, &self.user) {
             draft = draft.detail("username", name.to_string());
         }
         draft

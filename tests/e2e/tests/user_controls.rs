@@ -246,3 +246,42 @@ on_both_stores!(
     user_controls_are_audited_and_a_repeat_writes_nothing,
     controls_are_audited
 );
+
+/// A change decided on an earlier read of the account (the account page's password change,
+/// checked against the current password) and an operator's reset landing between the check
+/// and the write: the reset stands, the stale change writes nothing (rule 17).
+async fn a_stale_change_loses_to_a_reset(system: System) {
+    let name = xecure::domain::Username::parse(USERNAME).unwrap();
+    let checked = system
+        .store
+        .get_user_by_username(&name)
+        .await
+        .unwrap()
+        .unwrap();
+    let reset = "operator reset 7Hq-vLx2-99pR";
+    let hash = |password: &str| PasswordHash::create(&Password::new(password), &OsRng).unwrap();
+    system
+        .control_user(USERNAME, &AccountControl::SetPassword(hash(reset)))
+        .await;
+    let context = xecure::audit::RequestContext::default();
+    let stale = system
+        .operator(&context)
+        .control_user_as_read(
+            &checked,
+            &AccountControl::SetPassword(hash("the attacker's choice 4kW")),
+        )
+        .await
+        .unwrap();
+    assert!(stale.is_none(), "the change over a stale read is refused");
+    let stored = system
+        .store
+        .get_user_by_username(&name)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.password_hash.verify(&Password::new(reset)));
+}
+on_both_stores!(
+    rule_17_a_password_change_checked_before_a_reset_does_not_overwrite_it,
+    a_stale_change_loses_to_a_reset
+);

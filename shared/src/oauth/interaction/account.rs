@@ -77,8 +77,13 @@ pub fn device_of(user_agent: Option<&str>) -> String {
     }
 }
 
+/// Said when the account changed between the password check and the change.
+const ACCOUNT_CHANGED: &str =
+    "Your account changed meanwhile (signed out or its password reset). Sign in again.";
+
 impl AuthorizationFlow {
-    fn user_revoker<'a>(&'a self, context: &'a RequestContext) -> AccessRevoker<'a> {
+    /// The user's own controls, acting as `by: "user"`.
+    pub(super) fn user_revoker<'a>(&'a self, context: &'a RequestContext) -> AccessRevoker<'a> {
         AccessRevoker {
             store: self.store.as_ref(),
             auditor: &self.auditor,
@@ -176,24 +181,29 @@ impl AuthorizationFlow {
             return Ok(refused(&refusal.to_string(), None));
         }
         let login = self.login_service();
-        match login
+        let verified = match login
             .check_current_password(&session.username, current, context)
             .await?
         {
-            None => {}
-            Some(LoginOutcome::LockedOut { retry_after_secs }) => {
+            Ok(user) => user,
+            Err(LoginOutcome::LockedOut { retry_after_secs }) => {
                 return Ok(refused(
                     "Too many wrong passwords. Try again later.",
                     Some(retry_after_secs),
                 ))
             }
-            Some(LoginOutcome::Busy { retry_after_secs }) => {
+            Err(LoginOutcome::Busy { retry_after_secs }) => {
                 return Ok(refused(
                     "The server is busy. Try again in a moment.",
                     Some(retry_after_secs),
                 ))
             }
-            Some(_) => return Ok(refused("The current password is not right.", None)),
+            Err(_) => return Ok(refused("The current password is not right.", None)),
+        };
+        // The session asking must still stand against the account just verified: a sign-out
+        // everywhere or a reset before this check ended it.
+        if !verified.accepts_sign_in_from(session.authenticated_at) {
+            return Ok(refused(ACCOUNT_CHANGED, None));
         }
         let Some(hash) = login.hash_new_password(new).await? else {
             return Ok(refused(
@@ -201,10 +211,15 @@ impl AuthorizationFlow {
                 Some(crate::oauth::login::BUSY_RETRY_AFTER_SECS),
             ));
         };
-        let changed = self
+        // Written only over the account as verified: a reset or sign-out everywhere that
+        // lands between the check and this write wins (rule 17).
+        let Some(changed) = self
             .user_revoker(context)
-            .control_user(&session.username, &AccountControl::SetPassword(hash))
-            .await?;
+            .control_user_as_read(&verified, &AccountControl::SetPassword(hash))
+            .await?
+        else {
+            return Ok(refused(ACCOUNT_CHANGED, None));
+        };
         let cut = changed
             .credentials_valid_after
             .unwrap_or_else(|| self.clock.now());
