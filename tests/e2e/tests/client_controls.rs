@@ -48,6 +48,17 @@ async fn registered_public(system: &System, redirect: &str) -> Value {
     register(system, &body).await
 }
 
+/// `xecure client verify`: an operator vouches for the registered client `id`.
+async fn vouch_for(system: &System, id: &ClientId) {
+    let stored = system.store.get_client(id).await.unwrap().unwrap();
+    let vouched = Client {
+        verified: true,
+        version: stored.version + 1,
+        ..stored
+    };
+    assert!(system.store.update_client(&vouched).await.unwrap());
+}
+
 fn authorize(client: &str, redirect: &str, extra: &[(&'static str, &'static str)]) -> String {
     let mut overrides = vec![("client_id", client), ("redirect_uri", redirect)];
     overrides.extend(extra.iter().copied());
@@ -296,13 +307,7 @@ async fn error_redirects(system: System) {
     // So does a registered client an operator verified (`xecure client verify`).
     let verified = text(&registered_public(&system, GOOD).await, "client_id");
     let id = ClientId::parse(&verified).unwrap();
-    let stored = system.store.get_client(&id).await.unwrap().unwrap();
-    let vouched = Client {
-        verified: true,
-        version: stored.version + 1,
-        ..stored
-    };
-    assert!(system.store.update_client(&vouched).await.unwrap());
+    vouch_for(&system, &id).await;
     let page = browser
         .get(
             &system,
@@ -352,6 +357,60 @@ async fn error_redirects(system: System) {
 on_both_stores!(
     rule_20_errors_before_sign_in_reach_only_trusted_clients,
     error_redirects
+);
+
+/// An app an operator verified, then changing how it presents itself through RFC 7592.
+async fn self_changes_undo_verification(system: System) {
+    let created = registered_public(&system, GOOD).await;
+    let client_id = text(&created, "client_id");
+    let id = ClientId::parse(&client_id).unwrap();
+    let mut token = text(&created, "registration_access_token");
+    let path = format!("/register/{client_id}");
+    let mut metadata_now = metadata(GOOD);
+    metadata_now["client_id"] = json!(client_id);
+    metadata_now["token_endpoint_auth_method"] = json!("none");
+    for (what, field, value) in [
+        ("its name", "client_name", json!("Totally Your Bank")),
+        (
+            "its logo",
+            "logo_uri",
+            json!("https://cdn.example/bank.png"),
+        ),
+        (
+            "its privacy policy",
+            "policy_uri",
+            json!("https://other.example/p"),
+        ),
+    ] {
+        vouch_for(&system, &id).await;
+        metadata_now[field] = value;
+        let (status, updated, _) =
+            call(&system, "PUT", &path, Some(&token), Some(&metadata_now)).await;
+        assert_eq!(status, StatusCode::OK, "{what}: {updated}");
+        token = text(&updated, "registration_access_token");
+        let after = system.store.get_client(&id).await.unwrap().unwrap();
+        assert!(
+            !after.verified,
+            "changing {what} ends the operator's vouching"
+        );
+    }
+    // An update that changes nothing users see keeps it.
+    vouch_for(&system, &id).await;
+    let (status, updated, _) = call(&system, "PUT", &path, Some(&token), Some(&metadata_now)).await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert!(
+        system
+            .store
+            .get_client(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .verified
+    );
+}
+on_both_stores!(
+    rule_20_an_app_that_changes_how_it_presents_itself_is_verified_no_more,
+    self_changes_undo_verification
 );
 
 async fn loopback_matching(system: System) {

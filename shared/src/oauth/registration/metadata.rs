@@ -41,9 +41,15 @@ pub struct ClientMetadata {
 
 impl ClientMetadata {
     /// `client` with this metadata: name, redirect URIs, scopes (also its defaults), grant
-    /// types and authentication method.
+    /// types and authentication method. An operator vouched for the app as it presented
+    /// itself and for where it sent users (`xecure client verify`, security rule 20): if the
+    /// app changes its name, links, logo or any redirect URI, it is unverified again.
     pub fn applied_to(&self, client: crate::domain::Client) -> crate::domain::Client {
+        let presents_differently = self.client_name != client.display_name
+            || self.redirect_uris != client.redirect_uris
+            || self.links != client.links;
         crate::domain::Client {
+            verified: client.verified && !presents_differently,
             display_name: self.client_name.clone(),
             redirect_uris: self.redirect_uris.clone(),
             allowed_scopes: self.scope.clone(),
