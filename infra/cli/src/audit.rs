@@ -16,8 +16,8 @@ pub struct AuditArgs {
     /// Events of this client.
     #[arg(long)]
     client: Option<String>,
-    /// Only login attempts with this username, whether or not such a user exists (a
-    /// failed login of an unknown name has no user, only the name tried).
+    /// Only login attempts on this account's username (a name that names no account is not
+    /// recorded: it may be a password typed in the wrong field).
     #[arg(long, conflicts_with_all = ["user", "client"])]
     login_name: Option<String>,
     /// Only this kind of event, e.g. login_failed, token_issued, refresh_reuse_detected.
