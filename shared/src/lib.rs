@@ -13,6 +13,7 @@ pub mod jwt;
 pub mod oauth;
 pub mod password_policy;
 pub mod ports;
+pub mod private_dir;
 pub mod ratelimit;
 pub mod scopes;
 pub mod signing;

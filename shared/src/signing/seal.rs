@@ -121,7 +121,7 @@ impl LocalKeySealer {
         let unavailable =
             |e: std::io::Error| SealError::Unavailable(format!("{}: {e}", path.display()));
         if !path.exists() {
-            std::fs::create_dir_all(data_dir).map_err(unavailable)?;
+            crate::private_dir::create_private_dir(data_dir).map_err(unavailable)?;
             let mut kek = [0u8; DATA_KEY_LEN];
             SystemRandom::new()
                 .fill(&mut kek)

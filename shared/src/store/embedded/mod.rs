@@ -89,7 +89,7 @@ impl EmbeddedStore {
     /// The store, or None when another process holds the database (redb takes an exclusive
     /// file lock): the CLI then asks that process, `xecure serve`, to run the command.
     pub fn open_unless_held(data_dir: &Path) -> StoreResult<Option<Self>> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
+        crate::private_dir::create_private_dir(data_dir).map_err(|e| {
             StoreError::Unavailable(format!(
                 "cannot create data directory {}: {e}",
                 data_dir.display()
