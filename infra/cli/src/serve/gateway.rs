@@ -82,6 +82,7 @@ pub struct LocalSystem {
     access_log: AccessLog,
     /// What `/readyz` asks whether it is reachable.
     store: Arc<dyn xecure::ports::Store>,
+    readiness: super::health::Readiness,
 }
 
 impl LocalSystem {
@@ -176,6 +177,7 @@ impl LocalSystem {
             per_app_limits: None,
             access_log: AccessLog::Stdout,
             store: probe,
+            readiness: Default::default(),
         })
     }
 
@@ -194,7 +196,7 @@ impl LocalSystem {
         let path = request.uri().path();
         match path {
             HEALTH_PATH => return super::health::live(),
-            READY_PATH => return super::health::ready(self.store.as_ref()).await,
+            READY_PATH => return self.readiness.answer(self.store.as_ref()).await,
             _ => {}
         }
         if path == "/demo" || path.starts_with("/demo/") {
