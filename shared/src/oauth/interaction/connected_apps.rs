@@ -4,8 +4,6 @@
 use super::{AuthorizationFlow, ScopeChoice};
 use crate::audit::RequestContext;
 use crate::domain::{ClientId, Grant, LoginSession, Timestamp};
-use crate::jwt::LEEWAY;
-use crate::oauth::access_revocation::AccessRevoker;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::ports::ClientStore;
 
@@ -61,15 +59,9 @@ impl AuthorizationFlow {
     ) -> Result<bool, OAuthError> {
         let client = ClientId::parse(client_id)
             .map_err(|e| OAuthError::new(ErrorCode::InvalidRequest, format!("client_id: {e}")))?;
-        let revoker = AccessRevoker {
-            store: self.store.as_ref(),
-            auditor: &self.auditor,
-            rng: self.rng.as_ref(),
-            now: self.clock.now(),
-            token_lifetime: self.config.access_token_ttl + LEEWAY,
-            by: "user",
-            context,
-        };
-        Ok(revoker.revoke_consent(&session.user_id, &client).await?)
+        Ok(self
+            .user_revoker(context)
+            .revoke_consent(&session.user_id, &client)
+            .await?)
     }
 }
