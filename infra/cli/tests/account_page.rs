@@ -5,20 +5,10 @@
 
 mod support;
 
-use support::{exchange, header, hidden, start, Server};
+use support::{exchange, first_cookie, header, hidden, sign_in_at, start, Server, SignIn, FORM};
 
-const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
-
-fn first_cookie(head: &str) -> String {
-    header(head, "set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
-}
 
 fn demo_password(printed: &[String]) -> String {
     printed
@@ -32,28 +22,12 @@ fn demo_password(printed: &[String]) -> String {
 /// the status of a refused sign-in.
 fn sign_in(server: &Server, password: &str, agent: &str) -> Result<String, u16> {
     let address = &server.address;
-    let (status, head, login) = exchange(
+    let SignIn { status, head, .. } = sign_in_at(
         address,
-        "GET",
         "/login?return=account",
+        "demo",
+        password,
         &[("User-Agent", agent)],
-        "",
-    );
-    assert_eq!(status, 200, "{login}");
-    let browser = first_cookie(&head);
-    let form = serde_urlencoded::to_string([
-        ("return", hidden(&login, "return")),
-        ("csrf", hidden(&login, "csrf")),
-        ("username", "demo".to_owned()),
-        ("password", password.to_owned()),
-    ])
-    .unwrap();
-    let (status, head, _) = exchange(
-        address,
-        "POST",
-        "/login",
-        &[("Cookie", &browser), ("User-Agent", agent), FORM],
-        &form,
     );
     if status != 303 {
         return Err(status);

@@ -95,31 +95,19 @@ fn failed_logins_are_found_by_the_account_name_and_an_unknown_name_is_not_kept()
     // A wrong password for the demo account, then a password typed into the username field
     // (an unknown name): both fail alike; only the account's name is written down.
     for username in ["demo", "Tr0ub4dor-and-3"] {
-        let (status, head, login) =
-            support::exchange(&server.address, "GET", "/login?return=apps", &[], "");
-        assert_eq!(status, 200);
-        let browser = support::header(&head, "set-cookie")
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let form = serde_urlencoded::to_string([
-            ("return", support::hidden(&login, "return")),
-            ("csrf", support::hidden(&login, "csrf")),
-            ("username", username.to_owned()),
-            ("password", "not a real one".to_owned()),
-        ])
-        .unwrap();
-        let content_type = ("Content-Type", "application/x-www-form-urlencoded");
-        let (status, _, page) = support::exchange(
+        let signed = support::sign_in_at(
             &server.address,
-            "POST",
-            "/login",
-            &[("Cookie", &browser), content_type],
-            &form,
+            "/login?return=apps",
+            username,
+            "not a real one",
+            &[],
         );
-        assert!(page.contains("incorrect"), "{status}: {page}");
+        assert!(
+            signed.page.contains("incorrect"),
+            "{}: {}",
+            signed.status,
+            signed.page
+        );
     }
 
     let cli = Target::Local(dir.path().to_owned());

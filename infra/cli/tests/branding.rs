@@ -8,7 +8,7 @@ mod support;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use support::{exchange, header, hidden, start_configured, Target};
+use support::{exchange, first_cookie, header, sign_in_at, start_configured, SignIn, Target};
 
 const BRAND: [(&str, &str); 4] = [
     ("XECURE_BRAND_NAME", "Acme ID"),
@@ -16,15 +16,6 @@ const BRAND: [(&str, &str); 4] = [
     ("XECURE_BRAND_COLOR", "#aa3300"),
     ("XECURE_BRAND_PRIVACY_URL", "https://acme.example/privacy"),
 ];
-
-fn first_cookie(head: &str) -> String {
-    header(head, "set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
-}
 
 /// Signs in as demo from an authorization request of `client_id` and returns the consent
 /// screen (headers and page).
@@ -39,25 +30,7 @@ fn consent_page(address: &str, client_id: &str, password: &str) -> (String, Stri
     };
     let (status, head, body) = exchange(address, "GET", &authorize, &[], "");
     assert_eq!(status, 303, "{body}");
-    let (_, head, login) = exchange(address, "GET", &local(&head), &[], "");
-    let browser = first_cookie(&head);
-    let form = serde_urlencoded::to_string([
-        ("request", hidden(&login, "request")),
-        ("csrf", hidden(&login, "csrf")),
-        ("username", "demo".to_owned()),
-        ("password", password.to_owned()),
-    ])
-    .unwrap();
-    let (status, head, _) = exchange(
-        address,
-        "POST",
-        "/login",
-        &[
-            ("Cookie", &browser),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-        ],
-        &form,
-    );
+    let SignIn { status, head, .. } = sign_in_at(address, &local(&head), "demo", password, &[]);
     assert_eq!(status, 303);
     let session = first_cookie(&head);
     let (status, head, page) = exchange(address, "GET", &local(&head), &[("Cookie", &session)], "");

@@ -7,7 +7,9 @@ use std::process::Command;
 
 mod support;
 
-use support::{call, exchange, header, hidden, start, start_with};
+use support::{
+    call, exchange, first_cookie, header, hidden, sign_in_at, start, start_with, SignIn, FORM,
+};
 
 /// A client_credentials token for the demo service, whose secret `serve` printed once.
 fn service_token(address: &str, printed: &[String]) -> String {
@@ -125,36 +127,9 @@ fn the_demo_app_walks_login_partial_consent_and_calls_the_api() {
     );
     assert_eq!(status, 303, "not logged in: to the login page");
     let login_path = local(header(&head, "location").unwrap());
-    let (status, head, login) = exchange(address, "GET", &login_path, &[], "");
-    assert_eq!(status, 200);
-    let cookie = header(&head, "set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let form = serde_urlencoded::to_string([
-        ("request", hidden(&login, "request")),
-        ("csrf", hidden(&login, "csrf")),
-        ("username", "demo".to_owned()),
-        ("password", password),
-    ])
-    .unwrap();
-    let form_type = ("Content-Type", "application/x-www-form-urlencoded");
-    let (status, head, _) = exchange(
-        address,
-        "POST",
-        "/login",
-        &[("Cookie", &cookie), form_type],
-        &form,
-    );
+    let SignIn { status, head, .. } = sign_in_at(address, &login_path, "demo", &password, &[]);
     assert_eq!(status, 303);
-    let session = header(&head, "set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let session = first_cookie(&head);
     let consent_path = local(header(&head, "location").unwrap());
     let (status, _, consent) = exchange(address, "GET", &consent_path, &[("Cookie", &session)], "");
     assert_eq!(status, 200, "{consent}");
@@ -170,7 +145,7 @@ fn the_demo_app_walks_login_partial_consent_and_calls_the_api() {
         address,
         "POST",
         "/consent",
-        &[("Cookie", &session), form_type],
+        &[("Cookie", &session), FORM],
         &decision,
     );
     assert_eq!(status, 303);

@@ -268,3 +268,60 @@ pub fn hidden(html: &str, name: &str) -> String {
         + marker.len();
     html[start..start + html[start..].find('"').unwrap()].to_owned()
 }
+
+pub const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+
+/// The first cookie a response sets, as a `Cookie` header value.
+pub fn first_cookie(head: &str) -> String {
+    header(head, "set-cookie")
+        .unwrap_or_else(|| panic!("no cookie set in {head}"))
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// What a browser's sign-in left: the login POST's status, header block and body, and the
+/// cookie the browser had before it (the login page's).
+pub struct SignIn {
+    pub status: u16,
+    pub head: String,
+    pub page: String,
+    pub browser: String,
+}
+
+/// A browser opens the login page at `login_path` and submits `username` and `password`,
+/// sending `headers` with both requests. The page carries either `request` (an
+/// authorization in progress) or `return` (one of the user's own pages); both are sent back.
+pub fn sign_in_at(
+    address: &str,
+    login_path: &str,
+    username: &str,
+    password: &str,
+    headers: &[(&str, &str)],
+) -> SignIn {
+    let (status, head, login) = exchange(address, "GET", login_path, headers, "");
+    assert_eq!(status, 200, "{login}");
+    let browser = first_cookie(&head);
+    let carried = if login.contains("name=\"request\"") {
+        "request"
+    } else {
+        "return"
+    };
+    let form = serde_urlencoded::to_string([
+        (carried, hidden(&login, carried)),
+        ("csrf", hidden(&login, "csrf")),
+        ("username", username.to_owned()),
+        ("password", password.to_owned()),
+    ])
+    .unwrap();
+    let mut sent = vec![("Cookie", browser.as_str()), FORM];
+    sent.extend_from_slice(headers);
+    let (status, head, page) = exchange(address, "POST", "/login", &sent, &form);
+    SignIn {
+        status,
+        head,
+        page,
+        browser,
+    }
+}
