@@ -30,6 +30,9 @@ try {
   step = 'demo app';
   await page.goto(`${base}/demo`);
   await page.screenshot({ path: join(shots, '1-demo-app.png') });
+  // Its stylesheet applies, so its CSP hash is the stylesheet's.
+  const connectColour = await page.locator('#connect').evaluate((a) => getComputedStyle(a).backgroundColor);
+  check(connectColour === 'rgb(42, 157, 143)', `the demo app is styled (${connectColour})`);
   await page.click('#connect');
 
   step = 'login page';

@@ -57,7 +57,7 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
                     GrantType::AuthorizationCode,
                     GrantType::RefreshToken,
                 ]),
-                ..Client::new(app, "Demo App", ClientKind::Public, now)
+                ..Client::new(app, "Snapshot Prints", ClientKind::Public, now)
             })
             .await
             .map_err(failed)?;

@@ -27,9 +27,35 @@ pub struct ApiCall {
     pub body: String,
 }
 
+/// The demo app's own look: it is a third-party app, not an Xecure page.
+const DEMO_CSS: &str = "\
+:root{color-scheme:light;font-family:system-ui,sans-serif;line-height:1.5;color:#1f2933;background:#f4f1ec}\
+body{margin:0}\
+header{display:flex;align-items:center;gap:.6rem;padding:.8rem 1.5rem;background:#264653;color:#fff}\
+.mark{display:inline-flex;align-items:center;justify-content:center;width:2rem;height:2rem;border-radius:.5rem;background:#e9c46a;color:#264653;font-weight:700}\
+.name{font-weight:700;font-size:1.1rem}\
+.tag{margin-left:auto;font-size:.8rem;opacity:.8}\
+main{max-width:40rem;margin:0 auto;padding:1.5rem 1rem}\
+.card{background:#fff;border-radius:.75rem;padding:1.25rem 1.5rem;margin-bottom:1rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}\
+h1{font-size:1.4rem;margin:0 0 .5rem}h2{margin-top:0}h3{font-size:1rem;margin:.75rem 0 .25rem}\
+.button{display:inline-block;padding:.6rem 1.1rem;border-radius:.5rem;background:#2a9d8f;color:#fff;text-decoration:none;font-weight:600}\
+.button.secondary{background:#fff;color:#264653;border:1px solid #264653}\
+.error{padding:.6rem .9rem;border-left:4px solid #e76f51;background:#fdf0ec}\
+.status{display:inline-block;margin-left:.4rem;padding:0 .5rem;border-radius:1rem;background:#e9ecef;font-size:.85rem}\
+pre{background:#f6f8fa;padding:.6rem;border-radius:.4rem;overflow-x:auto;white-space:pre-wrap}";
+
+/// The page's policy: nothing but its own stylesheet, allowed by its hash.
+static DEMO_CSP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(DEMO_CSS));
+    format!(
+        "default-src 'none'; style-src 'sha256-{hash}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+});
+
 #[derive(Template)]
 #[template(path = "demo.html")]
 struct DemoPage<'a> {
+    css: &'static str,
     start: &'a str,
     error: Option<&'a str>,
     granted: Option<&'a str>,
@@ -51,6 +77,7 @@ fn page(
 ) -> Response<Body> {
     let start = format!("{issuer}/demo/start");
     let html = DemoPage {
+        css: DEMO_CSS,
         start: &start,
         error,
         granted,
@@ -62,6 +89,11 @@ fn page(
     *response.status_mut() = status;
     if let Ok(value) = "text/html; charset=utf-8".parse() {
         response.headers_mut().insert(CONTENT_TYPE, value);
+    }
+    if let Ok(value) = DEMO_CSP.parse() {
+        response
+            .headers_mut()
+            .insert(lambda_http::http::header::CONTENT_SECURITY_POLICY, value);
     }
     response
 }
