@@ -144,9 +144,9 @@ fn clients_take_the_registration_rules_and_list_what_matters(cli: &Target) {
     assert!(secret.starts_with("client_secret: "), "{secret}");
 }
 
-/// audit over every record, from a date or a duration, and failed logins by the name tried
-/// (unknown names too: the login page is not here, so the CLI's own records stand in for
-/// the ranges and the login filter is checked to find nothing it should not).
+/// audit over every record, from a date or a duration, and login attempts by account name
+/// (the login page is not here, so the CLI's own records stand in for the ranges and the
+/// login filter is checked to find nothing it should not).
 fn audit_reads_every_record_by_date_or_duration(cli: &Target) {
     cli.ok_with(&["user", "add", "eve"], PASSPHRASE);
     cli.ok(&["client", "registration-token"]);
@@ -174,6 +174,18 @@ fn audit_reads_every_record_by_date_or_duration(cli: &Target) {
     assert_eq!(logins.lines().count(), 1, "no login happened: {logins}");
     let refused = cli.fails(&["audit", "--since", "2026-13-01"], "");
     assert!(refused.contains("neither a duration"), "{refused}");
+}
+
+/// `xecure keys rotate` is an operator action like the others: audited, with who did it
+/// (locally: a rotation on DynamoDB needs KMS, which these targets do not set up).
+#[test]
+fn a_key_rotation_is_audited_with_the_operator() {
+    let (_dir, cli) = local();
+    cli.ok(&["keys", "rotate"]);
+    let found = cli.ok(&["audit", "--event", "key_rotated", "--since", "1h"]);
+    let rows: Vec<&str> = found.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{found}");
+    assert!(rows[0].contains("by test-operator (uid "), "{found}");
 }
 
 macro_rules! on_both_stores {
