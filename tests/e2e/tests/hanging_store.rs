@@ -165,7 +165,7 @@ async fn rule_18_authorize_and_login_answer_503_when_the_store_never_answers() {
     let csrf = &html[start..start + html[start..].find('"').unwrap()];
     let body = format!("return=apps&csrf={csrf}&username=alice&password=guess");
     let login: Request = form("/login")
-        .header(COOKIE, cookie)
+        .header(COOKIE, cookie.clone())
         .body(Body::from(body.clone()))
         .unwrap();
     let answer = timed("POST /login", async {
@@ -177,6 +177,18 @@ async fn rule_18_authorize_and_login_answer_503_when_the_store_never_answers() {
         panic!("an error page")
     };
     assert!(html.contains("temporarily_unavailable"), "{html}");
+
+    // The account page reads the session and the account before it shows anything.
+    let account: Request = lambda_http::http::Request::builder()
+        .uri("/account")
+        .header(COOKIE, cookie)
+        .body(Body::Empty)
+        .unwrap();
+    let answer = timed("GET /account", async {
+        consent::handler::handle(&flow, account).await.unwrap()
+    })
+    .await;
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 
 /// Runs one dependency call; whether it failed, and how long it took. A minute means a hang.

@@ -280,6 +280,44 @@ async fn a_stale_change_loses_to_a_reset(system: System) {
         .unwrap()
         .unwrap();
     assert!(stored.password_hash.verify(&Password::new(reset)));
+
+    // Raced, repeated: four changes decided on the same read and the operator's reset, all
+    // at once. At most one change over that read lands, and whatever the order the reset is
+    // what stands (it re-reads and writes after any change; a change never writes after it).
+    let reset_control = AccountControl::SetPassword(hash(reset));
+    let attacker_control = AccountControl::SetPassword(hash("the attacker's choice 4kW"));
+    for round in 0..20 {
+        let checked = system
+            .store
+            .get_user_by_username(&name)
+            .await
+            .unwrap()
+            .unwrap();
+        let revoker = system.operator(&context);
+        let change = || revoker.control_user_as_read(&checked, &attacker_control);
+        let (_, a, b, c, d) = tokio::join!(
+            system.control_user(USERNAME, &reset_control),
+            change(),
+            change(),
+            change(),
+            change(),
+        );
+        let landed = [a, b, c, d]
+            .into_iter()
+            .filter(|outcome| outcome.as_ref().unwrap().is_some())
+            .count();
+        assert!(landed <= 1, "round {round}: {landed} changes over one read");
+        let stored = system
+            .store
+            .get_user_by_username(&name)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            stored.password_hash.verify(&Password::new(reset)),
+            "round {round}: the reset stands"
+        );
+    }
 }
 on_both_stores!(
     rule_17_a_password_change_checked_before_a_reset_does_not_overwrite_it,
