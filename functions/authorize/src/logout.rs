@@ -6,16 +6,14 @@
 
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use std::time::Duration;
-use xecure::domain::OpaqueToken;
 use xecure::http::request_context;
 use xecure::oauth::interaction::AuthorizationFlow;
 use xecure::oauth::metadata::{ACCOUNT_PATH, LOGOUT_PATH};
 use xecure::web::branding::brand;
-use xecure::web::cookie::{cookie_path, session_cookie, set_session_cookie};
+use xecure::web::cookie::session_cookie;
 use xecure::web::csrf::csrf_token;
 use xecure::web::pages::SignedOutPage;
-use xecure::web::{csrf_checked_form, error_page, html, see_other, with_cookie};
+use xecure::web::{csrf_checked_form, error_page, html, to_signed_out};
 
 pub async fn log_out(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {
     if let Err(refused) = csrf_checked_form(request) {
@@ -28,12 +26,7 @@ pub async fn log_out(flow: &AuthorizationFlow, request: &Request) -> Response<Bo
     {
         return error_page(&error);
     }
-    let expired = set_session_cookie(
-        &OpaqueToken::new(""),
-        &cookie_path(&flow.config().issuer),
-        Duration::ZERO,
-    );
-    with_cookie(see_other(&flow.config().endpoint(LOGOUT_PATH)), &expired)
+    to_signed_out(flow.config())
 }
 
 pub async fn signed_out(flow: &AuthorizationFlow, request: &Request) -> Response<Body> {

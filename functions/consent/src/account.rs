@@ -7,20 +7,20 @@ use crate::apps::{app_line, session_of, to_login_for};
 use lambda_http::http::header::RETRY_AFTER;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use std::time::Duration;
 use xecure::domain::{LoginSession, OpaqueToken, Password};
 use xecure::http::request_context;
 use xecure::oauth::interaction::{AuthorizationFlow, PasswordChange, SessionView};
 use xecure::oauth::metadata::{
     ACCOUNT_END_SESSION_PATH, ACCOUNT_PASSWORD_PATH, ACCOUNT_PATH,
-    ACCOUNT_SIGN_OUT_EVERYWHERE_PATH, APPS_PATH, LOGOUT_PATH,
+    ACCOUNT_SIGN_OUT_EVERYWHERE_PATH, APPS_PATH,
 };
 use xecure::web::branding::brand;
 use xecure::web::cookie::{cookie_path, session_cookie, set_session_cookie};
 use xecure::web::csrf::csrf_token;
 use xecure::web::pages::{AccountActions, AccountPage, SessionLine};
 use xecure::web::{
-    csrf_checked_form, error_page, html, query_params, see_other, with_cookie, with_header,
+    csrf_checked_form, error_page, html, query_params, see_other, to_signed_out, with_cookie,
+    with_header,
 };
 
 /// What the page says after a form (`?done=`): fixed messages, never text from the request.
@@ -196,10 +196,5 @@ pub async fn sign_out_everywhere(flow: &AuthorizationFlow, request: &Request) ->
     {
         return error_page(&error);
     }
-    let expired = set_session_cookie(
-        &OpaqueToken::new(""),
-        &cookie_path(&flow.config().issuer),
-        Duration::ZERO,
-    );
-    with_cookie(see_other(&flow.config().endpoint(LOGOUT_PATH)), &expired)
+    to_signed_out(flow.config())
 }

@@ -11,7 +11,7 @@ pub mod stylesheet;
 
 use crate::config::OAuthConfig;
 use crate::oauth::interaction::Step;
-use crate::oauth::metadata::{CONSENT_PATH, LOGIN_PATH};
+use crate::oauth::metadata::{CONSENT_PATH, LOGIN_PATH, LOGOUT_PATH};
 use crate::oauth::{ErrorCode, OAuthError, Params};
 use askama::Template;
 use branding::brand;
@@ -116,6 +116,16 @@ pub fn see_other(location: &str) -> Response<Body> {
     }
     protect(&mut response, &[], &[]);
     response
+}
+
+/// Where every sign-out ends: 303 to the signed-out page, the session cookie expired.
+pub fn to_signed_out(config: &OAuthConfig) -> Response<Body> {
+    let expired = cookie::set_session_cookie(
+        &crate::domain::OpaqueToken::new(""),
+        &cookie::cookie_path(&config.issuer),
+        std::time::Duration::ZERO,
+    );
+    with_cookie(see_other(&config.endpoint(LOGOUT_PATH)), &expired)
 }
 
 /// Adds a `Set-Cookie`.
