@@ -1,5 +1,7 @@
 //! The `xecure` binary as an operator runs it, on a fresh data directory.
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -136,24 +138,7 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
 }
 
 fn xecure_with_stdin(data_dir: &Path, args: &[&str], input: &str) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_xecure"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("XECURE_TABLE")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run xecure");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    support::Target::Local(data_dir.to_owned()).run(args, input)
 }
 
 #[test]
