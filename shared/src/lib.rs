@@ -22,6 +22,7 @@ pub mod telemetry;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod web;
+pub mod wiring;
 
 pub use domain::error::DomainError;
 pub use ports::{Clock, Rng, Store, StoreError};

@@ -17,6 +17,7 @@ use xecure::domain::{
 };
 use xecure::jwt::{sign_access_token, verify_access_token, AccessTokenClaims, TokenExpectations};
 use xecure::oauth::token::TokenService;
+use xecure::oauth::Dependencies;
 use xecure::ports::{Clock, OsRng, Store, SystemClock};
 use xecure::signing::{rotate_signing_key, LiveKeyring, LocalKeySealer, SigningAlgorithm};
 use xecure::store::embedded::EmbeddedStore;
@@ -71,13 +72,9 @@ async fn setup(algorithm: SigningAlgorithm) -> Setup {
     let current = keyring.current().await;
     let mut config = OAuthConfig::for_issuer(ISSUER);
     config.signing_algorithm = algorithm;
-    let service =
-        TokenService::with_store(store, Arc::new(keyring), config, clock, Arc::new(OsRng));
+    let deps = Dependencies::over(store, config).clock(clock).build();
     Setup {
-        app: TokenApp::new(
-            service,
-            std::sync::Arc::new(xecure::scopes::ScopeCatalogue::built_in()),
-        ),
+        app: TokenApp::new(TokenService::new(deps, Arc::new(keyring))),
         keyring: current,
         _dir: dir,
     }

@@ -5,7 +5,6 @@ use lambda_http::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::Value;
-use std::sync::Arc;
 use xecure::http::{
     authorization, form, json, json_error, no_route, oauth_error, request_context, route_path,
 };
@@ -15,7 +14,6 @@ use xecure::oauth::metadata::{
 use xecure::oauth::registration::Registrar;
 use xecure::oauth::token::TokenService;
 use xecure::oauth::{ErrorCode, OAuthError};
-use xecure::scopes::ScopeCatalogue;
 
 use crate::limits::EdgeLimits;
 
@@ -31,9 +29,8 @@ pub struct TokenApp {
 }
 
 impl TokenApp {
-    /// `catalogue` bounds the scopes a client may register for.
-    pub fn new(service: TokenService, catalogue: Arc<ScopeCatalogue>) -> Self {
-        let service = service.with_catalogue(catalogue);
+    /// The endpoints over `service`; registration answers with the same dependencies.
+    pub fn new(service: TokenService) -> Self {
         let metadata = metadata(service.config());
         let registrar = service.registrar();
         TokenApp {
@@ -49,22 +46,6 @@ impl TokenApp {
     pub fn with_rate_limits(mut self, limits: EdgeLimits) -> Self {
         self.limits = Some(limits);
         self
-    }
-
-    /// The app over `store`, signing with `keyring`, with the operating system's randomness.
-    pub fn over(
-        store: Arc<dyn xecure::ports::Store>,
-        keyring: xecure::signing::LiveKeyring,
-        config: xecure::config::OAuthConfig,
-        clock: Arc<dyn xecure::ports::Clock>,
-        catalogue: Arc<ScopeCatalogue>,
-    ) -> Self {
-        let rng = Arc::new(xecure::ports::OsRng);
-        let keyring = Arc::new(keyring);
-        TokenApp::new(
-            TokenService::with_store(store, keyring, config, clock, rng),
-            catalogue,
-        )
     }
 
     pub fn auditor(&self) -> &xecure::audit::Auditor {

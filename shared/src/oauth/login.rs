@@ -11,7 +11,8 @@ use crate::domain::{
     PasswordHash, Reservation, ThrottleKey, Timestamp, User, Username,
 };
 use crate::hashing::{Busy, HashingPool};
-use crate::ports::{AttemptSettled, Clock, LoginAdmission, Rng, Store};
+use crate::oauth::Dependencies;
+use crate::ports::{AttemptSettled, LoginAdmission};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -55,30 +56,18 @@ static DECOY_HASH: LazyLock<PasswordHash> = LazyLock::new(|| {
 });
 
 pub struct LoginService {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    rng: Arc<dyn Rng>,
-    auditor: Auditor,
+    deps: Dependencies,
     policy: LoginPolicy,
     session_ttl: Duration,
     hashing: &'static HashingPool,
 }
 
 impl LoginService {
-    pub fn new(
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        rng: Arc<dyn Rng>,
-        auditor: Auditor,
-        policy: LoginPolicy,
-        session_ttl: Duration,
-    ) -> Self {
+    /// Login checks over `deps` (its store, clock, randomness and audit trail).
+    pub fn new(deps: Dependencies, policy: LoginPolicy, session_ttl: Duration) -> Self {
         let hashing = crate::hashing::shared(policy.hash_queue);
         LoginService {
-            store,
-            clock,
-            rng,
-            auditor,
+            deps,
             policy,
             session_ttl,
             hashing,
@@ -108,7 +97,9 @@ impl LoginService {
             }
             Checked::Not(outcome) => return Ok(outcome),
         };
-        let (cookie, session) = self.start_session(&user, self.clock.now(), context).await?;
+        let (cookie, session) = self
+            .start_session(&user, self.deps.clock.now(), context)
+            .await?;
         Ok(LoginOutcome::LoggedIn { cookie, session })
     }
 
@@ -137,7 +128,7 @@ impl LoginService {
         &self,
         password: Password,
     ) -> Result<Option<crate::domain::PasswordHash>, OAuthError> {
-        let rng = Arc::clone(&self.rng);
+        let rng = Arc::clone(&self.deps.rng);
         match self
             .hashing
             .run(move || crate::domain::PasswordHash::create(&password, rng.as_ref()))
@@ -158,8 +149,8 @@ impl LoginService {
         authenticated_at: Timestamp,
         context: &RequestContext,
     ) -> Result<(OpaqueToken, LoginSession), OAuthError> {
-        let now = self.clock.now();
-        let cookie = OpaqueToken::generate(self.rng.as_ref());
+        let now = self.deps.clock.now();
+        let cookie = OpaqueToken::generate(self.deps.rng.as_ref());
         let session = LoginSession {
             digest: cookie.digest(),
             user_id: user.id.clone(),
@@ -170,7 +161,7 @@ impl LoginService {
             source_ip: context.source_ip.clone(),
             user_agent: context.user_agent.clone(),
         };
-        self.store.put_session(&session).await?;
+        self.deps.store.put_session(&session).await?;
         Ok((cookie, session))
     }
 
@@ -183,7 +174,7 @@ impl LoginService {
         client: Option<&'a ClientId>,
         context: &'a RequestContext,
     ) -> Result<Checked<'a>, OAuthError> {
-        let now = self.clock.now();
+        let now = self.deps.clock.now();
         let username = Username::parse(username).ok();
         // Long inputs are refused before hashing: argon2id over megabytes is a cheap DoS.
         let password = Password::new(if password.secret().len() > MAX_PASSWORD_LEN {
@@ -195,11 +186,12 @@ impl LoginService {
         // Rule 17: the attempt is counted before its password is checked, atomically, so a
         // burst of parallel attempts checks at most the limit.
         let admission = self
+            .deps
             .store
             .reserve_login_attempt(&keys, &self.policy, now)
             .await?;
         let user = match &username {
-            Some(name) => match self.store.get_user_by_username(name).await {
+            Some(name) => match self.deps.store.get_user_by_username(name).await {
                 Ok(user) => user,
                 Err(error) => {
                     self.give_back(&admission).await;
@@ -209,7 +201,7 @@ impl LoginService {
             None => None,
         };
         let audit = Audit {
-            auditor: &self.auditor,
+            auditor: &self.deps.auditor,
             client,
             user,
             username,
@@ -228,7 +220,8 @@ impl LoginService {
             Ok(verdict) => verdict,
             Err(Busy) => {
                 tracing::warn!("login refused: the password hashing queue is full");
-                self.store
+                self.deps
+                    .store
                     .settle_login_attempt(&reserved, AttemptSettled::NotChecked)
                     .await?;
                 return Ok(Checked::Not(LoginOutcome::Busy {
@@ -243,7 +236,8 @@ impl LoginService {
                 self.count_failure(&reserved, now, &audit).await?,
             ));
         };
-        self.store
+        self.deps
+            .store
             .settle_login_attempt(&reserved, AttemptSettled::LoggedIn)
             .await?;
         Ok(Checked::Verified(user, audit))
@@ -254,6 +248,7 @@ impl LoginService {
     async fn give_back(&self, admission: &LoginAdmission) {
         if let LoginAdmission::Granted(reserved) = admission {
             let _ = self
+                .deps
                 .store
                 .settle_login_attempt(reserved, AttemptSettled::NotChecked)
                 .await;
@@ -267,6 +262,7 @@ impl LoginService {
         audit: &Audit<'_>,
     ) -> Result<LoginOutcome, OAuthError> {
         let started = self
+            .deps
             .store
             .login_attempt_failed(reserved, &self.policy, now)
             .await?;

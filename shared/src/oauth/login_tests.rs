@@ -2,8 +2,10 @@
 //! Retry-After at the handler) and leaves every counter as it was (rules 15 and 19).
 
 use super::*;
+use crate::config::OAuthConfig;
 use crate::domain::{UserId, Username};
 use crate::hashing::HashingPool;
+use crate::ports::Store;
 use crate::testing::{moto, FixedClock, SeqRng};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::Mutex;
@@ -20,23 +22,11 @@ async fn service(store: Arc<dyn Store>, hashing: &'static HashingPool) -> LoginS
         ))
         .await
         .unwrap();
-    let clock = Arc::new(FixedClock::at(T0));
-    let rng = Arc::new(SeqRng::new(5));
-    let auditor = Auditor::new(
-        store.clone(),
-        clock.clone(),
-        rng.clone(),
-        Duration::from_secs(60),
-    );
-    LoginService::new(
-        store,
-        clock,
-        rng,
-        auditor,
-        LoginPolicy::default(),
-        Duration::from_secs(3600),
-    )
-    .with_hashing(hashing)
+    let deps = Dependencies::over(store, OAuthConfig::for_issuer("https://login.example"))
+        .clock(Arc::new(FixedClock::at(T0)))
+        .rng(Arc::new(SeqRng::new(5)))
+        .build();
+    LoginService::new(deps, LoginPolicy::default(), Duration::from_secs(3600)).with_hashing(hashing)
 }
 
 /// Occupies the pool's one worker and its one queue slot until the sender is dropped.

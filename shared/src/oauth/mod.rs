@@ -7,6 +7,7 @@ pub mod authorize;
 pub mod bearer;
 pub mod client_auth;
 pub mod client_change;
+pub mod dependencies;
 pub mod error;
 pub mod interaction;
 pub mod login;
@@ -17,5 +18,6 @@ pub mod registration;
 pub mod revocation_check;
 pub mod token;
 
+pub use dependencies::Dependencies;
 pub use error::{ErrorCode, OAuthError};
 pub use params::Params;

@@ -5,7 +5,6 @@
 pub mod branding;
 pub mod cookie;
 pub mod csrf;
-pub mod lambda;
 pub mod pages;
 pub mod stylesheet;
 

@@ -13,8 +13,9 @@ use xecure::audit::Auditor;
 use xecure::config::{InteractionConfig, OAuthConfig};
 use xecure::domain::*;
 use xecure::oauth::interaction::AuthorizationFlow;
+use xecure::oauth::token::TokenService;
+use xecure::oauth::Dependencies;
 use xecure::ports::{Clock, OsRng, Store, SystemClock};
-use xecure::scopes::ScopeCatalogue;
 use xecure::signing::{
     rotate_signing_key, KeySealer, LiveKeyring, LocalKeySealer, SigningAlgorithm,
 };
@@ -240,14 +241,8 @@ impl System {
 
 /// The authorize and consent functions' service over `store`.
 fn interactive_flow(store: Arc<dyn Store>) -> AuthorizationFlow {
-    AuthorizationFlow::new(
-        store,
-        Arc::new(ScopeCatalogue::built_in()),
-        OAuthConfig::for_issuer(ISSUER),
-        InteractionConfig::default(),
-        Arc::new(SystemClock),
-        Arc::new(OsRng),
-    )
+    let deps = Dependencies::over(store, OAuthConfig::for_issuer(ISSUER)).build();
+    AuthorizationFlow::new(deps, InteractionConfig::default())
 }
 
 /// The token function's app over `store`, its keys unsealed with `sealer`.
@@ -261,11 +256,8 @@ async fn token_function(store: Arc<dyn Store>, sealer: Arc<dyn KeySealer>) -> To
     )
     .await
     .expect("load the keyring");
-    TokenApp::over(
-        store,
-        keyring,
-        OAuthConfig::for_issuer(ISSUER),
-        clock,
-        Arc::new(ScopeCatalogue::built_in()),
-    )
+    let deps = Dependencies::over(store, OAuthConfig::for_issuer(ISSUER))
+        .clock(clock)
+        .build();
+    TokenApp::new(TokenService::new(deps, Arc::new(keyring)))
 }

@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use xecure::budget::DependencyBudget;
 use xecure::config::{InteractionConfig, OAuthConfig};
 use xecure::oauth::interaction::AuthorizationFlow;
+use xecure::oauth::token::TokenService;
+use xecure::oauth::Dependencies;
 use xecure::ports::{Clock, OsRng, Store, SystemClock};
-use xecure::scopes::ScopeCatalogue;
 use xecure::signing::{rotate_signing_key, LiveKeyring, LocalKeySealer, SigningAlgorithm};
 use xecure::store::dynamo::DynamoStore;
 use xecure::store::embedded::EmbeddedStore;
@@ -97,13 +98,13 @@ async fn rule_18_the_token_endpoints_answer_503_when_the_store_never_answers() {
     let keyring = LiveKeyring::load(keys, Some(sealer), clock.clone(), Duration::from_secs(300))
         .await
         .unwrap();
-    let app = token::handler::TokenApp::over(
+    let deps = Dependencies::over(
         hanging_store(),
-        keyring,
         OAuthConfig::for_issuer("https://auth.example"),
-        clock,
-        Arc::new(ScopeCatalogue::built_in()),
-    );
+    )
+    .clock(clock)
+    .build();
+    let app = token::handler::TokenApp::new(TokenService::new(deps, Arc::new(keyring)));
     let basic = "Basic c2VydmljZTpzM2NyZXQ="; // service:s3cret
     for (path, body) in [
         ("/token", "grant_type=client_credentials"),
@@ -126,14 +127,12 @@ async fn rule_18_the_token_endpoints_answer_503_when_the_store_never_answers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rule_18_authorize_and_login_answer_503_when_the_store_never_answers() {
-    let flow = AuthorizationFlow::new(
+    let deps = Dependencies::over(
         hanging_store(),
-        Arc::new(ScopeCatalogue::built_in()),
         OAuthConfig::for_issuer("https://auth.example"),
-        InteractionConfig::default(),
-        Arc::new(SystemClock),
-        Arc::new(OsRng),
-    );
+    )
+    .build();
+    let flow = AuthorizationFlow::new(deps, InteractionConfig::default());
     let authorize: Request = lambda_http::http::Request::builder()
         .uri("/authorize?response_type=code&client_id=photo-app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256")
         .body(Body::Empty)

@@ -15,6 +15,7 @@ use xecure::domain::*;
 use xecure::oauth::authorization_code::{issue_authorization_code, CodeBinding};
 use xecure::oauth::pkce::CodeChallenge;
 use xecure::oauth::token::TokenService;
+use xecure::oauth::Dependencies;
 use xecure::ports::{Clock, OsRng, Store, SystemClock};
 use xecure::signing::{
     rotate_signing_key, KeySealer, LiveKeyring, LocalKeySealer, SigningAlgorithm,
@@ -154,17 +155,10 @@ pub async fn harness_with(
     )
     .await
     .unwrap();
-    let service = TokenService::with_store(
-        store.clone(),
-        Arc::new(keyring),
-        config.clone(),
-        clock.clone(),
-        Arc::new(OsRng),
-    );
-    let app = TokenApp::new(
-        service,
-        Arc::new(xecure::scopes::ScopeCatalogue::built_in()),
-    );
+    let deps = Dependencies::over(store.clone(), config.clone())
+        .clock(clock.clone())
+        .build();
+    let app = TokenApp::new(TokenService::new(deps, Arc::new(keyring)));
     let app = match limits {
         Some(limits) => {
             app.with_rate_limits(token::limits::EdgeLimits::new(&limits, clock.clone()))

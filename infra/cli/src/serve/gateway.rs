@@ -38,6 +38,8 @@ use xecure::gateway::responses::{
 use xecure::gateway::routes::{Route, RouteTable};
 use xecure::gateway::{Gateway, GatewayConfig};
 use xecure::oauth::interaction::AuthorizationFlow;
+use xecure::oauth::token::TokenService;
+use xecure::oauth::Dependencies;
 use xecure::ports::{Clock, OsRng, RevocationStore, Rng, SystemClock};
 use xecure::scopes::ScopeCatalogue;
 use xecure::signing::LiveKeyring;
@@ -119,7 +121,7 @@ impl LocalSystem {
             store.clone(),
             target.sealer.clone(),
             clock.clone(),
-            Duration::from_secs(300),
+            xecure::wiring::KEYRING_RELOAD,
         )
         .await
         .map_err(|e| e.to_string())?;
@@ -127,24 +129,17 @@ impl LocalSystem {
         let stdout = |auditor: Auditor| auditor.with_lines(Arc::new(StdoutLines));
         let catalogue = Arc::new(ScopeCatalogue::from_env().map_err(|e| e.to_string())?);
         let limits = RateLimitConfig::from_env().map_err(|e| e.to_string())?;
-        let token = TokenApp::over(
-            store.clone(),
-            keyring,
-            config.clone(),
-            clock.clone(),
-            catalogue.clone(),
-        )
-        .with_auditor(stdout)
-        .with_rate_limits(EdgeLimits::new(&limits, clock.clone()));
-        let flow = AuthorizationFlow::new(
-            store.clone(),
-            catalogue,
-            config.clone(),
-            InteractionConfig::from_env().map_err(|e| e.to_string())?,
-            clock.clone(),
-            Arc::new(OsRng),
-        )
-        .with_auditor(stdout);
+        // One set of dependencies for the three protocol functions: one client cache, so a
+        // registration change reaches the pages at once too.
+        let deps = Dependencies::over(store.clone(), config.clone())
+            .clock(clock.clone())
+            .catalogue(catalogue)
+            .build()
+            .with_auditor(stdout);
+        let token = TokenApp::new(TokenService::new(deps.clone(), Arc::new(keyring)))
+            .with_rate_limits(EdgeLimits::new(&limits, clock.clone()));
+        let interaction = InteractionConfig::from_env().map_err(|e| e.to_string())?;
+        let flow = AuthorizationFlow::new(deps, interaction);
         let routes = Arc::new(RouteTable::from_env().map_err(|e| e.to_string())?);
         let gateway_config = GatewayConfig::new(&config);
         let cache_ttl = gateway_config.gateway_cache_ttl;

@@ -85,18 +85,19 @@ impl AuthorizationFlow {
     /// The user's own controls, acting as `by: "user"`.
     pub(super) fn user_revoker<'a>(&'a self, context: &'a RequestContext) -> AccessRevoker<'a> {
         AccessRevoker {
-            store: self.store.as_ref(),
-            auditor: &self.auditor,
-            rng: self.rng.as_ref(),
-            now: self.clock.now(),
-            token_lifetime: self.config.access_token_ttl + LEEWAY,
+            store: self.deps.store.as_ref(),
+            auditor: &self.deps.auditor,
+            rng: self.deps.rng.as_ref(),
+            now: self.deps.clock.now(),
+            token_lifetime: self.deps.config.access_token_ttl + LEEWAY,
             by: "user",
             context,
         }
     }
 
     async fn account_of(&self, session: &LoginSession) -> Result<User, OAuthError> {
-        self.store
+        self.deps
+            .store
             .get_user(&session.user_id)
             .await?
             .ok_or_else(|| OAuthError::new(ErrorCode::AccessDenied, "This account is gone."))
@@ -109,8 +110,9 @@ impl AuthorizationFlow {
     ) -> Result<Vec<SessionView>, OAuthError> {
         let user = self.account_of(session).await?;
         let sessions = self
+            .deps
             .store
-            .list_user_sessions(&session.user_id, self.clock.now(), MAX_LISTED_SESSIONS)
+            .list_user_sessions(&session.user_id, self.deps.clock.now(), MAX_LISTED_SESSIONS)
             .await?;
         Ok(sessions
             .iter()
@@ -134,20 +136,21 @@ impl AuthorizationFlow {
         context: &RequestContext,
     ) -> Result<bool, OAuthError> {
         let sessions = self
+            .deps
             .store
-            .list_user_sessions(&session.user_id, self.clock.now(), MAX_LISTED_SESSIONS)
+            .list_user_sessions(&session.user_id, self.deps.clock.now(), MAX_LISTED_SESSIONS)
             .await?;
         let Some(ended) = sessions.iter().find(|s| reference(s) == reference_text) else {
             return Ok(false);
         };
-        self.store.delete_session(&ended.digest).await?;
+        self.deps.store.delete_session(&ended.digest).await?;
         let draft = crate::audit::AuditDraft::new(
             crate::domain::AuditEventKind::Logout,
             crate::domain::AuditOutcome::Success,
         )
         .user(&session.user_id)
         .detail("ended_by", "account page");
-        self.auditor.record(draft, context).await;
+        self.deps.auditor.record(draft, context).await;
         Ok(true)
     }
 
@@ -222,7 +225,7 @@ impl AuthorizationFlow {
         };
         let cut = changed
             .credentials_valid_after
-            .unwrap_or_else(|| self.clock.now());
+            .unwrap_or_else(|| self.deps.clock.now());
         let (cookie, _) = login
             .start_session(
                 &changed,

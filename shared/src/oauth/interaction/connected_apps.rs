@@ -23,12 +23,13 @@ impl AuthorizationFlow {
         &self,
         session: &LoginSession,
     ) -> Result<Vec<ConnectedApp>, OAuthError> {
-        let grants = self.store.list_grants(&session.user_id).await?;
+        let grants = self.deps.store.list_grants(&session.user_id).await?;
         let mut apps = Vec::new();
         for grant in grants.into_iter().filter(Grant::is_active) {
             // A client removed without its grants being revoked (before removal revoked
             // them) still shows, by id, so the user can revoke it.
             let client_name = self
+                .deps
                 .clients
                 .get_client(&grant.client_id)
                 .await?

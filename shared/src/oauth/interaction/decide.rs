@@ -36,8 +36,9 @@ impl AuthorizationFlow {
             Err(error) => return Step::ShowError(error),
         };
         // Single use: of two submissions of one form, only one goes on.
-        let now = self.clock.now();
+        let now = self.deps.clock.now();
         let pending = match self
+            .deps
             .store
             .take_pending_authorization(&pending.digest, now)
             .await
@@ -53,7 +54,8 @@ impl AuthorizationFlow {
                 .detail("requested", pending.scope.to_string())
         };
         let Some(approved) = approved else {
-            self.auditor
+            self.deps
+                .auditor
                 .record(
                     draft(AuditEventKind::ConsentDenied, AuditOutcome::Success),
                     context,

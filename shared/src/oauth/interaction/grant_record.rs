@@ -38,6 +38,7 @@ impl AuthorizationFlow {
     ) -> Result<Grant, OAuthError> {
         for _ in 0..ATTEMPTS {
             let stored = self
+                .deps
                 .store
                 .get_grant(&session.user_id, &pending.client_id)
                 .await?;
@@ -51,6 +52,7 @@ impl AuthorizationFlow {
             let write = self.grant_write(stored.as_ref(), pending, session, approved, now);
             let write = write?;
             if self
+                .deps
                 .store
                 .save_grant(&write.grant, write.stops.as_ref())
                 .await?
@@ -87,7 +89,7 @@ impl AuthorizationFlow {
             .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
         let grant = Grant {
             id: current.map_or_else(
-                || GrantId::generate(self.rng.as_ref()),
+                || GrantId::generate(self.deps.rng.as_ref()),
                 |grant| grant.id.clone(),
             ),
             user_id: session.user_id.clone(),

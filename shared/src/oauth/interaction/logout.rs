@@ -16,14 +16,14 @@ impl AuthorizationFlow {
         let Some(session) = self.session(cookie).await? else {
             return Ok(false);
         };
-        self.store.delete_session(&session.digest).await?;
+        self.deps.store.delete_session(&session.digest).await?;
         let draft = AuditDraft::new(AuditEventKind::Logout, AuditOutcome::Success)
             .user(&session.user_id)
             .detail("session_age_secs", {
-                let age = self.clock.now().as_secs() - session.created_at.as_secs();
+                let age = self.deps.clock.now().as_secs() - session.created_at.as_secs();
                 age.max(0).to_string()
             });
-        self.auditor.record(draft, context).await;
+        self.deps.auditor.record(draft, context).await;
         Ok(true)
     }
 }

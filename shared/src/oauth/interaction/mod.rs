@@ -28,11 +28,8 @@ use crate::domain::{
     AuditEventKind, AuditOutcome, Client, Grant, LoginSession, OpaqueToken, PendingAuthorization,
     RedirectUri, TokenDigest,
 };
-use crate::ports::{ClientStore, Clock, Rng, Store};
-use crate::scopes::ScopeCatalogue;
-use crate::store::client_cache::CachedClients;
-use crate::store::client_cache::CLIENT_CACHE_TTL;
-use std::sync::Arc;
+use crate::oauth::Dependencies;
+use crate::ports::ClientStore;
 
 /// What the browser is shown or sent to next.
 #[derive(Debug)]
@@ -82,14 +79,8 @@ pub struct LoginView {
 const MAX_HANDLE_LEN: usize = 128;
 
 pub struct AuthorizationFlow {
-    store: Arc<dyn Store>,
-    clients: CachedClients,
-    catalogue: Arc<ScopeCatalogue>,
-    config: OAuthConfig,
+    deps: Dependencies,
     interaction: InteractionConfig,
-    clock: Arc<dyn Clock>,
-    rng: Arc<dyn Rng>,
-    auditor: Auditor,
 }
 
 fn expired_handoff() -> OAuthError {
@@ -100,35 +91,13 @@ fn expired_handoff() -> OAuthError {
 }
 
 impl AuthorizationFlow {
-    pub fn new(
-        store: Arc<dyn Store>,
-        catalogue: Arc<ScopeCatalogue>,
-        config: OAuthConfig,
-        interaction: InteractionConfig,
-        clock: Arc<dyn Clock>,
-        rng: Arc<dyn Rng>,
-    ) -> Self {
-        let clients = CachedClients::new(store.clone(), clock.clone(), CLIENT_CACHE_TTL);
-        let auditor = Auditor::new(
-            store.clone(),
-            clock.clone(),
-            rng.clone(),
-            config.audit_retention,
-        );
-        AuthorizationFlow {
-            store,
-            clients,
-            catalogue,
-            config,
-            interaction,
-            clock,
-            rng,
-            auditor,
-        }
+    /// The authorize and consent functions' service over `deps`.
+    pub fn new(deps: Dependencies, interaction: InteractionConfig) -> Self {
+        AuthorizationFlow { deps, interaction }
     }
 
     pub fn config(&self) -> &OAuthConfig {
-        &self.config
+        &self.deps.config
     }
 
     pub fn interaction(&self) -> &InteractionConfig {
@@ -136,22 +105,19 @@ impl AuthorizationFlow {
     }
 
     pub fn auditor(&self) -> &Auditor {
-        &self.auditor
+        &self.deps.auditor
     }
 
     /// Audit lines and batches go through the reconfigured auditor (log group, line sink).
     pub fn with_auditor(mut self, configure: impl FnOnce(Auditor) -> Auditor) -> Self {
-        self.auditor = configure(self.auditor);
+        self.deps = self.deps.with_auditor(configure);
         self
     }
 
     /// The login checks, over the same store, clock, randomness and audit trail.
     pub fn login_service(&self) -> LoginService {
         LoginService::new(
-            self.store.clone(),
-            self.clock.clone(),
-            self.rng.clone(),
-            self.auditor.clone(),
+            self.deps.clone(),
             self.interaction.login.clone(),
             self.interaction.session_ttl,
         )
@@ -159,7 +125,7 @@ impl AuthorizationFlow {
 
     /// A fresh random value for a browser that has no cookie yet.
     pub fn new_browser_cookie(&self) -> OpaqueToken {
-        OpaqueToken::generate(self.rng.as_ref())
+        OpaqueToken::generate(self.deps.rng.as_ref())
     }
 
     /// The session a browser's cookie stands for, if it is live: unexpired, and its user's
@@ -173,13 +139,14 @@ impl AuthorizationFlow {
             return Ok(None);
         };
         let Some(session) = self
+            .deps
             .store
-            .get_session(&cookie.digest(), self.clock.now())
+            .get_session(&cookie.digest(), self.deps.clock.now())
             .await?
         else {
             return Ok(None);
         };
-        let account = self.store.get_user(&session.user_id).await?;
+        let account = self.deps.store.get_user(&session.user_id).await?;
         Ok(account
             .filter(|user| user.accepts_sign_in_from(session.authenticated_at))
             .map(|_| session))
@@ -193,9 +160,9 @@ impl AuthorizationFlow {
         now: crate::domain::Timestamp,
     ) -> crate::domain::Revocation {
         crate::oauth::access_revocation::entry(
-            self.rng.as_ref(),
+            self.deps.rng.as_ref(),
             now,
-            self.config.access_token_ttl + crate::jwt::LEEWAY,
+            self.deps.config.access_token_ttl + crate::jwt::LEEWAY,
             target,
         )
     }
@@ -207,7 +174,12 @@ impl AuthorizationFlow {
         session: Option<&LoginSession>,
         context: &RequestContext,
     ) -> Step {
-        let request = match validate_authorize_request(&self.clients, &self.catalogue, params).await
+        let request = match validate_authorize_request(
+            self.deps.clients.as_ref(),
+            &self.deps.catalogue,
+            params,
+        )
+        .await
         {
             Ok(request) => request,
             Err(AuthorizeRejection::ShowError(error)) => return Step::ShowError(error),
@@ -218,14 +190,14 @@ impl AuthorizationFlow {
             }) => {
                 return Step::ToClient(error_redirect(
                     &redirect_uri,
-                    &self.config.issuer,
+                    &self.deps.config.issuer,
                     state.as_deref(),
                     &error,
                 ))
             }
         };
-        let now = self.clock.now();
-        let handle = OpaqueToken::generate(self.rng.as_ref());
+        let now = self.deps.clock.now();
+        let handle = OpaqueToken::generate(self.deps.rng.as_ref());
         let pending = pending_of(&request, handle.digest(), now, &self.interaction);
         let remembered = match session {
             Some(session) => match self
@@ -313,8 +285,9 @@ impl AuthorizationFlow {
         };
         if let Some(grant) = remembered.filter(|_| pending.prompt != Prompt::Consent) {
             return match self
+                .deps
                 .store
-                .take_pending_authorization(&pending.digest, self.clock.now())
+                .take_pending_authorization(&pending.digest, self.deps.clock.now())
                 .await
             {
                 Ok(Some(pending)) => self.issue_code(&pending, session, &grant, context).await,
@@ -338,7 +311,12 @@ impl AuthorizationFlow {
             .iter()
             .map(|name| ScopeChoice {
                 name: name.to_owned(),
-                description: self.catalogue.describe(name).unwrap_or(name).to_owned(),
+                description: self
+                    .deps
+                    .catalogue
+                    .describe(name)
+                    .unwrap_or(name)
+                    .to_owned(),
             })
             .collect()
     }
@@ -348,8 +326,9 @@ impl AuthorizationFlow {
             return Err(Step::ShowError(expired_handoff()));
         }
         match self
+            .deps
             .store
-            .get_pending_authorization(&TokenDigest::of(handle), self.clock.now())
+            .get_pending_authorization(&TokenDigest::of(handle), self.deps.clock.now())
             .await
         {
             Ok(Some(pending)) => Ok(pending),
@@ -359,7 +338,7 @@ impl AuthorizationFlow {
     }
 
     async fn client_of(&self, pending: &PendingAuthorization) -> Result<Client, Step> {
-        match self.clients.get_client(&pending.client_id).await {
+        match self.deps.clients.get_client(&pending.client_id).await {
             Ok(Some(client)) => Ok(client),
             // Removed since the request was made.
             Ok(None) => Err(Step::ShowError(OAuthError::new(
@@ -371,7 +350,7 @@ impl AuthorizationFlow {
     }
 
     async fn park(&self, pending: &PendingAuthorization) -> Result<(), OAuthError> {
-        Ok(self.store.put_pending_authorization(pending).await?)
+        Ok(self.deps.store.put_pending_authorization(pending).await?)
     }
 
     /// Security rule 14: consent is never implied. It is remembered only when the user
@@ -385,6 +364,7 @@ impl AuthorizationFlow {
         client: &Client,
     ) -> Result<Option<Grant>, OAuthError> {
         let grant = self
+            .deps
             .store
             .get_grant(&session.user_id, &pending.client_id)
             .await?;
@@ -401,7 +381,7 @@ impl AuthorizationFlow {
     fn refuse(&self, pending: &PendingAuthorization, code: ErrorCode, why: &str) -> Step {
         Step::ToClient(error_redirect(
             &pending.redirect_uri,
-            &self.config.issuer,
+            &self.deps.config.issuer,
             pending.state.as_deref(),
             &OAuthError::new(code, why),
         ))
@@ -446,10 +426,10 @@ impl AuthorizationFlow {
             auth_time: session.authenticated_at,
         };
         let code = match issue_authorization_code(
-            self.store.as_ref(),
-            self.rng.as_ref(),
-            self.clock.now(),
-            self.config.code_ttl,
+            self.deps.store.as_ref(),
+            self.deps.rng.as_ref(),
+            self.deps.clock.now(),
+            self.deps.config.code_ttl,
             binding,
         )
         .await
@@ -457,7 +437,7 @@ impl AuthorizationFlow {
             Ok(code) => code,
             Err(error) => {
                 // The decision stands (the grant is stored) even though no code came of it.
-                self.auditor.record_all(earlier, context).await;
+                self.deps.auditor.record_all(earlier, context).await;
                 return Step::ShowError(unavailable(error));
             }
         };
@@ -469,10 +449,10 @@ impl AuthorizationFlow {
                 .detail("scope", pending.scope.to_string())
                 .detail("code_digest", code.digest().log_prefix().to_owned()),
         );
-        self.auditor.record_all(earlier, context).await;
+        self.deps.auditor.record_all(earlier, context).await;
         Step::ToClient(redirect_with(
             &pending.redirect_uri,
-            &self.config.issuer,
+            &self.deps.config.issuer,
             pending.state.as_deref(),
             &[("code", code.secret())],
         ))

@@ -7,9 +7,10 @@ use crate::domain::{
     PasswordHash, Scope, Timestamp, User, UserId, Username,
 };
 use crate::oauth::login::LoginOutcome;
-use crate::ports::{AuditStore, ClientStore, CodeStore, GrantStore, UserStore};
+use crate::ports::{AuditStore, ClientStore, Clock, CodeStore, GrantStore, UserStore};
 use crate::store::embedded::EmbeddedStore;
 use crate::testing::{FixedClock, SeqRng};
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
@@ -56,14 +57,11 @@ async fn fixture() -> Fixture {
     let mut interaction = InteractionConfig::default();
     interaction.login.max_account_failures = 3;
     interaction.login.max_source_failures = 10;
-    let flow = AuthorizationFlow::new(
-        store.clone(),
-        Arc::new(ScopeCatalogue::built_in()),
-        OAuthConfig::for_issuer(ISSUER),
-        interaction,
-        clock.clone(),
-        Arc::new(SeqRng::new(1)),
-    );
+    let deps = Dependencies::over(store.clone(), OAuthConfig::for_issuer(ISSUER))
+        .clock(clock.clone())
+        .rng(Arc::new(SeqRng::new(1)))
+        .build();
+    let flow = AuthorizationFlow::new(deps, interaction);
     Fixture {
         flow,
         store,
@@ -472,14 +470,11 @@ async fn an_unreachable_store_fails_closed_with_temporarily_unavailable() {
     let store = Arc::new(crate::store::dynamo::DynamoStore::from_config(
         &aws, "absent",
     ));
-    let flow = AuthorizationFlow::new(
-        store,
-        Arc::new(ScopeCatalogue::built_in()),
-        OAuthConfig::for_issuer(ISSUER),
-        InteractionConfig::default(),
-        Arc::new(FixedClock::at(T0)),
-        Arc::new(SeqRng::new(3)),
-    );
+    let deps = Dependencies::over(store, OAuthConfig::for_issuer(ISSUER))
+        .clock(Arc::new(FixedClock::at(T0)))
+        .rng(Arc::new(SeqRng::new(3)))
+        .build();
+    let flow = AuthorizationFlow::new(deps, InteractionConfig::default());
     let step = flow.begin(&params(&[]), None, &context()).await;
     assert_eq!(step.error_code(), Some(ErrorCode::TemporarilyUnavailable));
     let login = flow

@@ -26,8 +26,8 @@ impl Registrar {
             || invalid_token("the registration access token is not valid for this client");
         let presented = bearer_token(authorization).map_err(|_| refused())?;
         let id = ClientId::parse(client_id).map_err(|_| refused())?;
-        let client = self.store.get_client(&id).await?.ok_or_else(refused)?;
-        let now = self.clock.now();
+        let client = self.deps.store.get_client(&id).await?.ok_or_else(refused)?;
+        let now = self.deps.clock.now();
         let matches = client.registration.as_ref().is_some_and(|registration| {
             let live = registration
                 .access_token_expires_at
@@ -50,11 +50,11 @@ impl Registrar {
         now: crate::domain::Timestamp,
     ) -> AccessRevoker<'a> {
         AccessRevoker {
-            store: self.store.as_ref(),
-            auditor: &self.auditor,
-            rng: self.rng.as_ref(),
+            store: self.deps.store.as_ref(),
+            auditor: &self.deps.auditor,
+            rng: self.deps.rng.as_ref(),
             now,
-            token_lifetime: self.config.access_token_ttl + LEEWAY,
+            token_lifetime: self.deps.config.access_token_ttl + LEEWAY,
             by: "client",
             context,
         }
@@ -103,8 +103,8 @@ impl Registrar {
         }
         let metadata = self.checked(object)?;
         let (kind, secret) = self.credentials(&metadata);
-        let now = self.clock.now();
-        let rotated = OpaqueToken::generate(self.rng.as_ref());
+        let now = self.deps.clock.now();
+        let rotated = OpaqueToken::generate(self.deps.rng.as_ref());
         let after = Client {
             kind,
             registration: Some(self.registration(&rotated, now)),
@@ -114,7 +114,7 @@ impl Registrar {
             .revoker(context, now)
             .change_client(&current, after)
             .await;
-        self.cached.forget(&current.id);
+        self.deps.clients.forget(&current.id);
         let changed = changed?;
         Ok(self.information(&changed.client, secret.as_ref(), &rotated))
     }
@@ -131,11 +131,11 @@ impl Registrar {
         // Withdraw first, then delete: a failure part-way leaves the registration (and this
         // token) in place, so the call can be repeated; once the client is gone, every code
         // and refresh token of it is refused too (their checks read the client).
-        self.revoker(context, self.clock.now())
+        self.revoker(context, self.deps.clock.now())
             .revoke_client(&client.id)
             .await?;
-        let deleted = self.store.delete_client(&client.id).await;
-        self.cached.forget(&client.id);
+        let deleted = self.deps.store.delete_client(&client.id).await;
+        self.deps.clients.forget(&client.id);
         deleted?;
         self.audit(AuditEventKind::ClientRemoved, &client, context)
             .await;

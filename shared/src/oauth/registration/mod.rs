@@ -11,21 +11,17 @@ mod redirect;
 pub use metadata::{check_scopes_without_user, AuthMethod, ClientMetadata};
 pub use redirect::{checked_redirect_uri, registrable_redirect_uri, HttpRedirects};
 
-use crate::audit::{AuditDraft, Auditor, RequestContext};
-use crate::config::OAuthConfig;
+use crate::audit::{AuditDraft, RequestContext};
 use crate::domain::{
     AuditEventKind, AuditOutcome, Client, ClientId, ClientKind, ClientRegistration, ClientSecret,
     OpaqueToken, SecretHash, Timestamp, TokenDigest,
 };
 use crate::oauth::bearer::bearer_token;
 use crate::oauth::metadata::REGISTER_PATH;
+use crate::oauth::Dependencies;
 use crate::oauth::{ErrorCode, OAuthError};
-use crate::ports::{Clock, Rng, Store};
-use crate::scopes::ScopeCatalogue;
-use crate::store::client_cache::CachedClients;
 use metadata::SentMetadata;
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
 /// Longest registration request body accepted.
 const MAX_BODY: usize = 64 * 1024;
@@ -38,17 +34,11 @@ const SERVER_FIELDS: [&str; 4] = [
     "client_id_issued_at",
 ];
 
+/// Registration changes drop the client from `deps.clients`, the process's client cache: a
+/// rotated secret stops working in this container at once, in the others within the cache's
+/// minute.
 pub struct Registrar {
-    store: Arc<dyn Store>,
-    /// The token function's client cache: a changed or deleted registration is dropped from
-    /// it at once (a rotated secret stops working in this container now, in the others
-    /// within the cache's minute).
-    cached: Arc<CachedClients>,
-    catalogue: Arc<ScopeCatalogue>,
-    config: OAuthConfig,
-    clock: Arc<dyn Clock>,
-    rng: Arc<dyn Rng>,
-    auditor: Auditor,
+    deps: Dependencies,
 }
 
 fn invalid_token(why: &str) -> OAuthError {
@@ -71,24 +61,8 @@ fn json_object(body: &[u8]) -> Result<Map<String, Value>, OAuthError> {
 }
 
 impl Registrar {
-    pub fn new(
-        store: Arc<dyn Store>,
-        cached: Arc<CachedClients>,
-        catalogue: Arc<ScopeCatalogue>,
-        config: OAuthConfig,
-        clock: Arc<dyn Clock>,
-        rng: Arc<dyn Rng>,
-        auditor: Auditor,
-    ) -> Self {
-        Registrar {
-            store,
-            cached,
-            catalogue,
-            config,
-            clock,
-            rng,
-            auditor,
-        }
+    pub fn new(deps: Dependencies) -> Self {
+        Registrar { deps }
     }
 
     fn checked(&self, object: Map<String, Value>) -> Result<ClientMetadata, OAuthError> {
@@ -98,7 +72,7 @@ impl Registrar {
                 format!("client metadata: {e}"),
             )
         })?;
-        ClientMetadata::check(sent, &self.catalogue)
+        ClientMetadata::check(sent, &self.deps.catalogue)
     }
 
     /// `POST /register` (RFC 7591 section 3.1): 201 with the client information response.
@@ -112,8 +86,9 @@ impl Registrar {
         let presented = bearer_token(authorization).map_err(|_| {
             invalid_token("an initial access token is required: Authorization: Bearer <token>")
         })?;
-        let now = self.clock.now();
+        let now = self.deps.clock.now();
         if self
+            .deps
             .store
             .get_initial_access_token(&TokenDigest::of(presented), now)
             .await?
@@ -124,14 +99,14 @@ impl Registrar {
             ));
         }
         let metadata = self.checked(json_object(body)?)?;
-        let access_token = OpaqueToken::generate(self.rng.as_ref());
+        let access_token = OpaqueToken::generate(self.deps.rng.as_ref());
         let (kind, secret) = self.credentials(&metadata);
-        let id = ClientId::generate(self.rng.as_ref());
+        let id = ClientId::generate(self.deps.rng.as_ref());
         let client = Client {
             registration: Some(self.registration(&access_token, now)),
             ..metadata.applied_to(Client::new(id, "", kind, now))
         };
-        self.store.put_client(&client).await?;
+        self.deps.store.put_client(&client).await?;
         self.audit(AuditEventKind::ClientRegistered, &client, context)
             .await;
         Ok(self.information(&client, secret.as_ref(), &access_token))
@@ -142,7 +117,7 @@ impl Registrar {
         if metadata.auth_method.is_public() {
             return (ClientKind::Public, None);
         }
-        let secret = ClientSecret::generate(self.rng.as_ref());
+        let secret = ClientSecret::generate(self.deps.rng.as_ref());
         let kind = ClientKind::Confidential {
             secret_hash: SecretHash::of(&secret),
         };
@@ -153,13 +128,14 @@ impl Registrar {
     fn registration(&self, token: &OpaqueToken, now: Timestamp) -> ClientRegistration {
         ClientRegistration {
             access_token: token.digest(),
-            access_token_expires_at: Some(now.plus(self.config.registration_token_ttl)),
+            access_token_expires_at: Some(now.plus(self.deps.config.registration_token_ttl)),
         }
     }
 
     async fn audit(&self, kind: AuditEventKind, client: &Client, context: &RequestContext) {
         let method = client.token_endpoint_auth_method().as_str();
-        self.auditor
+        self.deps
+            .auditor
             .record(
                 AuditDraft::new(kind, AuditOutcome::Success)
                     .client(&client.id)
@@ -185,7 +161,7 @@ impl Registrar {
             "registration_access_token": access_token.secret(),
             "registration_client_uri": format!(
                 "{}/{}",
-                self.config.endpoint(REGISTER_PATH),
+                self.deps.config.endpoint(REGISTER_PATH),
                 client.id
             ),
             "client_name": client.display_name,

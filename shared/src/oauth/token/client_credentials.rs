@@ -29,7 +29,7 @@ impl TokenService {
         let now = self.now();
         // Only scopes the catalogue marks `client_credentials` may be held with no user behind
         // them: a user-delegated scope (orders:write) needs a user's consent (rule 16).
-        let machine = self.catalogue.without_user();
+        let machine = self.deps.catalogue.without_user();
         let allowed = client.allowed_scopes.intersection(machine);
         let scope = requested_scope(
             params,

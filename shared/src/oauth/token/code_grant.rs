@@ -28,7 +28,7 @@ impl TokenService {
     ) -> Result<TokenResponse, OAuthError> {
         let now = self.now();
         let presented = OpaqueToken::new(params.require("code")?);
-        let Some(code) = self.store.get_code(&presented.digest(), now).await? else {
+        let Some(code) = self.deps.store.get_code(&presented.digest(), now).await? else {
             return Err(invalid_code("unknown or expired code"));
         };
         // RFC 6749 section 4.1.3: "ensure that the authorization code was issued to the
@@ -78,11 +78,12 @@ impl TokenService {
         }
         let refresh_value = client
             .allows_grant(GrantType::RefreshToken)
-            .then(|| OpaqueToken::generate(self.rng.as_ref()));
+            .then(|| OpaqueToken::generate(self.deps.rng.as_ref()));
         let new_family = refresh_value
             .as_ref()
             .map(|value| self.new_family(&code, value));
         match self
+            .deps
             .store
             .redeem_code(&code, now, new_family.as_ref())
             .await?
@@ -132,7 +133,7 @@ impl TokenService {
     fn new_family(&self, code: &AuthorizationCode, value: &OpaqueToken) -> NewRefreshFamily {
         let now = self.now();
         let family = RefreshFamily {
-            id: FamilyId::generate(self.rng.as_ref()),
+            id: FamilyId::generate(self.deps.rng.as_ref()),
             grant_id: code.grant_id.clone(),
             client_id: code.client_id.clone(),
             user_id: code.user_id.clone(),
@@ -140,14 +141,14 @@ impl TokenService {
             client_revision: code.client_revision,
             grant_epoch: code.grant_epoch,
             created_at: now,
-            expires_at: now.plus(self.config.refresh_family_ttl),
+            expires_at: now.plus(self.deps.config.refresh_family_ttl),
             revoked_at: None,
         };
         let token = family.first_token(
             value.digest(),
             code.scope.clone(),
             now,
-            self.config.refresh_token_ttl,
+            self.deps.config.refresh_token_ttl,
         );
         NewRefreshFamily { family, token }
     }
@@ -175,9 +176,10 @@ impl TokenService {
     ) -> Result<(), OAuthError> {
         let stamp = self.revocation_stamp(self.now());
         let revoked = match &code.family_id {
-            Some(family) => self.store.revoke_family(family, &stamp).await?,
+            Some(family) => self.deps.store.revoke_family(family, &stamp).await?,
             None => {
-                self.store
+                self.deps
+                    .store
                     .revoke_grant(&code.user_id, &code.client_id, &stamp)
                     .await?
             }

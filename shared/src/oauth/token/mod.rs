@@ -20,10 +20,9 @@ use crate::domain::{
 };
 use crate::jwt::LEEWAY;
 use crate::jwt::{sign_access_token, verify_access_token, AccessTokenClaims, TokenExpectations};
-use crate::ports::{Clock, Rng, Store, StoreError};
-use crate::scopes::ScopeCatalogue;
+use crate::oauth::Dependencies;
+use crate::ports::StoreError;
 use crate::signing::LiveKeyring;
-use crate::store::client_cache::{CachedClients, CLIENT_CACHE_TTL};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Serialize;
@@ -74,58 +73,18 @@ pub(crate) struct SignedAccessToken {
 }
 
 pub struct TokenService {
-    store: Arc<dyn Store>,
-    clients: Arc<CachedClients>,
+    deps: Dependencies,
     keyring: Arc<LiveKeyring>,
-    config: OAuthConfig,
-    clock: Arc<dyn Clock>,
-    rng: Arc<dyn Rng>,
-    auditor: Auditor,
-    catalogue: Arc<ScopeCatalogue>,
 }
 
 impl TokenService {
-    /// Clients are read through a per-container cache (`CLIENT_CACHE_TTL`) in front of
-    /// `store`; audit records go into `store`.
-    pub fn with_store(
-        store: Arc<dyn Store>,
-        keyring: Arc<LiveKeyring>,
-        config: OAuthConfig,
-        clock: Arc<dyn Clock>,
-        rng: Arc<dyn Rng>,
-    ) -> Self {
-        let clients = Arc::new(CachedClients::new(
-            store.clone(),
-            clock.clone(),
-            CLIENT_CACHE_TTL,
-        ));
-        let auditor = Auditor::new(
-            store.clone(),
-            clock.clone(),
-            rng.clone(),
-            config.audit_retention,
-        );
-        TokenService {
-            store,
-            clients,
-            keyring,
-            config,
-            clock,
-            rng,
-            auditor,
-            catalogue: Arc::new(ScopeCatalogue::built_in()),
-        }
-    }
-
-    /// The scope catalogue in force (which scopes a client may hold with no user), instead of
-    /// the built-in one.
-    pub fn with_catalogue(mut self, catalogue: Arc<ScopeCatalogue>) -> Self {
-        self.catalogue = catalogue;
-        self
+    /// The token, revocation and introspection endpoints over `deps`, signing with `keyring`.
+    pub fn new(deps: Dependencies, keyring: Arc<LiveKeyring>) -> Self {
+        TokenService { deps, keyring }
     }
 
     pub fn config(&self) -> &OAuthConfig {
-        &self.config
+        &self.deps.config
     }
 
     pub fn keyring(&self) -> &LiveKeyring {
@@ -135,15 +94,7 @@ impl TokenService {
     /// Dynamic client registration over the same store, catalogue, clock, randomness and
     /// audit trail.
     pub fn registrar(&self) -> crate::oauth::registration::Registrar {
-        crate::oauth::registration::Registrar::new(
-            self.store.clone(),
-            self.clients.clone(),
-            self.catalogue.clone(),
-            self.config.clone(),
-            self.clock.clone(),
-            self.rng.clone(),
-            self.auditor.clone(),
-        )
+        crate::oauth::registration::Registrar::new(self.deps.clone())
     }
 
     /// The claims of `token` if it is one of our access tokens, valid now.
@@ -163,8 +114,8 @@ impl TokenService {
 
     pub(crate) fn expectations(&self) -> TokenExpectations {
         TokenExpectations {
-            issuer: self.config.issuer.clone(),
-            audience: self.config.audience.clone(),
+            issuer: self.deps.config.issuer.clone(),
+            audience: self.deps.config.audience.clone(),
             leeway_secs: i64::try_from(LEEWAY.as_secs()).unwrap_or(30),
         }
     }
@@ -205,7 +156,7 @@ impl TokenService {
             .client(&client.id)
             .reason(error.code.as_str())
             .detail("grant_type", grant_type);
-        self.auditor.record(draft, context).await;
+        self.deps.auditor.record(draft, context).await;
     }
 
     async fn grant(
@@ -243,7 +194,7 @@ impl TokenService {
         context: &RequestContext,
     ) -> Result<Client, OAuthError> {
         let outcome = match presented_client(authorization, params) {
-            Ok(presented) => authenticate_client(self.clients.as_ref(), presented).await,
+            Ok(presented) => authenticate_client(self.deps.clients.as_ref(), presented).await,
             Err(error) => Err(error),
         };
         match outcome {
@@ -257,7 +208,7 @@ impl TokenService {
                     if let Some(id) = claimed_client_id(authorization, params) {
                         draft = draft.client(&id);
                     }
-                    self.auditor.record(draft, context).await;
+                    self.deps.auditor.record(draft, context).await;
                 }
                 Err(failure)
             }
@@ -265,15 +216,15 @@ impl TokenService {
     }
 
     pub(crate) fn now(&self) -> Timestamp {
-        self.clock.now()
+        self.deps.clock.now()
     }
 
     /// A revocation entry lives as long as the longest access token it may have to stop.
     pub(crate) fn revocation_stamp(&self, now: Timestamp) -> RevocationStamp {
         RevocationStamp {
-            id: EventId::generate(self.rng.as_ref()),
+            id: EventId::generate(self.deps.rng.as_ref()),
             at: now,
-            expires_at: now.plus(self.config.access_token_ttl + LEEWAY),
+            expires_at: now.plus(self.deps.config.access_token_ttl + LEEWAY),
         }
     }
 
@@ -284,12 +235,12 @@ impl TokenService {
         now: Timestamp,
     ) -> Result<SignedAccessToken, OAuthError> {
         let mut jti = [0u8; 16];
-        self.rng.fill(&mut jti);
+        self.deps.rng.fill(&mut jti);
         let claims = AccessTokenClaims {
-            iss: self.config.issuer.clone(),
+            iss: self.deps.config.issuer.clone(),
             sub: grant.subject.clone(),
-            aud: self.config.audience.clone(),
-            exp: now.plus(self.config.access_token_ttl).as_secs(),
+            aud: self.deps.config.audience.clone(),
+            exp: now.plus(self.deps.config.access_token_ttl).as_secs(),
             iat: now.as_secs(),
             jti: URL_SAFE_NO_PAD.encode(jti),
             client_id: grant.client.id.to_string(),
@@ -315,23 +266,23 @@ impl TokenService {
         TokenResponse {
             access_token: access_token.value,
             token_type: "Bearer",
-            expires_in: self.config.access_token_ttl.as_secs(),
+            expires_in: self.deps.config.access_token_ttl.as_secs(),
             refresh_token,
             scope: scope.to_string(),
         }
     }
 
     pub(crate) async fn audit(&self, draft: AuditDraft, context: &RequestContext) {
-        self.auditor.record(draft, context).await;
+        self.deps.auditor.record(draft, context).await;
     }
 
     pub fn auditor(&self) -> &Auditor {
-        &self.auditor
+        &self.deps.auditor
     }
 
     /// Audit lines and batches go through `auditor` (log group, line sink) from now on.
     pub fn with_auditor(mut self, configure: impl FnOnce(Auditor) -> Auditor) -> Self {
-        self.auditor = configure(self.auditor);
+        self.deps = self.deps.with_auditor(configure);
         self
     }
 }

@@ -27,7 +27,7 @@ impl TokenService {
         let now = self.now();
         let presented = OpaqueToken::new(params.require("refresh_token")?);
         let digest = presented.digest();
-        let Some(token) = self.store.get_refresh(&digest, now).await? else {
+        let Some(token) = self.deps.store.get_refresh(&digest, now).await? else {
             return Err(invalid_refresh("unknown or expired refresh token"));
         };
         // RFC 6749 section 6: "validate the refresh token and ensure that it was issued to the
@@ -40,8 +40,9 @@ impl TokenService {
         // scopes back from the grant, or the client may no longer have them (rule 16): the
         // client's record bounds it here, the grant inside the rotation's atomic write.
         let requested = requested_scope(params, &token.scope, &token.scope)?;
-        let next_value = OpaqueToken::generate(self.rng.as_ref());
-        let mut next = token.successor(next_value.digest(), now, self.config.refresh_token_ttl);
+        let next_value = OpaqueToken::generate(self.deps.rng.as_ref());
+        let mut next =
+            token.successor(next_value.digest(), now, self.deps.config.refresh_token_ttl);
         next.scope = token.scope.intersection(&client.allowed_scopes);
         if next.scope.is_empty() {
             return Err(invalid_refresh(
@@ -55,6 +56,7 @@ impl TokenService {
                 .detail("refresh_token", digest.log_prefix())
         };
         match self
+            .deps
             .store
             .rotate_refresh(&digest, &next, &self.revocation_stamp(now))
             .await?

@@ -1,0 +1,91 @@
+//! The one place a Lambda's services are put together (design rule 1: each `main.rs` only
+//! wires): configuration from the environment, the DynamoDB table, KMS for the signing keys,
+//! the audit log group. `xecure serve` and the tests put the same services together over
+//! their own store through `Dependencies::over`.
+
+use crate::config::{
+    aws_sdk_config, kms_key_id_from_env, ConfigError, InteractionConfig, OAuthConfig, StoreConfig,
+};
+use crate::gateway::routes::RouteTable;
+use crate::gateway::{Gateway, GatewayConfig};
+use crate::oauth::interaction::AuthorizationFlow;
+use crate::oauth::token::TokenService;
+use crate::oauth::Dependencies;
+use crate::ports::SystemClock;
+use crate::scopes::ScopeCatalogue;
+use crate::signing::{KeyringError, KmsKeySealer, LiveKeyring};
+use crate::store::dynamo::DynamoStore;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Warm token functions (and `xecure serve`) re-read the signing keys this often, so a
+/// rotation reaches them (`xecure keys rotate` publishes a key this long before it signs).
+pub const KEYRING_RELOAD: Duration = Duration::from_secs(300);
+
+/// Why a cold start could not wire its function.
+#[derive(Debug, thiserror::Error)]
+pub enum WiringError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
+}
+
+/// One protocol function's dependencies in AWS, read once per cold start.
+pub struct LambdaWiring {
+    pub deps: Dependencies,
+    pub aws: aws_config::SdkConfig,
+}
+
+impl LambdaWiring {
+    /// The dependencies of `function` (authorize, consent or token): its audit records go to
+    /// stdout and, when `XECURE_AUDIT_LOG_GROUP` is set, to the audit log group under its name.
+    pub async fn from_env(function: &'static str) -> Result<Self, WiringError> {
+        let config = OAuthConfig::from_env()?;
+        let catalogue = Arc::new(ScopeCatalogue::from_env()?);
+        let table = StoreConfig::from_env()?.table_name;
+        let aws = aws_sdk_config().await;
+        let store = Arc::new(DynamoStore::from_config(&aws, table));
+        let deps = Dependencies::over(store, config)
+            .catalogue(catalogue)
+            .build()
+            .with_auditor(|auditor| crate::audit::cloudwatch::for_lambda(auditor, &aws, function));
+        Ok(LambdaWiring { deps, aws })
+    }
+
+    /// The authorize and consent functions' service.
+    pub fn authorization_flow(&self) -> Result<AuthorizationFlow, WiringError> {
+        Ok(AuthorizationFlow::new(
+            self.deps.clone(),
+            InteractionConfig::from_env()?,
+        ))
+    }
+
+    /// The token function's service: the keyring loaded (and its private keys unsealed with
+    /// KMS) once per cold start, reloaded every `KEYRING_RELOAD`.
+    pub async fn token_service(&self) -> Result<TokenService, WiringError> {
+        let sealer = Arc::new(KmsKeySealer::from_config(&self.aws, kms_key_id_from_env()?));
+        let keyring = LiveKeyring::load(
+            self.deps.store.clone(),
+            Some(sealer),
+            self.deps.clock.clone(),
+            KEYRING_RELOAD,
+        )
+        .await?;
+        Ok(TokenService::new(self.deps.clone(), Arc::new(keyring)))
+    }
+}
+
+/// The authorizer function's gateway: the route table and the published keys loaded once per
+/// cold start, revocations polled from the table. It reads only keys and revocations (its
+/// IAM role allows nothing else), so it takes no `Dependencies`.
+pub async fn authorizer_from_env() -> Result<Gateway, WiringError> {
+    let config = GatewayConfig::from_env()?;
+    let routes = Arc::new(RouteTable::from_env()?);
+    let aws = aws_sdk_config().await;
+    let store = Arc::new(DynamoStore::from_config(
+        &aws,
+        StoreConfig::from_env()?.table_name,
+    ));
+    Ok(Gateway::load(store.clone(), store, routes, config, Arc::new(SystemClock)).await?)
+}
