@@ -3,10 +3,10 @@
 
 pub mod api_usage;
 pub mod audit;
+pub mod authorizer;
 pub mod budget;
 pub mod config;
 pub mod domain;
-pub mod gateway;
 pub mod hashing;
 pub mod http;
 pub mod jwt;

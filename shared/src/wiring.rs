@@ -3,11 +3,11 @@
 //! the audit log group. `xecure serve` and the tests put the same services together over
 //! their own store through `Dependencies::over`.
 
+use crate::authorizer::routes::RouteTable;
+use crate::authorizer::{Authorizer, AuthorizerConfig};
 use crate::config::{
     aws_sdk_config, kms_key_id_from_env, ConfigError, InteractionConfig, OAuthConfig, StoreConfig,
 };
-use crate::gateway::routes::RouteTable;
-use crate::gateway::{Gateway, GatewayConfig};
 use crate::oauth::interaction::AuthorizationFlow;
 use crate::oauth::token::TokenService;
 use crate::oauth::Dependencies;
@@ -79,13 +79,13 @@ impl LambdaWiring {
 /// The authorizer function's gateway: the route table and the published keys loaded once per
 /// cold start, revocations polled from the table. It reads only keys and revocations (its
 /// IAM role allows nothing else), so it takes no `Dependencies`.
-pub async fn authorizer_from_env() -> Result<Gateway, WiringError> {
-    let config = GatewayConfig::from_env()?;
+pub async fn authorizer_from_env() -> Result<Authorizer, WiringError> {
+    let config = AuthorizerConfig::from_env()?;
     let routes = Arc::new(RouteTable::from_env()?);
     let aws = aws_sdk_config().await;
     let store = Arc::new(DynamoStore::from_config(
         &aws,
         StoreConfig::from_env()?.table_name,
     ));
-    Ok(Gateway::load(store.clone(), store, routes, config, Arc::new(SystemClock)).await?)
+    Ok(Authorizer::load(store.clone(), store, routes, config, Arc::new(SystemClock)).await?)
 }

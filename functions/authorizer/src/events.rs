@@ -10,8 +10,8 @@ use aws_lambda_events::http::HeaderMap;
 use serde_json::{json, Map, Value};
 use xecure::api_usage::plans::usage_identifier_key;
 use xecure::audit::RequestContext;
-use xecure::gateway::policy::ApiArn;
-use xecure::gateway::{Decision, Verdict};
+use xecure::authorizer::policy::ApiArn;
+use xecure::authorizer::{Decision, Verdict};
 use xecure::jwt::AccessTokenClaims;
 use xecure::oauth::bearer::{bearer_token, BearerError};
 

@@ -6,7 +6,7 @@ use lambda_runtime::{Error, LambdaEvent};
 use serde_json::Value;
 use std::io::Write;
 use std::time::Instant;
-use xecure::gateway::Gateway;
+use xecure::authorizer::Authorizer;
 
 /// API Gateway answers 401 when a REST authorizer fails with exactly this message.
 pub const UNAUTHORIZED: &str = "Unauthorized";
@@ -15,7 +15,7 @@ pub const UNAUTHORIZED: &str = "Unauthorized";
 pub const UNAVAILABLE: &str = "Authorizer unavailable: failing closed";
 
 pub struct AuthorizerApp {
-    pub gateway: Gateway,
+    pub authorizer: Authorizer,
     /// `XECURE_HTTP_API_RESPONSE=simple`: answer payload 2.0 events with `isAuthorized`.
     pub http_simple: bool,
 }
@@ -38,11 +38,11 @@ async fn decide_in(
     }
     let authorization = input.authorization.as_deref().map_err(|e| *e);
     let decision = app
-        .gateway
+        .authorizer
         .decide(authorization, input.arn.as_deref())
         .await;
     let response = respond(input.kind, &decision, input.arn.as_deref());
-    let line = decision.log_line(started.elapsed(), &input.context, app.gateway.now());
+    let line = decision.log_line(started.elapsed(), &input.context, app.authorizer.now());
     (response, line)
 }
 

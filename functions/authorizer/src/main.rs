@@ -10,7 +10,7 @@ async fn main() -> Result<(), Error> {
     let gateway = xecure::wiring::authorizer_from_env().await?;
     let http_simple = std::env::var("XECURE_HTTP_API_RESPONSE").is_ok_and(|v| v == "simple");
     let app = AuthorizerApp {
-        gateway,
+        authorizer: gateway,
         http_simple,
     };
     run(service_fn(|event| handle(&app, event))).await

@@ -176,7 +176,7 @@ fn outcome(response: Result<Value, authorizer::events::Refusal>, arn: &str) -> O
             Outcome::Forbidden
         };
     }
-    if xecure::gateway::policy::policy_allows(&response["policyDocument"], arn) {
+    if xecure::authorizer::policy::policy_allows(&response["policyDocument"], arn) {
         Outcome::Allowed
     } else {
         Outcome::Forbidden

@@ -70,7 +70,7 @@ async fn a_route_missing_from_the_table_is_denied() {
 #[tokio::test]
 async fn a_revoked_user_is_stopped_within_the_bound() {
     let h = harness().await;
-    let config = h.app.gateway.config().clone();
+    let config = h.app.authorizer.config().clone();
     let token = h.token("orders:read");
     assert_eq!(
         h.reason(&bearer(&token), "GET", "/orders").await,
@@ -160,7 +160,7 @@ async fn a_store_outage_fails_closed_once_the_list_is_too_old_to_keep_the_bound(
         })
     })
     .await;
-    let config = h.app.gateway.config().clone();
+    let config = h.app.authorizer.config().clone();
     let token = h.token("orders:read");
     assert_eq!(
         h.reason(&bearer(&token), "GET", "/orders").await,
@@ -268,7 +268,7 @@ async fn a_warm_container_polls_revocations_once_per_interval_and_nothing_else()
         1,
         "keys read once, at the cold start"
     );
-    let config = h.app.gateway.config().clone();
+    let config = h.app.authorizer.config().clone();
     for n in 0..200 {
         let token = h.token(if n % 2 == 0 {
             "orders:read"

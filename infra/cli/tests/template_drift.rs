@@ -16,8 +16,8 @@ use template::{at, items, keys, parse, resources_of, text, TEMPLATE};
 use xecure::audit::lines::MemoryLines;
 use xecure::audit::log_group::{AuditLogBatch, AuditLogWriter, LogEvent};
 use xecure::audit::{AuditDraft, Auditor, RequestContext};
+use xecure::authorizer::{Decision, Verdict};
 use xecure::domain::{AuditEventKind, AuditOutcome, Timestamp};
-use xecure::gateway::{Decision, Verdict};
 use xecure::ports::{Clock, OsRng, SystemClock};
 use xecure::store::embedded::EmbeddedStore;
 

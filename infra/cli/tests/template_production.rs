@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use template::{at, items, keys, parse, resources, resources_of, text, untagged, TEMPLATE};
 use xecure::api_usage::access_log::{format, AccessRecord, ApiKind, FIELDS};
 use xecure::api_usage::plans::UsagePlans;
-use xecure::gateway::responses::ALL as GATEWAY_RESPONSES;
+use xecure::authorizer::responses::ALL as GATEWAY_RESPONSES;
 
 const SAMCONFIG: &str = include_str!("../../../samconfig.toml");
 const DEPLOY_CHECK: &str = include_str!("../../../tests/deploy/check.sh");

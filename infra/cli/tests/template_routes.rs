@@ -13,10 +13,10 @@ use saphyr::Yaml;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use template::{at, operations, parse, text, Operation, TEMPLATE};
+use xecure::authorizer::backend::{IDENTITY_HEADERS, ORIGIN_VERIFY_HEADER};
+use xecure::authorizer::routes::{Route, RouteTable, BUILT_IN};
+use xecure::authorizer::AuthorizerConfig;
 use xecure::config::OAuthConfig;
-use xecure::gateway::backend::{IDENTITY_HEADERS, ORIGIN_VERIFY_HEADER};
-use xecure::gateway::routes::{Route, RouteTable, BUILT_IN};
-use xecure::gateway::GatewayConfig;
 use xecure::oauth::metadata::{
     APPS_API_PATH, APPS_PATH, AUTHORIZE_PATH, CONSENT_PATH, INTROSPECT_PATH, JWKS_PATH, LOGIN_PATH,
     LOGOUT_PATH, METADATA_PATH, REGISTER_PATH, REVOKE_PATH, TOKEN_PATH,
@@ -363,7 +363,7 @@ fn the_authorizer_cache_stays_within_the_revocation_bound() {
     .parse()
     .unwrap();
     // The largest TTL the stack accepts must be one the authorizer accepts at cold start.
-    let mut config = GatewayConfig::new(&OAuthConfig::for_issuer("https://issuer.example"));
+    let mut config = AuthorizerConfig::new(&OAuthConfig::for_issuer("https://issuer.example"));
     config.revocation_bound = Duration::from_secs(bound);
     config.gateway_cache_ttl = Duration::from_secs(max_ttl);
     assert_eq!(bound, 60);

@@ -2,10 +2,10 @@
 //! it keeps the session cookie, follows 303s by hand, and reads forms out of the HTML the
 //! way a user agent would.
 
+pub mod authorizer_container;
 pub mod both_stores;
 pub mod browser;
 pub mod connect;
-pub mod gateway;
 pub mod registration;
 pub mod system;
 

@@ -14,10 +14,10 @@ use xecure::audit::cloudwatch::{
 use xecure::audit::lines::MemoryLines;
 use xecure::audit::log_group::AuditLogBatch;
 use xecure::audit::Auditor;
+use xecure::authorizer::routes::RouteTable;
+use xecure::authorizer::{Authorizer, AuthorizerConfig};
 use xecure::config::{OAuthConfig, SdkConfig};
 use xecure::domain::{AuditEvent, AuditQuery, AuditSubject, Timestamp, UserId, Username};
-use xecure::gateway::routes::RouteTable;
-use xecure::gateway::{Gateway, GatewayConfig};
 use xecure::ports::{Clock, Store, SystemClock};
 use xecure::signing::{KeySealer, KmsKeySealer};
 use xecure::testing::moto::{fresh_kms_key, fresh_store, unique_name};
@@ -117,17 +117,17 @@ fn kinds(records: &[Value]) -> Vec<String> {
 
 /// The API Gateway authorizer's answer and decision line for `GET /orders` with `token`.
 async fn call_api(store: Arc<dyn Store>, token: &str) -> (Value, Value) {
-    let gateway = Gateway::load(
+    let gateway = Authorizer::load(
         store.clone(),
         store,
         Arc::new(RouteTable::built_in().unwrap()),
-        GatewayConfig::new(&OAuthConfig::for_issuer(ISSUER)),
+        AuthorizerConfig::new(&OAuthConfig::for_issuer(ISSUER)),
         Arc::new(SystemClock),
     )
     .await
     .expect("the gateway loads the published keys");
     let app = AuthorizerApp {
-        gateway,
+        authorizer: gateway,
         http_simple: false,
     };
     let event = json!({

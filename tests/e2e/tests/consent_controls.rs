@@ -8,8 +8,8 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 use xecure::domain::{ClientId, UserId, Username};
+use xecure_e2e::authorizer_container::{allowed, api_verdict, revoked};
 use xecure_e2e::browser::{authorize_path, Page};
-use xecure_e2e::gateway::{allowed, api_verdict, revoked};
 use xecure_e2e::*;
 
 const VERIFIER: &str = "consent-controls-verifier-0123456789abcdefghijklmnopqrstuvwxyz";

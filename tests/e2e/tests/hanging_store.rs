@@ -255,7 +255,7 @@ impl xecure::ports::RevocationStore for Switchable {
 /// bound. Times printed, not asserted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rule_18_the_authorizer_answers_from_its_view_then_fails_closed_when_the_store_hangs() {
-    use xecure::gateway::{Gateway, GatewayConfig, Verdict};
+    use xecure::authorizer::{Authorizer, AuthorizerConfig, Verdict};
     let dir = tempfile::tempdir().unwrap();
     let working: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
     let sealer = LocalKeySealer::open(dir.path()).unwrap();
@@ -277,11 +277,11 @@ async fn rule_18_the_authorizer_answers_from_its_view_then_fails_closed_when_the
         hanging: hanging_store(),
         down: Default::default(),
     });
-    let config = GatewayConfig::new(&OAuthConfig::for_issuer("https://auth.example"));
-    let gateway = Gateway::load(
+    let config = AuthorizerConfig::new(&OAuthConfig::for_issuer("https://auth.example"));
+    let gateway = Authorizer::load(
         working.clone(),
         revocations.clone(),
-        Arc::new(xecure::gateway::routes::RouteTable::built_in().unwrap()),
+        Arc::new(xecure::authorizer::routes::RouteTable::built_in().unwrap()),
         config.clone(),
         clock.clone(),
     )

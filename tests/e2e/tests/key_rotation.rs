@@ -12,11 +12,11 @@ use lambda_http::http::StatusCode;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
+use xecure::authorizer::{AuthorizerConfig, Verdict};
 use xecure::config::OAuthConfig;
-use xecure::gateway::{GatewayConfig, Verdict};
 use xecure::ports::{Clock, SystemClock};
 use xecure::testing::FixedClock;
-use xecure_e2e::gateway::{allowed, api_verdict, authorizer_container, verdict_of};
+use xecure_e2e::authorizer_container::{allowed, api_verdict, authorizer_container, verdict_of};
 use xecure_e2e::*;
 
 /// The `kid` in a JWS's protected header (RFC 7515 section 4.1.4).
@@ -56,7 +56,7 @@ async fn a_rotation_keeps_every_live_token_valid_until_its_key_retires(mut syste
     // read the keys; it then re-reads them at once (at most once per `key_refresh_spacing`,
     // 30 s, so garbage kids cannot make it hammer the store).
     authorizer_clock
-        .advance(GatewayConfig::new(&OAuthConfig::for_issuer(ISSUER)).key_refresh_spacing);
+        .advance(AuthorizerConfig::new(&OAuthConfig::for_issuer(ISSUER)).key_refresh_spacing);
     let (status, after) = token_request(
         &system,
         &[

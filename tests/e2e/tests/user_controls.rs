@@ -7,8 +7,8 @@ use std::time::Duration;
 use xecure::domain::{Password, PasswordHash};
 use xecure::oauth::account_control::AccountControl;
 use xecure::ports::{Clock, OsRng, SystemClock};
+use xecure_e2e::authorizer_container::{allowed, api_verdict, revoked};
 use xecure_e2e::browser::authorize_path;
-use xecure_e2e::gateway::{allowed, api_verdict, revoked};
 use xecure_e2e::*;
 
 const VERIFIER: &str = "user-controls-verifier-0123456789abcdefghijklmnopqrstuvwxyz";

@@ -9,10 +9,10 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
+use xecure::authorizer::routes::RouteTable;
+use xecure::authorizer::{Authorizer, AuthorizerConfig};
 use xecure::config::OAuthConfig;
 use xecure::domain::*;
-use xecure::gateway::routes::RouteTable;
-use xecure::gateway::{Gateway, GatewayConfig};
 use xecure::jwt::AccessTokenClaims;
 use xecure::ports::{Clock, KeyStore, RevocationStore, SystemClock};
 use xecure::signing::{generate_key, SigningAlgorithm};
@@ -73,8 +73,8 @@ pub async fn harness_with_stores(
     let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
     let clock = Arc::new(FixedClock::at(SystemClock.now()));
     let (pkcs8, public_jwk) = publish_key(store.as_ref(), KID, clock.now()).await;
-    let config = GatewayConfig::new(&OAuthConfig::for_issuer(ISSUER));
-    let gateway = Gateway::load(
+    let config = AuthorizerConfig::new(&OAuthConfig::for_issuer(ISSUER));
+    let gateway = Authorizer::load(
         keys(store.clone()),
         revocations(store.clone()),
         Arc::new(RouteTable::built_in().unwrap()),
@@ -85,7 +85,7 @@ pub async fn harness_with_stores(
     .unwrap();
     Harness {
         app: AuthorizerApp {
-            gateway,
+            authorizer: gateway,
             http_simple: false,
         },
         store,

@@ -10,8 +10,8 @@ use lambda_http::{Body, Response};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use xecure::gateway::backend::{origin_verified, ORIGIN_VERIFY_HEADER};
-use xecure::gateway::routes::Route;
+use xecure::authorizer::backend::{origin_verified, ORIGIN_VERIFY_HEADER};
+use xecure::authorizer::routes::Route;
 
 /// Orders per user, in memory: enough to show reads and writes per scope.
 pub struct DemoApi {
@@ -95,7 +95,7 @@ impl DemoApi {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use xecure::gateway::routes::RouteTable;
+    use xecure::authorizer::routes::RouteTable;
 
     fn profile(api: &DemoApi, headers: &[(&str, &str)]) -> (u16, String) {
         let table = RouteTable::built_in().unwrap();

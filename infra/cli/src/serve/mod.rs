@@ -1,15 +1,15 @@
 //! `xecure serve`: the whole system on one loopback port, no AWS account. The OAuth
 //! endpoints run the same handler functions the Lambdas run (HTTP converted to lambda_http
 //! requests in process); the demo API behind them is guarded by the authorizer, invoked the
-//! way API Gateway invokes it (see `gateway.rs`).
+//! way API Gateway invokes it (see `api_gateway.rs`).
 
 pub mod access_log;
+mod api_gateway;
+#[cfg(test)]
+mod api_gateway_tests;
 mod bootstrap;
 mod demo_api;
 mod demo_app;
-mod gateway;
-#[cfg(test)]
-mod gateway_tests;
 mod health;
 pub(crate) mod http;
 #[cfg(test)]
@@ -44,7 +44,7 @@ pub struct ServeArgs {
     pub issuer: Option<String>,
     /// How the local gateway calls the authorizer, as a REST API would.
     #[arg(long, value_enum, default_value = "token")]
-    pub authorizer_mode: gateway::AuthorizerMode,
+    pub authorizer_mode: api_gateway::AuthorizerMode,
     /// Usage plans on the protected routes, as the template's REST API enforces them: each
     /// app needs a plan (`xecure usage-plan assign`); the demo clients get `standard`.
     /// Needs a local data directory (the assignments live there).
@@ -145,7 +145,7 @@ pub async fn run(args: ServeArgs, target: &Target) -> Result<(), String> {
         None => format!("http://{}", served_as(&args.listen, &listener)?),
     };
     let mut welcome = bootstrap::ensure_demo_setup(target, &issuer).await?;
-    let mut system = gateway::LocalSystem::build(target, &issuer, args.authorizer_mode).await?;
+    let mut system = api_gateway::LocalSystem::build(target, &issuer, args.authorizer_mode).await?;
     match (&target.data_dir, args.per_app_limits) {
         (Some(dir), PerAppLimitsMode::Enforced) => {
             let assignments = per_app_limits::assignments_path(dir);

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use xecure::api_usage::plans::{usage_identifier_key, QuotaPeriod, UsagePlan, UsagePlans};
+use xecure::authorizer::responses::{GatewayResponse, INVALID_API_KEY, QUOTA_EXCEEDED, THROTTLED};
 use xecure::domain::Timestamp;
-use xecure::gateway::responses::{GatewayResponse, INVALID_API_KEY, QUOTA_EXCEEDED, THROTTLED};
 
 /// The local gateway's API id and stage, in its method ARNs and usage-plan keys.
 pub const LOCAL_API_ID: &str = "xecure-local";

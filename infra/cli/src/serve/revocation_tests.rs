@@ -2,7 +2,7 @@
 //! connected-apps page; its refresh token fails at once, and once the 60 s bound has passed
 //! the authorizer denies its access token, so the protected API answers 401.
 
-use super::gateway::{AuthorizerMode, LocalSystem};
+use super::api_gateway::{AuthorizerMode, LocalSystem};
 use super::test_store::store_with_signing_key;
 use crate::target::Target;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -1,9 +1,9 @@
 //! The authorizer's view of an access token, as API Gateway would ask for it.
 
 use std::sync::Arc;
+use xecure::authorizer::routes::RouteTable;
+use xecure::authorizer::{Authorizer, AuthorizerConfig, Verdict};
 use xecure::config::OAuthConfig;
-use xecure::gateway::routes::RouteTable;
-use xecure::gateway::{Gateway, GatewayConfig, Verdict};
 use xecure::ports::{Clock, Store, SystemClock};
 
 /// The verdict on `method path` of the demo API with `token`, from an authorizer container
@@ -21,12 +21,12 @@ pub async fn api_verdict(store: Arc<dyn Store>, token: &str, method: &str, path:
 
 /// An authorizer container started at `clock`'s now: it has read the published keys and
 /// keeps them.
-pub async fn authorizer_container(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Gateway {
-    Gateway::load(
+pub async fn authorizer_container(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Authorizer {
+    Authorizer::load(
         store.clone(),
         store,
         Arc::new(RouteTable::built_in().expect("the route table")),
-        GatewayConfig::new(&OAuthConfig::for_issuer(crate::ISSUER)),
+        AuthorizerConfig::new(&OAuthConfig::for_issuer(crate::ISSUER)),
         clock,
     )
     .await
@@ -34,7 +34,7 @@ pub async fn authorizer_container(store: Arc<dyn Store>, clock: Arc<dyn Clock>) 
 }
 
 /// The verdict of an already running authorizer container on `method path` with `token`.
-pub async fn verdict_of(gateway: &Gateway, token: &str, method: &str, path: &str) -> Verdict {
+pub async fn verdict_of(gateway: &Authorizer, token: &str, method: &str, path: &str) -> Verdict {
     let arn = format!("arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/{method}{path}");
     gateway.decide(Ok(token), Some(&arn)).await.verdict
 }

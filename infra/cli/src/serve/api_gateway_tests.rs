@@ -3,7 +3,7 @@
 //! 503 that is not cached, and one access-log record per call with the app that made it.
 
 use super::access_log::{access_log_path, AccessLog};
-use super::gateway::{AuthorizerMode, LocalSystem};
+use super::api_gateway::{AuthorizerMode, LocalSystem};
 use super::per_app_limits::{assignments_path, write_assignments, Assignments, PerAppLimits};
 use super::test_store::store_with_signing_key;
 use crate::target::Target;

@@ -28,15 +28,15 @@ use token::limits::EdgeLimits;
 use xecure::api_usage::access_log::AccessRecord;
 use xecure::audit::lines::StdoutLines;
 use xecure::audit::Auditor;
-use xecure::config::{InteractionConfig, OAuthConfig, RateLimitConfig};
-use xecure::domain::{OpaqueToken, Timestamp};
-use xecure::gateway::backend::{IDENTITY_HEADERS, ORIGIN_VERIFY_HEADER};
-use xecure::gateway::policy::policy_allows;
-use xecure::gateway::responses::{
+use xecure::authorizer::backend::{IDENTITY_HEADERS, ORIGIN_VERIFY_HEADER};
+use xecure::authorizer::policy::policy_allows;
+use xecure::authorizer::responses::{
     GatewayResponse, ACCESS_DENIED, AUTHORIZER_FAILURE, INVALID_API_KEY, UNAUTHORIZED,
 };
-use xecure::gateway::routes::{Route, RouteTable};
-use xecure::gateway::{Gateway, GatewayConfig};
+use xecure::authorizer::routes::{Route, RouteTable};
+use xecure::authorizer::{Authorizer, AuthorizerConfig};
+use xecure::config::{InteractionConfig, OAuthConfig, RateLimitConfig};
+use xecure::domain::{OpaqueToken, Timestamp};
 use xecure::oauth::interaction::AuthorizationFlow;
 use xecure::oauth::token::TokenService;
 use xecure::oauth::Dependencies;
@@ -141,9 +141,9 @@ impl LocalSystem {
         let interaction = InteractionConfig::from_env().map_err(|e| e.to_string())?;
         let flow = AuthorizationFlow::new(deps, interaction);
         let routes = Arc::new(RouteTable::from_env().map_err(|e| e.to_string())?);
-        let gateway_config = GatewayConfig::new(&config);
+        let gateway_config = AuthorizerConfig::new(&config);
         let cache_ttl = gateway_config.gateway_cache_ttl;
-        let authorizer = Gateway::load(
+        let authorizer = Authorizer::load(
             store,
             revocations,
             routes.clone(),
@@ -157,7 +157,7 @@ impl LocalSystem {
             flow,
             token,
             authorizer: AuthorizerApp {
-                gateway: authorizer,
+                authorizer,
                 http_simple: false,
             },
             mode,

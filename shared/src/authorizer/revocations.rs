@@ -6,7 +6,7 @@
 //! a `RevocationIndex`: a check costs a few hash lookups however many entries are live.
 //!
 //! A revocation reaches this container within `poll_every`; API Gateway's policy cache adds
-//! its TTL; `GatewayConfig` keeps the sum within the configured bound. If polls fail or hang
+//! its TTL; `AuthorizerConfig` keeps the sum within the configured bound. If polls fail or hang
 //! and the view grows older than `max_stale`, the bound can no longer be kept: every call is
 //! denied until a poll succeeds.
 

@@ -28,7 +28,7 @@ use std::time::Duration;
 
 /// Settings of the authorizer, read once per cold start.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GatewayConfig {
+pub struct AuthorizerConfig {
     pub issuer: String,
     pub audience: String,
     /// Clock skew tolerated on exp, nbf and iat.
@@ -49,9 +49,9 @@ pub struct GatewayConfig {
     pub poll_limits: revocations::PollLimits,
 }
 
-impl GatewayConfig {
+impl AuthorizerConfig {
     pub fn new(oauth: &OAuthConfig) -> Self {
-        GatewayConfig {
+        AuthorizerConfig {
             issuer: oauth.issuer.clone(),
             audience: oauth.audience.clone(),
             leeway: Duration::from_secs(30),
@@ -65,7 +65,7 @@ impl GatewayConfig {
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {
-        let mut config = GatewayConfig::new(&OAuthConfig::from_env()?);
+        let mut config = AuthorizerConfig::new(&OAuthConfig::from_env()?);
         let seconds = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
             match std::env::var(name) {
                 Err(_) => Ok(default),
@@ -129,13 +129,13 @@ pub struct Decision {
     pub route: String,
 }
 
-pub struct Gateway {
+pub struct Authorizer {
     keyring: LiveKeyring,
     revocations: RevocationCache,
     claims: VerifiedClaimsCache,
     routes: Arc<RouteTable>,
     expectations: TokenExpectations,
-    config: GatewayConfig,
+    config: AuthorizerConfig,
     clock: Arc<dyn Clock>,
     last_key_refresh: Mutex<Timestamp>,
 }
@@ -144,13 +144,13 @@ pub struct Gateway {
 /// a warm invocation's only network call is the revocation poll.
 const NO_TIMED_RELOAD: Duration = Duration::from_secs(365 * 24 * 3600);
 
-impl Gateway {
+impl Authorizer {
     /// Loads the published keys (one Query); fails if they cannot be read.
     pub async fn load(
         keys: Arc<dyn KeyStore>,
         revocation_store: Arc<dyn RevocationStore>,
         routes: Arc<RouteTable>,
-        config: GatewayConfig,
+        config: AuthorizerConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, KeyringError> {
         let keyring = LiveKeyring::load(keys, None, clock.clone(), NO_TIMED_RELOAD).await?;
@@ -167,7 +167,7 @@ impl Gateway {
             audience: config.audience.clone(),
             leeway_secs: i64::try_from(config.leeway.as_secs()).unwrap_or(30),
         };
-        Ok(Gateway {
+        Ok(Authorizer {
             keyring,
             revocations,
             claims: VerifiedClaimsCache::new(config.claims_cache_entries),
@@ -179,7 +179,7 @@ impl Gateway {
         })
     }
 
-    pub fn config(&self) -> &GatewayConfig {
+    pub fn config(&self) -> &AuthorizerConfig {
         &self.config
     }
 
