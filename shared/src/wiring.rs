@@ -66,7 +66,7 @@ impl LambdaWiring {
     pub async fn token_service(&self) -> Result<TokenService, WiringError> {
         let sealer = Arc::new(KmsKeySealer::from_config(&self.aws, kms_key_id_from_env()?));
         let keyring = LiveKeyring::load(
-            self.deps.store.clone(),
+            self.deps.token_function_store(),
             Some(sealer),
             self.deps.clock.clone(),
             KEYRING_RELOAD,

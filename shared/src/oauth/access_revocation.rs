@@ -9,7 +9,7 @@ use crate::domain::{
     AuditEventKind, AuditOutcome, ClientId, EventId, Revocation, RevocationStamp, RevocationTarget,
     Timestamp, UserId,
 };
-use crate::ports::{Rng, Store, StoreResult};
+use crate::ports::{GrantStore, RevocationStore, Rng, Store, StoreResult};
 use crate::store::client_cache::CLIENT_CACHE_TTL;
 use std::time::Duration;
 
@@ -30,9 +30,11 @@ pub fn entry(
 }
 
 /// Who withdraws access, when, and how long the revocation entries must last (at least as
-/// long as any access token they may have to stop).
-pub struct AccessRevoker<'a> {
-    pub store: &'a dyn Store,
+/// long as any access token they may have to stop). Each control asks of `store` only the
+/// ports it writes (the impl blocks' bounds), so a function's narrow store capability
+/// (`ports::InteractionStore`, `ports::TokenFunctionStore`) can run the controls it serves.
+pub struct AccessRevoker<'a, S: ?Sized = dyn Store> {
+    pub store: &'a S,
     pub auditor: &'a Auditor,
     pub rng: &'a dyn Rng,
     pub now: Timestamp,
@@ -42,7 +44,7 @@ pub struct AccessRevoker<'a> {
     pub context: &'a RequestContext,
 }
 
-impl AccessRevoker<'_> {
+impl<S: ?Sized> AccessRevoker<'_, S> {
     fn stamp(&self) -> RevocationStamp {
         RevocationStamp {
             id: EventId::generate(self.rng),
@@ -50,7 +52,9 @@ impl AccessRevoker<'_> {
             expires_at: self.now.plus(self.token_lifetime),
         }
     }
+}
 
+impl<S: GrantStore + ?Sized> AccessRevoker<'_, S> {
     /// Revokes the grant `user` gave `client` and audits `consent_revoked`; false (and no
     /// audit record) if there was no active grant.
     pub async fn revoke_consent(&self, user: &UserId, client: &ClientId) -> StoreResult<bool> {
@@ -70,7 +74,9 @@ impl AccessRevoker<'_> {
         self.auditor.record(draft, self.context).await;
         Ok(true)
     }
+}
 
+impl<S: GrantStore + RevocationStore + ?Sized> AccessRevoker<'_, S> {
     /// For a client being disabled or removed: revokes every active grant it holds and puts
     /// a client revocation entry, which stops its access tokens (`client_credentials` ones
     /// included) issued up to `CLIENT_CACHE_TTL` from now: warm containers may still hold
@@ -83,7 +89,9 @@ impl AccessRevoker<'_> {
         self.store.put_revocation(&entry).await?;
         Ok(revoked)
     }
+}
 
+impl<S: GrantStore + ?Sized> AccessRevoker<'_, S> {
     /// Revokes every active grant users gave `client`, each in its own atomic write (a
     /// client may hold more grants than one transaction can carry); how many.
     pub(crate) async fn revoke_grants_of(&self, client: &ClientId) -> StoreResult<usize> {
@@ -95,7 +103,9 @@ impl AccessRevoker<'_> {
         }
         Ok(revoked)
     }
+}
 
+impl<S: ?Sized> AccessRevoker<'_, S> {
     /// An entry dated `CLIENT_CACHE_TTL` ahead: it also stops tokens that warm containers
     /// issue from a cached copy of the client record as it was before the change.
     pub(crate) fn entry_after_client_caches(&self, target: RevocationTarget) -> Revocation {

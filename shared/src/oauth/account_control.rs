@@ -8,7 +8,7 @@
 use crate::audit::AuditDraft;
 use crate::domain::{AuditEventKind, AuditOutcome, PasswordHash, RevocationTarget, User, Username};
 use crate::oauth::access_revocation::{entry, AccessRevoker};
-use crate::ports::{StoreError, StoreResult};
+use crate::ports::{StoreError, StoreResult, UserStore};
 
 /// A change to an account.
 #[derive(Debug, Clone)]
@@ -66,7 +66,7 @@ fn no_such_user(username: &Username) -> StoreError {
     StoreError::NotFound(format!("user {username}"))
 }
 
-impl AccessRevoker<'_> {
+impl<S: UserStore + ?Sized> AccessRevoker<'_, S> {
     /// Applies `control` to the account of `username` and audits it; the account as stored
     /// (unchanged if the control changed nothing).
     pub async fn control_user(

@@ -6,14 +6,16 @@
 
 use crate::audit::Auditor;
 use crate::config::OAuthConfig;
-use crate::ports::{Clock, OsRng, Rng, Store, SystemClock};
+use crate::ports::{Clock, InteractionStore, OsRng, Rng, Store, SystemClock, TokenFunctionStore};
 use crate::scopes::ScopeCatalogue;
 use crate::store::client_cache::{CachedClients, CLIENT_CACHE_TTL};
 use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct Dependencies {
-    pub store: Arc<dyn Store>,
+    /// Private: a service takes its function's capability (`interaction_store`,
+    /// `token_function_store`), never the whole table.
+    store: Arc<dyn Store>,
     /// Clients read through the process's cache (`CLIENT_CACHE_TTL`); a registration change
     /// drops its entry at once.
     pub clients: Arc<CachedClients>,
@@ -35,6 +37,16 @@ impl Dependencies {
             rng: Arc::new(OsRng),
             catalogue: Arc::new(ScopeCatalogue::built_in()),
         }
+    }
+
+    /// The store as the authorize and consent functions may use it.
+    pub fn interaction_store(&self) -> Arc<dyn InteractionStore> {
+        self.store.clone()
+    }
+
+    /// The store as the token function may use it.
+    pub fn token_function_store(&self) -> Arc<dyn TokenFunctionStore> {
+        self.store.clone()
     }
 
     /// The same dependencies, the audit trail reconfigured (log group, line sink).

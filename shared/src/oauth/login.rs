@@ -12,7 +12,7 @@ use crate::domain::{
 };
 use crate::hashing::{Busy, HashingPool};
 use crate::oauth::Dependencies;
-use crate::ports::{AttemptSettled, LoginAdmission};
+use crate::ports::{AttemptSettled, InteractionStore, LoginAdmission};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -57,6 +57,8 @@ static DECOY_HASH: LazyLock<PasswordHash> = LazyLock::new(|| {
 
 pub struct LoginService {
     deps: Dependencies,
+    /// The authorize and consent functions' capability (`ports::InteractionStore`).
+    store: Arc<dyn InteractionStore>,
     policy: LoginPolicy,
     session_ttl: Duration,
     hashing: &'static HashingPool,
@@ -66,8 +68,10 @@ impl LoginService {
     /// Login checks over `deps` (its store, clock, randomness and audit trail).
     pub fn new(deps: Dependencies, policy: LoginPolicy, session_ttl: Duration) -> Self {
         let hashing = crate::hashing::shared(policy.hash_queue);
+        let store = deps.interaction_store();
         LoginService {
             deps,
+            store,
             policy,
             session_ttl,
             hashing,
@@ -161,7 +165,7 @@ impl LoginService {
             source_ip: context.source_ip.clone(),
             user_agent: context.user_agent.clone(),
         };
-        self.deps.store.put_session(&session).await?;
+        self.store.put_session(&session).await?;
         Ok((cookie, session))
     }
 
@@ -186,12 +190,11 @@ impl LoginService {
         // Rule 17: the attempt is counted before its password is checked, atomically, so a
         // burst of parallel attempts checks at most the limit.
         let admission = self
-            .deps
             .store
             .reserve_login_attempt(&keys, &self.policy, now)
             .await?;
         let user = match &username {
-            Some(name) => match self.deps.store.get_user_by_username(name).await {
+            Some(name) => match self.store.get_user_by_username(name).await {
                 Ok(user) => user,
                 Err(error) => {
                     self.give_back(&admission).await;
@@ -220,8 +223,7 @@ impl LoginService {
             Ok(verdict) => verdict,
             Err(Busy) => {
                 tracing::warn!("login refused: the password hashing queue is full");
-                self.deps
-                    .store
+                self.store
                     .settle_login_attempt(&reserved, AttemptSettled::NotChecked)
                     .await?;
                 return Ok(Checked::Not(LoginOutcome::Busy {
@@ -236,8 +238,7 @@ impl LoginService {
                 self.count_failure(&reserved, now, &audit).await?,
             ));
         };
-        self.deps
-            .store
+        self.store
             .settle_login_attempt(&reserved, AttemptSettled::LoggedIn)
             .await?;
         Ok(Checked::Verified(user, audit))
@@ -248,7 +249,6 @@ impl LoginService {
     async fn give_back(&self, admission: &LoginAdmission) {
         if let LoginAdmission::Granted(reserved) = admission {
             let _ = self
-                .deps
                 .store
                 .settle_login_attempt(reserved, AttemptSettled::NotChecked)
                 .await;
@@ -262,7 +262,6 @@ impl LoginService {
         audit: &Audit<'_>,
     ) -> Result<LoginOutcome, OAuthError> {
         let started = self
-            .deps
             .store
             .login_attempt_failed(reserved, &self.policy, now)
             .await?;

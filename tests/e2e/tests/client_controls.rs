@@ -489,9 +489,17 @@ async fn disabled_client(mut system: System) {
     );
     let (status, _) = system.app_posts("/introspect", &[("token", &access)]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let verdict =
-        xecure_e2e::authorizer_container::api_verdict(system.store.clone(), &access, "GET", "/orders").await;
-    assert!(xecure_e2e::authorizer_container::revoked(&verdict), "{verdict:?}");
+    let verdict = xecure_e2e::authorizer_container::api_verdict(
+        system.store.clone(),
+        &access,
+        "GET",
+        "/orders",
+    )
+    .await;
+    assert!(
+        xecure_e2e::authorizer_container::revoked(&verdict),
+        "{verdict:?}"
+    );
 }
 on_both_stores!(
     rule_16_a_disabled_client_is_unknown_to_every_endpoint,

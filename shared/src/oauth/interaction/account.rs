@@ -83,9 +83,12 @@ const ACCOUNT_CHANGED: &str =
 
 impl AuthorizationFlow {
     /// The user's own controls, acting as `by: "user"`.
-    pub(super) fn user_revoker<'a>(&'a self, context: &'a RequestContext) -> AccessRevoker<'a> {
+    pub(super) fn user_revoker<'a>(
+        &'a self,
+        context: &'a RequestContext,
+    ) -> AccessRevoker<'a, dyn crate::ports::InteractionStore> {
         AccessRevoker {
-            store: self.deps.store.as_ref(),
+            store: self.store.as_ref(),
             auditor: &self.deps.auditor,
             rng: self.deps.rng.as_ref(),
             now: self.deps.clock.now(),
@@ -96,8 +99,7 @@ impl AuthorizationFlow {
     }
 
     async fn account_of(&self, session: &LoginSession) -> Result<User, OAuthError> {
-        self.deps
-            .store
+        self.store
             .get_user(&session.user_id)
             .await?
             .ok_or_else(|| OAuthError::new(ErrorCode::AccessDenied, "This account is gone."))
@@ -110,7 +112,6 @@ impl AuthorizationFlow {
     ) -> Result<Vec<SessionView>, OAuthError> {
         let user = self.account_of(session).await?;
         let sessions = self
-            .deps
             .store
             .list_user_sessions(&session.user_id, self.deps.clock.now(), MAX_LISTED_SESSIONS)
             .await?;
@@ -136,14 +137,13 @@ impl AuthorizationFlow {
         context: &RequestContext,
     ) -> Result<bool, OAuthError> {
         let sessions = self
-            .deps
             .store
             .list_user_sessions(&session.user_id, self.deps.clock.now(), MAX_LISTED_SESSIONS)
             .await?;
         let Some(ended) = sessions.iter().find(|s| reference(s) == reference_text) else {
             return Ok(false);
         };
-        self.deps.store.delete_session(&ended.digest).await?;
+        self.store.delete_session(&ended.digest).await?;
         let draft = crate::audit::AuditDraft::new(
             crate::domain::AuditEventKind::Logout,
             crate::domain::AuditOutcome::Success,

@@ -23,7 +23,7 @@ impl AuthorizationFlow {
         &self,
         session: &LoginSession,
     ) -> Result<Vec<ConnectedApp>, OAuthError> {
-        let grants = self.deps.store.list_grants(&session.user_id).await?;
+        let grants = self.store.list_grants(&session.user_id).await?;
         let mut apps = Vec::new();
         for grant in grants.into_iter().filter(Grant::is_active) {
             // A client removed without its grants being revoked (before removal revoked

@@ -38,7 +38,6 @@ impl AuthorizationFlow {
         // Single use: of two submissions of one form, only one goes on.
         let now = self.deps.clock.now();
         let pending = match self
-            .deps
             .store
             .take_pending_authorization(&pending.digest, now)
             .await

@@ -38,7 +38,6 @@ impl AuthorizationFlow {
     ) -> Result<Grant, OAuthError> {
         for _ in 0..ATTEMPTS {
             let stored = self
-                .deps
                 .store
                 .get_grant(&session.user_id, &pending.client_id)
                 .await?;
@@ -52,7 +51,6 @@ impl AuthorizationFlow {
             let write = self.grant_write(stored.as_ref(), pending, session, approved, now);
             let write = write?;
             if self
-                .deps
                 .store
                 .save_grant(&write.grant, write.stops.as_ref())
                 .await?

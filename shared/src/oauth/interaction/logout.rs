@@ -16,7 +16,7 @@ impl AuthorizationFlow {
         let Some(session) = self.session(cookie).await? else {
             return Ok(false);
         };
-        self.deps.store.delete_session(&session.digest).await?;
+        self.store.delete_session(&session.digest).await?;
         let draft = AuditDraft::new(AuditEventKind::Logout, AuditOutcome::Success)
             .user(&session.user_id)
             .detail("session_age_secs", {

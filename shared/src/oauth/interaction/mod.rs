@@ -29,7 +29,8 @@ use crate::domain::{
     RedirectUri, TokenDigest,
 };
 use crate::oauth::Dependencies;
-use crate::ports::ClientStore;
+use crate::ports::{ClientStore, InteractionStore};
+use std::sync::Arc;
 
 /// What the browser is shown or sent to next.
 #[derive(Debug)]
@@ -80,6 +81,8 @@ const MAX_HANDLE_LEN: usize = 128;
 
 pub struct AuthorizationFlow {
     deps: Dependencies,
+    /// The only store handle the flow uses: the authorize and consent functions' capability.
+    store: Arc<dyn InteractionStore>,
     interaction: InteractionConfig,
 }
 
@@ -93,7 +96,12 @@ fn expired_handoff() -> OAuthError {
 impl AuthorizationFlow {
     /// The authorize and consent functions' service over `deps`.
     pub fn new(deps: Dependencies, interaction: InteractionConfig) -> Self {
-        AuthorizationFlow { deps, interaction }
+        let store = deps.interaction_store();
+        AuthorizationFlow {
+            deps,
+            store,
+            interaction,
+        }
     }
 
     pub fn config(&self) -> &OAuthConfig {
@@ -139,14 +147,13 @@ impl AuthorizationFlow {
             return Ok(None);
         };
         let Some(session) = self
-            .deps
             .store
             .get_session(&cookie.digest(), self.deps.clock.now())
             .await?
         else {
             return Ok(None);
         };
-        let account = self.deps.store.get_user(&session.user_id).await?;
+        let account = self.store.get_user(&session.user_id).await?;
         Ok(account
             .filter(|user| user.accepts_sign_in_from(session.authenticated_at))
             .map(|_| session))
@@ -285,7 +292,6 @@ impl AuthorizationFlow {
         };
         if let Some(grant) = remembered.filter(|_| pending.prompt != Prompt::Consent) {
             return match self
-                .deps
                 .store
                 .take_pending_authorization(&pending.digest, self.deps.clock.now())
                 .await
@@ -326,7 +332,6 @@ impl AuthorizationFlow {
             return Err(Step::ShowError(expired_handoff()));
         }
         match self
-            .deps
             .store
             .get_pending_authorization(&TokenDigest::of(handle), self.deps.clock.now())
             .await
@@ -350,7 +355,7 @@ impl AuthorizationFlow {
     }
 
     async fn park(&self, pending: &PendingAuthorization) -> Result<(), OAuthError> {
-        Ok(self.deps.store.put_pending_authorization(pending).await?)
+        Ok(self.store.put_pending_authorization(pending).await?)
     }
 
     /// Security rule 14: consent is never implied. It is remembered only when the user
@@ -364,7 +369,6 @@ impl AuthorizationFlow {
         client: &Client,
     ) -> Result<Option<Grant>, OAuthError> {
         let grant = self
-            .deps
             .store
             .get_grant(&session.user_id, &pending.client_id)
             .await?;
@@ -426,7 +430,7 @@ impl AuthorizationFlow {
             auth_time: session.authenticated_at,
         };
         let code = match issue_authorization_code(
-            self.deps.store.as_ref(),
+            self.store.as_ref(),
             self.deps.rng.as_ref(),
             self.deps.clock.now(),
             self.deps.config.code_ttl,

@@ -26,7 +26,7 @@ impl Registrar {
             || invalid_token("the registration access token is not valid for this client");
         let presented = bearer_token(authorization).map_err(|_| refused())?;
         let id = ClientId::parse(client_id).map_err(|_| refused())?;
-        let client = self.deps.store.get_client(&id).await?.ok_or_else(refused)?;
+        let client = self.store.get_client(&id).await?.ok_or_else(refused)?;
         let now = self.deps.clock.now();
         let matches = client.registration.as_ref().is_some_and(|registration| {
             let live = registration
@@ -48,9 +48,9 @@ impl Registrar {
         &'a self,
         context: &'a RequestContext,
         now: crate::domain::Timestamp,
-    ) -> AccessRevoker<'a> {
+    ) -> AccessRevoker<'a, dyn crate::ports::TokenFunctionStore> {
         AccessRevoker {
-            store: self.deps.store.as_ref(),
+            store: self.store.as_ref(),
             auditor: &self.deps.auditor,
             rng: self.deps.rng.as_ref(),
             now,
@@ -134,7 +134,7 @@ impl Registrar {
         self.revoker(context, self.deps.clock.now())
             .revoke_client(&client.id)
             .await?;
-        let deleted = self.deps.store.delete_client(&client.id).await;
+        let deleted = self.store.delete_client(&client.id).await;
         self.deps.clients.forget(&client.id);
         deleted?;
         self.audit(AuditEventKind::ClientRemoved, &client, context)

@@ -20,8 +20,10 @@ use crate::oauth::bearer::bearer_token;
 use crate::oauth::metadata::REGISTER_PATH;
 use crate::oauth::Dependencies;
 use crate::oauth::{ErrorCode, OAuthError};
+use crate::ports::TokenFunctionStore;
 use metadata::SentMetadata;
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// Longest registration request body accepted.
 const MAX_BODY: usize = 64 * 1024;
@@ -39,6 +41,8 @@ const SERVER_FIELDS: [&str; 4] = [
 /// minute.
 pub struct Registrar {
     deps: Dependencies,
+    /// Registration runs in the token function: its capability.
+    store: Arc<dyn TokenFunctionStore>,
 }
 
 fn invalid_token(why: &str) -> OAuthError {
@@ -62,7 +66,8 @@ fn json_object(body: &[u8]) -> Result<Map<String, Value>, OAuthError> {
 
 impl Registrar {
     pub fn new(deps: Dependencies) -> Self {
-        Registrar { deps }
+        let store = deps.token_function_store();
+        Registrar { deps, store }
     }
 
     fn checked(&self, object: Map<String, Value>) -> Result<ClientMetadata, OAuthError> {
@@ -88,7 +93,6 @@ impl Registrar {
         })?;
         let now = self.deps.clock.now();
         if self
-            .deps
             .store
             .get_initial_access_token(&TokenDigest::of(presented), now)
             .await?
@@ -106,7 +110,7 @@ impl Registrar {
             registration: Some(self.registration(&access_token, now)),
             ..metadata.applied_to(Client::new(id, "", kind, now))
         };
-        self.deps.store.put_client(&client).await?;
+        self.store.put_client(&client).await?;
         self.audit(AuditEventKind::ClientRegistered, &client, context)
             .await;
         Ok(self.information(&client, secret.as_ref(), &access_token))

@@ -28,7 +28,7 @@ impl TokenService {
     ) -> Result<TokenResponse, OAuthError> {
         let now = self.now();
         let presented = OpaqueToken::new(params.require("code")?);
-        let Some(code) = self.deps.store.get_code(&presented.digest(), now).await? else {
+        let Some(code) = self.store.get_code(&presented.digest(), now).await? else {
             return Err(invalid_code("unknown or expired code"));
         };
         // RFC 6749 section 4.1.3: "ensure that the authorization code was issued to the
@@ -83,7 +83,6 @@ impl TokenService {
             .as_ref()
             .map(|value| self.new_family(&code, value));
         match self
-            .deps
             .store
             .redeem_code(&code, now, new_family.as_ref())
             .await?
@@ -176,10 +175,9 @@ impl TokenService {
     ) -> Result<(), OAuthError> {
         let stamp = self.revocation_stamp(self.now());
         let revoked = match &code.family_id {
-            Some(family) => self.deps.store.revoke_family(family, &stamp).await?,
+            Some(family) => self.store.revoke_family(family, &stamp).await?,
             None => {
-                self.deps
-                    .store
+                self.store
                     .revoke_grant(&code.user_id, &code.client_id, &stamp)
                     .await?
             }

@@ -72,26 +72,19 @@ impl TokenService {
         token: &str,
         now: Timestamp,
     ) -> Result<Option<Introspection>, OAuthError> {
-        let Some(refresh) = self
-            .deps
-            .store
-            .get_refresh(&TokenDigest::of(token), now)
-            .await?
-        else {
+        let Some(refresh) = self.store.get_refresh(&TokenDigest::of(token), now).await? else {
             return Ok(None);
         };
         let family = self
-            .deps
             .store
             .get_refresh_family(&refresh.family_id, now)
             .await?;
         let grant = self
-            .deps
             .store
             .get_grant(&refresh.user_id, &refresh.client_id)
             .await?
             .filter(|g| g.is_active() && g.id == refresh.grant_id);
-        let account = self.deps.store.get_user(&refresh.user_id).await?;
+        let account = self.store.get_user(&refresh.user_id).await?;
         // What a rotation would still give: the grant and the client bound it (rule 16).
         let scope = grant.map_or_else(Scope::default, |grant| {
             refresh
@@ -134,7 +127,7 @@ impl TokenService {
         }
         // Only entries made after the token was issued can stop it.
         let since = Timestamp::from_secs(claims.iat - 1);
-        let revocations = self.deps.store.list_revocations_since(since, now).await?;
+        let revocations = self.store.list_revocations_since(since, now).await?;
         if revoked_by(&claims, &revocations).is_some() {
             return Ok(None);
         }

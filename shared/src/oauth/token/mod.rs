@@ -21,7 +21,7 @@ use crate::domain::{
 use crate::jwt::LEEWAY;
 use crate::jwt::{sign_access_token, verify_access_token, AccessTokenClaims, TokenExpectations};
 use crate::oauth::Dependencies;
-use crate::ports::StoreError;
+use crate::ports::{StoreError, TokenFunctionStore};
 use crate::signing::LiveKeyring;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -74,13 +74,20 @@ pub(crate) struct SignedAccessToken {
 
 pub struct TokenService {
     deps: Dependencies,
+    /// The only store handle the endpoints use: the token function's capability.
+    store: Arc<dyn TokenFunctionStore>,
     keyring: Arc<LiveKeyring>,
 }
 
 impl TokenService {
     /// The token, revocation and introspection endpoints over `deps`, signing with `keyring`.
     pub fn new(deps: Dependencies, keyring: Arc<LiveKeyring>) -> Self {
-        TokenService { deps, keyring }
+        let store = deps.token_function_store();
+        TokenService {
+            deps,
+            store,
+            keyring,
+        }
     }
 
     pub fn config(&self) -> &OAuthConfig {

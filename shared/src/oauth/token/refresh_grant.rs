@@ -27,7 +27,7 @@ impl TokenService {
         let now = self.now();
         let presented = OpaqueToken::new(params.require("refresh_token")?);
         let digest = presented.digest();
-        let Some(token) = self.deps.store.get_refresh(&digest, now).await? else {
+        let Some(token) = self.store.get_refresh(&digest, now).await? else {
             return Err(invalid_refresh("unknown or expired refresh token"));
         };
         // RFC 6749 section 6: "validate the refresh token and ensure that it was issued to the
@@ -56,7 +56,6 @@ impl TokenService {
                 .detail("refresh_token", digest.log_prefix())
         };
         match self
-            .deps
             .store
             .rotate_refresh(&digest, &next, &self.revocation_stamp(now))
             .await?

@@ -60,14 +60,13 @@ impl TokenService {
         context: &RequestContext,
     ) -> Result<bool, OAuthError> {
         let digest = TokenDigest::of(token);
-        let Some(refresh) = self.deps.store.get_refresh(&digest, now).await? else {
+        let Some(refresh) = self.store.get_refresh(&digest, now).await? else {
             return Ok(false);
         };
         if refresh.client_id != client.id {
             return Err(not_yours());
         }
-        self.deps
-            .store
+        self.store
             .revoke_family(&refresh.family_id, &self.revocation_stamp(now))
             .await?;
         let draft = AuditDraft::new(AuditEventKind::TokenRevoked, AuditOutcome::Success)
@@ -100,7 +99,7 @@ impl TokenService {
             target: RevocationTarget::AccessToken(claims.jti.clone()),
             expires_at: Timestamp::from_secs(claims.exp).plus(LEEWAY),
         };
-        if !self.deps.store.put_revocation(&revocation).await? {
+        if !self.store.put_revocation(&revocation).await? {
             // Already revoked: nothing new is written, not even an audit record (rule 19).
             return Ok(true);
         }

@@ -337,9 +337,21 @@ pub trait AuditStore: Send + Sync {
     async fn query_audit(&self, query: &AuditQuery, now: Timestamp) -> StoreResult<AuditPage>;
 }
 
-/// Everything the functions need from one table.
+mod capabilities;
+
+pub use capabilities::{
+    AuthorizerStore, InteractionStore, TokenFunctionStore, AUTHORIZER_PORTS, INTERACTION_PORTS,
+    TOKEN_FUNCTION_PORTS,
+};
+
+/// Everything on the table: the operator's CLI and `xecure serve` hold all of it; each
+/// function's service holds only its capability (`capabilities.rs`), which its IAM role is
+/// checked against (infra/cli/tests/template_drift.rs).
 pub trait Store:
-    ClientStore
+    InteractionStore
+    + TokenFunctionStore
+    + AuthorizerStore
+    + ClientStore
     + UserStore
     + SessionStore
     + PendingAuthorizationStore

@@ -1,0 +1,290 @@
+//! Each function's store capability (shared/src/ports/capabilities.rs) against its IAM role:
+//! a role reaches only table partitions (`dynamodb:LeadingKeys`) that the ports of its
+//! function's capability read or write, and every port of a capability is granted to a role
+//! that holds it. The partitions of each port are declared below and checked against the
+//! DynamoDB store's code, so a port that starts touching a new partition fails here first.
+//! (template_drift.rs compares the roles' actions with the SDK calls the code makes.)
+
+mod template;
+
+use saphyr::Yaml;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use template::{at, items, parse, text, TEMPLATE};
+use xecure::domain::{
+    ClientId, EventId, FamilyId, KeyId, Timestamp, TokenDigest, UserId, Username,
+};
+use xecure::ports::{AUTHORIZER_PORTS, INTERACTION_PORTS, TOKEN_FUNCTION_PORTS};
+use xecure::store::keys;
+
+/// The partitions (`LeadingKeys` patterns) each port's DynamoDB implementation reads and
+/// writes, transactions' condition checks included. Index partitions (GSI1/GSI2: listings,
+/// a user's sessions, a client's grants, audit by subject) are listed with the reads.
+const PORT_PARTITIONS: [(&str, &[&str], &[&str]); 12] = [
+    ("ClientStore", &["CLIENT#*", "CLIENTS"], &["CLIENT#*"]),
+    (
+        "UserStore",
+        &["USERNAME#*", "ACCOUNT#*", "USERS"],
+        // update_user and delete_user put the revocation entry of a cut in the same write.
+        &["USERNAME#*", "ACCOUNT#*", "REVOCATIONS#*"],
+    ),
+    ("SessionStore", &["SESSION#*", "SESSIONS#*"], &["SESSION#*"]),
+    ("PendingAuthorizationStore", &["PENDING#*"], &["PENDING#*"]),
+    ("LoginThrottleStore", &["THROTTLE#*"], &["THROTTLE#*"]),
+    (
+        "CodeStore",
+        // Redemption checks the grant, the account and the client in its transaction.
+        &["CODE#*", "USER#*", "ACCOUNT#*", "CLIENT#*"],
+        // ... spends the code, starts the refresh family, stamps the grant's last use.
+        &["CODE#*", "REFRESH#*", "FAMILY#*", "USER#*"],
+    ),
+    (
+        "RefreshStore",
+        &["REFRESH#*", "FAMILY#*", "USER#*", "ACCOUNT#*", "CLIENT#*"],
+        // A reused token revokes its family with an entry.
+        &["REFRESH#*", "FAMILY#*", "USER#*", "REVOCATIONS#*"],
+    ),
+    (
+        "GrantStore",
+        &["USER#*", "GRANTS#*"],
+        // Narrowing and revoking a grant put their entries in the same write.
+        &["USER#*", "REVOCATIONS#*"],
+    ),
+    (
+        "RevocationStore",
+        &["REVOCATIONS#*", "REVOKED#*"],
+        &["REVOCATIONS#*", "REVOKED#*"],
+    ),
+    ("InitialAccessTokenStore", &["IAT#*"], &["IAT#*"]),
+    ("KeyStore", &["SIGNING_KEYS"], &["SIGNING_KEYS"]),
+    ("AuditStore", &["AUDIT#*"], &["AUDIT#*"]),
+];
+
+/// Which capability each function role serves.
+const ROLE_CAPABILITY: [(&str, &str, &[&str]); 4] = [
+    ("AuthorizeRole", "InteractionStore", INTERACTION_PORTS),
+    ("ConsentRole", "InteractionStore", INTERACTION_PORTS),
+    ("TokenRole", "TokenFunctionStore", TOKEN_FUNCTION_PORTS),
+    ("AuthorizerRole", "AuthorizerStore", AUTHORIZER_PORTS),
+];
+
+const READS: [&str; 3] = [
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:ConditionCheckItem",
+];
+const WRITES: [&str; 3] = [
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+];
+
+fn partitions_of(port: &str) -> (&'static [&'static str], &'static [&'static str]) {
+    PORT_PARTITIONS
+        .iter()
+        .find(|(name, _, _)| *name == port)
+        .map(|(_, reads, writes)| (*reads, *writes))
+        .unwrap_or_else(|| panic!("{port} is not in PORT_PARTITIONS"))
+}
+
+/// (read partitions, write partitions) a role's table statements allow.
+fn granted_partitions(template: &Yaml, role: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let (mut reads, mut writes) = (BTreeSet::new(), BTreeSet::new());
+    for policy in items(at(template, &["Resources", role, "Properties", "Policies"])) {
+        for statement in items(at(policy, &["PolicyDocument", "Statement"])) {
+            let leading = at(
+                statement,
+                &[
+                    "Condition",
+                    "ForAllValues:StringLike",
+                    "dynamodb:LeadingKeys",
+                ],
+            );
+            let partitions: Vec<String> = items(leading)
+                .into_iter()
+                .filter_map(|n| text(Some(n)))
+                .collect();
+            if partitions.is_empty() {
+                continue;
+            }
+            let actions: Vec<String> = match text(at(statement, &["Action"])) {
+                Some(one) => vec![one],
+                None => items(at(statement, &["Action"]))
+                    .into_iter()
+                    .filter_map(|n| text(Some(n)))
+                    .collect(),
+            };
+            if actions.iter().all(|a| READS.contains(&a.as_str())) {
+                reads.extend(partitions);
+            } else if actions.iter().all(|a| WRITES.contains(&a.as_str())) {
+                writes.extend(partitions);
+            } else {
+                panic!("{role}: a statement mixes reads and writes: {actions:?}");
+            }
+        }
+    }
+    (reads, writes)
+}
+
+/// What a template grants beyond the capabilities, or a capability's port no role may touch.
+fn capability_violations(template: &Yaml) -> Vec<String> {
+    let mut violations = Vec::new();
+    let mut granted_by_capability: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (role, capability, ports) in ROLE_CAPABILITY {
+        let may_read: BTreeSet<&str> = ports
+            .iter()
+            .flat_map(|p| partitions_of(p).0)
+            .copied()
+            .collect();
+        let may_write: BTreeSet<&str> = ports
+            .iter()
+            .flat_map(|p| partitions_of(p).1)
+            .copied()
+            .collect();
+        let (reads, writes) = granted_partitions(template, role);
+        if reads.is_empty() {
+            violations.push(format!("{role} reads nothing: is the template parsed?"));
+        }
+        for partition in reads.iter().filter(|p| !may_read.contains(p.as_str())) {
+            violations.push(format!(
+                "{role} may read {partition}, which no port of {capability} reads"
+            ));
+        }
+        for partition in writes.iter().filter(|p| !may_write.contains(p.as_str())) {
+            violations.push(format!(
+                "{role} may write {partition}, which no port of {capability} writes"
+            ));
+        }
+        granted_by_capability
+            .entry(capability)
+            .or_default()
+            .extend(reads.into_iter().chain(writes));
+    }
+    // The other way round: a port in a capability that no role holding it may touch is a
+    // port the capability should not have (or a grant the template is missing).
+    let capabilities: BTreeMap<&str, &[&str]> = ROLE_CAPABILITY
+        .iter()
+        .map(|(_, capability, ports)| (*capability, *ports))
+        .collect();
+    for (capability, ports) in capabilities {
+        let granted = &granted_by_capability[capability];
+        for port in ports {
+            let (reads, writes) = partitions_of(port);
+            if !reads.iter().chain(writes).any(|p| granted.contains(*p)) {
+                violations.push(format!(
+                    "{capability} has {port}, but no role serving it may touch its partitions"
+                ));
+            }
+        }
+    }
+    violations
+}
+
+#[test]
+fn each_role_reaches_only_partitions_its_store_capability_uses() {
+    let violations = capability_violations(&parse(TEMPLATE));
+    assert!(violations.is_empty(), "{violations:#?}");
+}
+
+#[test]
+fn a_role_reaching_beyond_its_capability_is_caught() {
+    let widened = TEMPLATE.replacen(
+        r#"dynamodb:LeadingKeys: ["SIGNING_KEYS", "REVOCATIONS#*"]"#,
+        r#"dynamodb:LeadingKeys: ["SIGNING_KEYS", "REVOCATIONS#*", "SESSION#*"]"#,
+        1,
+    );
+    assert_ne!(
+        widened, TEMPLATE,
+        "the authorizer's statement is where the test expects"
+    );
+    assert_eq!(
+        capability_violations(&parse(&widened)),
+        ["AuthorizerRole may read SESSION#*, which no port of AuthorizerStore reads"]
+    );
+}
+
+/// The partition pattern of the key built by `keys::<function>`, from the function itself.
+fn partition_made_by(function: &str) -> String {
+    let client = ClientId::parse("c").unwrap();
+    let user = UserId::parse("usr_u").unwrap();
+    let digest = TokenDigest::of("x");
+    let event = EventId::parse("evt_1").unwrap();
+    let at = Timestamp::from_secs(1_900_000_000);
+    let pk = match function {
+        "client" => keys::client(&client).pk,
+        "user" => keys::user(&Username::parse("u").unwrap()).pk,
+        "account" => keys::account(&user).pk,
+        "session" => keys::session(&digest).pk,
+        "sessions_of" => keys::sessions_of(&user),
+        "pending_authorization" => keys::pending_authorization(&digest).pk,
+        "login_throttle" => keys::login_throttle("k").pk,
+        "code" => keys::code(&digest).pk,
+        "refresh_token" => keys::refresh_token(&digest).pk,
+        "refresh_family" => keys::refresh_family(&FamilyId::parse("fam_1").unwrap()).pk,
+        "grants_of" => keys::grants_of(&user),
+        "grant" => keys::grant(&user, &client).pk,
+        "grants_to" => keys::grants_to(&client),
+        "initial_access_token" => keys::initial_access_token(&digest).pk,
+        "revocations_in" => keys::revocations_in(0),
+        "revocation" => keys::revocation(at, &event).pk,
+        "revoked_access_token" => keys::revoked_access_token("jti").pk,
+        "signing_key" => keys::signing_key(&KeyId::parse("k1").unwrap()).pk,
+        "audit_partition" => keys::audit_partition("2030-01-01", 0),
+        "audit" => keys::audit(at, &event).pk,
+        "audit_by_user" => keys::audit_by_user(&user),
+        "audit_by_client" => keys::audit_by_client(&client),
+        other => panic!("keys::{other} is new: add it to partition_made_by"),
+    };
+    match pk.split_once('#') {
+        Some((head, _)) => format!("{head}#*"),
+        None => pk,
+    }
+}
+
+/// (port, `keys::` functions called) of each `impl <Port> for DynamoStore` block.
+fn keys_used_by_each_port() -> BTreeMap<String, BTreeSet<String>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/src/store/dynamo");
+    let mut used: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let code = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for block in code.split("\nimpl ").skip(1) {
+            let Some((port, body)) = block.split_once(" for DynamoStore {") else {
+                continue;
+            };
+            // The block ends where the next item starts at column 0.
+            let body = body.split("\n}").next().unwrap_or(body);
+            let calls = body.split("keys::").skip(1).filter_map(|rest| {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                rest[name.len()..].starts_with('(').then_some(name)
+            });
+            used.entry(port.trim().to_owned())
+                .or_default()
+                .extend(calls);
+        }
+    }
+    used
+}
+
+#[test]
+fn each_port_of_the_dynamo_store_touches_only_its_declared_partitions() {
+    let used = keys_used_by_each_port();
+    let ports: BTreeSet<&str> = PORT_PARTITIONS.iter().map(|(p, _, _)| *p).collect();
+    let implemented: BTreeSet<&str> = used.keys().map(String::as_str).collect();
+    assert_eq!(
+        implemented, ports,
+        "every port the DynamoDB store implements has its partitions declared"
+    );
+    for (port, functions) in &used {
+        let (reads, writes) = partitions_of(port);
+        for function in functions {
+            let partition = partition_made_by(function);
+            assert!(
+                reads.contains(&partition.as_str()) || writes.contains(&partition.as_str()),
+                "{port} builds keys with keys::{function} ({partition}), not in PORT_PARTITIONS"
+            );
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! What each Lambda function's service may touch of the table, as its own trait (the
+//! per-handler storage interfaces of ory/fosite). A service holding `Arc<dyn
+//! TokenFunctionStore>` cannot call a port outside it: the compiler keeps the code within the
+//! capability, and infra/cli/tests/template_drift.rs keeps each function's IAM role within
+//! the items and actions of the capability's ports (`*_PORTS` name them for that test).
+
+use super::{
+    AuditStore, ClientStore, CodeStore, GrantStore, InitialAccessTokenStore, KeyStore,
+    LoginThrottleStore, PendingAuthorizationStore, RefreshStore, RevocationStore, SessionStore,
+    UserStore,
+};
+
+/// Declares a capability: a trait that is exactly the sum of its ports (implemented by every
+/// store that has them all), and the list of their names.
+macro_rules! capability {
+    ($(#[$doc:meta])* $name:ident, $ports:ident = [$($port:ident),+ $(,)?]) => {
+        $(#[$doc])*
+        pub trait $name: $($port +)+ Send + Sync {}
+
+        impl<T: $($port +)+ ?Sized> $name for T {}
+
+        #[doc = concat!("The ports of `", stringify!($name), "`, by trait name.")]
+        pub const $ports: &[&str] = &[$(stringify!($port)),+];
+    };
+}
+
+capability!(
+    /// The authorize and consent functions (`AuthorizationFlow`, `LoginService`): sign-in
+    /// with its attempt counters and sessions, the pending request between pages, consent
+    /// (grants, narrowing entries) and codes, the connected-apps and account pages.
+    InteractionStore,
+    INTERACTION_PORTS = [
+        ClientStore,
+        UserStore,
+        SessionStore,
+        PendingAuthorizationStore,
+        LoginThrottleStore,
+        CodeStore,
+        GrantStore,
+        AuditStore,
+    ]
+);
+
+capability!(
+    /// The token function (`TokenService`, `Registrar`): the grants of RFC 6749, revocation
+    /// (RFC 7009), introspection (RFC 7662), registration (RFC 7591/7592) and the JWKS.
+    TokenFunctionStore,
+    TOKEN_FUNCTION_PORTS = [
+        ClientStore,
+        UserStore,
+        CodeStore,
+        RefreshStore,
+        GrantStore,
+        RevocationStore,
+        InitialAccessTokenStore,
+        KeyStore,
+        AuditStore,
+    ]
+);
+
+capability!(
+    /// The authorizer function (`Authorizer`): reads the published keys and polls the
+    /// revocation list; writes nothing.
+    AuthorizerStore,
+    AUTHORIZER_PORTS = [KeyStore, RevocationStore]
+);
