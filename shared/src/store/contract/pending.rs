@@ -1,4 +1,5 @@
-//! Contract properties of pending authorization requests.
+//! Contract properties of pending authorization requests (`PendingAuthorizationStore`): taken
+//! once, even under a race, and hidden once expired.
 
 use super::{at, client_id, T0};
 use crate::domain::*;
