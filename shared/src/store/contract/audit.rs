@@ -214,3 +214,16 @@ pub async fn every_audit_record_of_a_range_is_found_across_days<S: Store>(store:
     );
     assert_eq!(pages[0].len(), 2);
 }
+
+/// Registers this file's properties with `contract_suite!`: one test each, on a fresh store.
+macro_rules! properties {
+    ($make:expr) => {
+        $crate::store::contract::register!($make, audit;
+            audit_records_of_one_operation_are_stored_together,
+            audit_pages_newest_first,
+            bad_requests_are_typed_errors,
+            every_audit_record_of_a_range_is_found_across_days,
+        );
+    };
+}
+pub(crate) use properties;

@@ -37,3 +37,13 @@ pub async fn clients_round_trip<S: Store>(store: Arc<S>) {
     assert!(!store.delete_client(&client_id("a")).await.unwrap());
     assert_eq!(store.get_client(&client_id("a")).await.unwrap(), None);
 }
+
+/// Registers this file's properties with `contract_suite!`: one test each, on a fresh store.
+macro_rules! properties {
+    ($make:expr) => {
+        $crate::store::contract::register!($make, clients;
+            clients_round_trip,
+        );
+    };
+}
+pub(crate) use properties;

@@ -174,3 +174,16 @@ pub async fn expired_codes_are_hidden<S: Store>(store: Arc<S>) {
         None
     );
 }
+
+/// Registers this file's properties with `contract_suite!`: one test each, on a fresh store.
+macro_rules! properties {
+    ($make:expr) => {
+        $crate::store::contract::register!($make, codes;
+            code_is_redeemed_exactly_once,
+            concurrent_code_redemption_has_one_winner,
+            revoked_grant_blocks_redemption_and_leaves_the_code_unspent,
+            expired_codes_are_hidden,
+        );
+    };
+}
+pub(crate) use properties;

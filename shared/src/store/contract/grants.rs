@@ -137,3 +137,15 @@ pub async fn using_a_grant_records_when<S: Store>(store: Arc<S>) {
         "only last_used_at moved"
     );
 }
+
+/// Registers this file's properties with `contract_suite!`: one test each, on a fresh store.
+macro_rules! properties {
+    ($make:expr) => {
+        $crate::store::contract::register!($make, grants;
+            grants_are_listed_and_revoked,
+            grants_are_listed_by_client,
+            using_a_grant_records_when,
+        );
+    };
+}
+pub(crate) use properties;

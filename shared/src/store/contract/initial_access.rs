@@ -36,3 +36,13 @@ pub async fn initial_access_tokens_expire<S: Store>(store: Arc<S>) {
         None
     );
 }
+
+/// Registers this file's properties with `contract_suite!`: one test each, on a fresh store.
+macro_rules! properties {
+    ($make:expr) => {
+        $crate::store::contract::register!($make, initial_access;
+            initial_access_tokens_expire,
+        );
+    };
+}
+pub(crate) use properties;

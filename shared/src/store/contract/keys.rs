@@ -27,3 +27,13 @@ pub async fn signing_keys_round_trip<S: Store>(store: Arc<S>) {
     keys.sort_by(|a, b| a.kid.cmp(&b.kid));
     assert_eq!(keys, vec![retired, key]);
 }
+
+/// Registers this file's properties with `contract_suite!`: one test each, on a fresh store.
+macro_rules! properties {
+    ($make:expr) => {
+        $crate::store::contract::register!($make, keys;
+            signing_keys_round_trip,
+        );
+    };
+}
+pub(crate) use properties;

@@ -4,35 +4,26 @@
 //! `dynamo::tests`. One file per port the properties exercise; `controls` holds the
 //! properties that cut across ports (security rules 16 and 17); `fixtures` what they all build
 //! on.
+//!
+//! Each file registers its own properties in the `properties!` macro at its end, so a new
+//! property needs no edit elsewhere. One left out of its macro (or a file left out of
+//! `contract_suite!`) runs on no store, and the compiler only warns that it is never used:
+//! `every_contract_property_is_registered` makes that a failing test naming the file.
 
-mod audit;
-mod clients;
-mod codes;
-mod controls;
+pub(crate) mod audit;
+pub(crate) mod clients;
+pub(crate) mod codes;
+pub(crate) mod controls;
 pub(crate) mod fixtures;
-mod grants;
-mod initial_access;
-mod keys;
-mod pending;
-mod refresh;
-mod revocations;
-mod sessions;
-mod throttle;
-mod users;
-
-pub use audit::*;
-pub use clients::*;
-pub use codes::*;
-pub use controls::*;
-pub use grants::*;
-pub use initial_access::*;
-pub use keys::*;
-pub use pending::*;
-pub use refresh::*;
-pub use revocations::*;
-pub use sessions::*;
-pub use throttle::*;
-pub use users::*;
+pub(crate) mod grants;
+pub(crate) mod initial_access;
+pub(crate) mod keys;
+pub(crate) mod pending;
+pub(crate) mod refresh;
+pub(crate) mod revocations;
+pub(crate) mod sessions;
+pub(crate) mod throttle;
+pub(crate) mod users;
 
 // The fixtures keep their paths (`crate::store::contract::{at, code, ..}`) for the store tests
 // that reuse them.
@@ -41,69 +32,130 @@ pub(crate) use fixtures::*;
 /// Fixtures other store tests reuse.
 pub(crate) use fixtures as tests_support;
 
-/// Generates one `#[tokio::test]` per contract function, each on a fresh store from `$make`.
+/// Runs every contract file's properties, each on a fresh store from `$make`: one module per
+/// file, so the tests are named `<file>::<property>`.
 macro_rules! contract_suite {
     ($make:expr) => {
-        $crate::store::contract::contract_suite!(@tests $make;
-            // clients.rs
-            clients_round_trip,
-            // users.rs
-            users_are_unique_by_username,
-            users_are_listed_by_username,
-            // sessions.rs
-            sessions_expire,
-            a_users_sessions_are_listed_newest_first_until_deleted,
-            // pending.rs
-            pending_authorizations_are_taken_once,
-            concurrent_takes_have_one_winner,
-            // throttle.rs
-            login_attempts_lock_once_the_limit_is_reached,
-            a_refused_attempt_counts_on_no_key,
-            settled_attempts_are_given_back,
-            parallel_attempts_never_pass_the_limit,
-            login_counters_are_read_and_forgotten,
-            // codes.rs
-            code_is_redeemed_exactly_once,
-            concurrent_code_redemption_has_one_winner,
-            revoked_grant_blocks_redemption_and_leaves_the_code_unspent,
-            expired_codes_are_hidden,
-            // refresh.rs
-            refresh_rotation_detects_reuse,
-            concurrent_rotation_reports_reuse,
-            revoked_grant_stops_rotation,
-            expired_refresh_tokens_are_hidden,
-            // grants.rs
-            grants_are_listed_and_revoked,
-            grants_are_listed_by_client,
-            using_a_grant_records_when,
-            // revocations.rs
-            revocations_are_listed_since_a_time,
-            rule_19_revoking_an_access_token_twice_writes_nothing_new,
-            // initial_access.rs
-            initial_access_tokens_expire,
-            // keys.rs
-            signing_keys_round_trip,
-            // audit.rs
-            audit_records_of_one_operation_are_stored_together,
-            audit_pages_newest_first,
-            bad_requests_are_typed_errors,
-            every_audit_record_of_a_range_is_found_across_days,
-            // controls.rs
-            user_cuts_void_credentials_from_earlier_sign_ins,
-            grant_writes_apply_only_over_the_version_read,
-            a_narrower_consent_ends_earlier_codes_and_families,
-            client_changes_end_earlier_codes_and_families,
-            client_updates_apply_only_over_the_version_read,
+        $crate::store::contract::contract_suite!(@files $make;
+            audit, clients, codes, controls, grants, initial_access, keys, pending, refresh,
+            revocations, sessions, throttle, users,
         );
     };
-    (@tests $make:expr; $($name:ident),* $(,)?) => {
+    (@files $make:expr; $($file:ident),* $(,)?) => {
         $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                let store = $make.await;
-                $crate::store::contract::$name(std::sync::Arc::new(store)).await;
+            mod $file {
+                // `$make` names helpers of the module that invokes the suite.
+                use super::*;
+                $crate::store::contract::$file::properties!($make);
             }
         )*
     };
 }
 pub(crate) use contract_suite;
+
+/// One `#[tokio::test]` per property of `$file` named, each on a fresh store from `$make`: what
+/// every file's `properties!` expands to.
+macro_rules! register {
+    ($make:expr, $file:ident; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let store = $make.await;
+                $crate::store::contract::$file::$name(std::sync::Arc::new(store)).await;
+            }
+        )*
+    };
+}
+pub(crate) use register;
+
+/// Every property of a contract file (a top-level `pub async fn <name><S: Store>(..)`) is
+/// registered in that file's `properties!`, and every file is in `contract_suite!`. The files
+/// are read from disk rather than named here, so a new file is checked too.
+#[test]
+fn every_contract_property_is_registered() {
+    use std::collections::BTreeSet;
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/contract");
+    let mut problems = Vec::new();
+    let mut files = BTreeSet::new();
+    let mut suite = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|ext| ext != "rs") {
+            continue;
+        }
+        let file = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        let source = std::fs::read_to_string(&path).unwrap();
+        let properties = properties_of(&source);
+        if file == "mod" {
+            // The macro is defined above this test, so it is the first match in this file.
+            suite = listed_after(&source, "contract_suite!(@files $make;")
+                .expect("`contract_suite!` lists the files after `@files $make;`");
+        }
+        if file == "mod" || file == "fixtures" {
+            problems.extend(properties.iter().map(|name| {
+                format!("contract/{file}.rs: `{name}` is a property; it belongs in a port's file")
+            }));
+            continue;
+        }
+        let call = format!("$crate::store::contract::register!($make, {file};");
+        let Some(registered) = listed_after(&source, &call) else {
+            problems.push(format!(
+                "contract/{file}.rs: no `properties!` macro calling `{call} ..)`"
+            ));
+            continue;
+        };
+        problems.extend(properties.difference(&registered).map(|name| {
+            format!(
+                "contract/{file}.rs: property `{name}` is not registered: add it to the \
+                 `properties!` macro at the end of the file, or it runs on no store"
+            )
+        }));
+        problems.extend(registered.difference(&properties).map(|name| {
+            format!("contract/{file}.rs: `{name}` is registered but is no `pub async fn` there")
+        }));
+        files.insert(file);
+    }
+    problems.extend(files.difference(&suite).map(|file| {
+        format!("contract/{file}.rs is not in `contract_suite!`: none of its properties run")
+    }));
+    problems.extend(suite.difference(&files).map(|file| {
+        format!("`contract_suite!` names contract/{file}.rs, which is no contract file")
+    }));
+    assert!(
+        problems.is_empty(),
+        "the contract suite leaves properties out:\n  {}",
+        problems.join("\n  ")
+    );
+}
+
+/// The names of the top-level `pub async fn`s of a source.
+fn properties_of(source: &str) -> std::collections::BTreeSet<String> {
+    source
+        .lines()
+        .filter_map(|line| line.strip_prefix("pub async fn "))
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect()
+        })
+        .collect()
+}
+
+/// The comma-separated names between the first `start` of a source and the `)` after it,
+/// whatever the layout and comments.
+fn listed_after(source: &str, start: &str) -> Option<std::collections::BTreeSet<String>> {
+    let squeeze = |text: &str| -> String { text.chars().filter(|c| !c.is_whitespace()).collect() };
+    let code: String = source
+        .lines()
+        .map(|line| squeeze(line.split("//").next().unwrap()))
+        .collect();
+    let list = &code[code.find(&squeeze(start))? + squeeze(start).len()..];
+    let list = &list[..list.find(')')?];
+    Some(
+        list.split(',')
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    )
+}

@@ -188,3 +188,16 @@ pub async fn expired_refresh_tokens_are_hidden<S: Store>(store: Arc<S>) {
         Rotation::NotFound
     );
 }
+
+/// Registers this file's properties with `contract_suite!`: one test each, on a fresh store.
+macro_rules! properties {
+    ($make:expr) => {
+        $crate::store::contract::register!($make, refresh;
+            refresh_rotation_detects_reuse,
+            concurrent_rotation_reports_reuse,
+            revoked_grant_stops_rotation,
+            expired_refresh_tokens_are_hidden,
+        );
+    };
+}
+pub(crate) use properties;

@@ -76,3 +76,14 @@ pub async fn rule_19_revoking_an_access_token_twice_writes_nothing_new<S: Store>
     assert!(listed.windows(2).all(|pair| pair[0].at <= pair[1].at));
     assert_eq!(listed[0].id, event_id("evt_jti_1"));
 }
+
+/// Registers this file's properties with `contract_suite!`: one test each, on a fresh store.
+macro_rules! properties {
+    ($make:expr) => {
+        $crate::store::contract::register!($make, revocations;
+            revocations_are_listed_since_a_time,
+            rule_19_revoking_an_access_token_twice_writes_nothing_new,
+        );
+    };
+}
+pub(crate) use properties;

@@ -82,3 +82,14 @@ pub async fn a_users_sessions_are_listed_newest_first_until_deleted<S: Store>(st
         vec![bobs]
     );
 }
+
+/// Registers this file's properties with `contract_suite!`: one test each, on a fresh store.
+macro_rules! properties {
+    ($make:expr) => {
+        $crate::store::contract::register!($make, sessions;
+            sessions_expire,
+            a_users_sessions_are_listed_newest_first_until_deleted,
+        );
+    };
+}
+pub(crate) use properties;

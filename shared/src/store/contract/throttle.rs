@@ -261,3 +261,17 @@ pub async fn login_counters_are_read_and_forgotten<S: Store>(store: Arc<S>) {
         LoginAdmission::Granted(_)
     ));
 }
+
+/// Registers this file's properties with `contract_suite!`: one test each, on a fresh store.
+macro_rules! properties {
+    ($make:expr) => {
+        $crate::store::contract::register!($make, throttle;
+            login_attempts_lock_once_the_limit_is_reached,
+            a_refused_attempt_counts_on_no_key,
+            settled_attempts_are_given_back,
+            parallel_attempts_never_pass_the_limit,
+            login_counters_are_read_and_forgotten,
+        );
+    };
+}
+pub(crate) use properties;

@@ -92,3 +92,14 @@ pub async fn users_are_listed_by_username<S: Store>(store: Arc<S>) {
     assert!(store.delete_user(&bob, &cut).await.unwrap());
     assert_eq!(names(store.list_users().await.unwrap()), ["alice", "carol"]);
 }
+
+/// Registers this file's properties with `contract_suite!`: one test each, on a fresh store.
+macro_rules! properties {
+    ($make:expr) => {
+        $crate::store::contract::register!($make, users;
+            users_are_unique_by_username,
+            users_are_listed_by_username,
+        );
+    };
+}
+pub(crate) use properties;
