@@ -368,3 +368,17 @@ pub async fn client_updates_apply_only_over_the_version_read<S: Store>(store: Ar
     );
     assert_eq!(store.get_client(&client_id("a")).await.unwrap(), None);
 }
+
+/// Registers this file's properties with `contract_suite!`: one test each, on a fresh store.
+macro_rules! properties {
+    ($make:expr) => {
+        $crate::store::contract::register!($make, controls;
+            user_cuts_void_credentials_from_earlier_sign_ins,
+            grant_writes_apply_only_over_the_version_read,
+            a_narrower_consent_ends_earlier_codes_and_families,
+            client_changes_end_earlier_codes_and_families,
+            client_updates_apply_only_over_the_version_read,
+        );
+    };
+}
+pub(crate) use properties;

@@ -1,6 +1,7 @@
 //! Contract properties of the login attempt counters (security rules 13 and 17): attempts are
 //! reserved before a check, all keys or none, never past the limit under any race, and a
-//! window's lockout starts once.
+//! window's lockout starts once; the operator reads the counters and forgets them
+//! (`xecure user unlock`).
 
 use super::{at, MINUTE};
 use crate::domain::*;
@@ -211,3 +212,66 @@ pub async fn parallel_attempts_never_pass_the_limit<S: Store + 'static>(store: A
         );
     }
 }
+
+pub async fn login_counters_are_read_and_forgotten<S: Store>(store: Arc<S>) {
+    let policy = LoginPolicy {
+        max_account_failures: 2,
+        ..LoginPolicy::default()
+    };
+    let name = Username::parse("dora").unwrap();
+    let keys = vec![
+        ThrottleKey::AccountFromSource(name.clone(), "192.0.2.9".into()),
+        ThrottleKey::Account(name),
+    ];
+    for _ in 0..2 {
+        let LoginAdmission::Granted(reserved) = store
+            .reserve_login_attempt(&keys, &policy, at(1))
+            .await
+            .unwrap()
+        else {
+            panic!("the first two attempts are granted");
+        };
+        store
+            .login_attempt_failed(&reserved, &policy, at(1))
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        store
+            .reserve_login_attempt(&keys, &policy, at(2))
+            .await
+            .unwrap(),
+        LoginAdmission::Refused { .. }
+    ));
+    let counters = store.login_throttles(&keys, at(2)).await.unwrap();
+    assert_eq!(counters.len(), 2);
+    assert!(counters.iter().any(|c| c.locked_until.is_some()));
+    assert_eq!(store.forget_login_attempts(&keys).await.unwrap(), 2);
+    assert_eq!(store.forget_login_attempts(&keys).await.unwrap(), 0);
+    assert!(store
+        .login_throttles(&keys, at(2))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(matches!(
+        store
+            .reserve_login_attempt(&keys, &policy, at(3))
+            .await
+            .unwrap(),
+        LoginAdmission::Granted(_)
+    ));
+}
+
+/// Registers this file's properties with `contract_suite!`: one test each, on a fresh store.
+macro_rules! properties {
+    ($make:expr) => {
+        $crate::store::contract::register!($make, throttle;
+            login_attempts_lock_once_the_limit_is_reached,
+            a_refused_attempt_counts_on_no_key,
+            settled_attempts_are_given_back,
+            parallel_attempts_never_pass_the_limit,
+            login_counters_are_read_and_forgotten,
+        );
+    };
+}
+pub(crate) use properties;

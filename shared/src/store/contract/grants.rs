@@ -1,12 +1,59 @@
-//! Contract properties behind user control and client registration: grants by client, "last
-//! used" recorded by the writes that use a grant, and initial access tokens.
+//! Contract properties of the grants (`GrantStore`): listed by user and by client, revoked
+//! once, and "last used" recorded by the writes that use a grant.
 
-use super::{
-    at, client_id, code, consented, grant, new_family, refresh_token, stamp, user_id, MINUTE, T0,
-};
+use super::{at, client_id, code, consented, grant, new_family, refresh_token, stamp, user_id, T0};
 use crate::domain::*;
-use crate::ports::{CodeRedemption, Rotation, Store, StoreError};
+use crate::ports::{CodeRedemption, Rotation, Store};
 use std::sync::Arc;
+
+pub async fn grants_are_listed_and_revoked<S: Store>(store: Arc<S>) {
+    consented(&store, &grant("usr_alice", "a", "grt_1")).await;
+    consented(&store, &grant("usr_alice", "b", "grt_2")).await;
+    consented(&store, &grant("usr_alicex", "a", "grt_3")).await;
+    let mut wider = grant("usr_alice", "b", "grt_2");
+    wider.scope = Scope::parse("orders:read profile:read").unwrap();
+    wider.last_used_at = at(5);
+    consented(&store, &wider).await;
+    let mut listed: Vec<Grant> = store.list_grants(&user_id("usr_alice")).await.unwrap();
+    listed.sort_by(|x, y| x.id.cmp(&y.id));
+    let wider = Grant {
+        version: 2,
+        ..wider
+    };
+    assert_eq!(listed, vec![grant("usr_alice", "a", "grt_1"), wider]);
+    let revoke = |user: &str, id: &str, when| {
+        let store = Arc::clone(&store);
+        let (user, stamp) = (user_id(user), stamp(id, when));
+        async move {
+            store
+                .revoke_grant(&user, &client_id("a"), &stamp)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(revoke("usr_alice", "evt_r1", at(7)).await);
+    assert!(
+        !revoke("usr_alice", "evt_r2", at(8)).await,
+        "already revoked"
+    );
+    assert!(
+        !revoke("usr_nobody", "evt_r3", at(8)).await,
+        "no such grant"
+    );
+    let revoked = store
+        .get_grant(&user_id("usr_alice"), &client_id("a"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(revoked.revoked_at, Some(at(7)));
+    let revocations = store.list_revocations_since(T0, at(8)).await.unwrap();
+    assert_eq!(revocations.len(), 1);
+    assert_eq!(
+        revocations[0].target,
+        RevocationTarget::Grant(GrantId::parse("grt_1").unwrap())
+    );
+    assert_eq!(revocations[0].at, at(7));
+}
 
 pub async fn grants_are_listed_by_client<S: Store>(store: Arc<S>) {
     for (user, client, id) in [
@@ -91,33 +138,14 @@ pub async fn using_a_grant_records_when<S: Store>(store: Arc<S>) {
     );
 }
 
-pub async fn initial_access_tokens_expire<S: Store>(store: Arc<S>) {
-    let token = InitialAccessToken {
-        digest: TokenDigest::of("iat-1"),
-        created_at: T0,
-        expires_at: T0.plus(MINUTE * 60),
+/// Registers this file's properties with `contract_suite!`: one test each, on a fresh store.
+macro_rules! properties {
+    ($make:expr) => {
+        $crate::store::contract::register!($make, grants;
+            grants_are_listed_and_revoked,
+            grants_are_listed_by_client,
+            using_a_grant_records_when,
+        );
     };
-    store.put_initial_access_token(&token).await.unwrap();
-    assert!(matches!(
-        store.put_initial_access_token(&token).await,
-        Err(StoreError::AlreadyExists(_))
-    ));
-    let read = |when| {
-        let store = Arc::clone(&store);
-        async move {
-            store
-                .get_initial_access_token(&TokenDigest::of("iat-1"), when)
-                .await
-                .unwrap()
-        }
-    };
-    assert_eq!(read(at(3599)).await, Some(token));
-    assert_eq!(read(at(3600)).await, None, "expired at expires_at");
-    assert_eq!(
-        store
-            .get_initial_access_token(&TokenDigest::of("iat-2"), T0)
-            .await
-            .unwrap(),
-        None
-    );
 }
+pub(crate) use properties;

@@ -1,4 +1,5 @@
-//! Contract properties of pending authorization requests.
+//! Contract properties of pending authorization requests (`PendingAuthorizationStore`): taken
+//! once, even under a race, and hidden once expired.
 
 use super::{at, client_id, T0};
 use crate::domain::*;
@@ -95,3 +96,14 @@ pub async fn concurrent_takes_have_one_winner<S: Store + 'static>(store: Arc<S>)
     }
     assert_eq!(winners, 1);
 }
+
+/// Registers this file's properties with `contract_suite!`: one test each, on a fresh store.
+macro_rules! properties {
+    ($make:expr) => {
+        $crate::store::contract::register!($make, pending;
+            pending_authorizations_are_taken_once,
+            concurrent_takes_have_one_winner,
+        );
+    };
+}
+pub(crate) use properties;
