@@ -76,7 +76,7 @@ impl LambdaWiring {
     }
 }
 
-/// The authorizer function's gateway: the route table and the published keys loaded once per
+/// The authorizer function's decision: the route table and the published keys loaded once per
 /// cold start, revocations polled from the table. It reads only keys and revocations (its
 /// IAM role allows nothing else), so it takes no `Dependencies`.
 pub async fn authorizer_from_env() -> Result<Authorizer, WiringError> {

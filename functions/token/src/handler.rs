@@ -58,6 +58,9 @@ impl TokenApp {
         configure: impl FnOnce(xecure::audit::Auditor) -> xecure::audit::Auditor,
     ) -> Self {
         self.service = self.service.with_auditor(configure);
+        // Registration records go through the same trail as the endpoints' (the Lambda's
+        // wiring sets the auditor before either exists).
+        self.registrar = self.service.registrar();
         self
     }
 

@@ -512,7 +512,7 @@ fn the_authorizer_alarm_counts_failures_and_never_a_401() {
     let authorizer = authorizer::handler::UNAVAILABLE;
     let unauthorized = authorizer::handler::UNAUTHORIZED;
     let cases = [
-        // What the local gateway records for each (serve::gateway_tests pins those).
+        // What the local gateway records for each (serve::api_gateway_tests pins those).
         (
             "REST fail-closed or crash: 503",
             access_record(503, Some("AUTHORIZER_FAILURE"), Some(authorizer)),

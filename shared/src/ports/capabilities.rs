@@ -1,8 +1,11 @@
 //! What each Lambda function's service may touch of the table, as its own trait (the
 //! per-handler storage interfaces of ory/fosite). A service holding `Arc<dyn
 //! TokenFunctionStore>` cannot call a port outside it: the compiler keeps the code within the
-//! capability, and infra/cli/tests/template_drift.rs keeps each function's IAM role within
-//! the items and actions of the capability's ports (`*_PORTS` name them for that test).
+//! capability, and infra/cli/tests/store_capabilities.rs keeps each function's IAM role
+//! within the partitions of the capability's ports (`*_PORTS` name them for that test).
+//! Capabilities are whole ports, reads and writes together: the token function's includes
+//! `KeyStore::put_signing_key`, which its role may not call (rule 22); splitting ports into
+//! read and write halves would let the compiler say that too (issue #18, open).
 
 use super::{
     AuditStore, ClientStore, CodeStore, GrantStore, InitialAccessTokenStore, KeyStore,
@@ -60,7 +63,7 @@ capability!(
 
 capability!(
     /// The authorizer function (`Authorizer`): reads the published keys and polls the
-    /// revocation list; writes nothing.
+    /// revocation list; its role allows no write.
     AuthorizerStore,
     AUTHORIZER_PORTS = [KeyStore, RevocationStore]
 );

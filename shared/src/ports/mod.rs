@@ -346,7 +346,7 @@ pub use capabilities::{
 
 /// Everything on the table: the operator's CLI and `xecure serve` hold all of it; each
 /// function's service holds only its capability (`capabilities.rs`), which its IAM role is
-/// checked against (infra/cli/tests/template_drift.rs).
+/// checked against (infra/cli/tests/store_capabilities.rs).
 pub trait Store:
     InteractionStore
     + TokenFunctionStore
