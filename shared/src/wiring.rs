@@ -34,6 +34,8 @@ pub enum WiringError {
 /// One protocol function's dependencies in AWS, read once per cold start.
 pub struct LambdaWiring {
     pub deps: Dependencies,
+    /// The table; each service gets only its function's capability of it.
+    pub store: Arc<DynamoStore>,
     pub aws: aws_config::SdkConfig,
 }
 
@@ -46,17 +48,18 @@ impl LambdaWiring {
         let table = StoreConfig::from_env()?.table_name;
         let aws = aws_sdk_config().await;
         let store = Arc::new(DynamoStore::from_config(&aws, table));
-        let deps = Dependencies::over(store, config)
+        let deps = Dependencies::over(store.clone(), config)
             .catalogue(catalogue)
             .build()
             .with_auditor(|auditor| crate::audit::cloudwatch::for_lambda(auditor, &aws, function));
-        Ok(LambdaWiring { deps, aws })
+        Ok(LambdaWiring { deps, store, aws })
     }
 
     /// The authorize and consent functions' service.
     pub fn authorization_flow(&self) -> Result<AuthorizationFlow, WiringError> {
         Ok(AuthorizationFlow::new(
             self.deps.clone(),
+            self.store.clone(),
             InteractionConfig::from_env()?,
         ))
     }
@@ -66,13 +69,17 @@ impl LambdaWiring {
     pub async fn token_service(&self) -> Result<TokenService, WiringError> {
         let sealer = Arc::new(KmsKeySealer::from_config(&self.aws, kms_key_id_from_env()?));
         let keyring = LiveKeyring::load(
-            self.deps.token_function_store(),
+            self.store.clone(),
             Some(sealer),
             self.deps.clock.clone(),
             KEYRING_RELOAD,
         )
         .await?;
-        Ok(TokenService::new(self.deps.clone(), Arc::new(keyring)))
+        Ok(TokenService::new(
+            self.deps.clone(),
+            self.store.clone(),
+            Arc::new(keyring),
+        ))
     }
 }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use support::*;
 use xecure::domain::{Revocation, RevocationTarget, Timestamp, UserId};
+use xecure::ports::RevocationWriter;
 use xecure::ports::{RevocationStore, StoreError, StoreResult};
 use xecure::store::embedded::EmbeddedStore;
 
@@ -131,10 +132,6 @@ struct Flaky {
 
 #[async_trait]
 impl RevocationStore for Flaky {
-    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<bool> {
-        self.inner.put_revocation(revocation).await
-    }
-
     async fn list_revocations_since(
         &self,
         since: Timestamp,
@@ -232,10 +229,6 @@ struct CountedKeys {
 
 #[async_trait]
 impl xecure::ports::KeyStore for CountedKeys {
-    async fn put_signing_key(&self, key: &xecure::domain::SigningKey) -> StoreResult<()> {
-        self.inner.put_signing_key(key).await
-    }
-
     async fn list_signing_keys(&self) -> StoreResult<Vec<xecure::domain::SigningKey>> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         self.inner.list_signing_keys().await

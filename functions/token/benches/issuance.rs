@@ -72,9 +72,11 @@ async fn setup(algorithm: SigningAlgorithm) -> Setup {
     let current = keyring.current().await;
     let mut config = OAuthConfig::for_issuer(ISSUER);
     config.signing_algorithm = algorithm;
-    let deps = Dependencies::over(store, config).clock(clock).build();
+    let deps = Dependencies::over(store.clone(), config)
+        .clock(clock)
+        .build();
     Setup {
-        app: TokenApp::new(TokenService::new(deps, Arc::new(keyring))),
+        app: TokenApp::new(TokenService::new(deps, store, Arc::new(keyring))),
         keyring: current,
         _dir: dir,
     }

@@ -11,10 +11,10 @@ use xecure::audit::{AuditDraft, Auditor, RequestContext};
 use xecure::domain::{
     AuditEventKind, AuditOutcome, EventId, Password, PasswordHash, User, UserId, Username,
 };
-use xecure::ports::{Clock, OsRng, Store, SystemClock, UserStore};
+use xecure::ports::{AccountAdmin, Clock, OsRng, Store, SystemClock};
 use xecure::testing::moto::{endpoint, fresh_store, sdk_config, unique_name};
 
-async fn user(store: &dyn UserStore, name: &str) -> UserId {
+async fn user(store: &dyn AccountAdmin, name: &str) -> UserId {
     let user = User::new(
         UserId::generate(&OsRng),
         Username::parse(name).unwrap(),

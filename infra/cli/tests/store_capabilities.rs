@@ -22,12 +22,14 @@ use xecure::store::keys;
 /// The partitions (`LeadingKeys` patterns) each port's DynamoDB implementation reads and
 /// writes, transactions' condition checks included. Index partitions (GSI1/GSI2: listings,
 /// a user's sessions, a client's grants, audit by subject) are listed with the reads.
-const PORT_PARTITIONS: [(&str, &[&str], &[&str]); 12] = [
-    ("ClientStore", &["CLIENT#*", "CLIENTS"], &["CLIENT#*"]),
+const PORT_PARTITIONS: [(&str, &[&str], &[&str]); 16] = [
+    ("ClientStore", &["CLIENT#*", "CLIENTS"], &[]),
+    ("ClientRegistry", &[], &["CLIENT#*"]),
+    ("UserStore", &["USERNAME#*", "ACCOUNT#*", "USERS"], &[]),
+    // update_user and delete_user put the revocation entry of a cut in the same write.
     (
-        "UserStore",
-        &["USERNAME#*", "ACCOUNT#*", "USERS"],
-        // update_user and delete_user put the revocation entry of a cut in the same write.
+        "AccountAdmin",
+        &[],
         &["USERNAME#*", "ACCOUNT#*", "REVOCATIONS#*"],
     ),
     ("SessionStore", &["SESSION#*", "SESSIONS#*"], &["SESSION#*"]),
@@ -52,15 +54,35 @@ const PORT_PARTITIONS: [(&str, &[&str], &[&str]); 12] = [
         // Narrowing and revoking a grant put their entries in the same write.
         &["USER#*", "REVOCATIONS#*"],
     ),
-    (
-        "RevocationStore",
-        // REVOKED# markers are only written (a conditional put, rule 19), never read.
-        &["REVOCATIONS#*"],
-        &["REVOCATIONS#*", "REVOKED#*"],
-    ),
+    ("RevocationStore", &["REVOCATIONS#*"], &[]),
+    // REVOKED# markers are only written (a conditional put, rule 19), never read.
+    ("RevocationWriter", &[], &["REVOCATIONS#*", "REVOKED#*"]),
     ("InitialAccessTokenStore", &["IAT#*"], &["IAT#*"]),
-    ("KeyStore", &["SIGNING_KEYS"], &["SIGNING_KEYS"]),
+    ("KeyStore", &["SIGNING_KEYS"], &[]),
+    ("KeyPublisher", &[], &["SIGNING_KEYS"]),
     ("AuditStore", &["AUDIT#*"], &["AUDIT#*"]),
+];
+
+/// Writes a capability's ports can make that no role holding it is granted, and why the
+/// code never makes them (the port also has methods the function does call). Every other
+/// write partition of a capability must be granted: a capability that could write what its
+/// roles may not is a call that fails in AWS only.
+const WRITES_NEVER_MADE: [(&str, &str, &str); 3] = [
+    (
+        "InteractionStore",
+        "REFRESH#*",
+        "CodeStore::redeem_code starts refresh families: the token function's; authorize and consent only put codes",
+    ),
+    (
+        "InteractionStore",
+        "FAMILY#*",
+        "CodeStore::redeem_code, as above",
+    ),
+    (
+        "TokenFunctionStore",
+        "IAT#*",
+        "InitialAccessTokenStore::put_initial_access_token is the operator's (xecure client registration-token); the token function only reads them",
+    ),
 ];
 
 /// Which capability each function role serves.
@@ -130,10 +152,14 @@ fn granted_partitions(template: &Yaml, role: &str) -> (BTreeSet<String>, BTreeSe
 }
 
 /// What a template grants beyond the capabilities, or a capability's port no role may touch.
-fn capability_violations(template: &Yaml) -> Vec<String> {
+fn capability_violations<'a>(
+    template: &Yaml,
+    role_capability: &[(&'a str, &'a str, &'a [&'a str])],
+) -> Vec<String> {
     let mut violations = Vec::new();
     let mut granted_by_capability: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    for (role, capability, ports) in ROLE_CAPABILITY {
+    let mut writes_by_capability: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for &(role, capability, ports) in role_capability {
         let may_read: BTreeSet<&str> = ports
             .iter()
             .flat_map(|p| partitions_of(p).0)
@@ -158,6 +184,10 @@ fn capability_violations(template: &Yaml) -> Vec<String> {
                 "{role} may write {partition}, which no port of {capability} writes"
             ));
         }
+        writes_by_capability
+            .entry(capability)
+            .or_default()
+            .extend(writes.iter().cloned());
         granted_by_capability
             .entry(capability)
             .or_default()
@@ -165,7 +195,7 @@ fn capability_violations(template: &Yaml) -> Vec<String> {
     }
     // The other way round: a port in a capability that no role holding it may touch is a
     // port the capability should not have (or a grant the template is missing).
-    let capabilities: BTreeMap<&str, &[&str]> = ROLE_CAPABILITY
+    let capabilities: BTreeMap<&str, &[&str]> = role_capability
         .iter()
         .map(|(_, capability, ports)| (*capability, *ports))
         .collect();
@@ -178,6 +208,19 @@ fn capability_violations(template: &Yaml) -> Vec<String> {
                     "{capability} has {port}, but no role serving it may touch its partitions"
                 ));
             }
+            // Writes are checked one by one: security rule 22's partitions (signing keys,
+            // accounts, usernames) must be out of every capability's reach, not just denied.
+            let granted_writes = &writes_by_capability[capability];
+            for partition in writes.iter().filter(|p| !granted_writes.contains(**p)) {
+                let known = WRITES_NEVER_MADE
+                    .iter()
+                    .any(|(c, p, _)| *c == capability && p == partition);
+                if !known {
+                    violations.push(format!(
+                        "{capability} can write {partition} ({port}), which no role serving it may"
+                    ));
+                }
+            }
         }
     }
     violations
@@ -185,8 +228,31 @@ fn capability_violations(template: &Yaml) -> Vec<String> {
 
 #[test]
 fn each_role_reaches_only_partitions_its_store_capability_uses() {
-    let violations = capability_violations(&parse(TEMPLATE));
+    let violations = capability_violations(&parse(TEMPLATE), &ROLE_CAPABILITY);
     assert!(violations.is_empty(), "{violations:#?}");
+}
+
+#[test]
+fn a_capability_that_could_publish_keys_is_caught() {
+    let with_key_publisher: Vec<&str> = TOKEN_FUNCTION_PORTS
+        .iter()
+        .copied()
+        .chain(["KeyPublisher"])
+        .collect();
+    let widened = [
+        ROLE_CAPABILITY[0],
+        ROLE_CAPABILITY[1],
+        (
+            "TokenRole",
+            "TokenFunctionStore",
+            with_key_publisher.as_slice(),
+        ),
+        ROLE_CAPABILITY[3],
+    ];
+    assert_eq!(
+        capability_violations(&parse(TEMPLATE), &widened),
+        ["TokenFunctionStore can write SIGNING_KEYS (KeyPublisher), which no role serving it may"]
+    );
 }
 
 #[test]
@@ -201,7 +267,7 @@ fn a_role_reaching_beyond_its_capability_is_caught() {
         "the authorizer's statement is where the test expects"
     );
     assert_eq!(
-        capability_violations(&parse(&widened)),
+        capability_violations(&parse(&widened), &ROLE_CAPABILITY),
         ["AuthorizerRole may read SESSION#*, which no port of AuthorizerStore reads"]
     );
 }

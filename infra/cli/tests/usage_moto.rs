@@ -12,7 +12,7 @@ use xecure::api_usage::plans::{usage_identifier_key, UsagePlans};
 use xecure::audit::cloudwatch::{create_log_group_if_missing, CloudWatchAuditLog};
 use xecure::audit::log_group::{AuditLogWriter, LogEvent};
 use xecure::domain::*;
-use xecure::ports::{ClientStore, Clock, SystemClock};
+use xecure::ports::{ClientRegistry, Clock, SystemClock};
 use xecure::testing::moto::{endpoint, fresh_store, sdk_config, unique_name};
 
 fn xecure(table: &str, args: &[&str]) -> (bool, String, String) {
@@ -131,7 +131,7 @@ async fn usage_summarises_one_apps_access_log_records_from_cloudwatch() {
     );
 }
 
-async fn put_client(store: &dyn ClientStore, id: &str) {
+async fn put_client(store: &dyn ClientRegistry, id: &str) {
     store
         .put_client(&Client {
             redirect_uris: vec![RedirectUri::parse("https://app.example/cb").unwrap()],

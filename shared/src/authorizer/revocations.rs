@@ -230,7 +230,7 @@ impl Inner {
 mod tests {
     use super::*;
     use crate::domain::{EventId, Revocation, RevocationTarget, UserId};
-    use crate::ports::StoreResult;
+    use crate::ports::{RevocationWriter, StoreResult};
     use crate::testing::FixedClock;
     use async_trait::async_trait;
     use std::sync::Mutex;
@@ -245,11 +245,6 @@ mod tests {
 
     #[async_trait]
     impl RevocationStore for Recorder {
-        async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<bool> {
-            self.entries.lock().unwrap().push(revocation.clone());
-            Ok(true)
-        }
-
         async fn list_revocations_since(
             &self,
             since: Timestamp,
@@ -261,6 +256,14 @@ mod tests {
             }
             let entries = self.entries.lock().unwrap();
             Ok(entries.iter().filter(|e| e.at >= since).cloned().collect())
+        }
+    }
+
+    #[async_trait]
+    impl RevocationWriter for Recorder {
+        async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<bool> {
+            self.entries.lock().unwrap().push(revocation.clone());
+            Ok(true)
         }
     }
 

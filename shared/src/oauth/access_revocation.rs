@@ -9,7 +9,7 @@ use crate::domain::{
     AuditEventKind, AuditOutcome, ClientId, EventId, Revocation, RevocationStamp, RevocationTarget,
     Timestamp, UserId,
 };
-use crate::ports::{GrantStore, RevocationStore, Rng, Store, StoreResult};
+use crate::ports::{GrantStore, RevocationWriter, Rng, Store, StoreResult};
 use crate::store::client_cache::CLIENT_CACHE_TTL;
 use std::time::Duration;
 
@@ -76,7 +76,7 @@ impl<S: GrantStore + ?Sized> AccessRevoker<'_, S> {
     }
 }
 
-impl<S: GrantStore + RevocationStore + ?Sized> AccessRevoker<'_, S> {
+impl<S: GrantStore + RevocationWriter + ?Sized> AccessRevoker<'_, S> {
     /// For a client being disabled or removed: revokes every active grant it holds and puts
     /// a client revocation entry, which stops its access tokens (`client_credentials` ones
     /// included) issued up to `CLIENT_CACHE_TTL` from now: warm containers may still hold

@@ -8,7 +8,7 @@
 use crate::audit::AuditDraft;
 use crate::domain::{AuditEventKind, AuditOutcome, PasswordHash, RevocationTarget, User, Username};
 use crate::oauth::access_revocation::{entry, AccessRevoker};
-use crate::ports::{StoreError, StoreResult, UserStore};
+use crate::ports::{AccountAdmin, StoreError, StoreResult, UserStore};
 
 /// A change to an account.
 #[derive(Debug, Clone)]
@@ -66,7 +66,7 @@ fn no_such_user(username: &Username) -> StoreError {
     StoreError::NotFound(format!("user {username}"))
 }
 
-impl<S: UserStore + ?Sized> AccessRevoker<'_, S> {
+impl<S: UserStore + AccountAdmin + ?Sized> AccessRevoker<'_, S> {
     /// Applies `control` to the account of `username` and audits it; the account as stored
     /// (unchanged if the control changed nothing).
     pub async fn control_user(
@@ -95,7 +95,9 @@ impl<S: UserStore + ?Sized> AccessRevoker<'_, S> {
         }
         Err(StoreError::Conflict(format!("user {username}")))
     }
+}
 
+impl<S: AccountAdmin + ?Sized> AccessRevoker<'_, S> {
     /// Applies `control` to `user` exactly as it was read, for a change decided on that read
     /// (a password change checked against the current password): if the account changed
     /// since (an operator's reset, a sign-out everywhere), nothing is written and None comes
@@ -118,7 +120,9 @@ impl<S: UserStore + ?Sized> AccessRevoker<'_, S> {
             Err(error) => Err(error),
         }
     }
+}
 
+impl<S: UserStore + AccountAdmin + ?Sized> AccessRevoker<'_, S> {
     /// Deletes the account of `username` and cuts every credential of it; false if there was
     /// no such user.
     pub async fn remove_user(&self, username: &Username) -> StoreResult<bool> {
@@ -139,7 +143,9 @@ impl<S: UserStore + ?Sized> AccessRevoker<'_, S> {
         }
         Err(StoreError::Conflict(format!("user {username}")))
     }
+}
 
+impl<S: ?Sized> AccessRevoker<'_, S> {
     /// The entry that stops the user's access tokens issued up to now at the gateway.
     fn user_entry(&self, user: &User) -> crate::domain::Revocation {
         entry(

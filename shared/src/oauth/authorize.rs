@@ -239,6 +239,7 @@ pub fn error_redirect(
 mod tests {
     use super::*;
     use crate::domain::{ClientKind, Timestamp};
+    use crate::ports::ClientRegistry;
     use crate::store::embedded::EmbeddedStore;
 
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";

@@ -4,7 +4,7 @@
 use crate::audit::AuditDraft;
 use crate::domain::{AuditEventKind, AuditOutcome, Client, GrantType, RevocationTarget};
 use crate::oauth::access_revocation::AccessRevoker;
-use crate::ports::{ClientStore, GrantStore, RevocationStore, StoreError, StoreResult};
+use crate::ports::{ClientRegistry, GrantStore, RevocationWriter, StoreError, StoreResult};
 
 /// What applying a change did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +17,7 @@ pub struct ClientChanged {
     pub revoked_grants: usize,
 }
 
-impl<S: ClientStore + GrantStore + RevocationStore + ?Sized> AccessRevoker<'_, S> {
+impl<S: ClientRegistry + GrantStore + RevocationWriter + ?Sized> AccessRevoker<'_, S> {
     /// Stores `after` over `before` (conditionally on the version read: `Conflict` if it
     /// changed meanwhile). A material change (`Client::materially_changed_from`: a redirect
     /// URI added, the scopes or grant types changed) starts a new revision, so no consent is

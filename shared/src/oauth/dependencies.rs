@@ -6,16 +6,15 @@
 
 use crate::audit::Auditor;
 use crate::config::OAuthConfig;
-use crate::ports::{Clock, InteractionStore, OsRng, Rng, Store, SystemClock, TokenFunctionStore};
+use crate::ports::{Clock, OsRng, Rng, Store, SystemClock};
 use crate::scopes::ScopeCatalogue;
 use crate::store::client_cache::{CachedClients, CLIENT_CACHE_TTL};
 use std::sync::Arc;
 
+/// The store itself is not in the bundle: each service is given its function's capability
+/// (`ports::capabilities`) by name beside it, never the whole table.
 #[derive(Clone)]
 pub struct Dependencies {
-    /// Private: a service takes its function's capability (`interaction_store`,
-    /// `token_function_store`), never the whole table.
-    store: Arc<dyn Store>,
     /// Clients read through the process's cache (`CLIENT_CACHE_TTL`); a registration change
     /// drops its entry at once.
     pub clients: Arc<CachedClients>,
@@ -27,7 +26,8 @@ pub struct Dependencies {
 }
 
 impl Dependencies {
-    /// Dependencies over `store` and `config`: the system clock, the operating system's
+    /// Dependencies over `store` (the client cache reads it, the auditor writes to it) and
+    /// `config`: the system clock, the operating system's
     /// randomness and the built-in scope catalogue unless the builder is told otherwise.
     pub fn over(store: Arc<dyn Store>, config: OAuthConfig) -> DependenciesBuilder {
         DependenciesBuilder {
@@ -37,16 +37,6 @@ impl Dependencies {
             rng: Arc::new(OsRng),
             catalogue: Arc::new(ScopeCatalogue::built_in()),
         }
-    }
-
-    /// The store as the authorize and consent functions may use it.
-    pub fn interaction_store(&self) -> Arc<dyn InteractionStore> {
-        self.store.clone()
-    }
-
-    /// The store as the token function may use it.
-    pub fn token_function_store(&self) -> Arc<dyn TokenFunctionStore> {
-        self.store.clone()
     }
 
     /// The same dependencies, the audit trail reconfigured (log group, line sink).
@@ -95,7 +85,6 @@ impl DependenciesBuilder {
             self.config.audit_retention,
         );
         Dependencies {
-            store: self.store,
             clients,
             catalogue: self.catalogue,
             config: self.config,

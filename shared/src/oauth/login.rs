@@ -65,10 +65,14 @@ pub struct LoginService {
 }
 
 impl LoginService {
-    /// Login checks over `deps` (its store, clock, randomness and audit trail).
-    pub fn new(deps: Dependencies, policy: LoginPolicy, session_ttl: Duration) -> Self {
+    /// Login checks over `store`, with the clock, randomness and audit trail of `deps`.
+    pub fn new(
+        deps: Dependencies,
+        store: Arc<dyn InteractionStore>,
+        policy: LoginPolicy,
+        session_ttl: Duration,
+    ) -> Self {
         let hashing = crate::hashing::shared(policy.hash_queue);
-        let store = deps.interaction_store();
         LoginService {
             deps,
             store,

@@ -22,11 +22,20 @@ async fn service(store: Arc<dyn Store>, hashing: &'static HashingPool) -> LoginS
         ))
         .await
         .unwrap();
-    let deps = Dependencies::over(store, OAuthConfig::for_issuer("https://login.example"))
-        .clock(Arc::new(FixedClock::at(T0)))
-        .rng(Arc::new(SeqRng::new(5)))
-        .build();
-    LoginService::new(deps, LoginPolicy::default(), Duration::from_secs(3600)).with_hashing(hashing)
+    let deps = Dependencies::over(
+        store.clone(),
+        OAuthConfig::for_issuer("https://login.example"),
+    )
+    .clock(Arc::new(FixedClock::at(T0)))
+    .rng(Arc::new(SeqRng::new(5)))
+    .build();
+    LoginService::new(
+        deps,
+        store,
+        LoginPolicy::default(),
+        Duration::from_secs(3600),
+    )
+    .with_hashing(hashing)
 }
 
 /// Occupies the pool's one worker and its one queue slot until the sender is dropped.

@@ -3,14 +3,14 @@
 //! TokenFunctionStore>` cannot call a port outside it: the compiler keeps the code within the
 //! capability, and infra/cli/tests/store_capabilities.rs keeps each function's IAM role
 //! within the partitions of the capability's ports (`*_PORTS` name them for that test).
-//! Capabilities are whole ports, reads and writes together: the token function's includes
-//! `KeyStore::put_signing_key`, which its role may not call (rule 22); splitting ports into
-//! read and write halves would let the compiler say that too (issue #18, open).
+//! The writes security rule 22 keeps from every function (signing keys, accounts and
+//! usernames) are ports of their own (`KeyPublisher`, `AccountAdmin`) that no capability
+//! holds, so no function's code can call them.
 
 use super::{
-    AuditStore, ClientStore, CodeStore, GrantStore, InitialAccessTokenStore, KeyStore,
-    LoginThrottleStore, PendingAuthorizationStore, RefreshStore, RevocationStore, SessionStore,
-    UserStore,
+    AccountAdmin, AuditStore, ClientRegistry, ClientStore, CodeStore, GrantStore,
+    InitialAccessTokenStore, KeyStore, LoginThrottleStore, PendingAuthorizationStore, RefreshStore,
+    RevocationStore, RevocationWriter, SessionStore, UserStore,
 };
 
 /// Declares a capability: a trait that is exactly the sum of its ports (implemented by every
@@ -30,7 +30,9 @@ macro_rules! capability {
 capability!(
     /// The authorize and consent functions (`AuthorizationFlow`, `LoginService`): sign-in
     /// with its attempt counters and sessions, the pending request between pages, consent
-    /// (grants, narrowing entries) and codes, the connected-apps and account pages.
+    /// (grants, narrowing entries) and codes, the connected-apps page. (The account page's
+    /// password change and sign-out everywhere need `AccountAdmin` besides: only `xecure
+    /// serve` gives the flow one.)
     InteractionStore,
     INTERACTION_PORTS = [
         ClientStore,
@@ -50,11 +52,13 @@ capability!(
     TokenFunctionStore,
     TOKEN_FUNCTION_PORTS = [
         ClientStore,
+        ClientRegistry,
         UserStore,
         CodeStore,
         RefreshStore,
         GrantStore,
         RevocationStore,
+        RevocationWriter,
         InitialAccessTokenStore,
         KeyStore,
         AuditStore,
@@ -63,7 +67,16 @@ capability!(
 
 capability!(
     /// The authorizer function (`Authorizer`): reads the published keys and polls the
-    /// revocation list; its role allows no write.
+    /// revocation list; no write of any kind.
     AuthorizerStore,
     AUTHORIZER_PORTS = [KeyStore, RevocationStore]
+);
+
+capability!(
+    /// The account page's password change and sign-out everywhere: reading and writing the
+    /// user's account. Only `xecure serve` wires it; no Lambda role may write ACCOUNT# or
+    /// USERNAME# (security rule 22), so the deployed consent function has none and answers
+    /// those two actions with a refusal.
+    AccountPageStore,
+    ACCOUNT_PAGE_PORTS = [UserStore, AccountAdmin]
 );

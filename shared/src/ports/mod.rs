@@ -76,8 +76,17 @@ pub enum Rotation {
     NotFound,
 }
 
+/// Reading clients: every function does.
 #[async_trait]
 pub trait ClientStore: Send + Sync {
+    async fn get_client(&self, id: &ClientId) -> StoreResult<Option<Client>>;
+    async fn list_clients(&self) -> StoreResult<Vec<Client>>;
+}
+
+/// Writing clients: the operator, and the token function for dynamic registration
+/// (RFC 7591/7592); no other function's role may write CLIENT# (security rule 22).
+#[async_trait]
+pub trait ClientRegistry: Send + Sync {
     /// Creates a client; `AlreadyExists` if the id is taken. A change to an existing one is
     /// `update_client`.
     async fn put_client(&self, client: &Client) -> StoreResult<()>;
@@ -85,8 +94,6 @@ pub trait ClientStore: Send + Sync {
     /// written, if it changed or is gone (security rule 17: a disable, an update and a delete
     /// cannot undo one another).
     async fn update_client(&self, client: &Client) -> StoreResult<bool>;
-    async fn get_client(&self, id: &ClientId) -> StoreResult<Option<Client>>;
-    async fn list_clients(&self) -> StoreResult<Vec<Client>>;
     /// True if the client existed.
     async fn delete_client(&self, id: &ClientId) -> StoreResult<bool>;
 }
@@ -94,16 +101,22 @@ pub trait ClientStore: Send + Sync {
 /// Accounts, by id, and the usernames that find them.
 #[async_trait]
 pub trait UserStore: Send + Sync {
+    async fn get_user_by_username(&self, username: &Username) -> StoreResult<Option<User>>;
+    async fn get_user(&self, id: &UserId) -> StoreResult<Option<User>>;
+    /// Every account, by username (`xecure user list`).
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+}
+
+/// Writing accounts and usernames: the operator's CLI and the `/account` page of `xecure
+/// serve`; no Lambda role may write ACCOUNT# or USERNAME# (security rule 22).
+#[async_trait]
+pub trait AccountAdmin: Send + Sync {
     /// Fails with `AlreadyExists` if the username is taken.
     async fn create_user(&self, user: &User) -> StoreResult<()>;
     /// Replaces the account if it is still at `user.version - 1` (`Conflict` if it moved,
     /// `NotFound` if it is gone), and puts `revocation` in the same atomic write: a control
     /// that cuts the user's credentials stops them everywhere at once (security rule 17).
     async fn update_user(&self, user: &User, revocation: Option<&Revocation>) -> StoreResult<()>;
-    async fn get_user_by_username(&self, username: &Username) -> StoreResult<Option<User>>;
-    async fn get_user(&self, id: &UserId) -> StoreResult<Option<User>>;
-    /// Every account, by username (`xecure user list`).
-    async fn list_users(&self) -> StoreResult<Vec<User>>;
     /// Deletes the account (if still at `user.version`, else `Conflict`) and its username,
     /// and puts `revocation`, in one atomic write; false if the account was already gone.
     async fn delete_user(&self, user: &User, revocation: &Revocation) -> StoreResult<bool>;
@@ -291,17 +304,24 @@ pub trait GrantStore: Send + Sync {
 
 #[async_trait]
 pub trait RevocationStore: Send + Sync {
-    /// Puts the entry; true if it was new. Revoking an access token (`AccessToken` target)
-    /// that is already revoked writes nothing and answers false (security rule 19: a
-    /// repeated revocation costs no storage); every other kind of entry is written by the
-    /// state change it records, which is itself idempotent.
-    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<bool>;
     /// Unexpired entries with `at >= since`, oldest first.
     async fn list_revocations_since(
         &self,
         since: Timestamp,
         now: Timestamp,
     ) -> StoreResult<Vec<Revocation>>;
+}
+
+/// Recording revocation entries of their own (RFC 7009 revocation, client controls); the
+/// state changes that carry an entry in their own write (grants, accounts, families) take
+/// it as an argument instead.
+#[async_trait]
+pub trait RevocationWriter: Send + Sync {
+    /// Puts the entry; true if it was new. Revoking an access token (`AccessToken` target)
+    /// that is already revoked writes nothing and answers false (security rule 19: a
+    /// repeated revocation costs no storage); every other kind of entry is written by the
+    /// state change it records, which is itself idempotent.
+    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<bool>;
 }
 
 /// Initial access tokens for dynamic client registration (RFC 7591 section 3), by digest.
@@ -319,8 +339,14 @@ pub trait InitialAccessTokenStore: Send + Sync {
 
 #[async_trait]
 pub trait KeyStore: Send + Sync {
-    async fn put_signing_key(&self, key: &SigningKey) -> StoreResult<()>;
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKey>>;
+}
+
+/// Publishing signing keys: `xecure keys rotate` only; no function may write SIGNING_KEYS
+/// (security rule 22), so code running in one cannot publish a key the authorizer trusts.
+#[async_trait]
+pub trait KeyPublisher: Send + Sync {
+    async fn put_signing_key(&self, key: &SigningKey) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -340,8 +366,8 @@ pub trait AuditStore: Send + Sync {
 mod capabilities;
 
 pub use capabilities::{
-    AuthorizerStore, InteractionStore, TokenFunctionStore, AUTHORIZER_PORTS, INTERACTION_PORTS,
-    TOKEN_FUNCTION_PORTS,
+    AccountPageStore, AuthorizerStore, InteractionStore, TokenFunctionStore, ACCOUNT_PAGE_PORTS,
+    AUTHORIZER_PORTS, INTERACTION_PORTS, TOKEN_FUNCTION_PORTS,
 };
 
 /// Everything on the table: the operator's CLI and `xecure serve` hold all of it; each
@@ -351,8 +377,11 @@ pub trait Store:
     InteractionStore
     + TokenFunctionStore
     + AuthorizerStore
+    + AccountPageStore
     + ClientStore
+    + ClientRegistry
     + UserStore
+    + AccountAdmin
     + SessionStore
     + PendingAuthorizationStore
     + LoginThrottleStore
@@ -360,15 +389,19 @@ pub trait Store:
     + RefreshStore
     + GrantStore
     + RevocationStore
+    + RevocationWriter
     + InitialAccessTokenStore
     + KeyStore
+    + KeyPublisher
     + AuditStore
 {
 }
 
 impl<T> Store for T where
     T: ClientStore
+        + ClientRegistry
         + UserStore
+        + AccountAdmin
         + SessionStore
         + PendingAuthorizationStore
         + LoginThrottleStore
@@ -376,8 +409,10 @@ impl<T> Store for T where
         + RefreshStore
         + GrantStore
         + RevocationStore
+        + RevocationWriter
         + InitialAccessTokenStore
         + KeyStore
+        + KeyPublisher
         + AuditStore
 {
 }

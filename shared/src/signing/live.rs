@@ -164,13 +164,6 @@ mod tests {
 
     #[async_trait::async_trait]
     impl KeyStore for KeysThatFail {
-        async fn put_signing_key(
-            &self,
-            key: &crate::domain::SigningKey,
-        ) -> crate::ports::StoreResult<()> {
-            self.inner.put_signing_key(key).await
-        }
-
         async fn list_signing_keys(
             &self,
         ) -> crate::ports::StoreResult<Vec<crate::domain::SigningKey>> {

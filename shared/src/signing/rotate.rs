@@ -2,7 +2,7 @@ use super::generate::{generate_key, SigningAlgorithm};
 use super::keyring::KeyringError;
 use super::seal::KeySealer;
 use crate::domain::{KeyId, SigningKey, Timestamp};
-use crate::ports::{KeyStore, Rng};
+use crate::ports::{KeyPublisher, KeyStore, Rng};
 use std::time::Duration;
 
 /// Creates a new signing key (security: generated here, sealed at once, never shown).
@@ -12,8 +12,8 @@ use std::time::Duration;
 /// carries its kid. Every older key stops at that instant and stays published for
 /// `old_tokens_live` more (the longest access-token lifetime plus leeway), then retires.
 /// The very first key signs at once: no verifier can hold a stale key set yet.
-pub async fn rotate_signing_key(
-    store: &dyn KeyStore,
+pub async fn rotate_signing_key<S: KeyStore + KeyPublisher + ?Sized>(
+    store: &S,
     sealer: &dyn KeySealer,
     rng: &dyn Rng,
     algorithm: SigningAlgorithm,

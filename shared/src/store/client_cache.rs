@@ -53,18 +53,10 @@ impl CachedClients {
     }
 }
 
+/// Reads only: writes go to the store, and the writer calls `forget` (registration changes
+/// in the token function; the other functions never write clients).
 #[async_trait]
 impl ClientStore for CachedClients {
-    async fn put_client(&self, client: &Client) -> StoreResult<()> {
-        self.forget(&client.id);
-        self.inner.put_client(client).await
-    }
-
-    async fn update_client(&self, client: &Client) -> StoreResult<bool> {
-        self.forget(&client.id);
-        self.inner.update_client(client).await
-    }
-
     /// Unknown clients are cached too, so a flood of bad client ids does not reach the store.
     /// A disabled client is unknown to every OAuth endpoint (they all read through here).
     async fn get_client(&self, id: &ClientId) -> StoreResult<Option<Client>> {
@@ -90,10 +82,5 @@ impl ClientStore for CachedClients {
 
     async fn list_clients(&self) -> StoreResult<Vec<Client>> {
         self.inner.list_clients().await
-    }
-
-    async fn delete_client(&self, id: &ClientId) -> StoreResult<bool> {
-        self.forget(id);
-        self.inner.delete_client(id).await
     }
 }

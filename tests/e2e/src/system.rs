@@ -241,8 +241,8 @@ impl System {
 
 /// The authorize and consent functions' service over `store`.
 fn interactive_flow(store: Arc<dyn Store>) -> AuthorizationFlow {
-    let deps = Dependencies::over(store, OAuthConfig::for_issuer(ISSUER)).build();
-    AuthorizationFlow::new(deps, InteractionConfig::default())
+    let deps = Dependencies::over(store.clone(), OAuthConfig::for_issuer(ISSUER)).build();
+    AuthorizationFlow::new(deps, store, InteractionConfig::default())
 }
 
 /// The token function's app over `store`, its keys unsealed with `sealer`.
@@ -256,8 +256,8 @@ async fn token_function(store: Arc<dyn Store>, sealer: Arc<dyn KeySealer>) -> To
     )
     .await
     .expect("load the keyring");
-    let deps = Dependencies::over(store, OAuthConfig::for_issuer(ISSUER))
+    let deps = Dependencies::over(store.clone(), OAuthConfig::for_issuer(ISSUER))
         .clock(clock)
         .build();
-    TokenApp::new(TokenService::new(deps, Arc::new(keyring)))
+    TokenApp::new(TokenService::new(deps, store, Arc::new(keyring)))
 }

@@ -98,13 +98,14 @@ async fn rule_18_the_token_endpoints_answer_503_when_the_store_never_answers() {
     let keyring = LiveKeyring::load(keys, Some(sealer), clock.clone(), Duration::from_secs(300))
         .await
         .unwrap();
+    let store = hanging_store();
     let deps = Dependencies::over(
-        hanging_store(),
+        store.clone(),
         OAuthConfig::for_issuer("https://auth.example"),
     )
     .clock(clock)
     .build();
-    let app = token::handler::TokenApp::new(TokenService::new(deps, Arc::new(keyring)));
+    let app = token::handler::TokenApp::new(TokenService::new(deps, store, Arc::new(keyring)));
     let basic = "Basic c2VydmljZTpzM2NyZXQ="; // service:s3cret
     for (path, body) in [
         ("/token", "grant_type=client_credentials"),
@@ -127,12 +128,13 @@ async fn rule_18_the_token_endpoints_answer_503_when_the_store_never_answers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rule_18_authorize_and_login_answer_503_when_the_store_never_answers() {
+    let store = hanging_store();
     let deps = Dependencies::over(
-        hanging_store(),
+        store.clone(),
         OAuthConfig::for_issuer("https://auth.example"),
     )
     .build();
-    let flow = AuthorizationFlow::new(deps, InteractionConfig::default());
+    let flow = AuthorizationFlow::new(deps, store, InteractionConfig::default());
     let authorize: Request = lambda_http::http::Request::builder()
         .uri("/authorize?response_type=code&client_id=photo-app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256")
         .body(Body::Empty)
@@ -230,13 +232,6 @@ struct Switchable {
 
 #[async_trait::async_trait]
 impl xecure::ports::RevocationStore for Switchable {
-    async fn put_revocation(
-        &self,
-        revocation: &xecure::domain::Revocation,
-    ) -> xecure::ports::StoreResult<bool> {
-        self.working.put_revocation(revocation).await
-    }
-
     async fn list_revocations_since(
         &self,
         since: xecure::domain::Timestamp,

@@ -14,7 +14,7 @@ use xecure::authorizer::{Authorizer, AuthorizerConfig};
 use xecure::config::OAuthConfig;
 use xecure::domain::*;
 use xecure::jwt::AccessTokenClaims;
-use xecure::ports::{Clock, KeyStore, RevocationStore, SystemClock};
+use xecure::ports::{Clock, KeyPublisher, KeyStore, RevocationStore, SystemClock};
 use xecure::signing::{generate_key, SigningAlgorithm};
 use xecure::store::embedded::EmbeddedStore;
 use xecure::testing::FixedClock;
@@ -32,7 +32,7 @@ pub struct Harness {
     _dir: tempfile::TempDir,
 }
 
-pub async fn publish_key(store: &dyn KeyStore, kid: &str, now: Timestamp) -> (Vec<u8>, Value) {
+pub async fn publish_key(store: &dyn KeyPublisher, kid: &str, now: Timestamp) -> (Vec<u8>, Value) {
     let generated = generate_key(SigningAlgorithm::EdDsa, kid).unwrap();
     store
         .put_signing_key(&SigningKey {

@@ -158,7 +158,7 @@ pub async fn harness_with(
     let deps = Dependencies::over(store.clone(), config.clone())
         .clock(clock.clone())
         .build();
-    let app = TokenApp::new(TokenService::new(deps, Arc::new(keyring)));
+    let app = TokenApp::new(TokenService::new(deps, store.clone(), Arc::new(keyring)));
     let app = match limits {
         Some(limits) => {
             app.with_rate_limits(token::limits::EdgeLimits::new(&limits, clock.clone()))

@@ -136,10 +136,17 @@ impl LocalSystem {
             .catalogue(catalogue)
             .build()
             .with_auditor(stdout);
-        let token = TokenApp::new(TokenService::new(deps.clone(), Arc::new(keyring)))
-            .with_rate_limits(EdgeLimits::new(&limits, clock.clone()));
+        let token = TokenApp::new(TokenService::new(
+            deps.clone(),
+            store.clone(),
+            Arc::new(keyring),
+        ))
+        .with_rate_limits(EdgeLimits::new(&limits, clock.clone()));
         let interaction = InteractionConfig::from_env().map_err(|e| e.to_string())?;
-        let flow = AuthorizationFlow::new(deps, interaction);
+        // The account page's password change and sign-out everywhere write the account:
+        // here only, never in a Lambda (security rule 22).
+        let flow = AuthorizationFlow::new(deps, store.clone(), interaction)
+            .with_account_admin(store.clone());
         let routes = Arc::new(RouteTable::from_env().map_err(|e| e.to_string())?);
         let gateway_config = AuthorizerConfig::new(&config);
         let cache_ttl = gateway_config.gateway_cache_ttl;

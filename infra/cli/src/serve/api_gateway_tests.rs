@@ -21,7 +21,8 @@ use std::time::Duration;
 use xecure::api_usage::access_log::AccessRecord;
 use xecure::api_usage::plans::UsagePlans;
 use xecure::domain::*;
-use xecure::ports::{ClientStore, Clock, RevocationStore, StoreError, StoreResult, SystemClock};
+use xecure::ports::ClientRegistry;
+use xecure::ports::{Clock, RevocationStore, StoreError, StoreResult, SystemClock};
 use xecure::store::embedded::EmbeddedStore;
 use xecure::testing::FixedClock;
 
@@ -35,10 +36,6 @@ struct Switchable {
 
 #[async_trait]
 impl RevocationStore for Switchable {
-    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<bool> {
-        self.inner.put_revocation(revocation).await
-    }
-
     async fn list_revocations_since(
         &self,
         since: Timestamp,

@@ -90,13 +90,6 @@ mod tests {
 
     #[async_trait::async_trait]
     impl xecure::ports::KeyStore for CountedReads {
-        async fn put_signing_key(
-            &self,
-            key: &xecure::domain::SigningKey,
-        ) -> xecure::ports::StoreResult<()> {
-            self.inner.put_signing_key(key).await
-        }
-
         async fn list_signing_keys(
             &self,
         ) -> xecure::ports::StoreResult<Vec<xecure::domain::SigningKey>> {

@@ -16,7 +16,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use xecure::domain::*;
-use xecure::ports::{ClientStore, Clock, OsRng, SystemClock, UserStore};
+use xecure::ports::AccountAdmin;
+use xecure::ports::ClientRegistry;
+use xecure::ports::{Clock, OsRng, SystemClock};
 use xecure::testing::FixedClock;
 
 const ISSUER: &str = "http://127.0.0.1:3000";

@@ -82,13 +82,14 @@ const ACCOUNT_CHANGED: &str =
     "Your account changed meanwhile (signed out or its password reset). Sign in again.";
 
 impl AuthorizationFlow {
-    /// The user's own controls, acting as `by: "user"`.
-    pub(super) fn user_revoker<'a>(
+    /// The user's own controls over `store`, acting as `by: "user"`.
+    fn revoker_over<'a, S: ?Sized>(
         &'a self,
+        store: &'a S,
         context: &'a RequestContext,
-    ) -> AccessRevoker<'a, dyn crate::ports::InteractionStore> {
+    ) -> AccessRevoker<'a, S> {
         AccessRevoker {
-            store: self.store.as_ref(),
+            store,
             auditor: &self.deps.auditor,
             rng: self.deps.rng.as_ref(),
             now: self.deps.clock.now(),
@@ -96,6 +97,29 @@ impl AuthorizationFlow {
             by: "user",
             context,
         }
+    }
+
+    /// The user's controls over their grants (the connected-apps page).
+    pub(super) fn user_revoker<'a>(
+        &'a self,
+        context: &'a RequestContext,
+    ) -> AccessRevoker<'a, dyn crate::ports::InteractionStore> {
+        self.revoker_over(self.store.as_ref(), context)
+    }
+
+    /// The user's own account controls, acting as `by: "user"`; refused where the flow has
+    /// no account administration (the Lambdas: security rule 22).
+    fn account_revoker<'a>(
+        &'a self,
+        context: &'a RequestContext,
+    ) -> Result<AccessRevoker<'a, dyn crate::ports::AccountPageStore>, OAuthError> {
+        let Some(accounts) = &self.accounts else {
+            return Err(OAuthError::new(
+                ErrorCode::AccessDenied,
+                "Account changes are not available here: ask the service's administrator.",
+            ));
+        };
+        Ok(self.revoker_over(accounts.as_ref(), context))
     }
 
     async fn account_of(&self, session: &LoginSession) -> Result<User, OAuthError> {
@@ -160,7 +184,7 @@ impl AuthorizationFlow {
         session: &LoginSession,
         context: &RequestContext,
     ) -> Result<(), OAuthError> {
-        self.user_revoker(context)
+        self.account_revoker(context)?
             .control_user(&session.username, &AccountControl::SignOutEverywhere)
             .await?;
         Ok(())
@@ -217,7 +241,7 @@ impl AuthorizationFlow {
         // Written only over the account as verified: a reset or sign-out everywhere that
         // lands between the check and this write wins (rule 17).
         let Some(changed) = self
-            .user_revoker(context)
+            .account_revoker(context)?
             .control_user_as_read(&verified, &AccountControl::SetPassword(hash))
             .await?
         else {

@@ -29,7 +29,7 @@ use crate::domain::{
     RedirectUri, TokenDigest,
 };
 use crate::oauth::Dependencies;
-use crate::ports::{ClientStore, InteractionStore};
+use crate::ports::{AccountPageStore, ClientStore, InteractionStore};
 use std::sync::Arc;
 
 /// What the browser is shown or sent to next.
@@ -83,6 +83,8 @@ pub struct AuthorizationFlow {
     deps: Dependencies,
     /// The only store handle the flow uses: the authorize and consent functions' capability.
     store: Arc<dyn InteractionStore>,
+    /// The account page's password change and sign-out everywhere; None in AWS (rule 22).
+    accounts: Option<Arc<dyn AccountPageStore>>,
     interaction: InteractionConfig,
 }
 
@@ -94,14 +96,26 @@ fn expired_handoff() -> OAuthError {
 }
 
 impl AuthorizationFlow {
-    /// The authorize and consent functions' service over `deps`.
-    pub fn new(deps: Dependencies, interaction: InteractionConfig) -> Self {
-        let store = deps.interaction_store();
+    /// The authorize and consent functions' service over `deps`, reading and writing the
+    /// table through `store` only.
+    pub fn new(
+        deps: Dependencies,
+        store: Arc<dyn InteractionStore>,
+        interaction: InteractionConfig,
+    ) -> Self {
         AuthorizationFlow {
             deps,
             store,
+            accounts: None,
             interaction,
         }
+    }
+
+    /// The same flow letting users change their password and sign out everywhere from the
+    /// account page, writing their account through `accounts`.
+    pub fn with_account_admin(mut self, accounts: Arc<dyn AccountPageStore>) -> Self {
+        self.accounts = Some(accounts);
+        self
     }
 
     pub fn config(&self) -> &OAuthConfig {
@@ -126,6 +140,7 @@ impl AuthorizationFlow {
     pub fn login_service(&self) -> LoginService {
         LoginService::new(
             self.deps.clone(),
+            self.store.clone(),
             self.interaction.login.clone(),
             self.interaction.session_ttl,
         )

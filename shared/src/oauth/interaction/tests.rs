@@ -7,7 +7,9 @@ use crate::domain::{
     PasswordHash, Scope, Timestamp, User, UserId, Username,
 };
 use crate::oauth::login::LoginOutcome;
-use crate::ports::{AuditStore, ClientStore, Clock, CodeStore, GrantStore, UserStore};
+use crate::ports::AccountAdmin;
+use crate::ports::ClientRegistry;
+use crate::ports::{AuditStore, Clock, CodeStore, GrantStore, UserStore};
 use crate::store::embedded::EmbeddedStore;
 use crate::testing::{FixedClock, SeqRng};
 use std::sync::Arc;
@@ -61,7 +63,7 @@ async fn fixture() -> Fixture {
         .clock(clock.clone())
         .rng(Arc::new(SeqRng::new(1)))
         .build();
-    let flow = AuthorizationFlow::new(deps, interaction);
+    let flow = AuthorizationFlow::new(deps, store.clone(), interaction);
     Fixture {
         flow,
         store,
@@ -470,11 +472,11 @@ async fn an_unreachable_store_fails_closed_with_temporarily_unavailable() {
     let store = Arc::new(crate::store::dynamo::DynamoStore::from_config(
         &aws, "absent",
     ));
-    let deps = Dependencies::over(store, OAuthConfig::for_issuer(ISSUER))
+    let deps = Dependencies::over(store.clone(), OAuthConfig::for_issuer(ISSUER))
         .clock(Arc::new(FixedClock::at(T0)))
         .rng(Arc::new(SeqRng::new(3)))
         .build();
-    let flow = AuthorizationFlow::new(deps, InteractionConfig::default());
+    let flow = AuthorizationFlow::new(deps, store, InteractionConfig::default());
     let step = flow.begin(&params(&[]), None, &context()).await;
     assert_eq!(step.error_code(), Some(ErrorCode::TemporarilyUnavailable));
     let login = flow

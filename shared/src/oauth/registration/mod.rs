@@ -65,8 +65,7 @@ fn json_object(body: &[u8]) -> Result<Map<String, Value>, OAuthError> {
 }
 
 impl Registrar {
-    pub fn new(deps: Dependencies) -> Self {
-        let store = deps.token_function_store();
+    pub fn new(deps: Dependencies, store: Arc<dyn TokenFunctionStore>) -> Self {
         Registrar { deps, store }
     }
 

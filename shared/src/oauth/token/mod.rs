@@ -80,9 +80,13 @@ pub struct TokenService {
 }
 
 impl TokenService {
-    /// The token, revocation and introspection endpoints over `deps`, signing with `keyring`.
-    pub fn new(deps: Dependencies, keyring: Arc<LiveKeyring>) -> Self {
-        let store = deps.token_function_store();
+    /// The token, revocation and introspection endpoints over `store`, with the rest of
+    /// `deps`, signing with `keyring`.
+    pub fn new(
+        deps: Dependencies,
+        store: Arc<dyn TokenFunctionStore>,
+        keyring: Arc<LiveKeyring>,
+    ) -> Self {
         TokenService {
             deps,
             store,
@@ -101,7 +105,7 @@ impl TokenService {
     /// Dynamic client registration over the same store, catalogue, clock, randomness and
     /// audit trail.
     pub fn registrar(&self) -> crate::oauth::registration::Registrar {
-        crate::oauth::registration::Registrar::new(self.deps.clone())
+        crate::oauth::registration::Registrar::new(self.deps.clone(), self.store.clone())
     }
 
     /// The claims of `token` if it is one of our access tokens, valid now.

@@ -10,6 +10,9 @@ use crate::domain::{
     Client, ClientId, Grant, Revocation, RevocationStamp, RevocationTarget, SigningKey, User,
     UserId, Username,
 };
+use crate::ports::AccountAdmin;
+use crate::ports::ClientRegistry;
+use crate::ports::KeyPublisher;
 use crate::ports::{ClientStore, GrantStore, KeyStore, StoreError, StoreResult, UserStore};
 use crate::store::keys::{self, GRANT_PREFIX, GSI1, GSI1_PK, GSI2, GSI2_PK, PK, SK};
 use crate::store::rules::previous_version;
@@ -55,22 +58,6 @@ impl DynamoStore {
 
 #[async_trait]
 impl ClientStore for DynamoStore {
-    async fn put_client(&self, client: &Client) -> StoreResult<()> {
-        match self.put(client_item(client)?, Some(item_is_new())).await? {
-            true => Ok(()),
-            false => Err(StoreError::AlreadyExists(format!("client {}", client.id))),
-        }
-    }
-
-    /// A PutItem conditional on the version read.
-    async fn update_client(&self, client: &Client) -> StoreResult<bool> {
-        let previous = client.version.checked_sub(1).ok_or_else(|| {
-            StoreError::InvalidRequest("a client is updated at version 1 or more".into())
-        })?;
-        self.put(client_item(client)?, Some(at_version(previous)))
-            .await
-    }
-
     async fn get_client(&self, id: &ClientId) -> StoreResult<Option<Client>> {
         self.get_decoded(&keys::client(id)).await
     }
@@ -81,7 +68,24 @@ impl ClientStore for DynamoStore {
             .value(":pk", s(keys::CLIENT_LIST));
         decode_all(self.query_all(Some(GSI1), expr).await?)
     }
+}
 
+#[async_trait]
+impl ClientRegistry for DynamoStore {
+    async fn put_client(&self, client: &Client) -> StoreResult<()> {
+        match self.put(client_item(client)?, Some(item_is_new())).await? {
+            true => Ok(()),
+            false => Err(StoreError::AlreadyExists(format!("client {}", client.id))),
+        }
+    }
+    /// A PutItem conditional on the version read.
+    async fn update_client(&self, client: &Client) -> StoreResult<bool> {
+        let previous = client.version.checked_sub(1).ok_or_else(|| {
+            StoreError::InvalidRequest("a client is updated at version 1 or more".into())
+        })?;
+        self.put(client_item(client)?, Some(at_version(previous)))
+            .await
+    }
     async fn delete_client(&self, id: &ClientId) -> StoreResult<bool> {
         self.delete(&keys::client(id)).await
     }
@@ -103,6 +107,30 @@ fn at_version(previous: u64) -> Expr {
 
 #[async_trait]
 impl UserStore for DynamoStore {
+    /// Two GetItems: the username's pointer, then the account.
+    async fn get_user_by_username(&self, username: &Username) -> StoreResult<Option<User>> {
+        let pointer: Option<UsernamePointer> = self.get_decoded(&keys::user(username)).await?;
+        match pointer {
+            Some(pointer) => self.get_user(&pointer.user_id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn get_user(&self, id: &UserId) -> StoreResult<Option<User>> {
+        self.get_decoded(&keys::account(id)).await
+    }
+
+    /// Query GSI1 `USERS`, page by page.
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        let expr = Expr::key_condition("#pk = :pk")
+            .name("#pk", GSI1_PK)
+            .value(":pk", s(keys::USER_LIST));
+        decode_all(self.query_all(Some(GSI1), expr).await?)
+    }
+}
+
+#[async_trait]
+impl AccountAdmin for DynamoStore {
     /// One TransactWriteItems: the username and the account, both new.
     async fn create_user(&self, user: &User) -> StoreResult<()> {
         let ops = vec![
@@ -119,7 +147,6 @@ impl UserStore for DynamoStore {
             }
         }
     }
-
     /// A PutItem conditional on the version read, or with `revocation` one TransactWriteItems.
     async fn update_user(&self, user: &User, revocation: Option<&Revocation>) -> StoreResult<()> {
         let previous = user.version.checked_sub(1).ok_or_else(|| {
@@ -148,28 +175,6 @@ impl UserStore for DynamoStore {
             Some(_) => Err(StoreError::Conflict(format!("user {}", user.username))),
         }
     }
-
-    /// Two GetItems: the username's pointer, then the account.
-    async fn get_user_by_username(&self, username: &Username) -> StoreResult<Option<User>> {
-        let pointer: Option<UsernamePointer> = self.get_decoded(&keys::user(username)).await?;
-        match pointer {
-            Some(pointer) => self.get_user(&pointer.user_id).await,
-            None => Ok(None),
-        }
-    }
-
-    async fn get_user(&self, id: &UserId) -> StoreResult<Option<User>> {
-        self.get_decoded(&keys::account(id)).await
-    }
-
-    /// Query GSI1 `USERS`, page by page.
-    async fn list_users(&self) -> StoreResult<Vec<User>> {
-        let expr = Expr::key_condition("#pk = :pk")
-            .name("#pk", GSI1_PK)
-            .value(":pk", s(keys::USER_LIST));
-        decode_all(self.query_all(Some(GSI1), expr).await?)
-    }
-
     /// One TransactWriteItems: delete the account (at the version read) and its username
     /// (if it still names this account), put the revocation.
     async fn delete_user(&self, user: &User, revocation: &Revocation) -> StoreResult<bool> {
@@ -283,11 +288,14 @@ impl GrantStore for DynamoStore {
 
 #[async_trait]
 impl KeyStore for DynamoStore {
-    async fn put_signing_key(&self, key: &SigningKey) -> StoreResult<()> {
-        self.put(signing_key_item(key)?, None).await.map(|_| ())
-    }
-
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKey>> {
         self.partition(keys::SIGNING_KEYS, None).await
+    }
+}
+
+#[async_trait]
+impl KeyPublisher for DynamoStore {
+    async fn put_signing_key(&self, key: &SigningKey) -> StoreResult<()> {
+        self.put(signing_key_item(key)?, None).await.map(|_| ())
     }
 }

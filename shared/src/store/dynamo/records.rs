@@ -7,6 +7,7 @@ use super::{s, DynamoStore, QueryRequest, Written};
 use crate::domain::{
     AuditEvent, AuditPage, AuditQuery, AuditSubject, Revocation, RevocationTarget, Timestamp,
 };
+use crate::ports::RevocationWriter;
 use crate::ports::{AuditStore, RevocationStore, StoreError, StoreResult};
 use crate::store::audit_page::{page_bounds, PageCollector};
 use crate::store::keys::{self, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, PK, SK};
@@ -17,19 +18,6 @@ const MAX_TRANSACTION_ITEMS: usize = 100;
 
 #[async_trait]
 impl RevocationStore for DynamoStore {
-    /// A PutItem; for an access token, one TransactWriteItems with its marker (both new).
-    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<bool> {
-        let entry = self.put_op(revocation_item(revocation)?, Some(item_is_new()))?;
-        let ops = match &revocation.target {
-            RevocationTarget::AccessToken(jti) => {
-                let marker = revoked_token_item(jti, revocation.expires_at);
-                vec![self.put_op(marker, Some(item_is_new()))?, entry]
-            }
-            _ => vec![entry],
-        };
-        Ok(self.transact("TransactWriteItems(revocation)", ops).await? == Written::Yes)
-    }
-
     /// One Query (paged) per revocation partition, all at once; sort key from `since`.
     async fn list_revocations_since(
         &self,
@@ -60,6 +48,22 @@ impl RevocationStore for DynamoStore {
         }
         live.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
         Ok(live)
+    }
+}
+
+#[async_trait]
+impl RevocationWriter for DynamoStore {
+    /// A PutItem; for an access token, one TransactWriteItems with its marker (both new).
+    async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<bool> {
+        let entry = self.put_op(revocation_item(revocation)?, Some(item_is_new()))?;
+        let ops = match &revocation.target {
+            RevocationTarget::AccessToken(jti) => {
+                let marker = revoked_token_item(jti, revocation.expires_at);
+                vec![self.put_op(marker, Some(item_is_new()))?, entry]
+            }
+            _ => vec![entry],
+        };
+        Ok(self.transact("TransactWriteItems(revocation)", ops).await? == Written::Yes)
     }
 }
 

@@ -8,6 +8,9 @@ use crate::domain::{
     Client, ClientId, Grant, Revocation, RevocationStamp, RevocationTarget, SigningKey, User,
     UserId, Username,
 };
+use crate::ports::AccountAdmin;
+use crate::ports::ClientRegistry;
+use crate::ports::KeyPublisher;
 use crate::ports::{ClientStore, GrantStore, KeyStore, StoreError, StoreResult, UserStore};
 use crate::store::rules::previous_version;
 use async_trait::async_trait;
@@ -15,11 +18,21 @@ use redb::ReadableTable;
 
 #[async_trait]
 impl ClientStore for EmbeddedStore {
+    async fn get_client(&self, id: &ClientId) -> StoreResult<Option<Client>> {
+        self.get_json(CLIENTS, id.to_string()).await
+    }
+
+    async fn list_clients(&self) -> StoreResult<Vec<Client>> {
+        self.all_json(CLIENTS).await
+    }
+}
+
+#[async_trait]
+impl ClientRegistry for EmbeddedStore {
     async fn put_client(&self, client: &Client) -> StoreResult<()> {
         self.insert_new_json(CLIENTS, client.id.to_string(), client)
             .await
     }
-
     async fn update_client(&self, client: &Client) -> StoreResult<bool> {
         let client = client.clone();
         self.write(move |txn| {
@@ -35,15 +48,6 @@ impl ClientStore for EmbeddedStore {
         })
         .await
     }
-
-    async fn get_client(&self, id: &ClientId) -> StoreResult<Option<Client>> {
-        self.get_json(CLIENTS, id.to_string()).await
-    }
-
-    async fn list_clients(&self) -> StoreResult<Vec<Client>> {
-        self.all_json(CLIENTS).await
-    }
-
     async fn delete_client(&self, id: &ClientId) -> StoreResult<bool> {
         self.remove(CLIENTS, id.to_string()).await
     }
@@ -51,46 +55,6 @@ impl ClientStore for EmbeddedStore {
 
 #[async_trait]
 impl UserStore for EmbeddedStore {
-    async fn create_user(&self, user: &User) -> StoreResult<()> {
-        let (name, id) = (user.username.to_string(), user.id.to_string());
-        let (record, pointer) = (encode(user)?, encode(&user.id)?);
-        self.write(move |txn| {
-            insert_new(
-                &mut txn.open_table(USERNAMES).map_err(backend)?,
-                &name,
-                &pointer,
-            )
-            .map_err(|_| StoreError::AlreadyExists(format!("user {name}")))?;
-            insert_new(
-                &mut txn.open_table(ACCOUNTS).map_err(backend)?,
-                &id,
-                &record,
-            )
-        })
-        .await
-    }
-
-    async fn update_user(&self, user: &User, revocation: Option<&Revocation>) -> StoreResult<()> {
-        let user = user.clone();
-        let revocation = revocation.cloned();
-        self.write(move |txn| {
-            let stored = account_in(txn, &user.id)?
-                .ok_or_else(|| StoreError::NotFound(format!("user {}", user.username)))?;
-            if stored.version + 1 != user.version {
-                return Err(StoreError::Conflict(format!("user {}", user.username)));
-            }
-            txn.open_table(ACCOUNTS)
-                .map_err(backend)?
-                .insert(user.id.as_str(), encode(&user)?.as_slice())
-                .map_err(backend)?;
-            if let Some(revocation) = &revocation {
-                insert_revocation(txn, revocation)?;
-            }
-            Ok(())
-        })
-        .await
-    }
-
     async fn get_user_by_username(&self, username: &Username) -> StoreResult<Option<User>> {
         let name = username.to_string();
         self.read(move |txn| {
@@ -113,7 +77,48 @@ impl UserStore for EmbeddedStore {
         users.sort_by(|a, b| a.username.cmp(&b.username));
         Ok(users)
     }
+}
 
+#[async_trait]
+impl AccountAdmin for EmbeddedStore {
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        let (name, id) = (user.username.to_string(), user.id.to_string());
+        let (record, pointer) = (encode(user)?, encode(&user.id)?);
+        self.write(move |txn| {
+            insert_new(
+                &mut txn.open_table(USERNAMES).map_err(backend)?,
+                &name,
+                &pointer,
+            )
+            .map_err(|_| StoreError::AlreadyExists(format!("user {name}")))?;
+            insert_new(
+                &mut txn.open_table(ACCOUNTS).map_err(backend)?,
+                &id,
+                &record,
+            )
+        })
+        .await
+    }
+    async fn update_user(&self, user: &User, revocation: Option<&Revocation>) -> StoreResult<()> {
+        let user = user.clone();
+        let revocation = revocation.cloned();
+        self.write(move |txn| {
+            let stored = account_in(txn, &user.id)?
+                .ok_or_else(|| StoreError::NotFound(format!("user {}", user.username)))?;
+            if stored.version + 1 != user.version {
+                return Err(StoreError::Conflict(format!("user {}", user.username)));
+            }
+            txn.open_table(ACCOUNTS)
+                .map_err(backend)?
+                .insert(user.id.as_str(), encode(&user)?.as_slice())
+                .map_err(backend)?;
+            if let Some(revocation) = &revocation {
+                insert_revocation(txn, revocation)?;
+            }
+            Ok(())
+        })
+        .await
+    }
     async fn delete_user(&self, user: &User, revocation: &Revocation) -> StoreResult<bool> {
         let (user, revocation) = (user.clone(), revocation.clone());
         self.write(move |txn| {
@@ -247,11 +252,14 @@ impl GrantStore for EmbeddedStore {
 
 #[async_trait]
 impl KeyStore for EmbeddedStore {
-    async fn put_signing_key(&self, key: &SigningKey) -> StoreResult<()> {
-        self.put_json(SIGNING_KEYS, key.kid.to_string(), key).await
-    }
-
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKey>> {
         self.all_json(SIGNING_KEYS).await
+    }
+}
+
+#[async_trait]
+impl KeyPublisher for EmbeddedStore {
+    async fn put_signing_key(&self, key: &SigningKey) -> StoreResult<()> {
+        self.put_json(SIGNING_KEYS, key.kid.to_string(), key).await
     }
 }

@@ -400,7 +400,7 @@ fn grant_in(
 mod tests {
     use super::*;
     use crate::domain::ClientId;
-    use crate::ports::ClientStore;
+    use crate::ports::{ClientRegistry, ClientStore};
     use crate::store::contract::contract_suite;
 
     /// A fresh database file per test. The directory outlives the test (the store may still

@@ -8,6 +8,7 @@ use crate::domain::{
     AuditEvent, AuditPage, AuditQuery, AuditSubject, Revocation, RevocationTarget, Timestamp,
     TokenDigest,
 };
+use crate::ports::RevocationWriter;
 use crate::ports::{AuditStore, RevocationStore, StoreResult};
 use crate::store::audit_page::{page_bounds, PageCollector};
 use async_trait::async_trait;
@@ -19,6 +20,28 @@ const AUDIT_FLUSH_INTERVAL_MS: i64 = 1000;
 
 #[async_trait]
 impl RevocationStore for EmbeddedStore {
+    async fn list_revocations_since(
+        &self,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Revocation>> {
+        self.read(move |txn| {
+            let table = txn.open_table(REVOCATIONS).map_err(backend)?;
+            let mut found = Vec::new();
+            for entry in table.range((since.as_millis(), "")..).map_err(backend)? {
+                let revocation: Revocation = decode(entry.map_err(backend)?.1.value())?;
+                if !revocation.expires_at.has_passed(now) {
+                    found.push(revocation);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl RevocationWriter for EmbeddedStore {
     async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<bool> {
         let revocation = revocation.clone();
         self.write(move |txn| {
@@ -37,25 +60,6 @@ impl RevocationStore for EmbeddedStore {
             }
             insert_revocation(txn, &revocation)?;
             Ok(true)
-        })
-        .await
-    }
-
-    async fn list_revocations_since(
-        &self,
-        since: Timestamp,
-        now: Timestamp,
-    ) -> StoreResult<Vec<Revocation>> {
-        self.read(move |txn| {
-            let table = txn.open_table(REVOCATIONS).map_err(backend)?;
-            let mut found = Vec::new();
-            for entry in table.range((since.as_millis(), "")..).map_err(backend)? {
-                let revocation: Revocation = decode(entry.map_err(backend)?.1.value())?;
-                if !revocation.expires_at.has_passed(now) {
-                    found.push(revocation);
-                }
-            }
-            Ok(found)
         })
         .await
     }
