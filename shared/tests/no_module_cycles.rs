@@ -263,6 +263,7 @@ fn crate_sources() -> Vec<PathBuf> {
     let mut sources = vec![
         root.join("shared/src"),
         root.join("infra/cli/src"),
+        root.join("infra/local/src"),
         root.join("tests/e2e/src"),
     ];
     for function in std::fs::read_dir(root.join("functions")).expect("functions/") {

@@ -61,6 +61,14 @@ pub struct Target {
 }
 
 impl Target {
+    /// The store and key sealer as the local API Gateway takes them.
+    pub fn local_data(&self) -> xecure_local::api_gateway::LocalData {
+        xecure_local::api_gateway::LocalData {
+            store: self.store.clone(),
+            sealer: self.sealer.clone(),
+        }
+    }
+
     /// Administrative actions are audited like protocol events (source: this command).
     pub async fn audit(&self, draft: AuditDraft) {
         self.auditor().record(draft, &self.context().await).await;

@@ -5,7 +5,6 @@
 
 use crate::audit::{instant, rfc3339};
 use crate::output::say;
-use crate::serve::access_log::access_log_path;
 use clap::{Args, ValueEnum};
 use std::path::Path;
 use xecure::api_usage::access_log::AccessRecord;
@@ -15,6 +14,7 @@ use xecure::budget::DependencyBudget;
 use xecure::config::{aws_sdk_config_within, SdkConfig};
 use xecure::domain::{ClientId, Timestamp};
 use xecure::ports::{Clock, SystemClock};
+use xecure_local::access_log::access_log_path;
 
 /// The environment variable naming the API's access-log group (the AccessLogGroup output).
 pub const ACCESS_LOG_GROUP_VARIABLE: &str = "XECURE_ACCESS_LOG_GROUP";

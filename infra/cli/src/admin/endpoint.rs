@@ -3,8 +3,6 @@
 use super::{endpoint_file, CommandOutcome, EndpointFile, ForwardedCommand, RUN_PATH};
 use crate::operator::Operator;
 use crate::output::{capturing, Captured};
-use crate::serve::http::{serve, Handler};
-use crate::serve::limits::ServerLimits;
 use crate::target::Target;
 use clap::Parser;
 use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -18,6 +16,8 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use xecure::domain::secret::constant_time_eq;
 use xecure::ports::{OsRng, Rng};
+use xecure_local::http::{serve, Handler};
+use xecure_local::limits::ServerLimits;
 
 struct AdminEndpoint {
     token: String,

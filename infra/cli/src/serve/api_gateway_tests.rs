@@ -103,7 +103,7 @@ async fn harness(plan: &str) -> Harness {
     ))
     .unwrap();
     let system = LocalSystem::build_with(
-        &target,
+        &target.local_data(),
         "http://127.0.0.1:3000",
         AuthorizerMode::Token,
         clock.clone(),

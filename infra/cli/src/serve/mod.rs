@@ -1,27 +1,16 @@
-//! `xecure serve`: the whole system on one loopback port, no AWS account. The OAuth
-//! endpoints run the same handler functions the Lambdas run (HTTP converted to lambda_http
-//! requests in process); the demo API behind them is guarded by the authorizer, invoked the
-//! way API Gateway invokes it (see `api_gateway.rs`).
+//! `xecure serve`: the whole system on one loopback port, no AWS account: the local API
+//! Gateway of crate `xecure-local` over the CLI's data directory (or table), with the demo
+//! set-up, the CLI's admin endpoint beside it and the embedded store's sweep.
 
-pub mod access_log;
-mod api_gateway;
 #[cfg(test)]
 mod api_gateway_tests;
 mod bootstrap;
-mod demo_api;
-mod demo_app;
-mod health;
-pub(crate) mod http;
-#[cfg(test)]
-mod http_tests;
-pub(crate) mod limits;
-mod message;
-pub mod per_app_limits;
 #[cfg(test)]
 mod revocation_tests;
-mod stall;
 #[cfg(test)]
 mod test_store;
+
+use xecure_local::{access_log, api_gateway, http, limits, per_app_limits};
 
 use crate::target::Target;
 use clap::Args;
@@ -145,7 +134,9 @@ pub async fn run(args: ServeArgs, target: &Target) -> Result<(), String> {
         None => format!("http://{}", served_as(&args.listen, &listener)?),
     };
     let mut welcome = bootstrap::ensure_demo_setup(target, &issuer).await?;
-    let mut system = api_gateway::LocalSystem::build(target, &issuer, args.authorizer_mode).await?;
+    let mut system =
+        api_gateway::LocalSystem::build(&target.local_data(), &issuer, args.authorizer_mode)
+            .await?;
     match (&target.data_dir, args.per_app_limits) {
         (Some(dir), PerAppLimitsMode::Enforced) => {
             let assignments = per_app_limits::assignments_path(dir);

@@ -144,9 +144,10 @@ async fn system_on(clock: Arc<FixedClock>) -> (LocalSystem, tempfile::TempDir) {
         data_dir: None,
         embedded: None,
     };
-    let system = LocalSystem::build_with_clock(&target, ISSUER, AuthorizerMode::Token, clock)
-        .await
-        .unwrap();
+    let system =
+        LocalSystem::build_with_clock(&target.local_data(), ISSUER, AuthorizerMode::Token, clock)
+            .await
+            .unwrap();
     (system, dir)
 }
 

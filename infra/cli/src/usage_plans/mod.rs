@@ -7,11 +7,11 @@
 mod api_gateway;
 
 use crate::output::say;
-use crate::serve::per_app_limits::{assignments_path, read_assignments, write_assignments};
 use crate::target::Target;
 use clap::{Args, Subcommand};
 use xecure::api_usage::plans::{UsagePlan, UsagePlans};
 use xecure::domain::ClientId;
+use xecure_local::per_app_limits::{assignments_path, read_assignments, write_assignments};
 
 #[derive(Subcommand)]
 pub enum UsagePlanCommand {

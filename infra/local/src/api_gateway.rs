@@ -11,7 +11,6 @@ use super::demo_api::DemoApi;
 use super::demo_app::{Backend, DemoApp};
 pub use super::message::gateway_message;
 use super::per_app_limits::{PerAppLimits, LOCAL_API_ID, LOCAL_STAGE};
-use crate::target::Target;
 use authorizer::events::Refusal;
 use authorizer::handler::{decide, AuthorizerApp, UNAUTHORIZED as UNAUTHORIZED_ERROR, UNAVAILABLE};
 use lambda_http::http::header::{AUTHORIZATION, USER_AGENT};
@@ -40,9 +39,10 @@ use xecure::domain::{OpaqueToken, Timestamp};
 use xecure::oauth::interaction::AuthorizationFlow;
 use xecure::oauth::token::TokenService;
 use xecure::oauth::Dependencies;
+use xecure::ports::Store;
 use xecure::ports::{Clock, OsRng, RevocationStore, Rng, SystemClock};
 use xecure::scopes::ScopeCatalogue;
-use xecure::signing::LiveKeyring;
+use xecure::signing::{KeySealer, LiveKeyring};
 
 use super::health::{HEALTH_PATH, READY_PATH};
 
@@ -87,39 +87,47 @@ pub struct LocalSystem {
     readiness: super::health::Readiness,
 }
 
+/// Where the local system keeps its data: the table (embedded or DynamoDB) and, to unseal
+/// the signing keys, the key sealer (local file or KMS; None if the keys are public only).
+#[derive(Clone)]
+pub struct LocalData {
+    pub store: Arc<dyn Store>,
+    pub sealer: Option<Arc<dyn KeySealer>>,
+}
+
 impl LocalSystem {
     pub async fn build(
-        target: &Target,
+        data: &LocalData,
         issuer: &str,
         mode: AuthorizerMode,
     ) -> Result<Self, String> {
-        Self::build_with_clock(target, issuer, mode, Arc::new(SystemClock)).await
+        Self::build_with_clock(data, issuer, mode, Arc::new(SystemClock)).await
     }
 
     /// As `build`, on a given clock (tests move a fake one past the revocation bound).
     pub async fn build_with_clock(
-        target: &Target,
+        data: &LocalData,
         issuer: &str,
         mode: AuthorizerMode,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, String> {
-        Self::build_with(target, issuer, mode, clock, target.store.clone()).await
+        Self::build_with(data, issuer, mode, clock, data.store.clone()).await
     }
 
     /// As `build_with_clock`, the authorizer polling `revocations` (tests make it fail).
     pub async fn build_with(
-        target: &Target,
+        data: &LocalData,
         issuer: &str,
         mode: AuthorizerMode,
         clock: Arc<dyn Clock>,
         revocations: Arc<dyn RevocationStore>,
     ) -> Result<Self, String> {
-        let store = target.store.clone();
+        let store = data.store.clone();
         let probe = store.clone();
         let config = OAuthConfig::for_issuer(issuer);
         let keyring = LiveKeyring::load(
             store.clone(),
-            target.sealer.clone(),
+            data.sealer.clone(),
             clock.clone(),
             xecure::wiring::KEYRING_RELOAD,
         )
