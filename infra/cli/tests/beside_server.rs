@@ -1,11 +1,11 @@
 //! The CLI while `xecure serve` holds the data directory: commands run in the server through
-//! its loopback CLI endpoint, with the same results, passwords and audit records as on a
+//! its CLI endpoint (a Unix socket in the data directory), with the same results, passwords and audit records as on a
 //! store the CLI opens itself.
 
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
-use support::{call, start, Target};
+use support::{call, call_socket, start, Target};
 
 #[test]
 fn commands_run_in_the_server_while_it_holds_the_data_directory() {
@@ -34,29 +34,36 @@ fn commands_run_in_the_server_while_it_holds_the_data_directory() {
 }
 
 #[test]
-fn the_endpoint_file_is_private_and_its_token_is_required() {
+fn the_endpoint_is_a_private_socket_in_the_data_directory_and_its_token_is_required() {
     let dir = tempfile::tempdir().unwrap();
     let (_server, _) = start(dir.path());
-    let path = dir.path().join("admin-endpoint");
-    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o600);
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode();
+    let file_path = dir.path().join("admin-endpoint");
+    let socket = dir.path().join("admin.sock");
+    assert_eq!(mode(&file_path) & 0o777, 0o600);
+    assert_eq!(mode(&socket) & 0o777, 0o600);
+    assert_eq!(
+        mode(dir.path()) & 0o022,
+        0,
+        "no one else may create (or replace) the socket's path"
+    );
     let file: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let address = format!("127.0.0.1:{}", file["port"]);
+        serde_json::from_str(&std::fs::read_to_string(&file_path).unwrap()).unwrap();
+    assert!(file.get("port").is_none(), "no network port: {file}");
     let body = r#"{"args":["xecure","user","list"],"input":null,"operator":"x"}"#;
-    let (status, _) = call(
-        &address,
+    let (status, _) = call_socket(
+        &socket,
         "POST",
         "/run",
         &[("Authorization", "Bearer wrong")],
         body,
     );
     assert_eq!(status, 401);
-    let (status, _) = call(&address, "POST", "/run", &[], body);
+    let (status, _) = call_socket(&socket, "POST", "/run", &[], body);
     assert_eq!(status, 401);
     let bearer = format!("Bearer {}", file["token"].as_str().unwrap());
-    let (status, answer) = call(
-        &address,
+    let (status, answer) = call_socket(
+        &socket,
         "POST",
         "/run",
         &[("Authorization", &bearer)],
@@ -64,8 +71,8 @@ fn the_endpoint_file_is_private_and_its_token_is_required() {
     );
     assert_eq!(status, 400, "{answer}");
     let serve = r#"{"args":["xecure","serve"],"input":null,"operator":"x"}"#;
-    let (status, answer) = call(
-        &address,
+    let (status, answer) = call_socket(
+        &socket,
         "POST",
         "/run",
         &[("Authorization", &bearer)],
@@ -76,6 +83,25 @@ fn the_endpoint_file_is_private_and_its_token_is_required() {
         answer.contains("\"status\":1") && answer.contains("runs on its own"),
         "{answer}"
     );
+}
+
+#[test]
+fn a_server_killed_without_cleaning_up_leaves_nothing_a_cli_trusts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _) = start(dir.path());
+    server.wait_for_line("CLI beside this server: ");
+    // SIGKILL: no chance to remove the socket or the endpoint file.
+    drop(server);
+    assert!(dir.path().join("admin.sock").exists());
+    // The store is free again: the CLI opens it itself and never uses the dead socket.
+    let cli = Target::Local(dir.path().to_owned());
+    let listed = cli.ok(&["user", "list"]);
+    assert!(listed.contains("demo"), "{listed}");
+    // A new server replaces the stale socket and serves the CLI through it.
+    let (server, _) = start(dir.path());
+    server.wait_for_line("CLI beside this server: ");
+    let listed = cli.ok(&["user", "list"]);
+    assert!(listed.contains("demo"), "{listed}");
 }
 
 #[test]

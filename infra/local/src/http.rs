@@ -1,4 +1,4 @@
-//! HTTP/1.1 on a TCP listener (hyper), each request converted to a lambda_http request and
+//! HTTP/1.1 on a TCP listener or a Unix socket (hyper), each request converted to a lambda_http request and
 //! the answer back, as API Gateway's proxy integration does. What a connection may cost is
 //! bounded (security rule 19, `limits.rs`): headers within a timeout (slowloris), the body
 //! and the answer within a request timeout, writes that stall closed, a connection limit,
@@ -19,7 +19,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 
 /// API Gateway's payload limit.
@@ -40,14 +41,29 @@ pub trait Handler: Send + Sync + 'static {
     ) -> impl Future<Output = lambda_http::Response<Body>> + Send;
 }
 
-/// Where connections come from (the TCP listener; a failing stand-in in tests).
+/// Where connections come from (the TCP listener, the CLI endpoint's Unix socket; a failing
+/// stand-in in tests).
 pub trait Acceptor: Send {
-    fn accept(&mut self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send;
+    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Stream, SocketAddr)>> + Send;
 }
 
 impl Acceptor for TcpListener {
+    type Stream = TcpStream;
     fn accept(&mut self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send {
         TcpListener::accept(self)
+    }
+}
+
+/// A Unix socket's peer has no address: its requests are logged as from this one.
+pub const UNIX_PEER: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+
+impl Acceptor for UnixListener {
+    type Stream = UnixStream;
+    async fn accept(&mut self) -> io::Result<(UnixStream, SocketAddr)> {
+        let (stream, _) = UnixListener::accept(self).await?;
+        Ok((stream, UNIX_PEER))
     }
 }
 
@@ -56,6 +72,7 @@ impl Acceptor for TcpListener {
 pub struct Listeners(pub Vec<TcpListener>);
 
 impl Acceptor for Listeners {
+    type Stream = TcpStream;
     fn accept(&mut self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send {
         std::future::poll_fn(|cx| {
             for listener in &self.0 {
@@ -114,8 +131,8 @@ pub async fn serve<A: Acceptor, H: Handler>(
     }
 }
 
-async fn connection<H: Handler>(
-    stream: TcpStream,
+async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static, H: Handler>(
+    stream: S,
     peer: SocketAddr,
     handler: Arc<H>,
     limits: ServerLimits,

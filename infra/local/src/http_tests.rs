@@ -159,6 +159,7 @@ async fn connections_beyond_the_limit_wait_for_a_free_slot() {
 struct OutOfDescriptors(Arc<AtomicUsize>);
 
 impl Acceptor for OutOfDescriptors {
+    type Stream = TcpStream;
     fn accept(&mut self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send {
         self.0.fetch_add(1, Ordering::SeqCst);
         async {

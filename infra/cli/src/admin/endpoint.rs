@@ -1,6 +1,8 @@
-//! The server's side: the loopback listener that runs forwarded commands.
+//! The server's side: the Unix socket that runs forwarded commands.
 
-use super::{endpoint_file, CommandOutcome, EndpointFile, ForwardedCommand, RUN_PATH};
+use super::{
+    endpoint_file, endpoint_socket, CommandOutcome, EndpointFile, ForwardedCommand, RUN_PATH,
+};
 use crate::operator::Operator;
 use crate::output::{capturing, Captured};
 use crate::target::Target;
@@ -10,10 +12,10 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use std::io::Write;
 use std::net::SocketAddr;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use tokio::net::TcpListener;
+use tokio::net::UnixListener;
 use xecure::domain::secret::constant_time_eq;
 use xecure::ports::{OsRng, Rng};
 use xecure_local::http::{serve, Handler};
@@ -24,28 +26,35 @@ struct AdminEndpoint {
     target: Target,
 }
 
-/// Listens on 127.0.0.1 (a free port), writes the endpoint file (0600) and serves forwarded
-/// commands in the background. Returns the file's path for the banner.
+/// Listens on `<data dir>/admin.sock` (0600), writes the endpoint file (0600) and serves
+/// forwarded commands in the background. Returns the socket's path for the banner.
 pub async fn start(
     target: &Target,
     data_dir: &Path,
     limits: ServerLimits,
 ) -> Result<String, String> {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| format!("cannot listen for the CLI on 127.0.0.1: {e}"))?;
-    let port = listener
-        .local_addr()
-        .map_err(|e| format!("cannot read the CLI endpoint's address: {e}"))?
-        .port();
+    let socket = endpoint_socket(data_dir);
+    // A socket a killed server left behind: this process holds the data directory's lock
+    // (the store), so no other server is using it.
+    match std::fs::remove_file(&socket) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot replace {}: {e}", socket.display())),
+    }
+    let listener = UnixListener::bind(&socket).map_err(|e| {
+        format!(
+            "cannot listen for the CLI on {} ({e}; a Unix socket's path is at most 107 bytes: a shorter --data-dir helps)",
+            socket.display()
+        )
+    })?;
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("cannot make {} private: {e}", socket.display()))?;
     let mut secret = [0u8; 32];
     OsRng.fill(&mut secret);
     let token = hex::encode(secret);
-    let path = endpoint_file(data_dir);
     write_private(
-        &path,
+        &endpoint_file(data_dir),
         &EndpointFile {
-            port,
             token: token.clone(),
         },
     )?;
@@ -58,7 +67,7 @@ pub async fn start(
             eprintln!("xecure serve: the CLI endpoint stopped: {error}");
         }
     });
-    Ok(path.display().to_string())
+    Ok(socket.display().to_string())
 }
 
 /// Written whole to a new file created 0600, then renamed over the old one: a reader sees

@@ -1,10 +1,12 @@
 //! The CLI's side: sends the command line to the running server named by the endpoint file.
 
-use super::{endpoint_file, CommandOutcome, EndpointFile, ForwardedCommand, RUN_PATH};
+use super::{
+    endpoint_file, endpoint_socket, CommandOutcome, EndpointFile, ForwardedCommand, RUN_PATH,
+};
 use std::path::Path;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::UnixStream;
 
 /// How long the CLI waits for the server to run the command (rule 18: a bound on every
 /// call); the server's own request timeout is the same by default.
@@ -24,12 +26,13 @@ pub async fn forward(data_dir: &Path, command: ForwardedCommand) -> Result<u8, S
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let body = serde_json::to_string(&command).map_err(|e| e.to_string())?;
     let request = format!(
-        "POST {RUN_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {RUN_PATH} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         file.token,
         body.len()
     );
+    let socket = endpoint_socket(data_dir);
     let exchange = async {
-        let mut stream = TcpStream::connect(("127.0.0.1", file.port)).await?;
+        let mut stream = UnixStream::connect(&socket).await?;
         stream.write_all(request.as_bytes()).await?;
         let mut response = Vec::new();
         stream.read_to_end(&mut response).await?;
@@ -40,8 +43,8 @@ pub async fn forward(data_dir: &Path, command: ForwardedCommand) -> Result<u8, S
         .map_err(|_| format!("{held}; its CLI endpoint did not answer within {WAIT:?}"))?
         .map_err(|e| {
             format!(
-                "{held}, but its CLI endpoint (127.0.0.1:{}) does not answer: {e}",
-                file.port
+                "{held}, but its CLI endpoint ({}) does not answer: {e}",
+                socket.display()
             )
         })?;
     let response = String::from_utf8_lossy(&response);

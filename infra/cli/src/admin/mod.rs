@@ -1,15 +1,16 @@
 //! The CLI beside a running `xecure serve`. The embedded store (redb) is one file that one
 //! process holds with an exclusive lock, so while the server runs, no other process can
 //! open it. Rather than a second store that shares the file, the server runs the operator's
-//! command itself: at start it listens on a second, loopback-only port (never the `--listen`
-//! one, so `--listen 0.0.0.0:3000` does not expose it) and writes that port and a fresh
-//! random token to `<data dir>/admin-endpoint`, readable only by its owner (0600). A CLI that
-//! finds the store held reads the file and sends its command line there; the server runs the
-//! very same command code on its open store and sends back what it printed and its exit
-//! status. Whoever can read the file can already read the database next to it, so the token
-//! grants nothing new; the token stops other local users and web pages (which cannot set an
-//! Authorization header on a cross-origin request without a preflight the endpoint never
-//! answers). On DynamoDB there is no lock: the CLI works on the table directly.
+//! command itself: at start it listens on a Unix socket inside the data directory,
+//! `<data dir>/admin.sock` (0600, in a directory only its owner may write to), and writes
+//! a fresh random token to `<data dir>/admin-endpoint` (0600). A CLI that finds the store held
+//! reads the token and sends its command line, and any password it read, to the socket; the
+//! server runs the very same command code on its open store and sends back what it printed
+//! and its exit status. Nothing listens on a network port, so neither web pages nor other
+//! local users can reach it, and no other user can bind the socket's path: a CLI never hands
+//! a password to a listener that a stopped server left its port to. Whoever can read the
+//! token can already read the database next to it, so the token grants nothing new. On
+//! DynamoDB there is no lock: the CLI works on the table directly.
 
 pub mod endpoint;
 pub mod forward;
@@ -34,10 +35,9 @@ pub struct CommandOutcome {
     pub stderr: String,
 }
 
-/// The file the server writes and the CLI reads: where to connect and the token.
+/// The file the server writes and the CLI reads: the token the socket requires.
 #[derive(Serialize, Deserialize)]
 pub struct EndpointFile {
-    pub port: u16,
     pub token: String,
 }
 
@@ -45,4 +45,9 @@ pub const RUN_PATH: &str = "/run";
 
 pub fn endpoint_file(data_dir: &Path) -> PathBuf {
     data_dir.join("admin-endpoint")
+}
+
+/// The server's socket for forwarded commands.
+pub fn endpoint_socket(data_dir: &Path) -> PathBuf {
+    data_dir.join("admin.sock")
 }

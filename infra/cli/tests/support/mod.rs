@@ -232,14 +232,42 @@ pub fn exchange(
     body: &str,
 ) -> (u16, String, String) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut stream = loop {
+    let stream = loop {
         match TcpStream::connect(address) {
             Ok(stream) => break stream,
             Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
             Err(error) => panic!("cannot connect to {address}: {error}"),
         }
     };
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    exchange_on(stream, address, method, path, headers, body)
+}
+
+/// One HTTP/1.1 request to the server's Unix socket (the CLI endpoint): status and body.
+pub fn call_socket(
+    socket: &Path,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let stream = std::os::unix::net::UnixStream::connect(socket)
+        .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", socket.display()));
+    let (status, _, body) = exchange_on(stream, "localhost", method, path, headers, body);
+    (status, body)
+}
+
+fn exchange_on(
+    mut stream: impl Read + Write,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
