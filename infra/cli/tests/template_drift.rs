@@ -329,16 +329,23 @@ const REQUIRED_ENV: [(&str, &[&str]); 4] = [
     ),
 ];
 
-/// Variables the code reads whose default is right in AWS, and why the template leaves them.
+/// Variables the code reads whose default is right in AWS, and why the template leaves them
+/// (or passes them only from an optional parameter whose empty default keeps the default).
 const DEFAULTED_ENV: [(&str, &str); 32] = [
-    ("XECURE_BRAND_NAME", "Xecure"),
+    ("XECURE_BRAND_NAME", "Xecure (parameter BrandName)"),
     (
         "XECURE_BRAND_LOGO_URL",
-        "no logo (https only; its origin joins img-src)",
+        "no logo (parameter BrandLogoUrl; https only; its origin joins img-src)",
     ),
-    ("XECURE_BRAND_COLOR", "#1a56db (a hex colour)"),
-    ("XECURE_BRAND_SUPPORT_URL", "no help link (https only)"),
-    ("XECURE_BRAND_PRIVACY_URL", "no privacy link (https only)"),
+    ("XECURE_BRAND_COLOR", "#1a56db (parameter BrandColor)"),
+    (
+        "XECURE_BRAND_SUPPORT_URL",
+        "no help link (parameter BrandSupportUrl)",
+    ),
+    (
+        "XECURE_BRAND_PRIVACY_URL",
+        "no privacy link (parameter BrandPrivacyUrl)",
+    ),
     (
         "XECURE_BRAND_CSS",
         "no extra CSS (allowed by the stylesheet's hash)",
