@@ -292,4 +292,15 @@ async fn usage_plan_assign_keeps_the_apps_key_on_one_plan() {
     assert!(plans_holding(&gateway, &stage, &key_id).await.is_empty());
     let (ok, _, err) = run(&["usage-plan", "unassign", "--client", "web-app"]);
     assert!(!ok && err.contains("on no plan"), "{err}");
+
+    // Each change is in the audit trail, with the plan and the operator who made it.
+    let (ok, out, err) = xecure(&table, &["audit", "--client", "web-app", "--json"]);
+    assert!(ok, "{err}");
+    let plans: Vec<&str> = out
+        .lines()
+        .filter_map(|line| line.split("\"usage_plan\":\"").nth(1))
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert_eq!(plans, ["none", "partner", "partner", "standard"], "{out}");
+    assert!(out.contains("\"operator\":\""), "{out}");
 }

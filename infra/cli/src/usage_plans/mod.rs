@@ -10,7 +10,8 @@ use crate::output::say;
 use crate::target::Target;
 use clap::{Args, Subcommand};
 use xecure::api_usage::plans::{UsagePlan, UsagePlans};
-use xecure::domain::ClientId;
+use xecure::audit::AuditDraft;
+use xecure::domain::{AuditEventKind, AuditOutcome, ClientId};
 use xecure_local::per_app_limits::{assignments_path, read_assignments, write_assignments};
 
 #[derive(Subcommand)]
@@ -96,16 +97,28 @@ pub async fn run(command: UsagePlanCommand, target: &Target) -> Result<(), Strin
                 .find(&args.plan)
                 .ok_or_else(|| format!("no plan '{}' in the usage plans", args.plan))?;
             api_gateway::assign(aws, stage_of(&args.stage)?, &client, plan, &plans).await?;
+            audit_plan_change(target, &client, &plan.name).await;
             say!("{client} is on {} ({})", plan.name, describe(plan));
             Ok(())
         }
         UsagePlanCommand::Unassign(args) => {
             let client = ClientId::parse(&args.client).map_err(|e| e.to_string())?;
             api_gateway::unassign(aws, stage_of(&args.stage)?, &client, &plans).await?;
+            audit_plan_change(target, &client, "none").await;
             say!("{client} is on no plan");
             Ok(())
         }
     }
+}
+
+/// An operator's change of what limits an app on a deployment, in the audit trail with who
+/// made it (`client_changed`, detail `usage_plan`: the plan's name, or `none`).
+async fn audit_plan_change(target: &Target, client: &ClientId, plan: &str) {
+    let draft = AuditDraft::new(AuditEventKind::ClientChanged, AuditOutcome::Success)
+        .client(client)
+        .detail("by", "operator")
+        .detail("usage_plan", plan);
+    target.audit(draft).await;
 }
 
 /// On a local data directory: the local gateway's assignment file. The store is not opened
