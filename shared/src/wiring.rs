@@ -11,7 +11,7 @@ use crate::config::{
 use crate::oauth::interaction::AuthorizationFlow;
 use crate::oauth::token::TokenService;
 use crate::oauth::Dependencies;
-use crate::ports::SystemClock;
+use crate::ports::{InteractionStore, SystemClock, TokenFunctionStore};
 use crate::scopes::ScopeCatalogue;
 use crate::signing::{KeyringError, KmsKeySealer, LiveKeyring};
 use crate::store::dynamo::DynamoStore;
@@ -34,8 +34,8 @@ pub enum WiringError {
 /// One protocol function's dependencies in AWS, read once per cold start.
 pub struct LambdaWiring {
     pub deps: Dependencies,
-    /// The table; each service gets only its function's capability of it.
-    pub store: Arc<DynamoStore>,
+    /// The table: private, so a function's code gets only its capability of it.
+    store: Arc<DynamoStore>,
     pub aws: aws_config::SdkConfig,
 }
 
@@ -55,11 +55,21 @@ impl LambdaWiring {
         Ok(LambdaWiring { deps, store, aws })
     }
 
+    /// The table as the authorize and consent functions may use it.
+    pub fn interaction_store(&self) -> Arc<dyn InteractionStore> {
+        self.store.clone()
+    }
+
+    /// The table as the token function may use it.
+    pub fn token_function_store(&self) -> Arc<dyn TokenFunctionStore> {
+        self.store.clone()
+    }
+
     /// The authorize and consent functions' service.
     pub fn authorization_flow(&self) -> Result<AuthorizationFlow, WiringError> {
         Ok(AuthorizationFlow::new(
             self.deps.clone(),
-            self.store.clone(),
+            self.interaction_store(),
             InteractionConfig::from_env()?,
         ))
     }
@@ -69,7 +79,7 @@ impl LambdaWiring {
     pub async fn token_service(&self) -> Result<TokenService, WiringError> {
         let sealer = Arc::new(KmsKeySealer::from_config(&self.aws, kms_key_id_from_env()?));
         let keyring = LiveKeyring::load(
-            self.store.clone(),
+            self.token_function_store(),
             Some(sealer),
             self.deps.clock.clone(),
             KEYRING_RELOAD,
@@ -77,7 +87,7 @@ impl LambdaWiring {
         .await?;
         Ok(TokenService::new(
             self.deps.clone(),
-            self.store.clone(),
+            self.token_function_store(),
             Arc::new(keyring),
         ))
     }

@@ -4,6 +4,7 @@
 
 mod support;
 
+use base64::Engine;
 use std::os::unix::fs::PermissionsExt;
 use support::{call, call_socket, start, Target};
 
@@ -158,4 +159,40 @@ fn failed_logins_are_found_by_the_account_name_and_an_unknown_name_is_not_kept()
         2,
         "both failures are recorded: {everything}"
     );
+}
+
+#[test]
+fn a_client_the_operator_disables_beside_the_server_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, printed) = start(dir.path());
+    server.wait_for_line("CLI beside this server: ");
+    let secret = printed
+        .iter()
+        .find_map(|line| line.split("secret (shown once): ").nth(1))
+        .expect("the demo service secret is printed once");
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("demo-service:{secret}"))
+    );
+    let token = || {
+        call(
+            &server.address,
+            "POST",
+            "/token",
+            &[
+                ("Authorization", basic.as_str()),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            "grant_type=client_credentials",
+        )
+    };
+    // The first answer puts the client in the server's cache.
+    assert_eq!(token().0, 200);
+    let cli = Target::Local(dir.path().to_owned());
+    let disabled = cli.ok(&["client", "disable", "demo-service"]);
+    assert!(disabled.contains("disabled"), "{disabled}");
+    // Not up to a minute later (the cache's TTL): the command cleared the server's cache.
+    let (status, body) = token();
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("invalid_client"), "{body}");
 }

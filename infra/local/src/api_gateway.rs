@@ -43,6 +43,7 @@ use xecure::ports::Store;
 use xecure::ports::{Clock, OsRng, RevocationStore, Rng, SystemClock};
 use xecure::scopes::ScopeCatalogue;
 use xecure::signing::{KeySealer, LiveKeyring};
+use xecure::store::client_cache::CachedClients;
 
 use super::health::{HEALTH_PATH, READY_PATH};
 
@@ -66,6 +67,8 @@ pub enum AuthorizerMode {
 }
 
 pub struct LocalSystem {
+    /// The client cache the flow and the token endpoint read through.
+    clients: Arc<CachedClients>,
     flow: AuthorizationFlow,
     token: TokenApp,
     authorizer: AuthorizerApp,
@@ -144,6 +147,7 @@ impl LocalSystem {
             .catalogue(catalogue)
             .build()
             .with_auditor(stdout);
+        let clients_cache = deps.clients.clone();
         let token = TokenApp::new(TokenService::new(
             deps.clone(),
             store.clone(),
@@ -169,6 +173,7 @@ impl LocalSystem {
         .map_err(|e| e.to_string())?;
         let origin_secret = OpaqueToken::generate(&OsRng).secret().to_owned();
         Ok(LocalSystem {
+            clients: clients_cache,
             flow,
             token,
             authorizer: AuthorizerApp {
@@ -189,6 +194,12 @@ impl LocalSystem {
             store: probe,
             readiness: Default::default(),
         })
+    }
+
+    /// The client cache of the protocol functions: whoever changes clients under the running
+    /// system (the CLI beside it) clears it, so the change applies at once.
+    pub fn client_cache(&self) -> Arc<CachedClients> {
+        self.clients.clone()
     }
 
     /// Enforces usage plans on the protected routes, as the REST API does.

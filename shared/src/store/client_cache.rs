@@ -51,6 +51,15 @@ impl CachedClients {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .remove(id);
     }
+
+    /// Drops every entry: the next read of each client goes to the store (`xecure serve`
+    /// after an operator's command changed clients under it).
+    pub fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
+    }
 }
 
 /// Reads only: writes go to the store, and the writer calls `forget` (registration changes

@@ -73,10 +73,25 @@ fn refused<T>(variable: &str, why: &str) -> Option<T> {
 fn https_url(variable: &str, raw: Option<String>) -> Option<url::Url> {
     let raw = raw?;
     match url::Url::parse(&raw) {
-        Ok(url) if url.scheme() == "https" && url.host().is_some() && url.username().is_empty() => {
+        // The logo's origin goes into the CSP: a host of letters, digits, dots and hyphens
+        // only (a WHATWG host may hold `;` or `,`, which would start another directive).
+        Ok(url)
+            if url.scheme() == "https"
+                && url.username().is_empty()
+                && url.password().is_none()
+                && url.host_str().is_some_and(|host| {
+                    !host.is_empty()
+                        && host
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+                }) =>
+        {
             Some(url)
         }
-        _ => refused(variable, "not an https URL with a host"),
+        _ => refused(
+            variable,
+            "not an https URL with a plain host and no credentials",
+        ),
     }
 }
 
@@ -173,5 +188,21 @@ mod tests {
             ..BrandingSettings::default()
         });
         assert_eq!(hostile, Branding::new(BrandingSettings::default()));
+    }
+
+    #[test]
+    fn a_logo_url_cannot_add_to_the_content_security_policy_or_carry_credentials() {
+        for logo in [
+            "https://x.example;sandbox/l.png",
+            "https://x.example,img-src/l.png",
+            "https://:secret@x.example/l.png",
+            "https://user@x.example/l.png",
+        ] {
+            let branded = Branding::new(BrandingSettings {
+                logo_url: Some(logo.into()),
+                ..BrandingSettings::default()
+            });
+            assert_eq!(branded.logo_origin, None, "{logo}");
+        }
     }
 }

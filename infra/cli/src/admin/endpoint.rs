@@ -15,15 +15,42 @@ use std::net::SocketAddr;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use tokio::net::UnixListener;
+use tokio::net::{UnixListener, UnixStream};
 use xecure::domain::secret::constant_time_eq;
 use xecure::ports::{OsRng, Rng};
-use xecure_local::http::{serve, Handler};
+use xecure::store::client_cache::CachedClients;
+use xecure_local::http::{serve, Acceptor, Handler, UNIX_PEER};
 use xecure_local::limits::ServerLimits;
 
 struct AdminEndpoint {
     token: String,
     target: Target,
+    /// The running system's client cache: cleared after every command, so a client the
+    /// operator disabled or changed is read afresh at once.
+    clients: Arc<CachedClients>,
+}
+
+/// Connections from processes of this server's own user only (the kernel's SO_PEERCRED):
+/// the socket's mode already keeps others out; this holds even if its directory does not.
+struct OwnerOnly(UnixListener);
+
+impl Acceptor for OwnerOnly {
+    type Stream = UnixStream;
+    async fn accept(&mut self) -> std::io::Result<(UnixStream, SocketAddr)> {
+        loop {
+            let (stream, _) = self.0.accept().await?;
+            match stream.peer_cred() {
+                Ok(peer) if peer.uid() == rustix::process::geteuid().as_raw() => {
+                    return Ok((stream, UNIX_PEER))
+                }
+                Ok(peer) => eprintln!(
+                    "xecure serve: CLI endpoint refused a connection from uid {}",
+                    peer.uid()
+                ),
+                Err(error) => eprintln!("xecure serve: CLI endpoint: {error}"),
+            }
+        }
+    }
 }
 
 /// Listens on `<data dir>/admin.sock` (0600), writes the endpoint file (0600) and serves
@@ -32,23 +59,24 @@ pub async fn start(
     target: &Target,
     data_dir: &Path,
     limits: ServerLimits,
+    clients: Arc<CachedClients>,
 ) -> Result<String, String> {
     let socket = endpoint_socket(data_dir);
-    // A socket a killed server left behind: this process holds the data directory's lock
-    // (the store), so no other server is using it.
-    match std::fs::remove_file(&socket) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("cannot replace {}: {e}", socket.display())),
-    }
-    let listener = UnixListener::bind(&socket).map_err(|e| {
+    // Bound under a fresh name, made private, then renamed over the old path: the socket is
+    // never reachable at its path before it is 0600, and a socket a killed server left
+    // behind is replaced in one step (this process holds the data directory's lock, so no
+    // other server is using it).
+    let fresh = socket.with_extension("sock.new");
+    let _ = std::fs::remove_file(&fresh);
+    let listener = UnixListener::bind(&fresh).map_err(|e| {
         format!(
-            "cannot listen for the CLI on {} ({e}; a Unix socket's path is at most 107 bytes: a shorter --data-dir helps)",
-            socket.display()
+            "cannot listen on {} ({e}; a Unix socket's path is at most 107 bytes: a shorter --data-dir helps)",
+            fresh.display()
         )
     })?;
-    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| format!("cannot make {} private: {e}", socket.display()))?;
+    std::fs::set_permissions(&fresh, std::fs::Permissions::from_mode(0o600))
+        .and_then(|()| std::fs::rename(&fresh, &socket))
+        .map_err(|e| format!("cannot put the socket at {}: {e}", socket.display()))?;
     let mut secret = [0u8; 32];
     OsRng.fill(&mut secret);
     let token = hex::encode(secret);
@@ -61,9 +89,10 @@ pub async fn start(
     let handler = Arc::new(AdminEndpoint {
         token,
         target: target.clone(),
+        clients,
     });
     tokio::spawn(async move {
-        if let Err(error) = serve(listener, handler, limits).await {
+        if let Err(error) = serve(OwnerOnly(listener), handler, limits).await {
             eprintln!("xecure serve: the CLI endpoint stopped: {error}");
         }
     });
@@ -136,6 +165,8 @@ impl AdminEndpoint {
             crate::run_operator_command(cli.command, &target),
         )
         .await;
+        // Whatever the command changed, the server reads clients afresh from now on.
+        self.clients.clear();
         let stdout = std::mem::take(&mut captured.lock().unwrap_or_else(|e| e.into_inner()).stdout);
         let (status, stderr) = match result {
             Ok(()) => (0, String::new()),

@@ -33,6 +33,14 @@ pub async fn forward(data_dir: &Path, command: ForwardedCommand) -> Result<u8, S
     let socket = endpoint_socket(data_dir);
     let exchange = async {
         let mut stream = UnixStream::connect(&socket).await?;
+        // The command may carry a password: only to a server of this same user.
+        let owner = stream.peer_cred()?.uid();
+        if owner != rustix::process::geteuid().as_raw() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!("it is held by another user (uid {owner}); nothing was sent"),
+            ));
+        }
         stream.write_all(request.as_bytes()).await?;
         let mut response = Vec::new();
         stream.read_to_end(&mut response).await?;

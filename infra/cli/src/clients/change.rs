@@ -263,7 +263,7 @@ pub async fn run(command: ChangeCommand, target: &Target) -> Result<(), String> 
             };
             store_change(target, &before, after, "new secret").await?;
             say!("client_secret: {}", secret.secret());
-            say!("(shown once: only its hash is stored; the old secret stops within the 60 s client cache of running functions and serve)");
+            say!("(shown once: only its hash is stored; the old secret stops within the 60 s client cache of running functions, at once in a serve this command ran beside)");
             Ok(())
         }
     }

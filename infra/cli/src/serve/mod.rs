@@ -159,10 +159,16 @@ pub async fn run(args: ServeArgs, target: &Target) -> Result<(), String> {
         );
     }
     if let Some(dir) = &target.data_dir {
-        let file = crate::admin::endpoint::start(target, dir, args.limits).await?;
-        welcome += &format!(
-            "\nCLI beside this server: xecure commands on this data directory run here ({file})"
-        );
+        let clients = system.client_cache();
+        match crate::admin::endpoint::start(target, dir, args.limits, clients).await {
+            Ok(socket) => {
+                welcome += &format!(
+                    "\nCLI beside this server: xecure commands on this data directory run here ({socket})"
+                )
+            }
+            // The server is still of use without it: stop it to run commands instead.
+            Err(error) => welcome += &format!("\nCLI beside this server: off ({error})"),
+        }
     }
     let system = Arc::new(system);
     println!("Xecure is serving {} from {}", issuer, target.description);

@@ -204,6 +204,9 @@ impl AuthorizationFlow {
             message: message.to_owned(),
             retry_after_secs,
         };
+        // Where accounts cannot be written (the Lambdas), say so before a password is checked
+        // (and counted towards a lockout) or hashed.
+        self.account_revoker(context)?;
         if let Err(refusal) = check_new_password(&new, session.username.as_str()) {
             return Ok(refused(&refusal.to_string(), None));
         }
