@@ -4,9 +4,8 @@
 
 mod support;
 
-use base64::Engine;
 use std::os::unix::fs::PermissionsExt;
-use support::{call, call_socket, start, Target};
+use support::{call, call_socket, client_credentials, demo_service_basic, start, Target};
 
 #[test]
 fn commands_run_in_the_server_while_it_holds_the_data_directory() {
@@ -166,26 +165,8 @@ fn a_client_the_operator_disables_beside_the_server_is_refused_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let (server, printed) = start(dir.path());
     server.wait_for_line("CLI beside this server: ");
-    let secret = printed
-        .iter()
-        .find_map(|line| line.split("secret (shown once): ").nth(1))
-        .expect("the demo service secret is printed once");
-    let basic = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("demo-service:{secret}"))
-    );
-    let token = || {
-        call(
-            &server.address,
-            "POST",
-            "/token",
-            &[
-                ("Authorization", basic.as_str()),
-                ("Content-Type", "application/x-www-form-urlencoded"),
-            ],
-            "grant_type=client_credentials",
-        )
-    };
+    let basic = demo_service_basic(&printed);
+    let token = || client_credentials(&server.address, &basic);
     // The first answer puts the client in the server's cache.
     assert_eq!(token().0, 200);
     let cli = Target::Local(dir.path().to_owned());

@@ -1,37 +1,18 @@
 //! `xecure serve` as a developer runs it: a fresh data directory, a free loopback port, the
 //! demo setup printed once, OAuth endpoints and the protected demo API answering over HTTP.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use std::process::Command;
 
 mod support;
 
 use support::{
-    call, exchange, first_cookie, header, hidden, sign_in_at, start, start_with, SignIn, FORM,
+    call, client_credentials, demo_service_basic, exchange, first_cookie, header, hidden,
+    sign_in_at, start, start_with, SignIn, FORM,
 };
 
 /// A client_credentials token for the demo service, whose secret `serve` printed once.
 fn service_token(address: &str, printed: &[String]) -> String {
-    let secret = printed
-        .iter()
-        .find_map(|line| line.split("secret (shown once): ").nth(1))
-        .expect("the demo service secret is printed once");
-    let basic = format!(
-        "Basic {}",
-        STANDARD.encode(format!("demo-service:{secret}"))
-    );
-    let form = [
-        ("Authorization", basic.as_str()),
-        ("Content-Type", "application/x-www-form-urlencoded"),
-    ];
-    let (status, body) = call(
-        address,
-        "POST",
-        "/token",
-        &form,
-        "grant_type=client_credentials",
-    );
+    let (status, body) = client_credentials(address, &demo_service_basic(printed));
     assert_eq!(status, 200, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     format!("Bearer {}", json["access_token"].as_str().unwrap())

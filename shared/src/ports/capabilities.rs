@@ -9,16 +9,20 @@
 
 use super::{
     AccountAdmin, AuditStore, ClientRegistry, ClientStore, CodeStore, GrantStore,
-    InitialAccessTokenStore, KeyStore, LoginThrottleStore, PendingAuthorizationStore, RefreshStore,
-    RevocationStore, RevocationWriter, SessionStore, UserStore,
+    InitialAccessTokenStore, KeyPublisher, KeyStore, LoginThrottleStore, PendingAuthorizationStore,
+    RefreshStore, RevocationStore, RevocationWriter, SessionStore, UserStore,
 };
 
 /// Declares a capability: a trait that is exactly the sum of its ports (implemented by every
 /// store that has them all), and the list of their names.
 macro_rules! capability {
     ($(#[$doc:meta])* $name:ident, $ports:ident = [$($port:ident),+ $(,)?]) => {
+        capability!($(#[$doc])* $name: [Send], $ports = [$($port),+]);
+    };
+    // `$also`: capabilities the trait includes, so a handle to it converts to theirs.
+    ($(#[$doc:meta])* $name:ident: [$($also:ident),+], $ports:ident = [$($port:ident),+ $(,)?]) => {
         $(#[$doc])*
-        pub trait $name: $($port +)+ Send + Sync {}
+        pub trait $name: $($also +)+ $($port +)+ Send + Sync {}
 
         impl<T: $($port +)+ ?Sized> $name for T {}
 
@@ -79,4 +83,29 @@ capability!(
     /// those two actions with a refusal.
     AccountPageStore,
     ACCOUNT_PAGE_PORTS = [UserStore, AccountAdmin]
+);
+
+capability!(
+    /// Everything on the table: the operator's CLI and `xecure serve` hold all of it; each
+    /// function's service holds only its capability above, which its IAM role is checked
+    /// against (infra/cli/tests/store_capabilities.rs).
+    Store: [InteractionStore, TokenFunctionStore, AuthorizerStore, AccountPageStore],
+    ALL_PORTS = [
+        ClientStore,
+        ClientRegistry,
+        UserStore,
+        AccountAdmin,
+        SessionStore,
+        PendingAuthorizationStore,
+        LoginThrottleStore,
+        CodeStore,
+        RefreshStore,
+        GrantStore,
+        RevocationStore,
+        RevocationWriter,
+        InitialAccessTokenStore,
+        KeyStore,
+        KeyPublisher,
+        AuditStore,
+    ]
 );

@@ -366,53 +366,6 @@ pub trait AuditStore: Send + Sync {
 mod capabilities;
 
 pub use capabilities::{
-    AccountPageStore, AuthorizerStore, InteractionStore, TokenFunctionStore, ACCOUNT_PAGE_PORTS,
-    AUTHORIZER_PORTS, INTERACTION_PORTS, TOKEN_FUNCTION_PORTS,
+    AccountPageStore, AuthorizerStore, InteractionStore, Store, TokenFunctionStore,
+    ACCOUNT_PAGE_PORTS, ALL_PORTS, AUTHORIZER_PORTS, INTERACTION_PORTS, TOKEN_FUNCTION_PORTS,
 };
-
-/// Everything on the table: the operator's CLI and `xecure serve` hold all of it; each
-/// function's service holds only its capability (`capabilities.rs`), which its IAM role is
-/// checked against (infra/cli/tests/store_capabilities.rs).
-pub trait Store:
-    InteractionStore
-    + TokenFunctionStore
-    + AuthorizerStore
-    + AccountPageStore
-    + ClientStore
-    + ClientRegistry
-    + UserStore
-    + AccountAdmin
-    + SessionStore
-    + PendingAuthorizationStore
-    + LoginThrottleStore
-    + CodeStore
-    + RefreshStore
-    + GrantStore
-    + RevocationStore
-    + RevocationWriter
-    + InitialAccessTokenStore
-    + KeyStore
-    + KeyPublisher
-    + AuditStore
-{
-}
-
-impl<T> Store for T where
-    T: ClientStore
-        + ClientRegistry
-        + UserStore
-        + AccountAdmin
-        + SessionStore
-        + PendingAuthorizationStore
-        + LoginThrottleStore
-        + CodeStore
-        + RefreshStore
-        + GrantStore
-        + RevocationStore
-        + RevocationWriter
-        + InitialAccessTokenStore
-        + KeyStore
-        + KeyPublisher
-        + AuditStore
-{
-}

@@ -353,3 +353,28 @@ pub fn sign_in_at(
         browser,
     }
 }
+
+/// The demo service's Basic credentials, from the secret `serve` printed once.
+pub fn demo_service_basic(printed: &[String]) -> String {
+    use base64::Engine;
+    let secret = printed
+        .iter()
+        .find_map(|line| line.split("secret (shown once): ").nth(1))
+        .expect("the demo service secret is printed once");
+    let pair = format!("demo-service:{secret}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+/// A client_credentials request with `basic`: the status and the JSON body.
+pub fn client_credentials(address: &str, basic: &str) -> (u16, String) {
+    call(
+        address,
+        "POST",
+        "/token",
+        &[("Authorization", basic), FORM],
+        "grant_type=client_credentials",
+    )
+}
