@@ -13,7 +13,7 @@ use crate::oauth::token::TokenService;
 use crate::oauth::Dependencies;
 use crate::ports::{InteractionStore, SystemClock, TokenFunctionStore};
 use crate::scopes::ScopeCatalogue;
-use crate::signing::{KeyringError, KmsKeySealer, LiveKeyring};
+use crate::signing::{KeySealer, KeyringError, KmsKeySealer, LiveKeyring};
 use crate::store::dynamo::DynamoStore;
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,19 +78,24 @@ impl LambdaWiring {
     /// KMS) once per cold start, reloaded every `KEYRING_RELOAD`.
     pub async fn token_service(&self) -> Result<TokenService, WiringError> {
         let sealer = Arc::new(KmsKeySealer::from_config(&self.aws, kms_key_id_from_env()?));
-        let keyring = LiveKeyring::load(
-            self.token_function_store(),
-            Some(sealer),
-            self.deps.clock.clone(),
-            KEYRING_RELOAD,
+        Ok(
+            token_service_over(self.deps.clone(), self.token_function_store(), Some(sealer))
+                .await?,
         )
-        .await?;
-        Ok(TokenService::new(
-            self.deps.clone(),
-            self.token_function_store(),
-            Arc::new(keyring),
-        ))
     }
+}
+
+/// The token function's service over `store`: the keyring loaded once (its private keys
+/// unsealed with `sealer`) and reloaded every `KEYRING_RELOAD`. The Lambda, `xecure serve`
+/// and the tests all build it here.
+pub async fn token_service_over(
+    deps: Dependencies,
+    store: Arc<dyn TokenFunctionStore>,
+    sealer: Option<Arc<dyn KeySealer>>,
+) -> Result<TokenService, KeyringError> {
+    let keyring =
+        LiveKeyring::load(store.clone(), sealer, deps.clock.clone(), KEYRING_RELOAD).await?;
+    Ok(TokenService::new(deps, store, Arc::new(keyring)))
 }
 
 /// The authorizer function's decision: the route table and the published keys loaded once per

@@ -13,7 +13,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use support::*;
 use xecure::jwt::{verify_access_token, TokenExpectations};
-use xecure::ports::{Clock, KeyStore};
+use xecure::ports::Clock;
 use xecure::signing::Keyring;
 
 /// Distinct tokens, so the uncached benchmark never hits the cache (more than its capacity).

@@ -10,9 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use support::*;
 use xecure::domain::{Revocation, RevocationTarget, Timestamp, UserId};
-use xecure::ports::RevocationWriter;
-use xecure::ports::{RevocationStore, StoreError, StoreResult};
-use xecure::store::embedded::EmbeddedStore;
+use xecure::ports::{RevocationStore, Store, StoreError, StoreResult};
 
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
@@ -125,7 +123,7 @@ async fn grant_family_and_jti_revocations_all_stop_the_token() {
 
 /// Revocation polls that can be made to fail.
 struct Flaky {
-    inner: Arc<EmbeddedStore>,
+    inner: Arc<dyn Store>,
     down: Arc<AtomicBool>,
     polls: Arc<AtomicUsize>,
 }
@@ -223,7 +221,7 @@ async fn a_store_outage_fails_closed_once_the_list_is_too_old_to_keep_the_bound(
 
 /// Counts how often the published keys are read.
 struct CountedKeys {
-    inner: Arc<EmbeddedStore>,
+    inner: Arc<dyn Store>,
     reads: Arc<AtomicUsize>,
 }
 

@@ -11,74 +11,44 @@ use std::sync::Arc;
 use std::time::Duration;
 use token::handler::{handle, TokenApp};
 use xecure::config::OAuthConfig;
-use xecure::domain::{
-    Client, ClientId, ClientKind, ClientSecret, GrantType, RedirectUri, Scope, SecretHash,
-    Timestamp,
-};
+use xecure::domain::{GrantType, Timestamp};
 use xecure::jwt::{sign_access_token, verify_access_token, AccessTokenClaims, TokenExpectations};
-use xecure::oauth::token::TokenService;
 use xecure::oauth::Dependencies;
-use xecure::ports::{Clock, OsRng, Store, SystemClock};
-use xecure::signing::{rotate_signing_key, LiveKeyring, LocalKeySealer, SigningAlgorithm};
-use xecure::store::embedded::EmbeddedStore;
+use xecure::ports::{Clock, SystemClock};
+use xecure::signing::SigningAlgorithm;
+use xecure::testing::{ClientFixture, World};
+use xecure::wiring::token_service_over;
 
 const ISSUER: &str = "https://auth.example";
 
 struct Setup {
     app: TokenApp,
     keyring: Arc<xecure::signing::Keyring>,
-    _dir: tempfile::TempDir,
+    _world: World,
 }
 
 async fn setup(algorithm: SigningAlgorithm) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
-    let sealer = Arc::new(LocalKeySealer::open(dir.path()).unwrap());
-    let client = Client {
-        redirect_uris: vec![RedirectUri::parse("https://svc.example/cb").unwrap()],
-        allowed_scopes: Scope::parse("orders:read").unwrap(),
-        default_scopes: Scope::parse("orders:read").unwrap(),
-        grant_types: [GrantType::ClientCredentials].into_iter().collect(),
-        ..Client::new(
-            ClientId::parse("bench-service").unwrap(),
-            "bench",
-            ClientKind::Confidential {
-                secret_hash: SecretHash::of(&ClientSecret::new("bench-secret")),
-            },
-            Timestamp::from_secs(0),
-        )
-    };
-    store.put_client(&client).await.unwrap();
-    let clock = Arc::new(SystemClock);
-    rotate_signing_key(
-        store.as_ref(),
-        sealer.as_ref(),
-        &OsRng,
-        algorithm,
-        clock.now(),
-        Duration::ZERO,
-        Duration::from_secs(900),
-    )
-    .await
-    .unwrap();
-    let keyring = LiveKeyring::load(
-        store.clone(),
-        Some(sealer),
-        clock.clone(),
-        Duration::from_secs(300),
-    )
-    .await
-    .unwrap();
-    let current = keyring.current().await;
+    let world = World::embedded();
+    let service = ClientFixture::confidential("bench-service", "bench-secret")
+        .redirect("https://svc.example/cb")
+        .scopes("orders:read", "orders:read")
+        .grants(&[GrantType::ClientCredentials]);
+    world.register(service, Timestamp::from_secs(0)).await;
+    let now = SystemClock.now();
+    world
+        .rotate_signing_key_as(algorithm, now, Duration::ZERO, Duration::from_secs(900))
+        .await;
     let mut config = OAuthConfig::for_issuer(ISSUER);
     config.signing_algorithm = algorithm;
-    let deps = Dependencies::over(store.clone(), config)
-        .clock(clock)
-        .build();
+    let deps = Dependencies::over(world.store.clone(), config).build();
+    let service = token_service_over(deps, world.store.clone(), Some(world.sealer.clone()))
+        .await
+        .unwrap();
+    let app = TokenApp::new(service);
     Setup {
-        app: TokenApp::new(TokenService::new(deps, store, Arc::new(keyring))),
-        keyring: current,
-        _dir: dir,
+        keyring: app.keyring().current().await,
+        app,
+        _world: world,
     }
 }
 

@@ -7,15 +7,13 @@ use lambda_http::http::StatusCode;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use support::*;
-use xecure::signing::{KeySealer, KmsKeySealer};
-use xecure::testing::moto::{fresh_kms_key, fresh_store_with, CallCounter};
+use xecure::testing::moto::CallCounter;
+use xecure::testing::World;
 
 async fn on_moto() -> (Harness, CallCounter) {
     let counter = CallCounter::default();
-    let store = Arc::new(fresh_store_with(Some(counter.clone())).await);
-    let (config, key_id) = fresh_kms_key().await;
-    let sealer: Arc<dyn KeySealer> = Arc::new(KmsKeySealer::from_config(&config, key_id));
-    (harness_on(store, sealer, None).await, counter)
+    let world = World::dynamodb_counted(counter.clone()).await;
+    (harness_in(world).await, counter)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

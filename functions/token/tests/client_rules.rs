@@ -6,19 +6,9 @@
 mod support;
 
 use lambda_http::http::StatusCode;
-use std::sync::Arc;
 use support::*;
 use xecure::domain::{AuditEvent, AuditEventKind, AuditQuery, AuditSubject, ClientId, Timestamp};
 use xecure::ports::Clock;
-use xecure::signing::{KeySealer, KmsKeySealer};
-use xecure::testing::moto::{fresh_kms_key, fresh_store};
-
-async fn on_moto() -> Harness {
-    let store = Arc::new(fresh_store().await);
-    let (config, key_id) = fresh_kms_key().await;
-    let sealer: Arc<dyn KeySealer> = Arc::new(KmsKeySealer::from_config(&config, key_id));
-    harness_on(store, sealer, None).await
-}
 
 macro_rules! on_both_stores {
     ($name:ident, $scenario:ident) => {

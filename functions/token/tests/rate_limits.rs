@@ -8,15 +8,13 @@ mod support;
 use lambda_http::http::StatusCode;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt};
-use std::sync::Arc;
 use std::time::Duration;
 use support::*;
 use xecure::config::RateLimitConfig;
 use xecure::domain::{InitialAccessToken, OpaqueToken};
 use xecure::ports::{Clock, OsRng};
 use xecure::ratelimit::Rate;
-use xecure::signing::LocalKeySealer;
-use xecure::store::embedded::EmbeddedStore;
+use xecure::testing::World;
 
 fn limits() -> RateLimitConfig {
     RateLimitConfig {
@@ -36,10 +34,7 @@ fn limits() -> RateLimitConfig {
 }
 
 async fn limited() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
-    let sealer = Arc::new(LocalKeySealer::open(dir.path()).unwrap());
-    harness_with(store, sealer, Some(dir), Some(limits())).await
+    harness_with(World::embedded(), Some(limits())).await
 }
 
 /// A form POST from `source`, as API Gateway reports the caller's address.

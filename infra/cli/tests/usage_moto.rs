@@ -5,7 +5,6 @@
 
 use aws_sdk_apigateway::types::{ApiStage, QuotaPeriodType, QuotaSettings, ThrottleSettings};
 use serde_json::Value;
-use std::collections::BTreeSet;
 use std::process::Command;
 use xecure::api_usage::access_log::AccessRecord;
 use xecure::api_usage::plans::{usage_identifier_key, UsagePlans};
@@ -14,6 +13,7 @@ use xecure::audit::log_group::{AuditLogWriter, LogEvent};
 use xecure::domain::*;
 use xecure::ports::{ClientRegistry, Clock, SystemClock};
 use xecure::testing::moto::{endpoint, fresh_store, sdk_config, unique_name};
+use xecure::testing::ClientFixture;
 
 fn xecure(table: &str, args: &[&str]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_xecure"))
@@ -133,18 +133,13 @@ async fn usage_summarises_one_apps_access_log_records_from_cloudwatch() {
 
 async fn put_client(store: &dyn ClientRegistry, id: &str) {
     store
-        .put_client(&Client {
-            redirect_uris: vec![RedirectUri::parse("https://app.example/cb").unwrap()],
-            allowed_scopes: Scope::parse("orders:read").unwrap(),
-            default_scopes: Scope::parse("orders:read").unwrap(),
-            grant_types: BTreeSet::from([GrantType::AuthorizationCode]),
-            ..Client::new(
-                ClientId::parse(id).unwrap(),
-                id,
-                ClientKind::Public,
-                SystemClock.now(),
-            )
-        })
+        .put_client(
+            &ClientFixture::public(id)
+                .redirect("https://app.example/cb")
+                .scopes("orders:read", "orders:read")
+                .grants(&[GrantType::AuthorizationCode])
+                .at(SystemClock.now()),
+        )
         .await
         .unwrap();
 }

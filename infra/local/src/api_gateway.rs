@@ -37,13 +37,13 @@ use xecure::authorizer::{Authorizer, AuthorizerConfig};
 use xecure::config::{InteractionConfig, OAuthConfig, RateLimitConfig};
 use xecure::domain::{OpaqueToken, Timestamp};
 use xecure::oauth::interaction::AuthorizationFlow;
-use xecure::oauth::token::TokenService;
 use xecure::oauth::Dependencies;
 use xecure::ports::Store;
 use xecure::ports::{Clock, OsRng, RevocationStore, Rng, SystemClock};
 use xecure::scopes::ScopeCatalogue;
-use xecure::signing::{KeySealer, LiveKeyring};
+use xecure::signing::KeySealer;
 use xecure::store::client_cache::CachedClients;
+use xecure::wiring::token_service_over;
 
 use super::health::{HEALTH_PATH, READY_PATH};
 
@@ -128,14 +128,6 @@ impl LocalSystem {
         let store = data.store.clone();
         let probe = store.clone();
         let config = OAuthConfig::for_issuer(issuer);
-        let keyring = LiveKeyring::load(
-            store.clone(),
-            data.sealer.clone(),
-            clock.clone(),
-            xecure::wiring::KEYRING_RELOAD,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
         // Audit records and metrics on stdout, as each Lambda function writes them.
         let stdout = |auditor: Auditor| auditor.with_lines(Arc::new(StdoutLines));
         let catalogue = Arc::new(ScopeCatalogue::from_env().map_err(|e| e.to_string())?);
@@ -148,11 +140,11 @@ impl LocalSystem {
             .build()
             .with_auditor(stdout);
         let clients_cache = deps.clients.clone();
-        let token = TokenApp::new(TokenService::new(
-            deps.clone(),
-            store.clone(),
-            Arc::new(keyring),
-        ))
+        let token = TokenApp::new(
+            token_service_over(deps.clone(), store.clone(), data.sealer.clone())
+                .await
+                .map_err(|e| e.to_string())?,
+        )
         .with_rate_limits(EdgeLimits::new(&limits, clock.clone()));
         let interaction = InteractionConfig::from_env().map_err(|e| e.to_string())?;
         // The account page's password change and sign-out everywhere write the account:

@@ -1,4 +1,5 @@
-//! Deterministic stand-ins for the `Clock` and `Rng` ports, for tests in every crate.
+//! Test doubles for every crate: deterministic stand-ins for the `Clock` and `Rng` ports, moto
+//! endpoints, and the `World` fixture (a store, its key sealer and the usual set-up).
 
 use crate::domain::Timestamp;
 use crate::ports::{Clock, Rng};
@@ -55,3 +56,6 @@ impl Rng for SeqRng {
 }
 
 pub mod moto;
+mod world;
+
+pub use world::{ClientFixture, World};

@@ -2,32 +2,13 @@
 //! and the app's code exchange. For tests that start from a connected app.
 
 use crate::browser::{authorize_path, Browser};
-use crate::system::{System, PASSWORD, USERNAME, WEB, WEB_REDIRECT, WEB_SECRET};
+use crate::system::{System, PASSWORD, USERNAME, WEB_REDIRECT};
 use lambda_http::http::StatusCode;
-use lambda_http::Body;
 use serde_json::Value;
 
 /// A POST to the token endpoint as the web app; the status and the JSON answer.
 pub async fn token_request(system: &System, fields: &[(&str, &str)]) -> (StatusCode, Value) {
-    let mut fields = fields.to_vec();
-    fields.extend([("client_id", WEB), ("client_secret", WEB_SECRET)]);
-    let response = system
-        .serve(
-            lambda_http::http::Request::builder()
-                .method("POST")
-                .uri("/token")
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(Body::from(
-                    serde_urlencoded::to_string(&fields).expect("form encoding"),
-                ))
-                .expect("a request"),
-        )
-        .await;
-    let body = match response.body() {
-        Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
-        _ => Value::Null,
-    };
-    (response.status(), body)
+    system.app_posts("/token", fields).await
 }
 
 /// The string `field` of a JSON answer; panics, naming it, if there is none.

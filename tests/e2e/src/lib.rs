@@ -2,6 +2,7 @@
 //! it keeps the session cookie, follows 303s by hand, and reads forms out of the HTML the
 //! way a user agent would.
 
+pub mod api_gateway;
 pub mod authorizer_container;
 pub mod both_stores;
 pub mod browser;

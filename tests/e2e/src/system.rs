@@ -5,7 +5,6 @@ use consent::handler::handle as consent_handle;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use token::handler::{handle as token_handle, TokenApp};
@@ -13,13 +12,10 @@ use xecure::audit::Auditor;
 use xecure::config::{InteractionConfig, OAuthConfig};
 use xecure::domain::*;
 use xecure::oauth::interaction::AuthorizationFlow;
-use xecure::oauth::token::TokenService;
 use xecure::oauth::Dependencies;
 use xecure::ports::{Clock, OsRng, Store, SystemClock};
-use xecure::signing::{
-    rotate_signing_key, KeySealer, LiveKeyring, LocalKeySealer, SigningAlgorithm,
-};
-use xecure::store::embedded::EmbeddedStore;
+use xecure::testing::{ClientFixture, World};
+use xecure::wiring::token_service_over;
 
 pub const ISSUER: &str = "https://auth.example";
 pub const WEB: &str = "photo-app";
@@ -32,25 +28,20 @@ pub struct System {
     pub store: Arc<dyn Store>,
     pub flow: AuthorizationFlow,
     pub token: TokenApp,
-    sealer: Arc<dyn KeySealer>,
-    _data_dir: Option<tempfile::TempDir>,
+    /// The store and key sealer under the functions (the `World` fixture every crate's
+    /// tests share).
+    pub world: World,
 }
 
 impl System {
     /// On the embedded store in a temporary directory.
     pub async fn embedded() -> Self {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let store = Arc::new(EmbeddedStore::open(dir.path()).expect("open the embedded store"));
-        let sealer = Arc::new(LocalKeySealer::open(dir.path()).expect("a local key sealer"));
-        Self::on(store, sealer, Some(dir)).await
+        Self::in_world(World::embedded()).await
     }
 
     /// On a fresh DynamoDB table with signing keys sealed under a fresh KMS key (moto).
     pub async fn dynamodb() -> Self {
-        let store = Arc::new(xecure::testing::moto::fresh_store().await);
-        let (aws, key_id) = xecure::testing::moto::fresh_kms_key().await;
-        let sealer = Arc::new(xecure::signing::KmsKeySealer::from_config(&aws, key_id));
-        Self::on(store, sealer, None).await
+        Self::in_world(World::dynamodb().await).await
     }
 
     /// The authorize and consent functions as a new container runs them, with nothing cached
@@ -64,9 +55,7 @@ impl System {
     pub async fn restart_functions(&mut self) {
         self.restart_interactive_functions();
         let auditor = self.token.auditor().clone();
-        self.token = token_function(self.store.clone(), self.sealer.clone())
-            .await
-            .with_auditor(|_| auditor);
+        self.token = token_function(&self.world).await.with_auditor(|_| auditor);
     }
 
     /// An operator's control of a user's account, as `xecure user ...` applies it.
@@ -105,78 +94,32 @@ impl System {
         publish_ahead: Duration,
         old_tokens_live: Duration,
     ) -> SigningKey {
-        rotate_signing_key(
-            self.store.as_ref(),
-            self.sealer.as_ref(),
-            &OsRng,
-            SigningAlgorithm::EdDsa,
-            SystemClock.now(),
-            publish_ahead,
-            old_tokens_live,
-        )
-        .await
-        .expect("the key rotates")
+        self.world
+            .rotate_signing_key(SystemClock.now(), publish_ahead, old_tokens_live)
+            .await
     }
 
-    /// On any store, with any key sealer (the moto tests pass DynamoDB and KMS).
-    pub async fn on(
-        store: Arc<dyn Store>,
-        sealer: Arc<dyn KeySealer>,
-        data_dir: Option<tempfile::TempDir>,
-    ) -> Self {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let now = clock.now();
-        store
-            .put_client(&Client {
-                redirect_uris: vec![RedirectUri::parse(WEB_REDIRECT).expect("uri")],
-                allowed_scopes: Scope::parse("profile:read orders:read orders:write")
-                    .expect("scope"),
-                default_scopes: Scope::parse("profile:read").expect("scope"),
-                grant_types: BTreeSet::from([
-                    GrantType::AuthorizationCode,
-                    GrantType::RefreshToken,
-                ]),
-                // The tests' app sends its secret in the form (RFC 6749 section 2.3.1).
-                auth_method: Some(AuthMethod::ClientSecretPost),
-                ..Client::new(
-                    ClientId::parse(WEB).expect("id"),
-                    "Photo Printing <Co>",
-                    ClientKind::Confidential {
-                        secret_hash: SecretHash::of(&ClientSecret::new(WEB_SECRET)),
-                    },
-                    now,
-                )
-            })
-            .await
-            .expect("register the app");
-        store
-            .create_user(&User::new(
-                UserId::generate(&OsRng),
-                Username::parse(USERNAME).expect("name"),
-                PasswordHash::create(&Password::new(PASSWORD), &OsRng).expect("hash"),
-                now,
-            ))
-            .await
-            .expect("create the user");
-        rotate_signing_key(
-            store.as_ref(),
-            sealer.as_ref(),
-            &OsRng,
-            SigningAlgorithm::EdDsa,
-            now,
-            Duration::from_secs(600),
-            Duration::from_secs(900),
-        )
-        .await
-        .expect("a signing key");
-        let token = token_function(store.clone(), sealer.clone()).await;
-        let flow = interactive_flow(store.clone());
+    /// The functions over `world` (any store, any key sealer), with the photo app registered,
+    /// the user created and a signing key in use.
+    pub async fn in_world(world: World) -> Self {
+        let now = SystemClock.now();
+        let app = ClientFixture::confidential(WEB, WEB_SECRET)
+            .named("Photo Printing <Co>")
+            .redirect(WEB_REDIRECT)
+            .scopes("profile:read orders:read orders:write", "profile:read")
+            .grants(&[GrantType::AuthorizationCode, GrantType::RefreshToken])
+            // The tests' app sends its secret in the form (RFC 6749 section 2.3.1).
+            .auth_method(AuthMethod::ClientSecretPost);
+        world.register(app, now).await;
+        world.create_user(USERNAME, PASSWORD, now).await;
+        world
+            .rotate_signing_key(now, Duration::from_secs(600), Duration::from_secs(900))
+            .await;
         System {
-            store,
-            flow,
-            token,
-            sealer,
-            _data_dir: data_dir,
+            store: world.store.clone(),
+            flow: interactive_flow(world.store.clone()),
+            token: token_function(&world).await,
+            world,
         }
     }
 
@@ -185,14 +128,28 @@ impl System {
     pub async fn app_posts(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, Value) {
         let mut fields = fields.to_vec();
         fields.extend([("client_id", WEB), ("client_secret", WEB_SECRET)]);
-        let body = serde_urlencoded::to_string(&fields).expect("a form");
-        let request = lambda_http::http::Request::builder()
+        self.form_post(path, &fields, None).await
+    }
+
+    /// A form POST with `authorization` as its Authorization header, if any: the status and
+    /// the JSON answer.
+    pub async fn form_post(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        authorization: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let body = serde_urlencoded::to_string(fields).expect("a form");
+        let mut request = lambda_http::http::Request::builder()
             .method("POST")
             .uri(path)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .expect("a request");
-        let response = self.serve(request).await;
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let response = self
+            .serve(request.body(Body::from(body)).expect("a request"))
+            .await;
         let json = match response.body() {
             Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
             _ => Value::Null,
@@ -245,19 +202,11 @@ fn interactive_flow(store: Arc<dyn Store>) -> AuthorizationFlow {
     AuthorizationFlow::new(deps, store, InteractionConfig::default())
 }
 
-/// The token function's app over `store`, its keys unsealed with `sealer`.
-async fn token_function(store: Arc<dyn Store>, sealer: Arc<dyn KeySealer>) -> TokenApp {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let keyring = LiveKeyring::load(
-        store.clone(),
-        Some(sealer),
-        clock.clone(),
-        Duration::from_secs(300),
-    )
-    .await
-    .expect("load the keyring");
-    let deps = Dependencies::over(store.clone(), OAuthConfig::for_issuer(ISSUER))
-        .clock(clock)
-        .build();
-    TokenApp::new(TokenService::new(deps, store, Arc::new(keyring)))
+/// The token function's app over the world's store, its keys unsealed with its sealer.
+async fn token_function(world: &World) -> TokenApp {
+    let deps = Dependencies::over(world.store.clone(), OAuthConfig::for_issuer(ISSUER)).build();
+    let service = token_service_over(deps, world.store.clone(), Some(world.sealer.clone()))
+        .await
+        .expect("load the keyring");
+    TokenApp::new(service)
 }

@@ -19,8 +19,7 @@ use xecure::authorizer::{Authorizer, AuthorizerConfig};
 use xecure::config::{OAuthConfig, SdkConfig};
 use xecure::domain::{AuditEvent, AuditQuery, AuditSubject, Timestamp, UserId, Username};
 use xecure::ports::{Clock, Store, SystemClock};
-use xecure::signing::{KeySealer, KmsKeySealer};
-use xecure::testing::moto::{fresh_kms_key, fresh_store, unique_name};
+use xecure::testing::moto::{sdk_config, unique_name};
 use xecure_e2e::browser::authorize_path;
 use xecure_e2e::*;
 
@@ -50,14 +49,10 @@ async fn moto_system(
     group: &str,
     lines: &Arc<MemoryLines>,
 ) -> (System, SdkConfig, Vec<Arc<AuditLogBatch>>) {
-    let store = Arc::new(fresh_store().await);
-    let (aws, key_id) = fresh_kms_key().await;
-    let sealer: Arc<dyn KeySealer> = Arc::new(KmsKeySealer::from_config(&aws, key_id));
+    let aws = sdk_config();
     let (interactive, interactive_batch) = wired(&aws, group, "authorize", lines);
     let (token, token_batch) = wired(&aws, group, "token", lines);
-    let system = System::on(store, sealer, None)
-        .await
-        .audited(interactive, token);
+    let system = System::dynamodb().await.audited(interactive, token);
     (system, aws, vec![interactive_batch, token_batch])
 }
 

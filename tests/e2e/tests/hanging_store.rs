@@ -16,11 +16,10 @@ use xecure::config::{InteractionConfig, OAuthConfig};
 use xecure::oauth::interaction::AuthorizationFlow;
 use xecure::oauth::token::TokenService;
 use xecure::oauth::Dependencies;
-use xecure::ports::{Clock, OsRng, Store, SystemClock};
-use xecure::signing::{rotate_signing_key, LiveKeyring, LocalKeySealer, SigningAlgorithm};
+use xecure::ports::{Clock, Store, SystemClock};
 use xecure::store::dynamo::DynamoStore;
-use xecure::store::embedded::EmbeddedStore;
 use xecure::testing::moto::sdk_config_for;
+use xecure::testing::World;
 
 /// A loopback endpoint that accepts every connection, reads what is sent, and never answers.
 fn silent_endpoint() -> String {
@@ -77,27 +76,11 @@ fn error_of(response: &Response<Body>) -> String {
 async fn rule_18_the_token_endpoints_answer_503_when_the_store_never_answers() {
     // Keys come from a working store (loaded once per cold start); every request's store
     // calls go to the silent endpoint.
-    let dir = tempfile::tempdir().unwrap();
-    let keys = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
-    let sealer = Arc::new(LocalKeySealer::open(dir.path()).unwrap());
+    let world = World::embedded();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let now = clock.now();
     let (ahead, live) = (Duration::from_secs(600), Duration::from_secs(900));
-    let algorithm = SigningAlgorithm::EdDsa;
-    rotate_signing_key(
-        keys.as_ref(),
-        sealer.as_ref(),
-        &OsRng,
-        algorithm,
-        now,
-        ahead,
-        live,
-    )
-    .await
-    .unwrap();
-    let keyring = LiveKeyring::load(keys, Some(sealer), clock.clone(), Duration::from_secs(300))
-        .await
-        .unwrap();
+    world.rotate_signing_key(clock.now(), ahead, live).await;
+    let keyring = world.keyring(clock.clone()).await;
     let store = hanging_store();
     let deps = Dependencies::over(
         store.clone(),
@@ -251,22 +234,13 @@ impl xecure::ports::RevocationStore for Switchable {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rule_18_the_authorizer_answers_from_its_view_then_fails_closed_when_the_store_hangs() {
     use xecure::authorizer::{Authorizer, AuthorizerConfig, Verdict};
-    let dir = tempfile::tempdir().unwrap();
-    let working: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
-    let sealer = LocalKeySealer::open(dir.path()).unwrap();
+    let world = World::embedded();
+    let working = world.store.clone();
     let clock = Arc::new(xecure::testing::FixedClock::at(SystemClock.now()));
     let now = clock.now();
-    let key = rotate_signing_key(
-        working.as_ref(),
-        &sealer,
-        &OsRng,
-        SigningAlgorithm::EdDsa,
-        now,
-        Duration::ZERO,
-        Duration::from_secs(660),
-    )
-    .await
-    .unwrap();
+    let key = world
+        .rotate_signing_key(now, Duration::ZERO, Duration::from_secs(660))
+        .await;
     let revocations = Arc::new(Switchable {
         working: working.clone(),
         hanging: hanging_store(),
@@ -282,7 +256,7 @@ async fn rule_18_the_authorizer_answers_from_its_view_then_fails_closed_when_the
     )
     .await
     .unwrap();
-    let keyring = xecure::signing::Keyring::load(vec![key], Some(&sealer), now)
+    let keyring = xecure::signing::Keyring::load(vec![key], Some(world.sealer.as_ref()), now)
         .await
         .unwrap();
     let claims = xecure::jwt::AccessTokenClaims {

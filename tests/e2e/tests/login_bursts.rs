@@ -11,8 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use xecure::domain::*;
 use xecure::ports::{OsRng, SystemClock};
-use xecure::signing::{KeySealer, KmsKeySealer};
-use xecure::testing::moto::{fresh_kms_key, fresh_store};
 use xecure::Clock;
 use xecure_e2e::browser::authorize_path;
 use xecure_e2e::*;
@@ -20,10 +18,7 @@ use xecure_e2e::*;
 const LIMIT: usize = 5;
 
 async fn on_dynamodb() -> System {
-    let store = Arc::new(fresh_store().await);
-    let (aws, key_id) = fresh_kms_key().await;
-    let sealer: Arc<dyn KeySealer> = Arc::new(KmsKeySealer::from_config(&aws, key_id));
-    System::on(store, sealer, None).await
+    System::dynamodb().await
 }
 
 /// A user of its own for each round, so rounds do not share counters.

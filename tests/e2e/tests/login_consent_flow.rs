@@ -5,10 +5,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use lambda_http::http::StatusCode;
-use std::sync::Arc;
 use url::Url;
-use xecure::signing::{KeySealer, KmsKeySealer};
-use xecure::testing::moto::{fresh_kms_key, fresh_store};
 use xecure_e2e::browser::authorize_path;
 use xecure_e2e::*;
 
@@ -136,8 +133,5 @@ async fn authorize_login_partial_consent_code_on_the_embedded_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorize_login_partial_consent_code_on_dynamodb() {
-    let store = Arc::new(fresh_store().await);
-    let (aws, key_id) = fresh_kms_key().await;
-    let sealer: Arc<dyn KeySealer> = Arc::new(KmsKeySealer::from_config(&aws, key_id));
-    walk(&System::on(store, sealer, None).await).await;
+    walk(&System::dynamodb().await).await;
 }

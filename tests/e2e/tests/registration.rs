@@ -350,22 +350,10 @@ async fn deleting_a_registration_revokes_what_users_granted() {
 async fn token_with(system: &System, id: &str, secret: &str) -> (StatusCode, Value) {
     use base64::Engine;
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
-    let response = system
-        .serve(
-            lambda_http::http::Request::builder()
-                .method("POST")
-                .uri("/token")
-                .header("content-type", "application/x-www-form-urlencoded")
-                .header("authorization", format!("Basic {basic}"))
-                .body(lambda_http::Body::from("grant_type=client_credentials"))
-                .unwrap(),
-        )
-        .await;
-    let json = match response.body() {
-        lambda_http::Body::Text(text) => serde_json::from_str(text).unwrap_or(Value::Null),
-        _ => Value::Null,
-    };
-    (response.status(), json)
+    let fields = [("grant_type", "client_credentials")];
+    system
+        .form_post("/token", &fields, Some(&format!("Basic {basic}")))
+        .await
 }
 
 /// RFC 7592 section 2: a registration access token opens its own registration only; an

@@ -14,10 +14,9 @@ use xecure::authorizer::{Authorizer, AuthorizerConfig};
 use xecure::config::OAuthConfig;
 use xecure::domain::*;
 use xecure::jwt::AccessTokenClaims;
-use xecure::ports::{Clock, KeyPublisher, KeyStore, RevocationStore, SystemClock};
+use xecure::ports::{Clock, KeyPublisher, KeyStore, RevocationStore, Store, SystemClock};
 use xecure::signing::{generate_key, SigningAlgorithm};
-use xecure::store::embedded::EmbeddedStore;
-use xecure::testing::FixedClock;
+use xecure::testing::{FixedClock, World};
 
 pub const ISSUER: &str = "https://auth.example";
 pub const KID: &str = "key_test1";
@@ -25,11 +24,11 @@ pub const ARN_PREFIX: &str = "arn:aws:execute-api:eu-west-1:123456789012:abc123/
 
 pub struct Harness {
     pub app: AuthorizerApp,
-    pub store: Arc<EmbeddedStore>,
+    pub store: Arc<dyn Store>,
     pub clock: Arc<FixedClock>,
     pub pkcs8: Vec<u8>,
     pub public_jwk: Value,
-    _dir: tempfile::TempDir,
+    _world: World,
 }
 
 pub async fn publish_key(store: &dyn KeyPublisher, kid: &str, now: Timestamp) -> (Vec<u8>, Value) {
@@ -59,18 +58,18 @@ pub async fn harness() -> Harness {
 
 /// `revocations` may wrap the store (to make polls fail).
 pub async fn harness_with(
-    revocations: impl FnOnce(Arc<EmbeddedStore>) -> Arc<dyn RevocationStore>,
+    revocations: impl FnOnce(Arc<dyn Store>) -> Arc<dyn RevocationStore>,
 ) -> Harness {
     harness_with_stores(revocations, |store| store).await
 }
 
 /// As `harness_with`; `keys` may wrap the store the published keys are read from.
 pub async fn harness_with_stores(
-    revocations: impl FnOnce(Arc<EmbeddedStore>) -> Arc<dyn RevocationStore>,
-    keys: impl FnOnce(Arc<EmbeddedStore>) -> Arc<dyn KeyStore>,
+    revocations: impl FnOnce(Arc<dyn Store>) -> Arc<dyn RevocationStore>,
+    keys: impl FnOnce(Arc<dyn Store>) -> Arc<dyn KeyStore>,
 ) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+    let world = World::embedded();
+    let store = world.store.clone();
     let clock = Arc::new(FixedClock::at(SystemClock.now()));
     let (pkcs8, public_jwk) = publish_key(store.as_ref(), KID, clock.now()).await;
     let config = AuthorizerConfig::new(&OAuthConfig::for_issuer(ISSUER));
@@ -92,7 +91,7 @@ pub async fn harness_with_stores(
         clock,
         pkcs8,
         public_jwk,
-        _dir: dir,
+        _world: world,
     }
 }
 

@@ -6,7 +6,6 @@ use base64::Engine;
 use lambda_http::http::{HeaderMap, StatusCode};
 use lambda_http::{Body, Request};
 use serde_json::Value;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use token::handler::{handle, TokenApp};
@@ -14,14 +13,10 @@ use xecure::config::OAuthConfig;
 use xecure::domain::*;
 use xecure::oauth::authorization_code::{issue_authorization_code, CodeBinding};
 use xecure::oauth::pkce::CodeChallenge;
-use xecure::oauth::token::TokenService;
 use xecure::oauth::Dependencies;
 use xecure::ports::{Clock, OsRng, Store, SystemClock};
-use xecure::signing::{
-    rotate_signing_key, KeySealer, LiveKeyring, LocalKeySealer, SigningAlgorithm,
-};
-use xecure::store::embedded::EmbeddedStore;
-use xecure::testing::FixedClock;
+use xecure::testing::{ClientFixture, FixedClock, World};
+use xecure::wiring::token_service_over;
 
 pub const ISSUER: &str = "https://auth.example";
 pub const WEB: &str = "web-app";
@@ -41,124 +36,55 @@ pub struct Harness {
     pub store: Arc<dyn Store>,
     pub clock: Arc<FixedClock>,
     pub config: OAuthConfig,
-    _data_dir: Option<tempfile::TempDir>,
-}
-
-fn client(
-    id: &str,
-    secret: Option<&str>,
-    redirect: &str,
-    grants: &[GrantType],
-    scopes: &str,
-    default: &str,
-) -> Client {
-    let kind = match secret {
-        Some(secret) => ClientKind::Confidential {
-            secret_hash: SecretHash::of(&ClientSecret::new(secret)),
-        },
-        None => ClientKind::Public,
-    };
-    Client {
-        redirect_uris: vec![RedirectUri::parse(redirect).unwrap()],
-        allowed_scopes: Scope::parse(scopes).unwrap(),
-        default_scopes: Scope::parse(default).unwrap(),
-        grant_types: grants.iter().copied().collect::<BTreeSet<_>>(),
-        ..Client::new(
-            ClientId::parse(id).unwrap(),
-            id,
-            kind,
-            Timestamp::from_secs(0),
-        )
-    }
+    _world: World,
 }
 
 /// Registers the three test clients and creates the first signing key.
-pub async fn harness_on(
-    store: Arc<dyn Store>,
-    sealer: Arc<dyn KeySealer>,
-    data_dir: Option<tempfile::TempDir>,
-) -> Harness {
-    harness_with(store, sealer, data_dir, None).await
+pub async fn harness_in(world: World) -> Harness {
+    harness_with(world, None).await
 }
 
-/// As `harness_on`, the app rate-limited as the Lambda wiring limits it.
+/// As `harness_in`, the app rate-limited as the Lambda wiring limits it.
 pub async fn harness_with(
-    store: Arc<dyn Store>,
-    sealer: Arc<dyn KeySealer>,
-    data_dir: Option<tempfile::TempDir>,
+    world: World,
     limits: Option<xecure::config::RateLimitConfig>,
 ) -> Harness {
     use GrantType::*;
-    let code_and_refresh = [AuthorizationCode, RefreshToken];
-    store
-        .put_client(&client(
-            WEB,
-            Some(WEB_SECRET),
-            WEB_REDIRECT,
-            &code_and_refresh,
-            "profile:read orders:read orders:write",
-            "profile:read",
-        ))
-        .await
-        .unwrap();
-    store
-        .put_client(&client(
-            MOBILE,
-            None,
-            MOBILE_REDIRECT,
-            &code_and_refresh,
-            "profile:read orders:read",
-            "profile:read",
-        ))
-        .await
-        .unwrap();
-    store
-        .put_client(&client(
-            SERVICE,
-            Some(SERVICE_SECRET),
-            "https://svc.example/unused",
-            &[ClientCredentials],
-            "orders:read",
-            "orders:read",
-        ))
-        .await
-        .unwrap();
     let clock = Arc::new(FixedClock::at(SystemClock.now()));
-    let config = OAuthConfig::for_issuer(ISSUER);
+    let now = clock.now();
+    let code_and_refresh = [AuthorizationCode, RefreshToken];
+    let web = ClientFixture::confidential(WEB, WEB_SECRET)
+        .redirect(WEB_REDIRECT)
+        .scopes("profile:read orders:read orders:write", "profile:read")
+        .grants(&code_and_refresh);
+    let mobile = ClientFixture::public(MOBILE)
+        .redirect(MOBILE_REDIRECT)
+        .scopes("profile:read orders:read", "profile:read")
+        .grants(&code_and_refresh);
+    let service = ClientFixture::confidential(SERVICE, SERVICE_SECRET)
+        .redirect("https://svc.example/unused")
+        .scopes("orders:read", "orders:read")
+        .grants(&[ClientCredentials]);
+    for client in [web, mobile, service] {
+        world.register(client, Timestamp::from_secs(0)).await;
+    }
     // The user whose consents the tests record: codes and refresh tokens stand only while
     // the account accepts the sign-in behind them.
-    store
-        .create_user(&User::new(
-            UserId::parse(USER).unwrap(),
-            Username::parse("alice").unwrap(),
-            PasswordHash::from_phc(String::new()),
-            clock.now(),
-        ))
-        .await
-        .unwrap();
-    rotate_signing_key(
-        store.as_ref(),
-        sealer.as_ref(),
-        &OsRng,
-        SigningAlgorithm::EdDsa,
-        clock.now(),
-        Duration::from_secs(600),
-        Duration::from_secs(900),
-    )
-    .await
-    .unwrap();
-    let keyring = LiveKeyring::load(
-        store.clone(),
-        Some(sealer),
-        clock.clone(),
-        Duration::from_secs(300),
-    )
-    .await
-    .unwrap();
-    let deps = Dependencies::over(store.clone(), config.clone())
+    let no_password = PasswordHash::from_phc(String::new());
+    world
+        .create_user_with(UserId::parse(USER).unwrap(), "alice", no_password, now)
+        .await;
+    world
+        .rotate_signing_key(now, Duration::from_secs(600), Duration::from_secs(900))
+        .await;
+    let config = OAuthConfig::for_issuer(ISSUER);
+    let deps = Dependencies::over(world.store.clone(), config.clone())
         .clock(clock.clone())
         .build();
-    let app = TokenApp::new(TokenService::new(deps, store.clone(), Arc::new(keyring)));
+    let service = token_service_over(deps, world.store.clone(), Some(world.sealer.clone()))
+        .await
+        .unwrap();
+    let app = TokenApp::new(service);
     let app = match limits {
         Some(limits) => {
             app.with_rate_limits(token::limits::EdgeLimits::new(&limits, clock.clone()))
@@ -167,18 +93,20 @@ pub async fn harness_with(
     };
     Harness {
         app: Arc::new(app),
-        store,
+        store: world.store.clone(),
         clock,
         config,
-        _data_dir: data_dir,
+        _world: world,
     }
 }
 
 pub async fn embedded() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
-    let sealer = Arc::new(LocalKeySealer::open(dir.path()).unwrap());
-    harness_on(store, sealer, Some(dir)).await
+    harness_in(World::embedded()).await
+}
+
+/// On a fresh DynamoDB table and KMS key (moto, started by `tests/run.sh`).
+pub async fn on_moto() -> Harness {
+    harness_in(World::dynamodb().await).await
 }
 
 pub struct Reply {

@@ -5,15 +5,13 @@
 use super::access_log::{access_log_path, AccessLog};
 use super::api_gateway::{AuthorizerMode, LocalSystem};
 use super::per_app_limits::{assignments_path, write_assignments, Assignments, PerAppLimits};
-use super::test_store::store_with_signing_key;
-use crate::target::Target;
+use super::test_store::world_signing_from;
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use lambda_http::{Body, Request};
 use serde_json::Value;
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -21,16 +19,14 @@ use std::time::Duration;
 use xecure::api_usage::access_log::AccessRecord;
 use xecure::api_usage::plans::UsagePlans;
 use xecure::domain::*;
-use xecure::ports::ClientRegistry;
-use xecure::ports::{Clock, RevocationStore, StoreError, StoreResult, SystemClock};
-use xecure::store::embedded::EmbeddedStore;
-use xecure::testing::FixedClock;
+use xecure::ports::{Clock, RevocationStore, Store, StoreError, StoreResult, SystemClock};
+use xecure::testing::{ClientFixture, FixedClock, World};
 
 const SECRET: &str = "reports-secret-0123456789abcdefghijklmnopq";
 
 /// Revocation polls that fail while `down` is set.
 struct Switchable {
-    inner: Arc<EmbeddedStore>,
+    inner: Arc<dyn Store>,
     down: Arc<AtomicBool>,
 }
 
@@ -52,7 +48,9 @@ struct Harness {
     system: LocalSystem,
     clock: Arc<FixedClock>,
     down: Arc<AtomicBool>,
-    dir: tempfile::TempDir,
+    /// The world's data directory: usage-plan assignments and the access log.
+    dir: std::path::PathBuf,
+    _world: World,
 }
 
 struct Answer {
@@ -62,48 +60,27 @@ struct Answer {
 }
 
 async fn harness(plan: &str) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(FixedClock::at(SystemClock.now()));
     let now = clock.now();
-    let (store, sealer) = store_with_signing_key(dir.path(), now).await;
-    store
-        .put_client(&Client {
-            redirect_uris: vec![RedirectUri::parse("https://reports.example/cb").unwrap()],
-            allowed_scopes: Scope::parse("orders:read").unwrap(),
-            default_scopes: Scope::parse("orders:read").unwrap(),
-            grant_types: BTreeSet::from([GrantType::ClientCredentials]),
-            ..Client::new(
-                ClientId::parse("reports").unwrap(),
-                "Reports",
-                ClientKind::Confidential {
-                    secret_hash: SecretHash::of(&ClientSecret::new(SECRET)),
-                },
-                now,
-            )
-        })
-        .await
-        .unwrap();
+    let (world, data) = world_signing_from(now).await;
+    let reports = ClientFixture::confidential("reports", SECRET)
+        .named("Reports")
+        .redirect("https://reports.example/cb")
+        .scopes("orders:read", "orders:read")
+        .grants(&[GrantType::ClientCredentials]);
+    world.register(reports, now).await;
     let down = Arc::new(AtomicBool::new(false));
     let revocations = Arc::new(Switchable {
-        inner: store.clone(),
+        inner: world.store.clone(),
         down: down.clone(),
     });
-    let target = Target {
-        operator: crate::operator::Operator::known("test operator".into()),
-        store,
-        clock: clock.clone(),
-        sealer: Some(sealer),
-        description: "test".into(),
-        aws: None,
-        data_dir: Some(dir.path().to_owned()),
-        embedded: None,
-    };
+    let dir = world.data_dir().expect("an embedded world").to_owned();
     let plans = UsagePlans::parse(&format!(
         "[[plan]]\nname = \"tiny\"\ndescription = \"t\"\n{plan}\n"
     ))
     .unwrap();
     let system = LocalSystem::build_with(
-        &target.local_data(),
+        &data,
         "http://127.0.0.1:3000",
         AuthorizerMode::Token,
         clock.clone(),
@@ -111,13 +88,14 @@ async fn harness(plan: &str) -> Harness {
     )
     .await
     .unwrap()
-    .with_per_app_limits(PerAppLimits::new(plans, assignments_path(dir.path())))
-    .with_access_log(AccessLog::append_to(&access_log_path(dir.path())).unwrap());
+    .with_per_app_limits(PerAppLimits::new(plans, assignments_path(&dir)))
+    .with_access_log(AccessLog::append_to(&access_log_path(&dir)).unwrap());
     Harness {
         system,
         clock,
         down,
         dir,
+        _world: world,
     }
 }
 
@@ -173,11 +151,11 @@ impl Harness {
 
     fn assign(&self, plan: &str) {
         let assignments = Assignments::from([("reports".to_owned(), plan.to_owned())]);
-        write_assignments(&assignments_path(self.dir.path()), &assignments).unwrap();
+        write_assignments(&assignments_path(&self.dir), &assignments).unwrap();
     }
 
     fn records(&self) -> Vec<AccessRecord> {
-        std::fs::read_to_string(access_log_path(self.dir.path()))
+        std::fs::read_to_string(access_log_path(&self.dir))
             .unwrap()
             .lines()
             .map(|line| AccessRecord::parse(line).expect("an access-log record"))
@@ -330,7 +308,7 @@ async fn every_call_leaves_an_access_record_naming_the_app() {
         .request_id
         .as_deref()
         .is_some_and(|id| id.len() == 20));
-    let line = std::fs::read_to_string(access_log_path(h.dir.path())).unwrap();
+    let line = std::fs::read_to_string(access_log_path(&h.dir)).unwrap();
     assert!(!line.contains(&token), "no token in the access log");
 }
 

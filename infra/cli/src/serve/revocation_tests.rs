@@ -3,23 +3,19 @@
 //! the authorizer denies its access token, so the protected API answers 401.
 
 use super::api_gateway::{AuthorizerMode, LocalSystem};
-use super::test_store::store_with_signing_key;
-use crate::target::Target;
+use super::test_store::world_signing_from;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use lambda_http::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use xecure::domain::*;
-use xecure::ports::AccountAdmin;
-use xecure::ports::ClientRegistry;
-use xecure::ports::{Clock, OsRng, SystemClock};
-use xecure::testing::FixedClock;
+use xecure::ports::{Clock, SystemClock};
+use xecure::testing::{ClientFixture, FixedClock, World};
 
 const ISSUER: &str = "http://127.0.0.1:3000";
 const REDIRECT: &str = "https://app.example/cb";
@@ -106,55 +102,26 @@ impl Agent<'_> {
     }
 }
 
-async fn system_on(clock: Arc<FixedClock>) -> (LocalSystem, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
+async fn system_on(clock: Arc<FixedClock>) -> (LocalSystem, World) {
     let now = clock.now();
-    let (store, sealer) = store_with_signing_key(dir.path(), now).await;
-    store
-        .put_client(&Client {
-            redirect_uris: vec![RedirectUri::parse(REDIRECT).unwrap()],
-            allowed_scopes: Scope::parse("orders:read").unwrap(),
-            default_scopes: Scope::parse("orders:read").unwrap(),
-            grant_types: BTreeSet::from([GrantType::AuthorizationCode, GrantType::RefreshToken]),
-            ..Client::new(
-                ClientId::parse("recipes").unwrap(),
-                "Recipes",
-                ClientKind::Public,
-                now,
-            )
-        })
+    let (world, data) = world_signing_from(now).await;
+    let recipes = ClientFixture::public("recipes")
+        .named("Recipes")
+        .redirect(REDIRECT)
+        .scopes("orders:read", "orders:read")
+        .grants(&[GrantType::AuthorizationCode, GrantType::RefreshToken]);
+    world.register(recipes, now).await;
+    world.create_user("alice", "a long passphrase", now).await;
+    let system = LocalSystem::build_with_clock(&data, ISSUER, AuthorizerMode::Token, clock)
         .await
         .unwrap();
-    store
-        .create_user(&User::new(
-            UserId::generate(&OsRng),
-            Username::parse("alice").unwrap(),
-            PasswordHash::create(&Password::new("a long passphrase"), &OsRng).unwrap(),
-            now,
-        ))
-        .await
-        .unwrap();
-    let target = Target {
-        operator: crate::operator::Operator::known("test operator".into()),
-        store,
-        clock: clock.clone(),
-        sealer: Some(sealer),
-        description: "test".into(),
-        aws: None,
-        data_dir: None,
-        embedded: None,
-    };
-    let system =
-        LocalSystem::build_with_clock(&target.local_data(), ISSUER, AuthorizerMode::Token, clock)
-            .await
-            .unwrap();
-    (system, dir)
+    (system, world)
 }
 
 #[tokio::test]
 async fn revoking_an_app_stops_its_refresh_token_at_once_and_its_api_calls_within_the_bound() {
     let clock = Arc::new(FixedClock::at(SystemClock.now()));
-    let (system, _dir) = system_on(clock.clone()).await;
+    let (system, _world) = system_on(clock.clone()).await;
     let mut agent = Agent {
         system: &system,
         cookie: None,

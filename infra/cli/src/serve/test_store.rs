@@ -1,30 +1,22 @@
-//! The local gateway tests' data directory: the embedded store and the local key sealer, with
-//! a signing key that signs from `now`.
+//! The local gateway tests' world: the `World` fixture's embedded store with a signing key
+//! that signs from `now`, and the same store and sealer as the local system's data.
 
-use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 use xecure::domain::Timestamp;
-use xecure::ports::OsRng;
-use xecure::signing::{rotate_signing_key, LocalKeySealer, SigningAlgorithm};
-use xecure::store::embedded::EmbeddedStore;
+use xecure::testing::World;
+use xecure_local::api_gateway::LocalData;
 
-pub async fn store_with_signing_key(
-    dir: &Path,
-    now: Timestamp,
-) -> (Arc<EmbeddedStore>, Arc<LocalKeySealer>) {
-    let store = Arc::new(EmbeddedStore::open(dir).unwrap());
-    let sealer = Arc::new(LocalKeySealer::open(dir).unwrap());
-    rotate_signing_key(
-        store.as_ref(),
-        sealer.as_ref(),
-        &OsRng,
-        SigningAlgorithm::EdDsa,
-        now,
-        Duration::ZERO,
-        Duration::from_secs(900),
-    )
-    .await
-    .unwrap();
-    (store, sealer)
+pub async fn world_signing_from(now: Timestamp) -> (World, LocalData) {
+    let world = World::embedded();
+    world
+        .rotate_signing_key(
+            now,
+            std::time::Duration::ZERO,
+            std::time::Duration::from_secs(900),
+        )
+        .await;
+    let data = LocalData {
+        store: world.store.clone(),
+        sealer: Some(world.sealer.clone()),
+    };
+    (world, data)
 }
