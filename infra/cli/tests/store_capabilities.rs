@@ -2,9 +2,9 @@
 //! a role reaches only table partitions (`dynamodb:LeadingKeys`) that the ports of its
 //! function's capability read or write, and every port of a capability is granted to a role
 //! that holds it. The partitions of each port are declared below and checked against the
-//! keys its `impl <Port> for DynamoStore` block builds itself (`keys::` calls in the block;
-//! keys built by the item helpers in dynamo/items.rs or in inherent `impl DynamoStore`
-//! helpers, and reads versus writes, are not told apart yet: issue #18, open).
+//! keys its `impl <Port> for DynamoStore` block builds (`keys::` calls in the block and in
+//! every store helper it calls: the item builders of dynamo/items.rs, the inherent
+//! `impl DynamoStore` methods; reads and writes are not told apart there).
 //! (template_drift.rs compares the roles' actions with the SDK calls the code makes.)
 
 mod template;
@@ -272,8 +272,9 @@ fn a_role_reaching_beyond_its_capability_is_caught() {
     );
 }
 
-/// The partition pattern of the key built by `keys::<function>`, from the function itself.
-fn partition_made_by(function: &str) -> String {
+/// The partition pattern of the key built by `keys::<function>`, from the function itself
+/// (None for a function that builds sort keys only).
+fn partition_made_by(function: &str) -> Option<String> {
     let client = ClientId::parse("c").unwrap();
     let user = UserId::parse("usr_u").unwrap();
     let digest = TokenDigest::of("x");
@@ -302,39 +303,137 @@ fn partition_made_by(function: &str) -> String {
         "audit" => keys::audit(at, &event).pk,
         "audit_by_user" => keys::audit_by_user(&user),
         "audit_by_client" => keys::audit_by_client(&client),
+        "time_sort_key" => return None,
         other => panic!("keys::{other} is new: add it to partition_made_by"),
     };
-    match pk.split_once('#') {
+    Some(match pk.split_once('#') {
         Some((head, _)) => format!("{head}#*"),
         None => pk,
-    }
+    })
 }
 
-/// (port, `keys::` functions called) of each `impl <Port> for DynamoStore` block.
+/// The `keys::` functions a piece of the DynamoDB store's code calls by name.
+fn key_functions_called(code: &str) -> BTreeSet<String> {
+    code.split("keys::")
+        .skip(1)
+        .filter_map(|rest| {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            rest[name.len()..].starts_with('(').then_some(name)
+        })
+        .collect()
+}
+
+/// The helper functions of the DynamoDB store (the item builders of dynamo/items.rs, the
+/// inherent `impl DynamoStore` methods, each file's free functions): name -> body.
+fn helpers(code: &str) -> BTreeMap<String, String> {
+    let lines: Vec<&str> = code.lines().collect();
+    let mut found = BTreeMap::new();
+    for (at, line) in lines.iter().enumerate() {
+        let indent = line.len() - line.trim_start().len();
+        let Some(rest) = line.trim_start().split("fn ").nth(1) else {
+            continue;
+        };
+        let declares = [
+            "fn ",
+            "pub(super) fn ",
+            "pub(crate) fn ",
+            "async fn ",
+            "pub(super) async fn ",
+            "pub(crate) async fn ",
+        ]
+        .iter()
+        .any(|head| line.trim_start().starts_with(head));
+        if !declares {
+            continue;
+        }
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let end = format!("{}}}", " ".repeat(indent));
+        let body: Vec<&str> = lines[at + 1..]
+            .iter()
+            .take_while(|l| **l != end)
+            .copied()
+            .collect();
+        found.insert(name, body.join("\n"));
+    }
+    found
+}
+
+/// Does `code` call the function `name` (`name(`, `self.name(`, `Self::name(`)?
+fn calls(code: &str, name: &str) -> bool {
+    code.match_indices(&format!("{name}(")).any(|(at, _)| {
+        let before = code[..at].chars().next_back();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
+}
+
+/// (port, `keys::` functions called) of each `impl <Port> for DynamoStore` block, with those
+/// of every store helper the block calls, and the helpers they call.
 fn keys_used_by_each_port() -> BTreeMap<String, BTreeSet<String>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/src/store/dynamo");
+    let sources: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+        .collect();
+    let helpers: BTreeMap<String, String> = sources.iter().flat_map(|code| helpers(code)).collect();
+    // What each helper reaches, followed until nothing new is added.
+    let mut reach: BTreeMap<&str, BTreeSet<String>> = helpers
+        .iter()
+        .map(|(name, body)| (name.as_str(), key_functions_called(body)))
+        .collect();
+    loop {
+        let mut grew = false;
+        for (name, body) in &helpers {
+            let mut reached = reach[name.as_str()].clone();
+            for other in helpers
+                .keys()
+                .filter(|other| *other != name && calls(body, other))
+            {
+                reached.extend(reach[other.as_str()].iter().cloned());
+            }
+            if reached.len() > reach[name.as_str()].len() {
+                reach.insert(name.as_str(), reached);
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
     let mut used: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let code = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    for code in &sources {
         for block in code.split("\nimpl ").skip(1) {
             let Some((port, body)) = block.split_once(" for DynamoStore {") else {
                 continue;
             };
             // The block ends where the next item starts at column 0.
             let body = body.split("\n}").next().unwrap_or(body);
-            let calls = body.split("keys::").skip(1).filter_map(|rest| {
-                let name: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
-                    .collect();
-                rest[name.len()..].starts_with('(').then_some(name)
-            });
-            used.entry(port.trim().to_owned())
-                .or_default()
-                .extend(calls);
+            let mut keys = key_functions_called(body);
+            for (helper, reached) in &reach {
+                if calls(body, helper) {
+                    keys.extend(reached.iter().cloned());
+                }
+            }
+            used.entry(port.trim().to_owned()).or_default().extend(keys);
         }
     }
     used
+}
+
+#[test]
+fn keys_built_in_item_helpers_are_traced_to_the_port_that_calls_them() {
+    let used = keys_used_by_each_port();
+    // put_client builds its key only inside dynamo/items.rs's client_item.
+    assert!(used["ClientRegistry"].contains("client"), "{used:?}");
+    // append_audit's key and index keys are built in audit_item.
+    for key in ["audit", "audit_by_user", "audit_by_client"] {
+        assert!(used["AuditStore"].contains(key), "{key}: {used:?}");
+    }
 }
 
 #[test]
@@ -349,7 +448,9 @@ fn each_port_of_the_dynamo_store_touches_only_its_declared_partitions() {
     for (port, functions) in &used {
         let (reads, writes) = partitions_of(port);
         for function in functions {
-            let partition = partition_made_by(function);
+            let Some(partition) = partition_made_by(function) else {
+                continue;
+            };
             assert!(
                 reads.contains(&partition.as_str()) || writes.contains(&partition.as_str()),
                 "{port} builds keys with keys::{function} ({partition}), not in PORT_PARTITIONS"
