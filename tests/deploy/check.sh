@@ -49,7 +49,23 @@ check_template() {
   python3 "$ROOT/infra/examples/backend.py" --self-test
 }
 
+# The Lambdas build without the test doubles and the embedded store (issue #18): the features
+# of xecure that their normal dependencies turn on, resolved as `cargo lambda build` resolves
+# them (the four packages together), are the default ones only.
+check_function_features() {
+  local package_args=() features
+  for function in "${FUNCTIONS[@]}"; do package_args+=(-p "$function"); done
+  features=$(cd "$ROOT" && cargo tree --locked -e normal,features "${package_args[@]}" -i xecure \
+    | grep -o 'xecure feature "[a-z_-]*"' | sort -u)
+  if [ "$features" != 'xecure feature "default"' ]; then
+    log "the functions compile xecure with more than its default features: $features"
+    return 1
+  fi
+  log "functions compile xecure with its default features only (no testing, no embedded)"
+}
+
 build_functions() {
+  check_function_features
   venv_with "$CARGO_LAMBDA_VENV" "cargo-lambda==$CARGO_LAMBDA_VERSION" "ziglang==$ZIGLANG_VERSION"
   local target_dir
   target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"

@@ -1,6 +1,7 @@
 //! docs/security-rules.md lists every numbered rule the code cites with the tests named after
 //! it. This keeps the page true: every `rule_N_...` test in the repository is listed under
-//! rule N, every listed test exists, and every rule has at least one test.
+//! rule N, every listed test exists where its link points, and every rule has at least one
+//! test.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -96,4 +97,29 @@ fn the_security_rules_page_lists_exactly_the_rule_tests() {
             "rule {rule} has no test named after it"
         );
     }
+}
+
+/// Each listed test links to the file that defines it.
+#[test]
+fn each_listed_test_links_to_the_file_that_defines_it() {
+    let page = std::fs::read_to_string(repository().join("docs/security-rules.md")).unwrap();
+    let mut wrong = Vec::new();
+    for line in page.lines().filter(|line| line.starts_with("- `")) {
+        let name = line["- `".len()..].split('`').next().unwrap();
+        let Some(link) = line
+            .split("](../")
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+        else {
+            wrong.push(format!("{name}: no link"));
+            continue;
+        };
+        let defined = std::fs::read_to_string(repository().join(link))
+            .map(|text| text.contains(&format!("fn {name}")) || text.contains(&format!("{name},")))
+            .unwrap_or(false);
+        if !defined {
+            wrong.push(format!("{name}: not defined in {link}"));
+        }
+    }
+    assert!(wrong.is_empty(), "docs/security-rules.md: {wrong:#?}");
 }

@@ -2,16 +2,17 @@
 //! a role reaches only table partitions (`dynamodb:LeadingKeys`) that the ports of its
 //! function's capability read or write, and every port of a capability is granted to a role
 //! that holds it. The partitions of each port are declared below and checked against the
-//! keys its `impl <Port> for DynamoStore` block builds (`keys::` calls in the block and in
-//! every store helper it calls: the item builders of dynamo/items.rs, the inherent
-//! `impl DynamoStore` methods; reads and writes are not told apart there).
+//! keys its `impl <Port> for DynamoStore` block reaches (store_source/: the `keys::` builders
+//! and constants it names and those of the store helpers it calls; reads and writes are not
+//! told apart there).
 //! (template_drift.rs compares the roles' actions with the SDK calls the code makes.)
 
+mod store_source;
 mod template;
 
 use saphyr::Yaml;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use store_source::{dynamo_sources, keys_used_by_each_port};
 use template::{at, items, parse, text, TEMPLATE};
 use xecure::domain::{
     ClientId, EventId, FamilyId, KeyId, Timestamp, TokenDigest, UserId, Username,
@@ -21,15 +22,18 @@ use xecure::store::keys;
 
 /// The partitions (`LeadingKeys` patterns) each port's DynamoDB implementation reads and
 /// writes, transactions' condition checks included. Index partitions (GSI1/GSI2: listings,
-/// a user's sessions, a client's grants, audit by subject) are listed with the reads.
+/// a user's sessions, a client's grants, audit by subject) are listed with the reads, also
+/// where a port only writes items that carry them.
 const PORT_PARTITIONS: [(&str, &[&str], &[&str]); 16] = [
     ("ClientStore", &["CLIENT#*", "CLIENTS"], &[]),
-    ("ClientRegistry", &[], &["CLIENT#*"]),
+    // The clients' listing partition, which the items it writes carry on GSI1.
+    ("ClientRegistry", &["CLIENTS"], &["CLIENT#*"]),
     ("UserStore", &["USERNAME#*", "ACCOUNT#*", "USERS"], &[]),
     // update_user and delete_user put the revocation entry of a cut in the same write.
     (
         "AccountAdmin",
-        &[],
+        // The accounts' listing partition, which the items it writes carry on GSI1.
+        &["USERS"],
         &["USERNAME#*", "ACCOUNT#*", "REVOCATIONS#*"],
     ),
     ("SessionStore", &["SESSION#*", "SESSIONS#*"], &["SESSION#*"]),
@@ -272,8 +276,8 @@ fn a_role_reaching_beyond_its_capability_is_caught() {
     );
 }
 
-/// The partition pattern of the key built by `keys::<function>`, from the function itself
-/// (None for a function that builds sort keys only).
+/// The partition pattern of the key built by `keys::<function>` (from the function itself) or
+/// named by `keys::<CONSTANT>`; None for what names no partition.
 fn partition_made_by(function: &str) -> Option<String> {
     let client = ClientId::parse("c").unwrap();
     let user = UserId::parse("usr_u").unwrap();
@@ -303,7 +307,12 @@ fn partition_made_by(function: &str) -> Option<String> {
         "audit" => keys::audit(at, &event).pk,
         "audit_by_user" => keys::audit_by_user(&user),
         "audit_by_client" => keys::audit_by_client(&client),
-        "time_sort_key" => return None,
+        "SIGNING_KEYS" => keys::SIGNING_KEYS.to_owned(),
+        "CLIENT_LIST" => keys::CLIENT_LIST.to_owned(),
+        "USER_LIST" => keys::USER_LIST.to_owned(),
+        // Sort keys, attribute and index names, shard counts: no partition.
+        "time_sort_key" | "PK" | "SK" | "GSI1" | "GSI1_PK" | "GSI1_SK" | "GSI2" | "GSI2_PK"
+        | "GSI2_SK" | "TTL" | "GRANT_PREFIX" | "REVOCATION_SHARDS" | "AUDIT_SHARDS" => return None,
         other => panic!("keys::{other} is new: add it to partition_made_by"),
     };
     Some(match pk.split_once('#') {
@@ -312,133 +321,19 @@ fn partition_made_by(function: &str) -> Option<String> {
     })
 }
 
-/// The `keys::` functions a piece of the DynamoDB store's code calls by name.
-fn key_functions_called(code: &str) -> BTreeSet<String> {
-    code.split("keys::")
-        .skip(1)
-        .filter_map(|rest| {
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
-                .collect();
-            rest[name.len()..].starts_with('(').then_some(name)
-        })
-        .collect()
-}
-
-/// The helper functions of the DynamoDB store (the item builders of dynamo/items.rs, the
-/// inherent `impl DynamoStore` methods, each file's free functions): name -> body.
-fn helpers(code: &str) -> BTreeMap<String, String> {
-    let lines: Vec<&str> = code.lines().collect();
-    let mut found = BTreeMap::new();
-    for (at, line) in lines.iter().enumerate() {
-        let indent = line.len() - line.trim_start().len();
-        let Some(rest) = line.trim_start().split("fn ").nth(1) else {
-            continue;
-        };
-        let declares = [
-            "fn ",
-            "pub(super) fn ",
-            "pub(crate) fn ",
-            "async fn ",
-            "pub(super) async fn ",
-            "pub(crate) async fn ",
-        ]
-        .iter()
-        .any(|head| line.trim_start().starts_with(head));
-        if !declares {
-            continue;
-        }
-        let name: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        let end = format!("{}}}", " ".repeat(indent));
-        let body: Vec<&str> = lines[at + 1..]
-            .iter()
-            .take_while(|l| **l != end)
-            .copied()
-            .collect();
-        found.insert(name, body.join("\n"));
-    }
-    found
-}
-
-/// Does `code` call the function `name` (`name(`, `self.name(`, `Self::name(`)?
-fn calls(code: &str, name: &str) -> bool {
-    code.match_indices(&format!("{name}(")).any(|(at, _)| {
-        let before = code[..at].chars().next_back();
-        !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-    })
-}
-
-/// (port, `keys::` functions called) of each `impl <Port> for DynamoStore` block, with those
-/// of every store helper the block calls, and the helpers they call.
-fn keys_used_by_each_port() -> BTreeMap<String, BTreeSet<String>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/src/store/dynamo");
-    let sources: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
-        .collect();
-    let helpers: BTreeMap<String, String> = sources.iter().flat_map(|code| helpers(code)).collect();
-    // What each helper reaches, followed until nothing new is added.
-    let mut reach: BTreeMap<&str, BTreeSet<String>> = helpers
-        .iter()
-        .map(|(name, body)| (name.as_str(), key_functions_called(body)))
-        .collect();
-    loop {
-        let mut grew = false;
-        for (name, body) in &helpers {
-            let mut reached = reach[name.as_str()].clone();
-            for other in helpers
-                .keys()
-                .filter(|other| *other != name && calls(body, other))
-            {
-                reached.extend(reach[other.as_str()].iter().cloned());
-            }
-            if reached.len() > reach[name.as_str()].len() {
-                reach.insert(name.as_str(), reached);
-                grew = true;
-            }
-        }
-        if !grew {
-            break;
-        }
-    }
-    let mut used: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for code in &sources {
-        for block in code.split("\nimpl ").skip(1) {
-            let Some((port, body)) = block.split_once(" for DynamoStore {") else {
-                continue;
-            };
-            // The block ends where the next item starts at column 0.
-            let body = body.split("\n}").next().unwrap_or(body);
-            let mut keys = key_functions_called(body);
-            for (helper, reached) in &reach {
-                if calls(body, helper) {
-                    keys.extend(reached.iter().cloned());
-                }
-            }
-            used.entry(port.trim().to_owned()).or_default().extend(keys);
-        }
-    }
-    used
-}
-
 #[test]
-fn keys_built_in_item_helpers_are_traced_to_the_port_that_calls_them() {
-    let used = keys_used_by_each_port();
-    // put_client builds its key only inside dynamo/items.rs's client_item.
-    assert!(used["ClientRegistry"].contains("client"), "{used:?}");
-    // append_audit's key and index keys are built in audit_item.
-    for key in ["audit", "audit_by_user", "audit_by_client"] {
-        assert!(used["AuditStore"].contains(key), "{key}: {used:?}");
-    }
+fn keys_built_in_store_helpers_are_traced_to_the_port_that_calls_them() {
+    let used = keys_used_by_each_port(&dynamo_sources());
+    // create_user names no key itself: account_item and username_item build them.
+    assert!(used["AccountAdmin"].contains("account"), "{used:?}");
+    assert!(used["AccountAdmin"].contains("user"), "{used:?}");
+    // append_audit's key is built in audit_item only.
+    assert!(used["AuditStore"].contains("audit"), "{used:?}");
 }
 
 #[test]
 fn each_port_of_the_dynamo_store_touches_only_its_declared_partitions() {
-    let used = keys_used_by_each_port();
+    let used = keys_used_by_each_port(&dynamo_sources());
     let ports: BTreeSet<&str> = PORT_PARTITIONS.iter().map(|(p, _, _)| *p).collect();
     let implemented: BTreeSet<&str> = used.keys().map(String::as_str).collect();
     assert_eq!(

@@ -1,4 +1,4 @@
-//! The one test fixture every crate's tests start from (issue #18): a store with its key
+//! The test fixture the suites over a whole store start from (issue #18): a store with its key
 //! sealer beside it (the embedded store in a temporary directory, or a fresh DynamoDB table
 //! with a fresh KMS key on moto), and the set-up the tests would otherwise each write again:
 //! registering a client, creating a user, rotating in a signing key, loading the keyring.
@@ -52,12 +52,6 @@ impl World {
             sealer: Arc::new(KmsKeySealer::from_config(&aws, key_id)),
             dir: None,
         }
-    }
-
-    /// The same world seen through `wrap` (a store that hangs, fails or counts).
-    pub fn wrap_store(mut self, wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>) -> World {
-        self.store = wrap(self.store);
-        self
     }
 
     /// The embedded store's data directory (None on DynamoDB).

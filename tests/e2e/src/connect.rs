@@ -33,9 +33,27 @@ pub async fn redeem(system: &System, code: &str, verifier: &str) -> (StatusCode,
     .await
 }
 
+/// What a connection went through: each credential of the walk, for tests that check where
+/// they end up.
+pub struct Connection {
+    /// The consent screen's request handle and CSRF token.
+    pub request: String,
+    pub csrf: String,
+    /// The authorization code and the PKCE verifier it was redeemed with.
+    pub code: String,
+    pub verifier: String,
+    /// The token response.
+    pub tokens: Value,
+}
+
 /// Logs `browser` in if needed, approves `scope` for the web app, exchanges the code: the
 /// token response.
 pub async fn connect_app(system: &System, browser: &mut Browser, scope: &str) -> Value {
+    connection(system, browser, scope).await.tokens
+}
+
+/// As `connect_app`, with every credential the walk used.
+pub async fn connection(system: &System, browser: &mut Browser, scope: &str) -> Connection {
     let verifier = "connect-app-verifier-0123456789abcdefghijklmnopqrstuvwxyz";
     let start = browser
         .get(system, &authorize_path(verifier, &[("scope", scope)]))
@@ -51,20 +69,23 @@ pub async fn connect_app(system: &System, browser: &mut Browser, scope: &str) ->
     }
     assert!(next.starts_with("/consent?"), "consent is asked: {next}");
     let screen = browser.get(system, &next).await;
+    let (request, csrf) = (screen.hidden("request"), screen.hidden("csrf"));
     let mut fields = vec![
-        ("request".to_owned(), screen.hidden("request")),
-        ("csrf".to_owned(), screen.hidden("csrf")),
-        ("decision".to_owned(), "approve".to_owned()),
+        ("request", request.as_str()),
+        ("csrf", csrf.as_str()),
+        ("decision", "approve"),
     ];
-    fields.extend(scope.split(' ').map(|s| ("scope".to_owned(), s.to_owned())));
-    let fields: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
+    fields.extend(scope.split(' ').map(|s| ("scope", s)));
     let decided = browser.post(system, "/consent", &fields).await;
     assert!(decided.location().starts_with(WEB_REDIRECT));
     let code = decided.code().expect("a code");
     let (status, tokens) = redeem(system, &code, verifier).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
-    tokens
+    Connection {
+        request,
+        csrf,
+        code,
+        verifier: verifier.to_owned(),
+        tokens,
+    }
 }

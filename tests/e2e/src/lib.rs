@@ -11,5 +11,5 @@ pub mod registration;
 pub mod system;
 
 pub use browser::{Browser, Page};
-pub use connect::{connect_app, redeem, text, token_request};
+pub use connect::{connect_app, connection, redeem, text, token_request, Connection};
 pub use system::{System, ISSUER, PASSWORD, USERNAME, WEB, WEB_REDIRECT, WEB_SECRET};

@@ -25,6 +25,7 @@ pub const USERNAME: &str = "alice";
 pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct System {
+    /// The world's store (`world.store`), for short.
     pub store: Arc<dyn Store>,
     pub flow: AuthorizationFlow,
     pub token: TokenApp,
@@ -48,7 +49,7 @@ impl System {
     /// (what every container sees once the client cache's minute has passed).
     pub fn restart_interactive_functions(&mut self) {
         let auditor = self.flow.auditor().clone();
-        self.flow = interactive_flow(self.store.clone()).with_auditor(|_| auditor);
+        self.flow = interactive_flow(self.world.store.clone()).with_auditor(|_| auditor);
     }
 
     /// Every function as new containers run them, with nothing cached.

@@ -1,14 +1,16 @@
 //! Security rule 10 for the diagnostic logs: every `tracing` event the functions emit during a
 //! whole walk (login with a wrong then the right password, consent, code exchange, refresh,
 //! revocation, introspection, a failed client authentication, a registration) is captured at
-//! the most verbose level, and none holds a password, secret, code, token or cookie.
+//! the most verbose level, and none holds a password, secret, code, PKCE verifier, CSRF token,
+//! request handle, token or cookie.
 //! (The audit records and lines are checked by tests/audit_trail.rs.)
 
 use lambda_http::http::StatusCode;
 use serde_json::json;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use xecure_e2e::registration::register;
+use std::time::Duration;
+use xecure_e2e::registration::{call, initial_access_token};
 use xecure_e2e::*;
 
 /// Everything every subscriber-level event writes, as text.
@@ -50,11 +52,9 @@ async fn rule_10_no_secret_reaches_the_diagnostic_logs() {
         .log_in(&system, &login, USERNAME, "not the password at all")
         .await;
     assert_eq!(wrong.status, StatusCode::OK);
-    let tokens = connect_app(&system, &mut browser, "profile:read orders:read").await;
-    let (access, refresh) = (
-        text(&tokens, "access_token"),
-        text(&tokens, "refresh_token"),
-    );
+    let walk = connection(&system, &mut browser, "profile:read orders:read").await;
+    let tokens = &walk.tokens;
+    let (access, refresh) = (text(tokens, "access_token"), text(tokens, "refresh_token"));
     let (status, refreshed) = token_request(
         &system,
         &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
@@ -79,16 +79,22 @@ async fn rule_10_no_secret_reaches_the_diagnostic_logs() {
         )
         .await;
     assert_eq!(bad_client.status(), StatusCode::UNAUTHORIZED);
-    let created = register(
+    let initial_access_token = initial_access_token(&system, Duration::from_secs(3600)).await;
+    let machine = json!({
+        "client_name": "Nightly Export",
+        "grant_types": ["client_credentials"],
+        "response_types": [],
+        "scope": "orders:read",
+    });
+    let (status, created, _) = call(
         &system,
-        &json!({
-            "client_name": "Nightly Export",
-            "grant_types": ["client_credentials"],
-            "response_types": [],
-            "scope": "orders:read",
-        }),
+        "POST",
+        "/register",
+        Some(&initial_access_token),
+        Some(&machine),
     )
     .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("capturing"), "the capture works");
@@ -106,6 +112,11 @@ async fn rule_10_no_secret_reaches_the_diagnostic_logs() {
         ("refresh token", refresh),
         ("rotated refresh token", new_refresh),
         ("session cookie", cookie),
+        ("consent request handle", walk.request),
+        ("CSRF token", walk.csrf),
+        ("authorization code", walk.code),
+        ("PKCE verifier", walk.verifier),
+        ("initial access token", initial_access_token),
         ("registered client secret", text(&created, "client_secret")),
         (
             "registration access token",

@@ -24,7 +24,11 @@ async fn calls_pass_by_consented_scope_and_stop_once_the_app_is_revoked(system: 
     }
     let anonymous = gateway.call("GET", "/orders", None).await;
     assert_eq!(anonymous, StatusCode::UNAUTHORIZED);
-    let forged = format!("{access}x");
+    // One character of the signature changed: a token the provider never signed.
+    let mut forged = access.clone().into_bytes();
+    let last = forged.len() - 2;
+    forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
     let forged = gateway.call("GET", "/orders", Some(&forged)).await;
     assert_eq!(forged, StatusCode::UNAUTHORIZED);
 
@@ -32,9 +36,15 @@ async fn calls_pass_by_consented_scope_and_stop_once_the_app_is_revoked(system: 
         .call(&system, "DELETE", &format!("/api/apps/{WEB}"))
         .await;
     assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.body);
+    // Connected again: the new consent's token passes the same new gateway the old one
+    // cannot, so the 401 is the revocation's.
+    let again = connect_app(&system, &mut browser, "profile:read orders:read").await;
     let after = system.api_gateway().await;
     let status = after.call("GET", "/orders", Some(&access)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a revoked app's token");
+    let new_access = text(&again, "access_token");
+    let status = after.call("GET", "/orders", Some(&new_access)).await;
+    assert_eq!(status, StatusCode::OK, "the token of the new consent");
 }
 xecure_e2e::on_both_stores!(
     api_calls_through_the_local_api_gateway,

@@ -102,7 +102,8 @@ impl Agent<'_> {
     }
 }
 
-async fn system_on(clock: Arc<FixedClock>) -> (LocalSystem, World) {
+/// The world first: dropped after the system that has its store open.
+async fn system_on(clock: Arc<FixedClock>) -> (World, LocalSystem) {
     let now = clock.now();
     let (world, data) = world_signing_from(now).await;
     let recipes = ClientFixture::public("recipes")
@@ -115,13 +116,13 @@ async fn system_on(clock: Arc<FixedClock>) -> (LocalSystem, World) {
     let system = LocalSystem::build_with_clock(&data, ISSUER, AuthorizerMode::Token, clock)
         .await
         .unwrap();
-    (system, world)
+    (world, system)
 }
 
 #[tokio::test]
 async fn revoking_an_app_stops_its_refresh_token_at_once_and_its_api_calls_within_the_bound() {
     let clock = Arc::new(FixedClock::at(SystemClock.now()));
-    let (system, _world) = system_on(clock.clone()).await;
+    let (_world, system) = system_on(clock.clone()).await;
     let mut agent = Agent {
         system: &system,
         cookie: None,
