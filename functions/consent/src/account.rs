@@ -83,6 +83,7 @@ async fn render(
         error,
         sessions: sessions.iter().map(session_line).collect(),
         apps: apps.iter().map(app_line).collect(),
+        account_writes: flow.account_writes(),
     };
     html(status, &page, &[])
 }

@@ -18,8 +18,8 @@ use xecure::authorizer::routes::{Route, RouteTable, BUILT_IN};
 use xecure::authorizer::AuthorizerConfig;
 use xecure::config::OAuthConfig;
 use xecure::oauth::metadata::{
-    APPS_API_PATH, APPS_PATH, AUTHORIZE_PATH, CONSENT_PATH, INTROSPECT_PATH, JWKS_PATH, LOGIN_PATH,
-    LOGOUT_PATH, METADATA_PATH, REGISTER_PATH, REVOKE_PATH, TOKEN_PATH,
+    ACCOUNT_PATH, APPS_API_PATH, APPS_PATH, AUTHORIZE_PATH, CONSENT_PATH, INTROSPECT_PATH,
+    JWKS_PATH, LOGIN_PATH, LOGOUT_PATH, METADATA_PATH, REGISTER_PATH, REVOKE_PATH, TOKEN_PATH,
 };
 
 const AUTHORIZER: &str = "XecureAuthorizer";
@@ -27,11 +27,12 @@ const AUTHORIZER: &str = "XecureAuthorizer";
 const USAGE_PLAN_KEY: &str = "UsagePlanKey";
 
 /// The OAuth endpoints and the function serving each (`xecure-${Stage}-<function>`): exactly
-/// the methods the handlers serve. The connected-apps page and its JSON API, and dynamic
+/// the methods the handlers serve. The connected-apps page and its JSON API, the account page
+/// and its forms, and dynamic
 /// client registration (RFC 7591/7592), are routed whole to the function that serves them.
 /// The token function answers the CORS preflights of the endpoints browser apps call
 /// (functions/token/src/cors.rs).
-const OAUTH_ENDPOINTS: [(&str, &str, &str); 22] = [
+const OAUTH_ENDPOINTS: [(&str, &str, &str); 24] = [
     ("GET", AUTHORIZE_PATH, "authorize"),
     ("GET", LOGIN_PATH, "authorize"),
     ("POST", LOGIN_PATH, "authorize"),
@@ -43,6 +44,8 @@ const OAUTH_ENDPOINTS: [(&str, &str, &str); 22] = [
     ("ANY", "/apps/{proxy+}", "consent"),
     ("ANY", APPS_API_PATH, "consent"),
     ("ANY", "/api/apps/{proxy+}", "consent"),
+    ("ANY", ACCOUNT_PATH, "consent"),
+    ("ANY", "/account/{proxy+}", "consent"),
     ("POST", TOKEN_PATH, "token"),
     ("POST", REVOKE_PATH, "token"),
     ("POST", INTROSPECT_PATH, "token"),

@@ -97,6 +97,9 @@ pub struct AccountPage<'a> {
     pub error: Option<&'a str>,
     pub sessions: Vec<SessionLine>,
     pub apps: Vec<AppLine<'a>>,
+    /// Whether this deployment lets the page write the account (password change, sign out
+    /// everywhere): `xecure serve` does; the consent Lambda does not (security rule 22).
+    pub account_writes: bool,
 }
 
 /// `GET /logout`: with a session, a form that signs out (a GET never does); without one,

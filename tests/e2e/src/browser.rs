@@ -1,6 +1,6 @@
 //! A minimal user agent: one cookie jar entry (the session cookie), forms read from HTML.
 
-use crate::system::{System, ISSUER};
+use crate::system::{System, ISSUER, PASSWORD, USERNAME};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use lambda_http::http::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
@@ -89,6 +89,30 @@ pub fn authorize_path(verifier: &str, overrides: &[(&str, &str)]) -> String {
 }
 
 impl Browser {
+    /// A new browser signed in through the login that `page` (`apps` or `account`) sends an
+    /// anonymous visitor to, and brought back to the page.
+    pub async fn signed_in_at(system: &System, page: &str) -> Browser {
+        let mut browser = Browser::default();
+        let path = format!("/{page}");
+        let login_path = format!("/login?return={page}");
+        let first = browser.get(system, &path).await;
+        assert_eq!(first.status, StatusCode::SEE_OTHER);
+        assert_eq!(first.local_location(), login_path);
+        let login = browser.get(system, &login_path).await;
+        assert_eq!(login.status, StatusCode::OK);
+        let fields = [
+            ("return", login.hidden("return")),
+            ("csrf", login.hidden("csrf")),
+            ("username", USERNAME.to_owned()),
+            ("password", PASSWORD.to_owned()),
+        ];
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let done = browser.post(system, "/login", &fields).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        assert_eq!(done.local_location(), path);
+        browser
+    }
+
     /// Submits the form of `login` (its request handle and CSRF token) with these credentials.
     pub async fn log_in(
         &mut self,

@@ -11,32 +11,13 @@ use xecure::ports::SystemClock;
 use xecure_e2e::browser::authorize_path;
 use xecure_e2e::*;
 
-/// A browser logged in through the connected-apps page's own login.
-async fn logged_in_at_apps(system: &System) -> Browser {
-    let mut browser = Browser::default();
-    let page = browser.get(system, "/apps").await;
-    assert_eq!(page.status, StatusCode::SEE_OTHER);
-    assert_eq!(page.local_location(), "/login?return=apps");
-    let login = browser.get(system, "/login?return=apps").await;
-    assert_eq!(login.status, StatusCode::OK);
-    assert!(login.body.contains("apps connected to your account"));
-    let fields = [
-        ("return", login.hidden("return")),
-        ("csrf", login.hidden("csrf")),
-        ("username", USERNAME.to_owned()),
-        ("password", PASSWORD.to_owned()),
-    ];
-    let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    let done = browser.post(system, "/login", &fields).await;
-    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    assert_eq!(done.local_location(), "/apps");
-    browser
-}
-
 #[tokio::test]
 async fn the_apps_page_logs_in_and_comes_back() {
     let system = System::embedded().await;
-    let mut browser = logged_in_at_apps(&system).await;
+    let mut anonymous = Browser::default();
+    let login = anonymous.get(&system, "/login?return=apps").await;
+    assert!(login.body.contains("apps connected to your account"));
+    let mut browser = Browser::signed_in_at(&system, "apps").await;
     let page = browser.get(&system, "/apps").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("No app has access to your account."));
@@ -62,7 +43,7 @@ async fn a_login_returns_only_to_a_page_the_server_names() {
 #[tokio::test]
 async fn the_page_lists_the_app_and_revoking_it_stops_its_tokens() {
     let system = System::embedded().await;
-    let mut browser = logged_in_at_apps(&system).await;
+    let mut browser = Browser::signed_in_at(&system, "apps").await;
     let before = SystemClock.now();
     let tokens = connect_app(&system, &mut browser, "profile:read orders:read").await;
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
@@ -152,7 +133,7 @@ async fn the_page_lists_the_app_and_revoking_it_stops_its_tokens() {
 #[tokio::test]
 async fn rule_11_the_revoke_form_answers_303() {
     let system = System::embedded().await;
-    let mut browser = logged_in_at_apps(&system).await;
+    let mut browser = Browser::signed_in_at(&system, "apps").await;
     connect_app(&system, &mut browser, "profile:read").await;
     let page = browser.get(&system, "/apps").await;
     let revoked = browser
@@ -168,7 +149,7 @@ async fn rule_11_the_revoke_form_answers_303() {
 #[tokio::test]
 async fn rule_12_the_revoke_form_needs_the_csrf_token_of_the_session() {
     let system = System::embedded().await;
-    let mut browser = logged_in_at_apps(&system).await;
+    let mut browser = Browser::signed_in_at(&system, "apps").await;
     connect_app(&system, &mut browser, "profile:read").await;
     let page = browser.get(&system, "/apps").await;
     let csp = page.headers[CONTENT_SECURITY_POLICY].to_str().unwrap();
@@ -185,7 +166,7 @@ async fn rule_12_the_revoke_form_needs_the_csrf_token_of_the_session() {
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "csrf {csrf:?}");
     }
     // Another browser's (valid) token does not work with this session either.
-    let other = logged_in_at_apps(&system).await;
+    let other = Browser::signed_in_at(&system, "apps").await;
     let mut other = other;
     let other_page = other.get(&system, "/apps").await;
     let refused = browser
@@ -212,7 +193,7 @@ async fn the_json_api_lists_and_revokes_with_the_session() {
         .await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
 
-    let mut browser = logged_in_at_apps(&system).await;
+    let mut browser = Browser::signed_in_at(&system, "apps").await;
     connect_app(&system, &mut browser, "orders:read").await;
     let listed = browser.get(&system, "/api/apps").await;
     assert_eq!(listed.status, StatusCode::OK);
@@ -247,7 +228,7 @@ async fn the_json_api_lists_and_revokes_with_the_session() {
 #[tokio::test]
 async fn rule_11_and_12_signing_out_needs_the_csrf_token_ends_the_session_and_answers_303() {
     let system = System::embedded().await;
-    let mut browser = logged_in_at_apps(&system).await;
+    let mut browser = Browser::signed_in_at(&system, "apps").await;
     let page = browser.get(&system, "/apps").await;
     assert!(page.body.contains("Sign out"));
     let csrf = page.hidden("csrf");

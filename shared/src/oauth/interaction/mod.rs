@@ -118,6 +118,11 @@ impl AuthorizationFlow {
         self
     }
 
+    /// Whether the account page may change the password and sign out everywhere here.
+    pub fn account_writes(&self) -> bool {
+        self.accounts.is_some()
+    }
+
     pub fn config(&self) -> &OAuthConfig {
         &self.deps.config
     }
