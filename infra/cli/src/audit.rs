@@ -115,13 +115,17 @@ fn print_row(event: &AuditEvent) {
     );
 }
 
-/// The reason, the username a login tried and the operator who made a change.
+/// The reason, the username a login tried, a usage-plan change and the operator who made a
+/// change.
 fn notes(event: &AuditEvent) -> String {
     let mut notes: Vec<String> = event.reason.iter().cloned().collect();
     if event.user_id.is_none() {
         if let Some(name) = event.detail.get("username") {
             notes.push(format!("username={name}"));
         }
+    }
+    if let Some(plan) = event.detail.get("usage_plan") {
+        notes.push(format!("usage_plan={plan}"));
     }
     if let Some(operator) = event.detail.get("operator") {
         notes.push(format!("by {operator}"));

@@ -92,14 +92,11 @@ impl Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = async {
-        // Usage and local plan assignments never open the embedded store, which a running
-        // `xecure serve` holds: they work beside it on its access log and assignment file.
+        // Usage never opens the embedded store, which a running `xecure serve` holds: it
+        // reads the access log beside it.
         match (cli.command, cli.target.local_dir()) {
             (Command::Usage(args), Some(dir)) => {
                 usage::run(args, None, Some(dir)).await.map(|()| 0)
-            }
-            (Command::UsagePlan(command), Some(dir)) => {
-                usage_plans::run_local(command, dir).map(|()| 0)
             }
             (command, dir) => {
                 // `serve` answers requests as the functions do, with their bounds on every

@@ -253,6 +253,32 @@ fn api_calls_are_logged_per_app_and_held_to_the_apps_usage_plan() {
         ],
     );
     assert!(!ok && err.contains("no plan 'gold'"), "{err}");
+    let (ok, _, err) = xecure(
+        dir.path(),
+        &[
+            "usage-plan",
+            "assign",
+            "--client",
+            "nobody",
+            "--plan",
+            "partner",
+        ],
+    );
+    assert!(
+        !ok && err.contains("nobody"),
+        "an unknown app is refused: {err}"
+    );
+    // Each change is audited with who made it, as on a deployment.
+    let (ok, trail, err) = xecure(dir.path(), &["audit", "--client", "demo-service"]);
+    assert!(ok, "{err}");
+    for plan in ["usage_plan=none", "usage_plan=partner"] {
+        assert!(
+            trail
+                .lines()
+                .any(|l| l.contains("client_changed") && l.contains(plan) && l.contains(" by ")),
+            "{plan}: {trail}"
+        );
+    }
 }
 
 #[test]

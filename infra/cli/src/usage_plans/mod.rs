@@ -85,10 +85,11 @@ fn stage_of(args: &StageArgs) -> Result<&str, String> {
 /// On a deployment: through the API Gateway API.
 pub async fn run(command: UsagePlanCommand, target: &Target) -> Result<(), String> {
     let plans = UsagePlans::from_env().map_err(|e| e.to_string())?;
-    let aws = target
-        .aws
-        .as_ref()
-        .ok_or("usage plans of a deployment need --dynamodb-table")?;
+    let aws = match (&target.aws, &target.data_dir) {
+        (Some(aws), _) => aws,
+        (None, Some(dir)) => return run_local(command, target, dir, &plans).await,
+        (None, None) => return Err("usage plans of a deployment need --dynamodb-table".into()),
+    };
     match command {
         UsagePlanCommand::List(args) => api_gateway::list(aws, stage_of(&args)?, &plans).await,
         UsagePlanCommand::Assign(args) => {
@@ -111,8 +112,7 @@ pub async fn run(command: UsagePlanCommand, target: &Target) -> Result<(), Strin
     }
 }
 
-/// An operator's change of what limits an app on a deployment, in the audit trail with who
-/// made it (`client_changed`, detail `usage_plan`: the plan's name, or `none`).
+/// An operator's change of what limits an app, in the audit trail with who made it (`client_changed`, detail `usage_plan`: the plan's name, or `none`).
 async fn audit_plan_change(target: &Target, client: &ClientId, plan: &str) {
     let draft = AuditDraft::new(AuditEventKind::ClientChanged, AuditOutcome::Success)
         .client(client)
@@ -121,11 +121,15 @@ async fn audit_plan_change(target: &Target, client: &ClientId, plan: &str) {
     target.audit(draft).await;
 }
 
-/// On a local data directory: the local gateway's assignment file. The store is not opened
-/// (a running `xecure serve` holds it), so the client id is checked for form only; the
-/// gateway refuses an unknown app's calls anyway, as it has no token.
-pub fn run_local(command: UsagePlanCommand, data_dir: &std::path::Path) -> Result<(), String> {
-    let plans = UsagePlans::from_env().map_err(|e| e.to_string())?;
+/// On a local data directory: the local gateway's assignment file, which a running
+/// `xecure serve` reads on each call (the command runs in it, through its CLI endpoint, when
+/// it holds the store). Changes are audited as on a deployment.
+async fn run_local(
+    command: UsagePlanCommand,
+    target: &Target,
+    data_dir: &std::path::Path,
+    plans: &UsagePlans,
+) -> Result<(), String> {
     let path = assignments_path(data_dir);
     let mut assignments = read_assignments(&path)?;
     match command {
@@ -146,12 +150,13 @@ pub fn run_local(command: UsagePlanCommand, data_dir: &std::path::Path) -> Resul
             Ok(())
         }
         UsagePlanCommand::Assign(args) => {
-            let client = ClientId::parse(&args.client).map_err(|e| e.to_string())?;
+            let client = existing_client(target, &args.client).await?;
             let plan = plans
                 .find(&args.plan)
                 .ok_or_else(|| format!("no plan '{}' in the usage plans", args.plan))?;
             assignments.insert(client.to_string(), plan.name.clone());
             write_assignments(&path, &assignments)?;
+            audit_plan_change(target, &client, &plan.name).await;
             say!("{client} is on {} ({})", plan.name, describe(plan));
             Ok(())
         }
@@ -161,6 +166,7 @@ pub fn run_local(command: UsagePlanCommand, data_dir: &std::path::Path) -> Resul
                 return Err(format!("{client} is on no plan"));
             }
             write_assignments(&path, &assignments)?;
+            audit_plan_change(target, &client, "none").await;
             say!("{client} is on no plan");
             Ok(())
         }
