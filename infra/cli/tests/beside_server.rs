@@ -177,3 +177,34 @@ fn a_client_the_operator_disables_beside_the_server_is_refused_at_once() {
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("invalid_client"), "{body}");
 }
+
+/// Twelve CLIs at once beside the server: each command runs to its own end in the server,
+/// none is lost or answered with another's result, and each is audited once.
+#[test]
+fn concurrent_commands_beside_the_server_each_run_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _) = start(dir.path());
+    server.wait_for_line("CLI beside this server: ");
+    let cli = Target::Local(dir.path().to_owned());
+    let issued: Vec<String> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..12)
+            .map(|_| scope.spawn(|| cli.ok(&["client", "registration-token"])))
+            .collect();
+        runs.into_iter().map(|run| run.join().unwrap()).collect()
+    });
+    let tokens: std::collections::BTreeSet<&str> = issued
+        .iter()
+        .map(|out| {
+            out.lines()
+                .find_map(|line| line.strip_prefix("initial_access_token: "))
+                .unwrap_or_else(|| panic!("a token in {out}"))
+        })
+        .collect();
+    assert_eq!(tokens.len(), 12, "twelve different tokens: {issued:?}");
+    let trail = cli.ok(&["audit", "--since", "1h"]);
+    let audited = trail
+        .lines()
+        .filter(|line| line.contains("registration_token_issued"))
+        .count();
+    assert_eq!(audited, 12, "{trail}");
+}
