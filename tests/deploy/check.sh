@@ -56,7 +56,7 @@ check_function_features() {
   local package_args=() features
   for function in "${FUNCTIONS[@]}"; do package_args+=(-p "$function"); done
   features=$(cd "$ROOT" && cargo tree --locked -e normal,features "${package_args[@]}" -i xecure \
-    | grep -o 'xecure feature "[a-z_-]*"' | sort -u)
+    | grep -o 'xecure feature "[^"]*"' | sort -u)
   if [ "$features" != 'xecure feature "default"' ]; then
     log "the functions compile xecure with more than its default features: $features"
     return 1

@@ -178,33 +178,84 @@ fn a_client_the_operator_disables_beside_the_server_is_refused_at_once() {
     assert!(body.contains("invalid_client"), "{body}");
 }
 
-/// Twelve CLIs at once beside the server: each command runs to its own end in the server,
-/// none is lost or answered with another's result, and each is audited once.
+/// Eight CLIs at once beside the server, twice: each command runs once in the server with
+/// its own answer (each names its own app), none loses another's change (the eight plan
+/// assignments all land in the one assignment file), and each change is audited once.
 #[test]
 fn concurrent_commands_beside_the_server_each_run_once() {
     let dir = tempfile::tempdir().unwrap();
     let (server, _) = start(dir.path());
     server.wait_for_line("CLI beside this server: ");
     let cli = Target::Local(dir.path().to_owned());
-    let issued: Vec<String> = std::thread::scope(|scope| {
-        let runs: Vec<_> = (0..12)
-            .map(|_| scope.spawn(|| cli.ok(&["client", "registration-token"])))
-            .collect();
-        runs.into_iter().map(|run| run.join().unwrap()).collect()
-    });
-    let tokens: std::collections::BTreeSet<&str> = issued
-        .iter()
-        .map(|out| {
-            out.lines()
-                .find_map(|line| line.strip_prefix("initial_access_token: "))
-                .unwrap_or_else(|| panic!("a token in {out}"))
+    let at_once = |command: &(dyn Fn(usize) -> Vec<String> + Sync)| {
+        std::thread::scope(|scope| {
+            let runs: Vec<_> = (0..8)
+                .map(|i| {
+                    let cli = &cli;
+                    scope.spawn(move || {
+                        let args = command(i);
+                        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                        (i, cli.ok(&args))
+                    })
+                })
+                .collect();
+            runs.into_iter()
+                .map(|run| run.join().unwrap())
+                .collect::<Vec<_>>()
         })
-        .collect();
-    assert_eq!(tokens.len(), 12, "twelve different tokens: {issued:?}");
+    };
+    let added = at_once(&|i| {
+        let uri = format!("https://app{i}.example/cb");
+        [
+            "client",
+            "add",
+            &format!("app{i}"),
+            "--name",
+            &format!("App {i}"),
+        ]
+        .into_iter()
+        .chain(["--redirect-uri", &uri, "--scope", "orders:read"])
+        .map(str::to_owned)
+        .collect()
+    });
+    for (i, out) in &added {
+        assert!(out.contains(&format!("app{i}")), "its own answer: {out}");
+    }
+    let assigned = at_once(&|i| {
+        [
+            "usage-plan",
+            "assign",
+            "--client",
+            &format!("app{i}"),
+            "--plan",
+            "partner",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+    });
+    for (i, out) in &assigned {
+        assert!(out.starts_with(&format!("app{i} is on partner")), "{out}");
+    }
+    let list = cli.ok(&["usage-plan", "list"]);
+    let partner = list.lines().find(|l| l.starts_with("partner")).unwrap();
+    for i in 0..8 {
+        assert!(
+            partner.contains(&format!("app{i}")),
+            "no change lost: {list}"
+        );
+    }
     let trail = cli.ok(&["audit", "--since", "1h"]);
-    let audited = trail
-        .lines()
-        .filter(|line| line.contains("registration_token_issued"))
-        .count();
-    assert_eq!(audited, 12, "{trail}");
+    let audited = |kind: &str, note: &str| {
+        trail
+            .lines()
+            .filter(|line| line.contains(kind) && line.contains(note))
+            .count()
+    };
+    assert_eq!(audited("client_registered", "app"), 8, "{trail}");
+    assert_eq!(
+        audited("client_changed", "usage_plan=partner"),
+        8,
+        "{trail}"
+    );
 }

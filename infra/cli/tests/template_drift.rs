@@ -24,6 +24,7 @@ use xecure::store::embedded::EmbeddedStore;
 // ------------------------------------------------------------------ roles and calls
 
 const TABLE: &str = "!GetAtt XecureTable.Arn";
+const GSI1: &str = "!Sub ${XecureTable.Arn}/index/GSI1";
 const GSI2: &str = "!Sub ${XecureTable.Arn}/index/GSI2";
 const SIGNING_KEY: &str = "!GetAtt SigningKeyEnvelopeKey.Arn";
 const AUDIT_LOGS: &str = "!GetAtt AuditLogGroup.Arn";
@@ -54,12 +55,14 @@ const ROLE_ACTIONS: [(&str, &[(&str, &str)]); 4] = [
         "ConsentRole",
         &[
             // Sessions, pending requests, clients, grants, codes, audit records; the
-            // connected-apps page (a user's grants, revoking one in a transaction).
+            // connected-apps page (a user's grants, revoking one in a transaction); the
+            // account page (a user's sessions through GSI1, ending one).
             ("dynamodb:GetItem", TABLE),
             ("dynamodb:PutItem", TABLE),
             ("dynamodb:DeleteItem", TABLE),
             ("dynamodb:UpdateItem", TABLE),
             ("dynamodb:Query", TABLE),
+            ("dynamodb:Query", GSI1),
             ("logs:CreateLogStream", "!GetAtt ConsentLogGroup.Arn"),
             ("logs:PutLogEvents", "!GetAtt ConsentLogGroup.Arn"),
             ("logs:CreateLogStream", AUDIT_LOGS),

@@ -11,6 +11,16 @@ use xecure::store::keys;
 
 /// What a role's statements allow on the table: (actions, partition patterns) per statement.
 fn table_statements(template: &Yaml, role: &str) -> Vec<(Vec<String>, Vec<String>)> {
+    statements_on(template, role, None)
+}
+
+/// As `table_statements`, on the table (`index` None) or on one of its indexes (`GSI1`):
+/// statements on an index must name their partitions too.
+fn statements_on(
+    template: &Yaml,
+    role: &str,
+    index: Option<&str>,
+) -> Vec<(Vec<String>, Vec<String>)> {
     let policies = at(template, &["Resources", role, "Properties", "Policies"])
         .and_then(|p| untagged(p).as_vec())
         .unwrap_or_else(|| panic!("{role} has policies"));
@@ -21,7 +31,11 @@ fn table_statements(template: &Yaml, role: &str) -> Vec<(Vec<String>, Vec<String
             .expect("statements");
         for statement in statements {
             let resource = text(at(statement, &["Resource"])).unwrap_or_default();
-            if !resource.contains("XecureTable.Arn") || resource.contains("index") {
+            let on_this = match index {
+                None => !resource.contains("index"),
+                Some(name) => resource.ends_with(&format!("/index/{name}")),
+            };
+            if !resource.contains("XecureTable.Arn") || !on_this {
                 continue;
             }
             let actions = match at(statement, &["Action"]).map(untagged) {
@@ -183,4 +197,52 @@ fn every_partition_a_role_names_is_one_the_store_uses() {
     }
     assert!(like("REVOCATIONS#*", "REVOCATIONS#18"));
     assert!(!like("USER#*", "USERNAME#alice"));
+}
+
+/// Whether `role` may make `action` on `partition` of the table or of `index`.
+fn allows(template: &Yaml, role: &str, index: Option<&str>, action: &str, partition: &str) -> bool {
+    statements_on(template, role, index)
+        .iter()
+        .any(|(actions, leading)| {
+            actions.iter().any(|a| a == action) && leading.iter().any(|p| like(p, partition))
+        })
+}
+
+/// The account page the consent function serves on AWS lists the user's sessions (a Query on
+/// GSI1) and ends one (DeleteItem), so its role must allow both, on those partitions only.
+#[test]
+fn the_consent_role_can_list_and_end_a_users_sessions_for_the_account_page() {
+    let template = parse(TEMPLATE);
+    let user = UserId::parse("usr_1").unwrap();
+    let session = keys::session(&TokenDigest::of("x")).pk;
+    let sessions_of = keys::sessions_of(&user);
+    assert!(allows(
+        &template,
+        "ConsentRole",
+        Some("GSI1"),
+        "dynamodb:Query",
+        &sessions_of
+    ));
+    assert!(allows(
+        &template,
+        "ConsentRole",
+        None,
+        "dynamodb:DeleteItem",
+        &session
+    ));
+    // ...and nothing else through GSI1 (the users' and clients' listings, audit by user).
+    assert!(!allows(
+        &template,
+        "ConsentRole",
+        Some("GSI1"),
+        "dynamodb:Query",
+        "USERS"
+    ));
+    assert!(!allows(
+        &template,
+        "ConsentRole",
+        None,
+        "dynamodb:PutItem",
+        &session
+    ));
 }

@@ -35,13 +35,31 @@ pub fn read_assignments(path: &Path) -> Result<Assignments, String> {
     }
 }
 
-/// Writes through a temporary file and a rename, so a running gateway never reads half a file.
+/// Writes through a temporary file of this process and a rename, so a running gateway never
+/// reads half a file.
 pub fn write_assignments(path: &Path, assignments: &Assignments) -> Result<(), String> {
     let text = serde_json::to_string_pretty(assignments).map_err(|e| e.to_string())?;
-    let partial = path.with_extension("json.partial");
+    let partial = path.with_extension(format!("json.{}.partial", std::process::id()));
     std::fs::write(&partial, text + "\n")
         .and_then(|()| std::fs::rename(&partial, path))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Reads, changes and writes the assignments as one step: commands run at once inside a
+/// `xecure serve` (its CLI endpoint) take turns, so none loses another's change. (Only one
+/// process at a time holds a data directory's store, and only its holder writes the file.)
+pub fn update_assignments<R>(
+    path: &Path,
+    change: impl FnOnce(&mut Assignments) -> Result<R, String>,
+) -> Result<R, String> {
+    static ONE_WRITER: Mutex<()> = Mutex::new(());
+    let _turn = ONE_WRITER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut assignments = read_assignments(path)?;
+    let outcome = change(&mut assignments)?;
+    write_assignments(path, &assignments)?;
+    Ok(outcome)
 }
 
 /// One app's bucket and quota count.

@@ -28,6 +28,17 @@ async fn sessions_yes_account_writes_no(system: System) {
     assert!(!page.body.contains("/account/sign-out-everywhere"));
     let csrf = page.hidden("csrf");
 
+    // Refused before the current password is checked: wrong ones, more than a lockout
+    // takes, count for nothing (rule 13's counters stay as they were).
+    for _ in 0..8 {
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("current", "a wrong guess of the password"),
+            ("new", "a different long passphrase"),
+        ];
+        let answer = second.post(&system, "/account/password", &fields).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
+    }
     for refused in ["/account/password", "/account/sign-out-everywhere"] {
         let fields = [
             ("csrf", csrf.as_str()),
@@ -43,7 +54,7 @@ async fn sessions_yes_account_writes_no(system: System) {
         );
         assert!(answer.body.contains("administrator"), "{}", answer.body);
     }
-    // Nothing changed: both sessions stand, the password still signs in.
+    // Nothing changed: both sessions stand, the password still signs in (no lockout).
     for browser in [&mut first, &mut second] {
         let still = browser.get(&system, "/account").await;
         assert_eq!(still.status, StatusCode::OK, "{}", still.body);

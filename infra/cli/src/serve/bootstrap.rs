@@ -148,15 +148,14 @@ pub const DEMO_PLAN: &str = "standard";
 
 /// Puts each demo client that has no plan on `standard`; says what it did.
 pub fn assign_demo_plans(path: &std::path::Path) -> Result<String, String> {
-    use super::per_app_limits::{read_assignments, write_assignments};
-    let mut assignments = read_assignments(path)?;
-    let mut out = String::new();
-    for client in [DEMO_APP, DEMO_SERVICE] {
-        if !assignments.contains_key(client) {
-            assignments.insert(client.to_owned(), DEMO_PLAN.to_owned());
-            let _ = write!(out, "\nusage plan: {client} is on {DEMO_PLAN}");
+    super::per_app_limits::update_assignments(path, |assignments| {
+        let mut out = String::new();
+        for client in [DEMO_APP, DEMO_SERVICE] {
+            if !assignments.contains_key(client) {
+                assignments.insert(client.to_owned(), DEMO_PLAN.to_owned());
+                let _ = write!(out, "\nusage plan: {client} is on {DEMO_PLAN}");
+            }
         }
-    }
-    write_assignments(path, &assignments)?;
-    Ok(out)
+        Ok(out)
+    })
 }

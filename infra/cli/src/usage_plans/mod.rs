@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use xecure::api_usage::plans::{UsagePlan, UsagePlans};
 use xecure::audit::AuditDraft;
 use xecure::domain::{AuditEventKind, AuditOutcome, ClientId};
-use xecure_local::per_app_limits::{assignments_path, read_assignments, write_assignments};
+use xecure_local::per_app_limits::{assignments_path, read_assignments, update_assignments};
 
 #[derive(Subcommand)]
 pub enum UsagePlanCommand {
@@ -131,9 +131,9 @@ async fn run_local(
     plans: &UsagePlans,
 ) -> Result<(), String> {
     let path = assignments_path(data_dir);
-    let mut assignments = read_assignments(&path)?;
     match command {
         UsagePlanCommand::List(_) => {
+            let assignments = read_assignments(&path)?;
             for plan in plans.plans() {
                 let apps: Vec<&str> = assignments
                     .iter()
@@ -154,18 +154,22 @@ async fn run_local(
             let plan = plans
                 .find(&args.plan)
                 .ok_or_else(|| format!("no plan '{}' in the usage plans", args.plan))?;
-            assignments.insert(client.to_string(), plan.name.clone());
-            write_assignments(&path, &assignments)?;
+            update_assignments(&path, |assignments| {
+                assignments.insert(client.to_string(), plan.name.clone());
+                Ok(())
+            })?;
             audit_plan_change(target, &client, &plan.name).await;
             say!("{client} is on {} ({})", plan.name, describe(plan));
             Ok(())
         }
         UsagePlanCommand::Unassign(args) => {
             let client = ClientId::parse(&args.client).map_err(|e| e.to_string())?;
-            if assignments.remove(client.as_str()).is_none() {
-                return Err(format!("{client} is on no plan"));
-            }
-            write_assignments(&path, &assignments)?;
+            update_assignments(&path, |assignments| {
+                match assignments.remove(client.as_str()) {
+                    Some(_) => Ok(()),
+                    None => Err(format!("{client} is on no plan")),
+                }
+            })?;
             audit_plan_change(target, &client, "none").await;
             say!("{client} is on no plan");
             Ok(())
