@@ -7,12 +7,18 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use support::{call, call_socket, client_credentials, demo_service_basic, start, Target};
 
-#[test]
-fn commands_run_in_the_server_while_it_holds_the_data_directory() {
+/// A server holding a fresh data directory, its CLI endpoint up, and a CLI on that directory.
+fn beside_a_server() -> (tempfile::TempDir, support::Server, Target) {
     let dir = tempfile::tempdir().unwrap();
     let (server, _) = start(dir.path());
     server.wait_for_line("CLI beside this server: ");
     let cli = Target::Local(dir.path().to_owned());
+    (dir, server, cli)
+}
+
+#[test]
+fn commands_run_in_the_server_while_it_holds_the_data_directory() {
+    let (_dir, server, cli) = beside_a_server();
 
     let added = cli.ok_with(&["user", "add", "carol"], "correct horse battery staple\n");
     assert!(added.starts_with("created user carol"), "{added}");
@@ -183,10 +189,7 @@ fn a_client_the_operator_disables_beside_the_server_is_refused_at_once() {
 /// assignments all land in the one assignment file), and each change is audited once.
 #[test]
 fn concurrent_commands_beside_the_server_each_run_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let (server, _) = start(dir.path());
-    server.wait_for_line("CLI beside this server: ");
-    let cli = Target::Local(dir.path().to_owned());
+    let (_dir, _server, cli) = beside_a_server();
     let at_once = |command: &(dyn Fn(usize) -> Vec<String> + Sync)| {
         std::thread::scope(|scope| {
             let runs: Vec<_> = (0..8)
