@@ -23,8 +23,8 @@ pub struct AuditArgs {
     /// Only this kind of event, e.g. login_failed, token_issued, refresh_reuse_detected.
     #[arg(long)]
     event: Option<String>,
-    /// Start of the range: a duration back from now (30m, 24h, 7d), a UTC date
-    /// (2026-12-02, from its midnight) or an RFC 3339 time.
+    /// Start of the range: a duration back from now (30m, 24h, 7d), a date (2026-12-02,
+    /// from its local midnight) or an RFC 3339 time.
     #[arg(long, default_value = "24h")]
     since: String,
     /// End of the range (same forms); default now.
@@ -50,13 +50,11 @@ enum Source {
     Cloudwatch,
 }
 
-/// `30m`, `24h`, `7d`, `90s` back from `now`, a date (`2026-12-02`: its start, UTC), or an
+/// `30m`, `24h`, `7d`, `90s` back from `now`, a date (`2026-12-02`: its local start), or an
 /// RFC 3339 instant.
 pub(crate) fn instant(raw: &str, now: Timestamp) -> Result<Timestamp, String> {
     if let Some(date) = date(raw) {
-        return Ok(Timestamp::from_secs(
-            date.midnight().assume_utc().unix_timestamp(),
-        ));
+        return Ok(crate::local_time::local_midnight(date));
     }
     let units = [('s', 1_i64), ('m', 60), ('h', 3600), ('d', 86_400)];
     for (suffix, seconds) in units {
@@ -88,12 +86,7 @@ fn date(raw: &str) -> Option<time::Date> {
     time::Date::from_calendar_date(year.parse().ok()?, month, day.parse().ok()?).ok()
 }
 
-pub(crate) fn rfc3339(at: Timestamp) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(at.as_millis()) * 1_000_000)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| at.as_millis().to_string())
-}
+pub(crate) use crate::local_time::rfc3339;
 
 fn kind_name(kind: AuditEventKind) -> String {
     serde_json::to_value(kind)
@@ -104,7 +97,7 @@ fn kind_name(kind: AuditEventKind) -> String {
 
 fn print_row(event: &AuditEvent) {
     say!(
-        "{:<24}  {:<22}  {:<7}  {:<34}  {:<16}  {:<15}  {}",
+        "{:<29}  {:<22}  {:<7}  {:<34}  {:<16}  {:<15}  {}",
         rfc3339(event.at),
         kind_name(event.kind),
         format!("{:?}", event.outcome).to_lowercase(),
@@ -208,7 +201,7 @@ pub async fn run(args: AuditArgs, target: &Target) -> Result<(), String> {
     };
     if !args.json {
         say!(
-            "{:<24}  {:<22}  {:<7}  {:<34}  {:<16}  {:<15}  notes",
+            "{:<29}  {:<22}  {:<7}  {:<34}  {:<16}  {:<15}  notes",
             "time",
             "event",
             "outcome",

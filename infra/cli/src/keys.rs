@@ -83,7 +83,7 @@ pub async fn run(command: KeysCommand, target: &Target) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             keys.sort_by_key(|key| key.created_at);
             say!(
-                "{:<40} {:<6} {:<24} {:<24} {:<24} state",
+                "{:<40} {:<6} {:<29} {:<29} {:<29} state",
                 "kid",
                 "alg",
                 "created",
@@ -93,7 +93,7 @@ pub async fn run(command: KeysCommand, target: &Target) -> Result<(), String> {
             for key in &keys {
                 let retire = key.retire_at.map(rfc3339).unwrap_or_else(|| "-".into());
                 say!(
-                    "{:<40} {:<6} {:<24} {:<24} {:<24} {}",
+                    "{:<40} {:<6} {:<29} {:<29} {:<29} {}",
                     key.kid,
                     key.algorithm,
                     rfc3339(key.created_at),

@@ -13,6 +13,7 @@ mod admin;
 mod audit;
 mod clients;
 mod keys;
+mod local_time;
 mod operator;
 mod output;
 mod password_input;
@@ -88,8 +89,19 @@ impl Command {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // Before any thread exists (local_time.rs says why).
+    local_time::capture_offset();
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(run_cli()),
+        Err(error) => {
+            eprintln!("xecure: cannot start the runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_cli() -> ExitCode {
     let cli = Cli::parse();
     let outcome = async {
         // Usage never opens the embedded store, which a running `xecure serve` holds: it

@@ -393,3 +393,38 @@ fn client_updates_verify_and_user_scopes_without_a_user() {
     let refused = xecure(dir.path(), &code_flow_without_uri);
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--redirect-uri"));
 }
+
+/// Times are shown in RFC 3339 in the operator's offset (`TZ`; POSIX `XST-5:30` is five and a
+/// half hours east of UTC), and a date typed in is the start of that local day.
+#[test]
+fn times_read_and_typed_are_local() {
+    let dir = tempfile::tempdir().unwrap();
+    stdout(&xecure(dir.path(), &["keys", "rotate"]));
+    let in_zone = |zone: &str, args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_xecure"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .env_remove("XECURE_TABLE")
+            .env("TZ", zone)
+            .output()
+            .expect("run xecure");
+        stdout(&output)
+    };
+    let east = in_zone("XST-5:30", &["keys", "list"]);
+    assert!(east.contains("+05:30 "), "{east}");
+    let utc = in_zone("UTC", &["keys", "list"]);
+    assert!(utc.contains("Z ") && !utc.contains("+05:30"), "{utc}");
+    // The key was rotated (and audited) just now: from the local day's start in either zone,
+    // the record is found; from tomorrow's, not.
+    for zone in ["XST-5:30", "XST+9"] {
+        let today = in_zone(zone, &["keys", "list"])
+            .lines()
+            .nth(1)
+            .and_then(|row| row.split_whitespace().nth(2))
+            .map(|created| created[..10].to_owned())
+            .expect("the key's creation time");
+        let trail = in_zone(zone, &["audit", "--since", &today]);
+        assert!(trail.contains("key_rotated"), "{zone} {today}: {trail}");
+    }
+}

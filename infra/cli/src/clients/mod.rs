@@ -290,7 +290,7 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
             say!("initial_access_token: {}", token.secret());
             say!(
                 "(shown once: only its hash is stored; valid for {hours} h, until {})",
-                expires_at.rfc3339()
+                crate::local_time::rfc3339(expires_at)
             );
             say!("use it as: Authorization: Bearer <token> on POST /register");
             Ok(())

@@ -30,6 +30,8 @@ impl Target {
             .env_remove("XECURE_ACCESS_LOG_GROUP")
             .env_remove("XECURE_STAGE")
             .env_remove("XECURE_DATA_DIR")
+            // Dates typed and shown are local: the tests' are UTC wherever they run.
+            .env("TZ", "UTC")
             .env("USER", "test-operator");
         match self {
             Target::Local(dir) => {
