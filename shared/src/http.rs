@@ -57,6 +57,9 @@ pub fn oauth_error(error: &OAuthError) -> Response<Body> {
         crate::oauth::ErrorCode::InvalidToken => {
             Some("Bearer realm=\"xecure\", error=\"invalid_token\"")
         }
+        crate::oauth::ErrorCode::InsufficientScope => {
+            Some("Bearer realm=\"xecure\", error=\"insufficient_scope\", scope=\"openid\"")
+        }
         _ => None,
     };
     if let Some(challenge) = challenge {

@@ -10,6 +10,39 @@ use std::collections::BTreeMap;
 /// `infra/scopes.toml` as of this build.
 pub const BUILT_IN: &str = include_str!("../../infra/scopes.toml");
 
+/// OpenID Connect Core section 3.1.2.1: a request for `openid` is an OpenID Connect request.
+pub const OPENID: &str = "openid";
+
+/// The OpenID Connect scopes (Core section 5.4) this provider serves, with what the consent
+/// screen says of each. Always in the catalogue; a catalogue file may reword them.
+pub const OPENID_SCOPES: [(&str, &str); 3] = [
+    (
+        OPENID,
+        "Sign you in with your account (the app learns an identifier for you, never your password)",
+    ),
+    ("profile", "See your name and username"),
+    ("email", "See your email address and whether it is verified"),
+];
+
+/// Every claim this provider can release: the ID token's own and those the OpenID scopes
+/// release (`oauth::openid::claims`); Discovery's `claims_supported`.
+pub const CLAIMS_SUPPORTED: [&str; 14] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "azp",
+    "amr",
+    "name",
+    "preferred_username",
+    "updated_at",
+    "email",
+    "email_verified",
+];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScopeCatalogue {
     descriptions: BTreeMap<String, String>,
@@ -80,12 +113,18 @@ impl ScopeCatalogue {
             .filter(|(_, entry)| entry.without_user())
             .map(|(name, _)| name.as_str());
         let without_user = Scope::from_tokens(without_user).map_err(|e| invalid(e.to_string()))?;
+        let mut descriptions: BTreeMap<String, String> = file
+            .scopes
+            .iter()
+            .map(|(name, entry)| (name.clone(), entry.description().to_owned()))
+            .collect();
+        for (name, description) in OPENID_SCOPES {
+            descriptions
+                .entry(name.to_owned())
+                .or_insert_with(|| description.to_owned());
+        }
         Ok(ScopeCatalogue {
-            descriptions: file
-                .scopes
-                .iter()
-                .map(|(name, entry)| (name.clone(), entry.description().to_owned()))
-                .collect(),
+            descriptions,
             without_user,
         })
     }
@@ -141,6 +180,9 @@ mod tests {
         assert!(catalogue.describe("profile:read").is_some());
         assert!(!catalogue.knows("admin"));
         assert_eq!(catalogue.without_user().to_string(), "orders:read");
+        for (name, _) in OPENID_SCOPES {
+            assert!(catalogue.knows(name), "{name} is always served");
+        }
     }
 
     #[test]

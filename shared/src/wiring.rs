@@ -16,11 +16,8 @@ use crate::scopes::ScopeCatalogue;
 use crate::signing::{KeySealer, KeyringError, KmsKeySealer, LiveKeyring};
 use crate::store::dynamo::DynamoStore;
 use std::sync::Arc;
-use std::time::Duration;
 
-/// Warm token functions (and `xecure serve`) re-read the signing keys this often, so a
-/// rotation reaches them (`xecure keys rotate` publishes a key this long before it signs).
-pub const KEYRING_RELOAD: Duration = Duration::from_secs(300);
+pub use crate::signing::KEYRING_RELOAD;
 
 /// Why a cold start could not wire its function.
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,7 @@
 // browsers signed in, and "sign out everywhere" ending both.
 //
 //   node tests/browser/account_flow.mjs BASE_URL USERNAME PASSWORD REGISTRATION_TOKEN SCREENSHOT_DIR
-import { chromium } from 'playwright-core';
+import { check, launchChromium } from './chromium.mjs';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,9 +16,6 @@ if (!base || !username || !password || !registrationToken || !shots) {
 }
 mkdirSync(shots, { recursive: true });
 
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
 
 const LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><rect width="48" height="48" rx="10" fill="#0f766e"/><text x="24" y="31" font-size="20" text-anchor="middle" fill="#fff" font-family="sans-serif">PP</text></svg>';
 const BRAND_LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32"><circle cx="16" cy="16" r="15" fill="#aa3300"/></svg>';
@@ -38,13 +35,7 @@ const registered = await (await fetch(`${base}/register`, {
 })).json();
 check(registered.client_id, `registration: ${JSON.stringify(registered)}`);
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-});
+const browser = await launchChromium();
 
 async function newBrowser() {
   const context = await browser.newContext();

@@ -1,8 +1,10 @@
-// The demo app in a real browser: Connect with Xecure -> login -> consent with one scope
-// unticked -> back at the app, which shows the token's scopes and the API's answers.
+// The demo app in a real browser: Connect with Xecure (an OpenID Connect sign-in) -> login ->
+// consent with one scope unticked -> back at the app, which greets the user by the name in
+// the ID token it validated and shows the token's scopes and the API's answers -> "Sign out"
+// through the end session endpoint, confirmed, back at the app, the session over.
 //
 //   node tests/browser/demo_flow.mjs http://127.0.0.1:PORT demo <password> <screenshot dir>
-import { chromium } from 'playwright-core';
+import { check, launchChromium } from './chromium.mjs';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -13,17 +15,8 @@ if (!base || !username || !password || !shots) {
 }
 mkdirSync(shots, { recursive: true });
 
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  ],
-});
+const browser = await launchChromium();
 let step = 'start';
 try {
   const page = await browser.newPage();
@@ -50,7 +43,7 @@ try {
   await page.waitForURL(/\/consent\?request=/);
   await page.screenshot({ path: join(shots, '3-consent.png') });
   const boxes = page.locator('input[name=scope]');
-  check(await boxes.count() === 3, 'three scopes are asked for');
+  check(await boxes.count() === 5, `five scopes are asked for (${await boxes.count()})`);
   await page.uncheck('input[value="orders:write"]');
   await page.click('button[value=approve]');
 
@@ -58,10 +51,23 @@ try {
   await page.waitForURL(/\/demo\/callback\?/);
   await page.screenshot({ path: join(shots, '4-connected.png'), fullPage: true });
   const granted = await page.locator('#granted-scope').innerText();
-  check(granted === 'orders:read profile:read', `granted scopes: ${granted}`);
+  check(granted === 'openid orders:read profile profile:read', `granted scopes: ${granted}`);
+  const name = await page.locator('#signed-in-name').innerText();
+  check(name === 'Demo User', `the ID token's name is shown: ${name}`);
   const statuses = await page.locator('.status').allInnerTexts();
   check(JSON.stringify(statuses) === JSON.stringify(['200', '200', '403']),
     `API answers GET /profile, GET /orders, POST /orders: ${statuses}`);
+
+  step = 'sign out through the end session endpoint';
+  await page.click('#sign-out');
+  await page.waitForURL(/\/logout\?/);
+  check((await page.locator('main').innerText()).includes('Snapshot Prints asks to sign you out'),
+    'the app that asks is named');
+  await page.screenshot({ path: join(shots, '5-sign-out.png') });
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${base}/demo`);
+  await page.goto(`${base}/apps`);
+  await page.waitForURL(/\/login\?/);
   console.log(`browser test passed; screenshots in ${shots}`);
 } catch (error) {
   console.error(`browser test failed at ${step}: ${error.message}`);

@@ -4,7 +4,8 @@
 # data directory and a brand (name, logo, colour), drives the demo app through login, partial
 # consent and the API calls (demo_flow.mjs), then the branded consent screen of a
 # self-registered app and the account page (account_flow.mjs, with a registration token from
-# `xecure client registration-token`, run beside the server), and stops the server.
+# `xecure client registration-token`, run beside the server), then panva's openid-client
+# through a whole OpenID Connect sign-in (oidc_client.mjs), and stops the server.
 # Screenshots go to test-artifacts/browser/.
 set -euo pipefail
 
@@ -58,3 +59,8 @@ node "$HERE/demo_flow.mjs" "http://127.0.0.1:$PORT" demo "$PASSWORD" "$SHOTS"
 TOKEN="$("$XECURE" --data-dir "$DATA_DIR" client registration-token | sed -n 's/^initial_access_token: //p')"
 [ -n "$TOKEN" ] || { log "no registration token from the CLI beside the server"; exit 1; }
 node "$HERE/account_flow.mjs" "http://127.0.0.1:$PORT" demo "$PASSWORD" "$TOKEN" "$SHOTS"
+# An unmodified OpenID Connect client library (openid-client) signs in, reads UserInfo,
+# refreshes and logs out; it registers itself with a token of its own.
+TOKEN="$("$XECURE" --data-dir "$DATA_DIR" client registration-token | sed -n 's/^initial_access_token: //p')"
+[ -n "$TOKEN" ] || { log "no registration token from the CLI beside the server"; exit 1; }
+node "$HERE/oidc_client.mjs" "http://127.0.0.1:$PORT" demo "$PASSWORD" "$TOKEN" "$SHOTS"

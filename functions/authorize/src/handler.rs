@@ -229,7 +229,11 @@ fn login_form(
                 return_to: None,
                 csrf: &csrf,
                 client_name: Some(&view.client.display_name),
-                username,
+                // OIDC Core section 3.1.2.1 `login_hint`, until the user types a name.
+                username: match (username, &view.login_hint) {
+                    ("", Some(hint)) => hint.as_str(),
+                    _ => username,
+                },
                 error,
             },
             form_target(view.redirect_uri.as_str())

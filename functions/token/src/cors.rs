@@ -13,14 +13,19 @@ use lambda_http::http::header::{
 };
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Response};
-use xecure::oauth::metadata::{JWKS_PATH, METADATA_PATH, REVOKE_PATH, TOKEN_PATH};
+use xecure::oauth::metadata::{
+    JWKS_PATH, METADATA_PATH, OPENID_CONFIGURATION_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
+};
 
-/// The paths and the method a browser calls each with.
-pub const CORS_ENDPOINTS: [(&str, &str); 4] = [
+/// The paths and the methods a browser calls each with. UserInfo takes its access token in
+/// the `Authorization` header, never a cookie (OpenID Connect Core section 5.3.1).
+pub const CORS_ENDPOINTS: [(&str, &str); 6] = [
     (TOKEN_PATH, "POST"),
     (REVOKE_PATH, "POST"),
     (JWKS_PATH, "GET"),
     (METADATA_PATH, "GET"),
+    (OPENID_CONFIGURATION_PATH, "GET"),
+    (USERINFO_PATH, "GET, POST"),
 ];
 
 fn method_for(path: &str) -> Option<&'static str> {

@@ -1,7 +1,7 @@
 //! Request -> `xecure::oauth` -> response. Every client error is an `Ok` response with the
 //! RFC error code (design rule 7).
 
-use lambda_http::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use lambda_http::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::Value;
@@ -9,10 +9,13 @@ use xecure::http::{
     authorization, form, json, json_error, no_route, oauth_error, request_context, route_path,
 };
 use xecure::oauth::metadata::{
-    metadata, INTROSPECT_PATH, JWKS_PATH, METADATA_PATH, REGISTER_PATH, REVOKE_PATH, TOKEN_PATH,
+    metadata, INTROSPECT_PATH, JWKS_PATH, METADATA_PATH, OPENID_CONFIGURATION_PATH, REGISTER_PATH,
+    REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
 };
+use xecure::oauth::openid::discovery::openid_configuration;
 use xecure::oauth::registration::Registrar;
 use xecure::oauth::token::TokenService;
+use xecure::oauth::token::UserInfoRefusal;
 use xecure::oauth::{ErrorCode, OAuthError};
 
 use crate::limits::EdgeLimits;
@@ -31,7 +34,7 @@ pub struct TokenApp {
 impl TokenApp {
     /// The endpoints over `service`; registration answers with the same dependencies.
     pub fn new(service: TokenService) -> Self {
-        let metadata = metadata(service.config());
+        let metadata = metadata(service.config(), service.catalogue());
         let registrar = service.registrar();
         TokenApp {
             service,
@@ -109,6 +112,21 @@ async fn route(app: &TokenApp, request: Request) -> Response<Body> {
         (Method::POST, REVOKE_PATH) => refused_or(revoke(app, &request).await),
         (Method::POST, INTROSPECT_PATH) => refused_or(introspect(app, &request).await),
         (Method::GET, METADATA_PATH) => cacheable(json(StatusCode::OK, &app.metadata, false), 3600),
+        (Method::GET, OPENID_CONFIGURATION_PATH) => {
+            let keyring = app.service.keyring().current().await;
+            let doc = openid_configuration(
+                app.service.config(),
+                app.service.catalogue(),
+                keyring.signing_algorithms(),
+            );
+            cacheable(json(StatusCode::OK, &doc, false), 3600)
+        }
+        (Method::GET | Method::POST, USERINFO_PATH) => userinfo(app, &request).await,
+        (_, USERINFO_PATH) => json_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request",
+            "UserInfo accepts GET and POST",
+        ),
         (Method::GET, JWKS_PATH) => {
             let keyring = app.service.keyring().current().await;
             cacheable(
@@ -246,4 +264,26 @@ async fn introspect(app: &TokenApp, request: &Request) -> Result<Response<Body>,
         .introspect(authorization(request), &params, &request_context(request))
         .await?;
     Ok(json(StatusCode::OK, &answer, true))
+}
+
+/// `GET` or `POST /userinfo` (OpenID Connect Core section 5.3): the claims as JSON, never
+/// cached; refusals per RFC 6750 section 3.
+async fn userinfo(app: &TokenApp, request: &Request) -> Response<Body> {
+    match app.service.userinfo(authorization(request)).await {
+        Ok(claims) => json(StatusCode::OK, &claims, true),
+        // Section 3.1: with no credentials, the challenge names no error.
+        Err(UserInfoRefusal::NoToken) => {
+            let mut response = json_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "an access token is required (Authorization: Bearer)",
+            );
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"xecure\""),
+            );
+            response
+        }
+        Err(UserInfoRefusal::Refused(error)) => oauth_error(&error),
+    }
 }

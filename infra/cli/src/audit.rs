@@ -152,16 +152,7 @@ impl Request {
 
 async fn request(args: &AuditArgs, target: &Target, now: Timestamp) -> Result<Request, String> {
     let subject = match (&args.user, &args.client) {
-        (Some(name), _) => {
-            let username = Username::parse(name).map_err(|e| e.to_string())?;
-            let user = target
-                .store
-                .get_user_by_username(&username)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no user {username}"))?;
-            AuditSubject::User(user.id)
-        }
+        (Some(name), _) => AuditSubject::User(crate::users::existing_user(target, name).await?.id),
         (None, Some(client)) => {
             AuditSubject::Client(ClientId::parse(client).map_err(|e| e.to_string())?)
         }

@@ -6,14 +6,14 @@ use std::time::Duration;
 use xecure::audit::AuditDraft;
 use xecure::domain::{AuditEventKind, AuditOutcome, SigningKey};
 use xecure::ports::OsRng;
-use xecure::signing::{rotate_signing_key, SigningAlgorithm};
+use xecure::signing::{ensure_id_token_key, rotate_signing_key, SigningAlgorithm};
 
 #[derive(Subcommand)]
 pub enum KeysCommand {
     /// Create a signing key. The first key signs at once; later keys are published first and
     /// sign after --publish-ahead, and older keys retire once their last token has expired.
     Rotate {
-        /// EdDSA (default) or ES256.
+        /// EdDSA (default) or ES256 for access tokens; RS256 for ID tokens only.
         #[arg(long, default_value = "EdDSA")]
         algorithm: String,
         /// Seconds between publishing the key in the JWKS and signing with it: at least the
@@ -63,16 +63,33 @@ pub async fn run(command: KeysCommand, target: &Target) -> Result<(), String> {
             )
             .await
             .map_err(|e| e.to_string())?;
-            let draft = AuditDraft::new(AuditEventKind::KeyRotated, AuditOutcome::Success)
-                .detail("kid", key.kid.to_string());
-            target.audit(draft).await;
-            say!(
-                "created {} key {} in {}; signs from {}",
-                key.algorithm,
-                key.kid,
-                target.description,
-                rfc3339(key.signs_from)
+            let mut created = vec![key];
+            // ID tokens need an RS256 key (OIDC Core section 15.1): the first rotation
+            // creates one beside the access-token key.
+            created.extend(
+                ensure_id_token_key(
+                    target.store.as_ref(),
+                    sealer.as_ref(),
+                    &OsRng,
+                    now,
+                    old_tokens_live,
+                )
+                .await
+                .map_err(|e| e.to_string())?,
             );
+            for key in created {
+                let draft = AuditDraft::new(AuditEventKind::KeyRotated, AuditOutcome::Success)
+                    .detail("kid", key.kid.to_string())
+                    .detail("algorithm", key.algorithm.clone());
+                target.audit(draft).await;
+                say!(
+                    "created {} key {} in {}; signs from {}",
+                    key.algorithm,
+                    key.kid,
+                    target.description,
+                    rfc3339(key.signs_from)
+                );
+            }
             Ok(())
         }
         KeysCommand::List => {

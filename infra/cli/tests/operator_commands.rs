@@ -183,11 +183,23 @@ fn audit_reads_every_record_by_date_or_duration(cli: &Target) {
 #[test]
 fn a_key_rotation_is_audited_with_the_operator() {
     let (_dir, cli) = local();
-    cli.ok(&["keys", "rotate"]);
+    let printed = cli.ok(&["keys", "rotate"]);
+    assert!(
+        printed.contains("created EdDSA key") && printed.contains("created RS256 key"),
+        "the first rotation also creates the ID token key: {printed}"
+    );
     let found = cli.ok(&["audit", "--event", "key_rotated", "--since", "1h"]);
     let rows: Vec<&str> = found.lines().skip(1).collect();
-    assert_eq!(rows.len(), 1, "{found}");
-    assert!(rows[0].contains("by test-operator (uid "), "{found}");
+    assert_eq!(rows.len(), 2, "{found}");
+    assert!(
+        rows.iter()
+            .all(|row| row.contains("by test-operator (uid ")),
+        "{found}"
+    );
+    // The next rotation replaces the access-token key only.
+    cli.ok(&["keys", "rotate"]);
+    let found = cli.ok(&["audit", "--event", "key_rotated", "--since", "1h"]);
+    assert_eq!(found.lines().skip(1).count(), 3, "{found}");
 }
 
 macro_rules! on_both_stores {

@@ -117,6 +117,8 @@ fn the_demo_app_walks_login_partial_consent_and_calls_the_api() {
     let decision = serde_urlencoded::to_string([
         ("request", hidden(&consent, "request")),
         ("csrf", hidden(&consent, "csrf")),
+        ("scope", "openid".to_owned()),
+        ("scope", "profile".to_owned()),
         ("scope", "profile:read".to_owned()),
         ("scope", "orders:read".to_owned()),
         ("decision", "approve".to_owned()),
@@ -135,7 +137,15 @@ fn the_demo_app_walks_login_partial_consent_and_calls_the_api() {
     let (status, _, page) = exchange(address, "GET", &callback, &[], "");
     assert_eq!(status, 200, "{page}");
     assert!(
-        page.contains("<strong id=\"granted-scope\">orders:read profile:read</strong>"),
+        page.contains(
+            "<strong id=\"granted-scope\">openid orders:read profile profile:read</strong>"
+        ),
+        "{page}"
+    );
+    // The app validated the ID token (signature, issuer, audience, nonce, at_hash) and
+    // greets the user by its name.
+    assert!(
+        page.contains("<strong id=\"signed-in-name\">Demo User</strong>"),
         "{page}"
     );
     for (call, expected) in [

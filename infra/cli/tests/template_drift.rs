@@ -40,11 +40,13 @@ const ROLE_ACTIONS: [(&str, &[(&str, &str)]); 4] = [
         &[
             // Clients, users, throttles (TransactGetItems reads item by item; the login
             // attempt counters are UpdateItem ADD), sessions, pending requests (taken with
-            // DeleteItem), grants, codes, audit records.
+            // DeleteItem), grants, codes, audit records; the published keys (Query) for an
+            // id_token_hint at the end session endpoint.
             ("dynamodb:GetItem", TABLE),
             ("dynamodb:PutItem", TABLE),
             ("dynamodb:UpdateItem", TABLE),
             ("dynamodb:DeleteItem", TABLE),
+            ("dynamodb:Query", TABLE),
             ("logs:CreateLogStream", "!GetAtt AuthorizeLogGroup.Arn"),
             ("logs:PutLogEvents", "!GetAtt AuthorizeLogGroup.Arn"),
             ("logs:CreateLogStream", AUDIT_LOGS),

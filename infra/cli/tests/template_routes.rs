@@ -19,7 +19,8 @@ use xecure::authorizer::AuthorizerConfig;
 use xecure::config::OAuthConfig;
 use xecure::oauth::metadata::{
     ACCOUNT_PATH, APPS_API_PATH, APPS_PATH, AUTHORIZE_PATH, CONSENT_PATH, INTROSPECT_PATH,
-    JWKS_PATH, LOGIN_PATH, LOGOUT_PATH, METADATA_PATH, REGISTER_PATH, REVOKE_PATH, TOKEN_PATH,
+    JWKS_PATH, LOGIN_PATH, LOGOUT_PATH, METADATA_PATH, OPENID_CONFIGURATION_PATH, REGISTER_PATH,
+    REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
 };
 
 const AUTHORIZER: &str = "XecureAuthorizer";
@@ -32,7 +33,7 @@ const USAGE_PLAN_KEY: &str = "UsagePlanKey";
 /// client registration (RFC 7591/7592), are routed whole to the function that serves them.
 /// The token function answers the CORS preflights of the endpoints browser apps call
 /// (functions/token/src/cors.rs).
-const OAUTH_ENDPOINTS: [(&str, &str, &str); 24] = [
+const OAUTH_ENDPOINTS: [(&str, &str, &str); 29] = [
     ("GET", AUTHORIZE_PATH, "authorize"),
     ("GET", LOGIN_PATH, "authorize"),
     ("POST", LOGIN_PATH, "authorize"),
@@ -57,6 +58,12 @@ const OAUTH_ENDPOINTS: [(&str, &str, &str); 24] = [
     ("OPTIONS", REVOKE_PATH, "token"),
     ("OPTIONS", METADATA_PATH, "token"),
     ("OPTIONS", JWKS_PATH, "token"),
+    // OpenID Connect discovery and UserInfo.
+    ("GET", OPENID_CONFIGURATION_PATH, "token"),
+    ("OPTIONS", OPENID_CONFIGURATION_PATH, "token"),
+    ("GET", USERINFO_PATH, "token"),
+    ("POST", USERINFO_PATH, "token"),
+    ("OPTIONS", USERINFO_PATH, "token"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,10 @@
 //! The demo third-party app served by `xecure serve` under `/demo`: "Connect with Xecure"
 //! runs the authorization code flow with PKCE and `state` as a real client must (RFC 9700
-//! section 2.1), exchanges the code at the token endpoint, and calls the protected demo API
-//! with the token, showing each answer.
+//! section 2.1), as an OpenID Connect sign-in (scope `openid profile`, a `nonce`), exchanges
+//! the code at the token endpoint, validates the ID token as a relying party must (OIDC Core
+//! section 3.1.3.7: signature from the JWKS, issuer, audience, nonce, `at_hash`), greets the
+//! user by the name in it, and calls the protected demo API with the access token, showing
+//! each answer. "Sign out" uses the end session endpoint (RP-Initiated Logout 1.0).
 
 use askama::Template;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,7 +20,7 @@ use xecure::oauth::Params;
 use xecure::ports::OsRng;
 
 pub const CLIENT_ID: &str = "demo-app";
-const SCOPE: &str = "profile:read orders:read orders:write";
+const SCOPE: &str = "openid profile profile:read orders:read orders:write";
 /// Flows started and not yet finished, at most this many (oldest dropped first when full).
 const MAX_PENDING: usize = 1000;
 
@@ -59,29 +62,56 @@ struct DemoPage<'a> {
     start: &'a str,
     error: Option<&'a str>,
     granted: Option<&'a str>,
+    /// Who signed in, from the validated ID token.
+    signed_in_as: Option<&'a str>,
+    sign_out: &'a str,
     calls: Vec<ApiCall>,
+}
+
+/// A flow in progress: what the callback must check.
+struct Started {
+    verifier: String,
+    nonce: String,
 }
 
 #[derive(Default)]
 pub struct DemoApp {
-    /// `state` -> PKCE verifier, for flows in progress.
-    pending: Mutex<HashMap<String, String>>,
+    /// `state` -> the flow it started, for flows in progress.
+    pending: Mutex<HashMap<String, Started>>,
+}
+
+/// What a connected page shows.
+#[derive(Default)]
+struct Connected<'a> {
+    granted: Option<&'a str>,
+    signed_in_as: Option<&'a str>,
+    calls: Vec<ApiCall>,
 }
 
 fn page(
     status: StatusCode,
     issuer: &str,
     error: Option<&str>,
-    granted: Option<&str>,
-    calls: Vec<ApiCall>,
+    connected: Connected<'_>,
 ) -> Response<Body> {
     let start = format!("{issuer}/demo/start");
+    // RP-Initiated Logout 1.0 section 2: back to the app's start page, which it registered.
+    let sign_out = format!(
+        "{issuer}/logout?{}",
+        serde_urlencoded::to_string([
+            ("client_id", CLIENT_ID),
+            ("post_logout_redirect_uri", &format!("{issuer}/demo")),
+        ])
+        .unwrap_or_default()
+    );
     let html = DemoPage {
         css: DEMO_CSS,
         start: &start,
         error,
-        granted,
-        calls,
+        granted: connected.granted,
+        signed_in_as: connected.signed_in_as,
+        sign_out: &sign_out,
+        calls: connected.calls,
     }
     .render()
     .unwrap_or_else(|e| format!("demo page failed: {e}"));
@@ -120,15 +150,14 @@ impl DemoApp {
     ) -> Response<Body> {
         let query = Params::from_urlencoded(request.uri().query().unwrap_or_default().as_bytes());
         match (request.uri().path(), query) {
-            ("/demo", _) => page(StatusCode::OK, issuer, None, None, Vec::new()),
+            ("/demo", _) => page(StatusCode::OK, issuer, None, Connected::default()),
             ("/demo/start", _) => self.start(issuer),
             ("/demo/callback", Ok(params)) => self.callback(&params, issuer, backend).await,
             _ => page(
                 StatusCode::BAD_REQUEST,
                 issuer,
                 Some("That request was not understood."),
-                None,
-                Vec::new(),
+                Connected::default(),
             ),
         }
     }
@@ -136,13 +165,20 @@ impl DemoApp {
     fn start(&self, issuer: &str) -> Response<Body> {
         let verifier = OpaqueToken::generate(&OsRng).secret().to_owned();
         let state = OpaqueToken::generate(&OsRng).secret().to_owned();
+        let nonce = OpaqueToken::generate(&OsRng).secret().to_owned();
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
         {
             let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
             if pending.len() >= MAX_PENDING {
                 pending.clear();
             }
-            pending.insert(state.clone(), verifier);
+            pending.insert(
+                state.clone(),
+                Started {
+                    verifier,
+                    nonce: nonce.clone(),
+                },
+            );
         }
         let query = serde_urlencoded::to_string([
             ("response_type", "code"),
@@ -150,6 +186,7 @@ impl DemoApp {
             ("redirect_uri", &format!("{issuer}/demo/callback")),
             ("scope", SCOPE),
             ("state", &state),
+            ("nonce", &nonce),
             ("code_challenge", &challenge),
             ("code_challenge_method", "S256"),
         ])
@@ -173,21 +210,20 @@ impl DemoApp {
                 StatusCode::BAD_REQUEST,
                 issuer,
                 Some(message),
-                None,
-                Vec::new(),
+                Connected::default(),
             )
         };
         // RFC 9207: the response must come from the issuer the app started with.
         if params.get("iss") != Some(issuer) {
             return fail("The answer did not come from the expected authorization server.");
         }
-        let verifier = params.get("state").and_then(|state| {
+        let started = params.get("state").and_then(|state| {
             self.pending
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(state)
         });
-        let Some(verifier) = verifier else {
+        let Some(Started { verifier, nonce }) = started else {
             return fail("Unknown or reused state: start again.");
         };
         if let Some(error) = params.get("error") {
@@ -219,6 +255,18 @@ impl DemoApp {
         else {
             return fail(&format!("The token request failed: {}", text_of(&answer)));
         };
+        // The user may untick `openid` on the consent screen: then the app holds API access
+        // but knows nobody's name. An ID token that came must be valid.
+        let name = match tokens["id_token"].as_str() {
+            None => None,
+            Some(id_token) => {
+                let jwks = backend.call(get("/jwks.json")).await;
+                match validated_name(id_token, &text_of(&jwks), issuer, &nonce, access_token) {
+                    Ok(name) => Some(name),
+                    Err(why) => return fail(&format!("The ID token is not valid: {why}.")),
+                }
+            }
+        };
         let mut calls = Vec::new();
         for (method, path) in [("GET", "/profile"), ("GET", "/orders"), ("POST", "/orders")] {
             let request = lambda_http::http::Request::builder()
@@ -234,6 +282,75 @@ impl DemoApp {
                 body: text_of(&response),
             });
         }
-        page(StatusCode::OK, issuer, None, Some(scope), calls)
+        page(
+            StatusCode::OK,
+            issuer,
+            None,
+            Connected {
+                granted: Some(scope),
+                signed_in_as: name.as_deref(),
+                calls,
+            },
+        )
     }
+}
+
+fn get(path: &str) -> Request {
+    let mut request = Request::new(Body::Empty);
+    if let Ok(uri) = path.parse() {
+        *request.uri_mut() = uri;
+    }
+    request
+}
+
+/// OIDC Core section 3.1.3.7, as a relying party checks the ID token: signed by a key of the
+/// issuer's JWKS with the algorithm that key names, issued by `issuer` to this app, the
+/// `nonce` this flow sent, unexpired, and `at_hash` matching the access token (3.1.3.8).
+/// Returns the name to greet (`name`, else `preferred_username`, else `sub`).
+fn validated_name(
+    id_token: &str,
+    jwks: &str,
+    issuer: &str,
+    nonce: &str,
+    access_token: &str,
+) -> Result<String, String> {
+    use jsonwebtoken::jwk::JwkSet;
+    use jsonwebtoken::{decode, decode_header, DecodingKey, Validation};
+    let header = decode_header(id_token).map_err(|e| e.to_string())?;
+    let keys: JwkSet = serde_json::from_str(jwks).map_err(|e| format!("JWKS: {e}"))?;
+    let jwk = header
+        .kid
+        .as_deref()
+        .and_then(|kid| keys.find(kid))
+        .ok_or("signed by an unknown key")?;
+    let algorithm = jwk
+        .common
+        .key_algorithm
+        .and_then(|alg| alg.to_string().parse::<jsonwebtoken::Algorithm>().ok())
+        .ok_or("the key names no algorithm")?;
+    if header.alg != algorithm {
+        return Err("alg differs from the key's".into());
+    }
+    let key = DecodingKey::from_jwk(jwk).map_err(|e| e.to_string())?;
+    let mut validation = Validation::new(algorithm);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[CLIENT_ID]);
+    let claims: serde_json::Value = decode(id_token, &key, &validation)
+        .map_err(|e| e.to_string())?
+        .claims;
+    if claims["nonce"].as_str() != Some(nonce) {
+        return Err("nonce mismatch".into());
+    }
+    // 3.1.3.8 with RS256/ES256 (SHA-256): the left half of the access token's hash.
+    if algorithm != jsonwebtoken::Algorithm::EdDSA {
+        let digest = Sha256::digest(access_token.as_bytes());
+        if claims["at_hash"].as_str() != Some(&URL_SAFE_NO_PAD.encode(&digest[..16])) {
+            return Err("at_hash does not match the access token".into());
+        }
+    }
+    ["name", "preferred_username", "sub"]
+        .iter()
+        .find_map(|claim| claims[*claim].as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| "no subject".into())
 }

@@ -34,6 +34,8 @@ pub enum AuditEventKind {
     UserDisabled,
     UserEnabled,
     UserRemoved,
+    /// An operator changed the user's profile (name, email).
+    UserChanged,
     PasswordChanged,
     /// Every session and token of the user ended at once ("sign out everywhere").
     SignedOutEverywhere,

@@ -115,6 +115,41 @@ pub struct Client {
     /// rule 17), so a disable, an update and a delete cannot undo one another.
     #[serde(default)]
     pub version: u64,
+    /// How the client wants OpenID Connect sign-ins (OIDC Dynamic Client Registration 1.0
+    /// section 2).
+    #[serde(default, skip_serializing_if = "OpenIdSettings::is_default")]
+    pub openid: OpenIdSettings,
+}
+
+/// A client's OpenID Connect registration metadata (OIDC Registration section 2), as far as
+/// this provider serves it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenIdSettings {
+    /// `id_token_signed_response_alg`: RS256 when absent ("The default, if omitted, is
+    /// RS256"); EdDSA and ES256 on request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<String>,
+    /// `post_logout_redirect_uris` (RP-Initiated Logout 1.0 section 3.1): where the end
+    /// session endpoint may send the browser back, matched exactly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    /// `require_auth_time`: the ID token always carries `auth_time` here, so this only
+    /// records what the client asked for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_auth_time: bool,
+    /// `default_max_age` in seconds: applies when a request has no `max_age`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_max_age: Option<u64>,
+    /// Refuse an `openid` request without a `nonce` (an operator setting; OIDC Core section
+    /// 3.1.2.1 leaves `nonce` optional in the code flow).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_nonce: bool,
+}
+
+impl OpenIdSettings {
+    pub fn is_default(&self) -> bool {
+        *self == OpenIdSettings::default()
+    }
 }
 
 /// The app's logo and its privacy policy and terms, as its developer registered them.
@@ -171,6 +206,7 @@ impl Client {
             verified: false,
             links: ClientLinks::default(),
             version: 1,
+            openid: OpenIdSettings::default(),
         }
     }
 

@@ -16,6 +16,9 @@ pub struct AuthorizationCode {
     /// RFC 7636 S256 `code_challenge` (base64url of SHA-256 of the verifier).
     pub code_challenge: String,
     pub auth_time: Timestamp,
+    /// The request's OpenID Connect `nonce`, for the ID token the redemption issues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
     /// The client's revision the request was checked under, and the grant's epoch when the
     /// code was issued: a later disable or material change of the client, or a narrower
     /// consent, voids the code (checked inside its redemption).

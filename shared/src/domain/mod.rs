@@ -8,6 +8,7 @@ pub mod grant;
 pub mod ids;
 pub mod initial_access_token;
 pub mod pending;
+pub mod profile;
 pub mod redirect_uri;
 pub mod refresh;
 pub mod revocation;
@@ -23,13 +24,16 @@ pub mod user;
 pub use audit::{
     AuditEvent, AuditEventKind, AuditOutcome, AuditPage, AuditQuery, AuditSubject, PageCursor,
 };
-pub use client::{AuthMethod, Client, ClientKind, ClientLinks, ClientRegistration, GrantType};
+pub use client::{
+    AuthMethod, Client, ClientKind, ClientLinks, ClientRegistration, GrantType, OpenIdSettings,
+};
 pub use code::AuthorizationCode;
 pub use error::DomainError;
 pub use grant::Grant;
 pub use ids::{ClientId, EventId, FamilyId, GrantId, KeyId, UserId};
 pub use initial_access_token::InitialAccessToken;
 pub use pending::{PendingAuthorization, Prompt};
+pub use profile::UserProfile;
 pub use redirect_uri::RedirectUri;
 pub use refresh::{RefreshFamily, RefreshToken};
 pub use revocation::{Revocation, RevocationStamp, RevocationTarget};

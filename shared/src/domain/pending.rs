@@ -30,6 +30,16 @@ pub struct PendingAuthorization {
     /// RFC 7636 S256 `code_challenge`.
     pub code_challenge: String,
     pub prompt: Prompt,
+    /// OpenID Connect Core section 3.1.2.1 `nonce`, echoed in the ID token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// `max_age` in seconds (the request's, else the client's `default_max_age`): a sign-in
+    /// older than this when the request was made does not count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u64>,
+    /// `login_hint`: prefills the login form's username.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_hint: Option<String>,
     /// The client's revision when `redirect_uri` was checked against its registration:
     /// consent is remembered, and a grant recorded, only under that revision (rule 16).
     #[serde(default)]
@@ -39,8 +49,19 @@ pub struct PendingAuthorization {
 }
 
 impl PendingAuthorization {
-    /// With `prompt=login` only a login after the request was made counts.
+    /// The earliest sign-in that counts for this request: with `prompt=login` only one after
+    /// the request was made; with `max_age` (OIDC Core section 3.1.2.1) none older than that
+    /// many seconds before it. `max_age=0` asks for a fresh login like `prompt=login`.
     pub fn needs_login_since(&self) -> Option<Timestamp> {
-        (self.prompt == Prompt::Login).then_some(self.created_at)
+        let by_prompt = (self.prompt == Prompt::Login).then_some(self.created_at);
+        let by_max_age = self.max_age.map(|secs| {
+            let secs = i64::try_from(secs).unwrap_or(i64::MAX / 1000);
+            Timestamp::from_millis(
+                self.created_at
+                    .as_millis()
+                    .saturating_sub(secs.saturating_mul(1000)),
+            )
+        });
+        by_prompt.max(by_max_age)
     }
 }

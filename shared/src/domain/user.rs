@@ -1,6 +1,6 @@
 use super::error::DomainError;
 use super::Rng;
-use super::{Password, Timestamp, UserId};
+use super::{Password, Timestamp, UserId, UserProfile};
 use argon2::password_hash::phc;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
@@ -123,6 +123,10 @@ pub struct User {
     /// (security rule 17), so two operators' changes cannot silently undo each other.
     #[serde(default)]
     pub version: u64,
+    /// Name and email, released to apps only for the scopes the user granted (OpenID Connect
+    /// Core section 5.4).
+    #[serde(default, skip_serializing_if = "UserProfile::is_empty")]
+    pub profile: UserProfile,
 }
 
 impl User {
@@ -141,6 +145,7 @@ impl User {
             disabled: false,
             credentials_valid_after: None,
             version: 1,
+            profile: UserProfile::default(),
         }
     }
 

@@ -21,6 +21,8 @@ pub struct CodeBinding {
     pub scope: Scope,
     pub code_challenge: CodeChallenge,
     pub auth_time: Timestamp,
+    /// OpenID Connect `nonce` of the request, echoed in the ID token.
+    pub nonce: Option<String>,
 }
 
 /// Stores the code's digest and returns the code to send to the client.
@@ -43,6 +45,7 @@ pub async fn issue_authorization_code(
         scope: binding.scope,
         code_challenge: binding.code_challenge.as_str().to_owned(),
         auth_time: binding.auth_time,
+        nonce: binding.nonce,
         issued_at: now,
         expires_at: now.plus(lifetime),
         redeemed_at: None,

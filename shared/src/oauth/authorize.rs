@@ -7,7 +7,7 @@ use super::pkce::CodeChallenge;
 use super::{ErrorCode, OAuthError};
 use crate::domain::{Client, ClientId, GrantType, RedirectUri, Scope};
 use crate::ports::ClientStore;
-use crate::scopes::ScopeCatalogue;
+use crate::scopes::{ScopeCatalogue, OPENID};
 use url::Url;
 
 pub use crate::domain::Prompt;
@@ -22,7 +22,22 @@ pub struct AuthorizeRequest {
     pub state: Option<String>,
     pub code_challenge: CodeChallenge,
     pub prompt: Prompt,
+    pub openid: OpenIdRequest,
 }
+
+/// What an OpenID Connect request (scope `openid`, Core section 3.1.2.1) adds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenIdRequest {
+    pub nonce: Option<String>,
+    /// The request's `max_age`, else the client's `default_max_age`.
+    pub max_age: Option<u64>,
+    pub login_hint: Option<String>,
+}
+
+/// Longest `nonce` and `login_hint` kept: values are stored with the pending request and the
+/// code, so an anonymous request cannot make them large (security rule 19).
+const MAX_NONCE_CHARS: usize = 512;
+const MAX_LOGIN_HINT_CHARS: usize = 128;
 
 /// Why a request is refused, and how the refusal must be delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +134,7 @@ pub async fn validate_authorize_request(
     .map_err(redirect)?;
     let scope = requested_scope(&client, catalogue, params.get("scope")).map_err(redirect)?;
     let prompt = parse_prompt(params.get("prompt")).map_err(redirect)?;
+    let openid = openid_request(&client, &scope, params).map_err(redirect)?;
     Ok(AuthorizeRequest {
         client,
         redirect_uri,
@@ -126,6 +142,69 @@ pub async fn validate_authorize_request(
         state,
         code_challenge,
         prompt,
+        openid,
+    })
+}
+
+/// OpenID Connect Core section 3.1.2.1's parameters. Request objects and the `claims`
+/// parameter are refused by name rather than ignored: a client that relies on them learns at
+/// once that they do not apply (Discovery: `request_parameter_supported` false).
+fn openid_request(
+    client: &Client,
+    scope: &Scope,
+    params: &Params,
+) -> Result<OpenIdRequest, OAuthError> {
+    if params.get("request").is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::RequestNotSupported,
+            "request objects (the request parameter) are not supported",
+        ));
+    }
+    if params.get("request_uri").is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+            "the request_uri parameter is not supported",
+        ));
+    }
+    if params.get("claims").is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "the claims parameter is not supported: request claims with the profile and email scopes",
+        ));
+    }
+    let openid = scope.contains(OPENID);
+    let nonce = params.get("nonce");
+    if nonce.is_some_and(|n| n.chars().count() > MAX_NONCE_CHARS) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            format!("nonce is longer than {MAX_NONCE_CHARS} characters"),
+        ));
+    }
+    if openid && nonce.is_none() && client.openid.require_nonce {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "nonce is required for this client",
+        ));
+    }
+    let max_age = match params.get("max_age") {
+        None => client.openid.default_max_age,
+        // OIDC Core section 3.1.2.1: "the allowable elapsed time in seconds".
+        Some(raw) => Some(raw.parse::<u64>().map_err(|_| {
+            OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "max_age must be a whole number of seconds",
+            )
+        })?),
+    };
+    let login_hint = params
+        .get("login_hint")
+        .map(|hint| hint.chars().take(MAX_LOGIN_HINT_CHARS).collect());
+    // `ui_locales`, `display` and `id_token_hint` are accepted and need nothing: the pages
+    // have one language and one display, and the session decides who is signed in.
+    Ok(OpenIdRequest {
+        nonce: nonce.filter(|_| openid).map(str::to_owned),
+        max_age,
+        login_hint,
     })
 }
 

@@ -20,6 +20,12 @@ pub enum ErrorCode {
     UnsupportedTokenType,
     LoginRequired,
     ConsentRequired,
+    /// OpenID Connect Core section 3.1.2.6: the `request` and `request_uri` parameters
+    /// (signed request objects) are not served here.
+    RequestNotSupported,
+    RequestUriNotSupported,
+    /// RFC 6750 section 3.1: the access token lacks a scope the resource needs.
+    InsufficientScope,
     /// RFC 7591 section 3.2.2.
     InvalidRedirectUri,
     InvalidClientMetadata,
@@ -46,6 +52,9 @@ impl ErrorCode {
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
             ErrorCode::LoginRequired => "login_required",
             ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
             ErrorCode::InvalidToken => "invalid_token",
@@ -58,6 +67,7 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::InvalidClient | ErrorCode::InvalidToken => 401,
+            ErrorCode::InsufficientScope => 403,
             ErrorCode::ServerError => 500,
             ErrorCode::TemporarilyUnavailable => 503,
             ErrorCode::TooManyRequests => 429,

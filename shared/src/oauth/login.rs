@@ -101,7 +101,7 @@ impl LoginService {
         let user = match self.check(username, password, client, context).await? {
             Checked::Verified(user, audit) => {
                 audit.record_success().await;
-                user
+                *user
             }
             Checked::Not(outcome) => return Ok(outcome),
         };
@@ -125,7 +125,7 @@ impl LoginService {
             .check(username.as_str(), password, None, context)
             .await?
         {
-            Checked::Verified(user, _) => Ok(Ok(user)),
+            Checked::Verified(user, _) => Ok(Ok(*user)),
             Checked::Not(outcome) => Ok(Err(outcome)),
         }
     }
@@ -245,7 +245,7 @@ impl LoginService {
         self.store
             .settle_login_attempt(&reserved, AttemptSettled::LoggedIn)
             .await?;
-        Ok(Checked::Verified(user, audit))
+        Ok(Checked::Verified(Box::new(user), audit))
     }
 
     /// A reserved attempt that will not be checked is given back, best effort (if the store
@@ -307,7 +307,8 @@ impl LoginService {
 /// What checking a password found.
 enum Checked<'a> {
     /// Right: the account, and the attempt's audit to record its success with.
-    Verified(User, Audit<'a>),
+    /// (Boxed: the account, with its profile, is much larger than the other variant.)
+    Verified(Box<User>, Audit<'a>),
     /// Not checked, wrong, or locked out: what to tell the user.
     Not(LoginOutcome),
 }

@@ -1,6 +1,7 @@
 //! Authorization server metadata (RFC 8414 section 2), listing only what is implemented.
 
 use crate::config::OAuthConfig;
+use crate::scopes::{ScopeCatalogue, CLAIMS_SUPPORTED};
 use serde_json::{json, Value};
 
 pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
@@ -20,15 +21,20 @@ pub const ACCOUNT_PATH: &str = "/account";
 pub const ACCOUNT_PASSWORD_PATH: &str = "/account/password";
 pub const ACCOUNT_END_SESSION_PATH: &str = "/account/sessions/end";
 pub const ACCOUNT_SIGN_OUT_EVERYWHERE_PATH: &str = "/account/sign-out-everywhere";
-/// Signing out: POST ends the session, GET says so.
+/// Signing out: POST ends the session, GET says so; with an RP's parameters it is the end
+/// session endpoint (OpenID Connect RP-Initiated Logout 1.0).
 pub const LOGOUT_PATH: &str = "/logout";
+/// OpenID Connect Discovery 1.0 section 4.
+pub const OPENID_CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
+/// OpenID Connect Core section 5.3.
+pub const USERINFO_PATH: &str = "/userinfo";
 /// Dynamic client registration (RFC 7591); `/register/{client_id}` is each client's
 /// configuration endpoint (RFC 7592).
 pub const REGISTER_PATH: &str = "/register";
 
 const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
 
-pub fn metadata(config: &OAuthConfig) -> Value {
+pub fn metadata(config: &OAuthConfig, catalogue: &ScopeCatalogue) -> Value {
     json!({
         "issuer": config.issuer,
         "authorization_endpoint": config.endpoint(AUTHORIZE_PATH),
@@ -49,6 +55,9 @@ pub fn metadata(config: &OAuthConfig) -> Value {
         "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         // RFC 9207: the authorization response carries `iss` (security rule 5).
         "authorization_response_iss_parameter_supported": true,
+        // The same lists as the OpenID Connect discovery document (openid::discovery).
+        "scopes_supported": catalogue.names().collect::<Vec<_>>(),
+        "claims_supported": CLAIMS_SUPPORTED,
     })
 }
 
@@ -58,7 +67,10 @@ mod tests {
 
     #[test]
     fn metadata_lists_endpoints_under_the_issuer() {
-        let doc = metadata(&OAuthConfig::for_issuer("https://auth.example"));
+        let doc = metadata(
+            &OAuthConfig::for_issuer("https://auth.example"),
+            &ScopeCatalogue::built_in(),
+        );
         assert_eq!(doc["issuer"], "https://auth.example");
         assert_eq!(doc["token_endpoint"], "https://auth.example/token");
         assert_eq!(doc["jwks_uri"], "https://auth.example/jwks.json");
@@ -70,7 +82,10 @@ mod tests {
 
     #[test]
     fn no_implicit_or_password_grant() {
-        let doc = metadata(&OAuthConfig::for_issuer("https://auth.example"));
+        let doc = metadata(
+            &OAuthConfig::for_issuer("https://auth.example"),
+            &ScopeCatalogue::built_in(),
+        );
         assert_eq!(doc["response_types_supported"], json!(["code"]));
         let grants = doc["grant_types_supported"].as_array().unwrap();
         assert!(!grants.contains(&json!("password")) && !grants.contains(&json!("implicit")));

@@ -12,6 +12,7 @@ pub mod error;
 pub mod interaction;
 pub mod login;
 pub mod metadata;
+pub mod openid;
 pub mod params;
 pub mod pkce;
 pub mod registration;

@@ -46,6 +46,8 @@ capability!(
         LoginThrottleStore,
         CodeStore,
         GrantStore,
+        // The published keys, to check an `id_token_hint` at the end session endpoint.
+        KeyStore,
         AuditStore,
     ]
 );

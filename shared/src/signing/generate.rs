@@ -1,5 +1,7 @@
 use crate::domain::error::DomainError;
+use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
 use aws_lc_rs::signature::{
     EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING,
 };
@@ -11,10 +13,13 @@ use std::fmt;
 /// JWS algorithms Xecure signs with. Measured on our 2-core machine (design section 4):
 /// sign EdDSA 31 us, ES256 48 us (RS256 1.8 ms rules it out for issuing at 10,000 tokens/s);
 /// verify EdDSA 63 us, ES256 92 us. EdDSA is the default; the choice is configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// RS256 signs ID tokens only: OpenID Connect Core section 15.1 makes it mandatory for them,
+/// and one 1.8 ms signature per sign-in is affordable where one per access token is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SigningAlgorithm {
     EdDsa,
     Es256,
+    Rs256,
 }
 
 impl SigningAlgorithm {
@@ -22,11 +27,36 @@ impl SigningAlgorithm {
         match raw {
             "EdDSA" => Ok(SigningAlgorithm::EdDsa),
             "ES256" => Ok(SigningAlgorithm::Es256),
+            "RS256" => Ok(SigningAlgorithm::Rs256),
             other => Err(DomainError::invalid(
                 "signing algorithm",
-                format!("'{other}' is not supported (EdDSA or ES256)"),
+                format!("'{other}' is not supported (EdDSA, ES256 or RS256)"),
             )),
         }
+    }
+
+    /// Every algorithm, in the order metadata lists them.
+    pub const ALL: [SigningAlgorithm; 3] = [
+        SigningAlgorithm::Rs256,
+        SigningAlgorithm::EdDsa,
+        SigningAlgorithm::Es256,
+    ];
+
+    /// Whether this algorithm may sign access tokens: RS256 is kept to ID tokens (its
+    /// signature costs ~50 times EdDSA's, design section 4).
+    pub fn signs_access_tokens(self) -> bool {
+        self != SigningAlgorithm::Rs256
+    }
+
+    /// The algorithm `client` registered for its ID tokens (OIDC Registration section 2
+    /// `id_token_signed_response_alg`: "The default, if omitted, is RS256").
+    pub fn for_id_tokens_of(client: &crate::domain::Client) -> Self {
+        client
+            .openid
+            .id_token_signed_response_alg
+            .as_deref()
+            .and_then(|name| Self::parse(name).ok())
+            .unwrap_or(SigningAlgorithm::Rs256)
     }
 
     /// The JWS `alg` name (RFC 7518 section 3.1, RFC 8037 section 3.1).
@@ -34,6 +64,7 @@ impl SigningAlgorithm {
         match self {
             SigningAlgorithm::EdDsa => "EdDSA",
             SigningAlgorithm::Es256 => "ES256",
+            SigningAlgorithm::Rs256 => "RS256",
         }
     }
 
@@ -41,6 +72,7 @@ impl SigningAlgorithm {
         match self {
             SigningAlgorithm::EdDsa => jsonwebtoken::Algorithm::EdDSA,
             SigningAlgorithm::Es256 => jsonwebtoken::Algorithm::ES256,
+            SigningAlgorithm::Rs256 => jsonwebtoken::Algorithm::RS256,
         }
     }
 }
@@ -98,6 +130,24 @@ pub fn generate_key(algorithm: SigningAlgorithm, kid: &str) -> Result<GeneratedK
             let public_jwk = json!({
                 "kty": "EC", "crv": "P-256", "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
                 "kid": kid, "alg": "ES256", "use": "sig",
+            });
+            Ok(GeneratedKey {
+                pkcs8: pkcs8.as_ref().to_vec(),
+                public_jwk,
+            })
+        }
+        SigningAlgorithm::Rs256 => {
+            // RFC 7518 section 3.3: "A key of size 2048 bits or larger MUST be used".
+            let pair = RsaKeyPair::generate(KeySize::Rsa2048)
+                .map_err(|_| failed("RSA-2048 generation"))?;
+            let pkcs8 = pair.as_der().map_err(|_| failed("RSA PKCS#8 encoding"))?;
+            let public = pair.public_key();
+            // RFC 7518 section 6.3.1: `n` and `e` as unsigned big-endian, no leading zeros.
+            let public_jwk = json!({
+                "kty": "RSA",
+                "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+                "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
+                "kid": kid, "alg": "RS256", "use": "sig",
             });
             Ok(GeneratedKey {
                 pkcs8: pkcs8.as_ref().to_vec(),

@@ -12,6 +12,8 @@ use thiserror::Error;
 pub enum KeyringError {
     #[error("no signing key is active: create one with `xecure keys rotate`")]
     NoActiveKey,
+    #[error("no {0} signing key is active: create one with `xecure keys rotate --algorithm {0}`")]
+    NoKeyFor(SigningAlgorithm),
     #[error("signing key {kid} is unusable: {why}")]
     BadKey { kid: String, why: String },
     #[error(transparent)]
@@ -33,10 +35,13 @@ struct ActiveSigner {
     key: EncodingKey,
 }
 
-/// The keys one container works with, built once per cold start (or reload): the one key it
-/// signs with, unsealed, and every published public key, parsed.
+/// The keys one container works with, built once per cold start (or reload): the key it
+/// signs with for each algorithm, unsealed, and every published public key, parsed.
 pub struct Keyring {
-    signer: Option<ActiveSigner>,
+    /// The current key of each algorithm that has one.
+    signers: HashMap<SigningAlgorithm, ActiveSigner>,
+    /// Which of them signs access tokens: the newest key of an algorithm that may.
+    access_algorithm: Option<SigningAlgorithm>,
     verifiers: HashMap<String, VerifyingKey>,
     jwks: Value,
 }
@@ -89,36 +94,86 @@ impl Keyring {
             );
         }
         let jwks = json!({ "keys": published.iter().map(|key| key.public_jwk.clone()).collect::<Vec<_>>() });
-        let current = published
-            .iter()
-            .filter(|key| key.signs_from <= now)
-            .max_by_key(|key| (key.signs_from, key.created_at));
-        let signer = match (sealer, current) {
-            (Some(sealer), Some(key)) => {
-                let algorithm = algorithm_of(key)?;
-                let pkcs8 = sealer.unseal(&key.kid, &key.private_key).await?;
-                let encoding = match algorithm {
-                    SigningAlgorithm::EdDsa => EncodingKey::from_ed_der(&pkcs8),
-                    SigningAlgorithm::Es256 => EncodingKey::from_ec_der(&pkcs8),
-                };
-                Some(ActiveSigner {
-                    kid: key.kid.clone(),
-                    algorithm,
-                    key: encoding,
-                })
+        // Each algorithm has its own current key (rotation replaces keys within an
+        // algorithm's lane, `rotate_signing_key`), so ID tokens can be signed RS256 (OIDC Core
+        // section 15.1) while access tokens stay EdDSA or ES256.
+        let mut current: HashMap<SigningAlgorithm, &SigningKey> = HashMap::new();
+        for key in published.iter().filter(|key| key.signs_from <= now) {
+            let algorithm = algorithm_of(key)?;
+            let newer = current.get(&algorithm).is_none_or(|held| {
+                (key.signs_from, key.created_at) > (held.signs_from, held.created_at)
+            });
+            if newer {
+                current.insert(algorithm, key);
             }
-            _ => None,
-        };
+        }
+        let access_algorithm = current
+            .iter()
+            .filter(|(algorithm, _)| algorithm.signs_access_tokens())
+            .max_by_key(|(_, key)| (key.signs_from, key.created_at))
+            .map(|(algorithm, _)| *algorithm);
+        let mut signers = HashMap::new();
+        if let Some(sealer) = sealer {
+            for (algorithm, key) in current {
+                let der = sealer.unseal(&key.kid, &key.private_key).await?;
+                signers.insert(
+                    algorithm,
+                    ActiveSigner {
+                        kid: key.kid.clone(),
+                        algorithm,
+                        key: encoding_key(algorithm, &der).map_err(|why| KeyringError::BadKey {
+                            kid: key.kid.to_string(),
+                            why,
+                        })?,
+                    },
+                );
+            }
+        }
         Ok(Keyring {
-            signer,
+            signers,
+            access_algorithm,
             verifiers,
             jwks,
         })
     }
 
-    /// Signs `claims` as a JWT of type `typ` with the active key.
+    fn access_signer(&self) -> Option<&ActiveSigner> {
+        self.access_algorithm
+            .and_then(|algorithm| self.signers.get(&algorithm))
+    }
+
+    /// Signs `claims` as a JWT of type `typ` with the active access-token key.
     pub fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, KeyringError> {
-        let signer = self.signer.as_ref().ok_or(KeyringError::NoActiveKey)?;
+        let signer = self.access_signer().ok_or(KeyringError::NoActiveKey)?;
+        Self::sign_as(signer, typ, claims)
+    }
+
+    /// Signs `claims` as a JWT of type `typ` with the current key of `algorithm`.
+    pub fn sign_with<T: Serialize>(
+        &self,
+        algorithm: SigningAlgorithm,
+        typ: &str,
+        claims: &T,
+    ) -> Result<String, KeyringError> {
+        let signer = self
+            .signers
+            .get(&algorithm)
+            .ok_or(KeyringError::NoKeyFor(algorithm))?;
+        Self::sign_as(signer, typ, claims)
+    }
+
+    /// The algorithms this keyring can sign with now.
+    pub fn signing_algorithms(&self) -> impl Iterator<Item = SigningAlgorithm> + '_ {
+        SigningAlgorithm::ALL
+            .into_iter()
+            .filter(|algorithm| self.signers.contains_key(algorithm))
+    }
+
+    fn sign_as<T: Serialize>(
+        signer: &ActiveSigner,
+        typ: &str,
+        claims: &T,
+    ) -> Result<String, KeyringError> {
         let mut header = Header::new(signer.algorithm.jsonwebtoken());
         header.typ = Some(typ.to_owned());
         header.kid = Some(signer.kid.to_string());
@@ -135,7 +190,22 @@ impl Keyring {
         &self.jwks
     }
 
+    /// The key access tokens are signed with now.
     pub fn signing_kid(&self) -> Option<&KeyId> {
-        self.signer.as_ref().map(|signer| &signer.kid)
+        self.access_signer().map(|signer| &signer.kid)
     }
+}
+
+/// The signing key of `algorithm` from its PKCS#8 DER (how every key is sealed).
+fn encoding_key(algorithm: SigningAlgorithm, pkcs8: &[u8]) -> Result<EncodingKey, String> {
+    Ok(match algorithm {
+        SigningAlgorithm::EdDsa => EncodingKey::from_ed_der(pkcs8),
+        SigningAlgorithm::Es256 => EncodingKey::from_ec_der(pkcs8),
+        // jsonwebtoken signs RSA from the PKCS#1 RSAPrivateKey, which PKCS#8 carries as its
+        // privateKey octet string (RFC 5208 section 5).
+        SigningAlgorithm::Rs256 => {
+            let info = pkcs8::PrivateKeyInfoRef::try_from(pkcs8).map_err(|e| e.to_string())?;
+            EncodingKey::from_rsa_der(info.private_key.as_bytes())
+        }
+    })
 }

@@ -6,12 +6,17 @@
 //! right after the first deploy) looks again every `NO_SIGNING_KEY_RETRY`, so the first key
 //! signs within seconds instead of after a whole `reload_every`.
 
+use super::generate::SigningAlgorithm;
 use super::keyring::{Keyring, KeyringError};
 use super::seal::KeySealer;
 use crate::domain::Timestamp;
 use crate::ports::{Clock, KeyStore};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+/// Warm token functions (and `xecure serve`) re-read the signing keys this often, so a
+/// rotation reaches them (`xecure keys rotate` publishes a key this long before it signs).
+pub const KEYRING_RELOAD: Duration = Duration::from_secs(300);
 
 /// How often a container with a key sealer and no signing key re-reads the keys.
 pub const NO_SIGNING_KEY_RETRY: Duration = Duration::from_secs(5);
@@ -79,6 +84,24 @@ impl LiveKeyring {
             return keyring;
         }
         self.reload().await;
+        self.snapshot().0
+    }
+
+    /// The keyring to sign with `algorithm`: when the current one has no key of it (an RS256
+    /// key created after this container started), the keys are read again, at most every
+    /// `NO_SIGNING_KEY_RETRY`, instead of failing until the next regular reload.
+    pub async fn current_for(&self, algorithm: SigningAlgorithm) -> Arc<Keyring> {
+        let keyring = self.current().await;
+        if self.sealer.is_none() || keyring.signing_algorithms().any(|a| a == algorithm) {
+            return keyring;
+        }
+        let (_, loaded_at) = self.snapshot();
+        if loaded_at
+            .plus(NO_SIGNING_KEY_RETRY)
+            .has_passed(self.clock.now())
+        {
+            self.reload().await;
+        }
         self.snapshot().0
     }
 

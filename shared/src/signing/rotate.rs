@@ -25,6 +25,16 @@ pub async fn rotate_signing_key<S: KeyStore + KeyPublisher + ?Sized>(
         .list_signing_keys()
         .await
         .map_err(|e| KeyringError::Sign(e.to_string()))?;
+    // Keys rotate within their lane: access-token keys (EdDSA, ES256) replace one another,
+    // and RS256 keys (ID tokens only) replace RS256 keys; neither retires the other.
+    let lane = algorithm.signs_access_tokens();
+    let existing: Vec<SigningKey> = existing
+        .into_iter()
+        .filter(|key| {
+            SigningAlgorithm::parse(&key.algorithm)
+                .is_ok_and(|theirs| theirs.signs_access_tokens() == lane)
+        })
+        .collect();
     let first = existing.is_empty();
     let kid = KeyId::generate(rng);
     let generated =
@@ -54,6 +64,39 @@ pub async fn rotate_signing_key<S: KeyStore + KeyPublisher + ?Sized>(
             .map_err(|e| KeyringError::Sign(e.to_string()))?;
     }
     Ok(key)
+}
+
+/// Creates an RS256 key if none is published, so ID tokens can always be signed RS256 (OpenID
+/// Connect Core section 15.1: "MUST support ... RS256"). Returns the key it created.
+pub async fn ensure_id_token_key<S: KeyStore + KeyPublisher + ?Sized>(
+    store: &S,
+    sealer: &dyn KeySealer,
+    rng: &dyn Rng,
+    now: Timestamp,
+    old_tokens_live: Duration,
+) -> Result<Option<SigningKey>, KeyringError> {
+    let keys = store
+        .list_signing_keys()
+        .await
+        .map_err(|e| KeyringError::Sign(e.to_string()))?;
+    let has_rsa = keys.iter().any(|key| {
+        key.algorithm == SigningAlgorithm::Rs256.jws_name()
+            && key.retire_at.is_none_or(|at| !at.has_passed(now))
+    });
+    if has_rsa {
+        return Ok(None);
+    }
+    let key = rotate_signing_key(
+        store,
+        sealer,
+        rng,
+        SigningAlgorithm::Rs256,
+        now,
+        Duration::ZERO,
+        old_tokens_live,
+    )
+    .await?;
+    Ok(Some(key))
 }
 
 #[cfg(test)]
@@ -133,5 +176,63 @@ mod tests {
                 .all(|key| !serde_json::to_string(key).unwrap().contains("PRIVATE")),
             "sealed at rest"
         );
+    }
+
+    #[tokio::test]
+    async fn rs256_keys_sign_id_tokens_in_their_own_lane() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let sealer = LocalKeySealer::open(dir.path()).unwrap();
+        let rng = SeqRng::new(3);
+        let t0 = Timestamp::from_secs(1_900_000_000);
+        let rotate = |algorithm, now| {
+            let (store, sealer, rng) = (&store, &sealer, &rng);
+            async move {
+                rotate_signing_key(store, sealer, rng, algorithm, now, minutes(10), minutes(15))
+                    .await
+                    .unwrap()
+            }
+        };
+        let eddsa = rotate(SigningAlgorithm::EdDsa, t0).await;
+        let t1 = t0.plus(minutes(1));
+        let rsa = rotate(SigningAlgorithm::Rs256, t1).await;
+        assert_eq!(
+            rsa.signs_from, t1,
+            "the first key of its lane signs at once"
+        );
+        let keys = store.list_signing_keys().await.unwrap();
+        assert!(
+            keys.iter().all(|key| key.retire_at.is_none()),
+            "neither lane retires the other"
+        );
+        let keyring = Keyring::load(keys, Some(&sealer as &dyn KeySealer), t1)
+            .await
+            .unwrap();
+        assert_eq!(
+            keyring.signing_kid(),
+            Some(&eddsa.kid),
+            "access tokens stay EdDSA"
+        );
+        assert_eq!(
+            keyring.signing_algorithms().collect::<Vec<_>>(),
+            [SigningAlgorithm::Rs256, SigningAlgorithm::EdDsa]
+        );
+        let claims = serde_json::json!({ "sub": "u", "exp": 1_900_000_600_i64 });
+        let token = keyring
+            .sign_with(SigningAlgorithm::Rs256, "JWT", &claims)
+            .unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+        assert_eq!(header.kid.as_deref(), Some(rsa.kid.as_str()));
+        let verifier = keyring.verifier(rsa.kid.as_str()).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.validate_exp = false;
+        validation.required_spec_claims.clear();
+        jsonwebtoken::decode::<serde_json::Value>(&token, &verifier.key, &validation)
+            .expect("the published RSA JWK verifies the signature");
+        assert!(matches!(
+            keyring.sign_with(SigningAlgorithm::Es256, "JWT", &claims),
+            Err(KeyringError::NoKeyFor(SigningAlgorithm::Es256))
+        ));
     }
 }

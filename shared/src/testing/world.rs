@@ -4,12 +4,13 @@
 //! registering a client, creating a user, rotating in a signing key, loading the keyring.
 
 use crate::domain::{
-    AuthMethod, Client, ClientId, ClientKind, ClientSecret, GrantType, Password, PasswordHash,
-    RedirectUri, Scope, SecretHash, SigningKey, Timestamp, User, UserId, Username,
+    AuthMethod, Client, ClientId, ClientKind, ClientSecret, GrantType, OpenIdSettings, Password,
+    PasswordHash, RedirectUri, Scope, SecretHash, SigningKey, Timestamp, User, UserId, Username,
 };
 use crate::ports::{Clock, OsRng, Store};
 use crate::signing::{
-    rotate_signing_key, KeySealer, KmsKeySealer, LiveKeyring, LocalKeySealer, SigningAlgorithm,
+    ensure_id_token_key, rotate_signing_key, KeySealer, KmsKeySealer, LiveKeyring, LocalKeySealer,
+    SigningAlgorithm,
 };
 use crate::store::embedded::EmbeddedStore;
 use std::path::Path;
@@ -69,6 +70,20 @@ impl World {
     ) -> SigningKey {
         self.rotate_signing_key_as(SigningAlgorithm::EdDsa, now, publish_ahead, old_tokens_live)
             .await
+    }
+
+    /// The RS256 key ID tokens are signed with by default (what the first `xecure keys
+    /// rotate` also creates), if there is none yet.
+    pub async fn add_id_token_key(&self, now: Timestamp) {
+        ensure_id_token_key(
+            self.store.as_ref(),
+            self.sealer.as_ref(),
+            &OsRng,
+            now,
+            Duration::from_secs(900),
+        )
+        .await
+        .expect("the ID token key is created");
     }
 
     /// As `rotate_signing_key`, the new key of `algorithm`.
@@ -156,6 +171,7 @@ pub struct ClientFixture {
     default_scopes: Scope,
     grant_types: Vec<GrantType>,
     auth_method: Option<AuthMethod>,
+    openid: OpenIdSettings,
 }
 
 impl ClientFixture {
@@ -184,6 +200,7 @@ impl ClientFixture {
             default_scopes: Scope::default(),
             grant_types: Vec::new(),
             auth_method: None,
+            openid: OpenIdSettings::default(),
         }
     }
 
@@ -217,6 +234,12 @@ impl ClientFixture {
         self
     }
 
+    /// Its OpenID Connect registration metadata.
+    pub fn openid(mut self, settings: OpenIdSettings) -> Self {
+        self.openid = settings;
+        self
+    }
+
     /// The registration as created at `now`.
     pub fn at(self, now: Timestamp) -> Client {
         let name = self.name.unwrap_or_else(|| self.id.clone());
@@ -226,6 +249,7 @@ impl ClientFixture {
             default_scopes: self.default_scopes,
             grant_types: self.grant_types.into_iter().collect(),
             auth_method: self.auth_method,
+            openid: self.openid,
             ..Client::new(
                 ClientId::parse(&self.id).expect("a client id"),
                 name,

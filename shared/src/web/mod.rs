@@ -119,12 +119,18 @@ pub fn see_other(location: &str) -> Response<Body> {
 
 /// Where every sign-out ends: 303 to the signed-out page, the session cookie expired.
 pub fn to_signed_out(config: &OAuthConfig) -> Response<Body> {
+    signed_out_to(config, &config.endpoint(LOGOUT_PATH))
+}
+
+/// 303 to `location` (the signed-out page, or an app's registered post-logout URI), the
+/// session cookie expired.
+pub fn signed_out_to(config: &OAuthConfig, location: &str) -> Response<Body> {
     let expired = cookie::set_session_cookie(
         &crate::domain::OpaqueToken::new(""),
         &cookie::cookie_path(&config.issuer),
         std::time::Duration::ZERO,
     );
-    with_cookie(see_other(&config.endpoint(LOGOUT_PATH)), &expired)
+    with_cookie(see_other(location), &expired)
 }
 
 /// Adds a `Set-Cookie`.

@@ -111,6 +111,10 @@ pub struct SignedOutPage<'a> {
     pub apps: &'a str,
     /// The sign-out form (action, CSRF token, username) when a session is live.
     pub sign_out: Option<(&'a str, &'a str, &'a str)>,
+    /// The app that asked to sign the user out (RP-Initiated Logout), if any.
+    pub requested_by: Option<&'a str>,
+    /// Its logout parameters, carried through the form to the POST.
+    pub carried: &'a [(&'static str, String)],
 }
 
 #[derive(Template)]

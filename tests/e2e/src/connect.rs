@@ -2,7 +2,7 @@
 //! and the app's code exchange. For tests that start from a connected app.
 
 use crate::browser::{authorize_path, Browser};
-use crate::system::{System, PASSWORD, USERNAME, WEB_REDIRECT};
+use crate::system::{System, WEB_REDIRECT};
 use lambda_http::http::StatusCode;
 use serde_json::Value;
 
@@ -59,14 +59,7 @@ pub async fn connection(system: &System, browser: &mut Browser, scope: &str) -> 
         .get(system, &authorize_path(verifier, &[("scope", scope)]))
         .await;
     assert_eq!(start.status, StatusCode::SEE_OTHER, "{}", start.body);
-    let mut next = start.local_location();
-    if next.starts_with("/login?") {
-        let login = browser.get(system, &next).await;
-        next = browser
-            .log_in(system, &login, USERNAME, PASSWORD)
-            .await
-            .local_location();
-    }
+    let next = browser.past_login(system, start.local_location()).await;
     assert!(next.starts_with("/consent?"), "consent is asked: {next}");
     let screen = browser.get(system, &next).await;
     let (request, csrf) = (screen.hidden("request"), screen.hidden("csrf"));

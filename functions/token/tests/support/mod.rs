@@ -30,6 +30,8 @@ pub const USER: &str = "usr_alice";
 /// RFC 7636 Appendix B.
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+/// The OpenID Connect `nonce` every test code carries (echoed only for an `openid` scope).
+pub const NONCE: &str = "n-0S6_WzA2Mj";
 
 pub struct Harness {
     pub app: Arc<TokenApp>,
@@ -55,7 +57,10 @@ pub async fn harness_with(
     let code_and_refresh = [AuthorizationCode, RefreshToken];
     let web = ClientFixture::confidential(WEB, WEB_SECRET)
         .redirect(WEB_REDIRECT)
-        .scopes("profile:read orders:read orders:write", "profile:read")
+        .scopes(
+            "openid profile email profile:read orders:read orders:write",
+            "profile:read",
+        )
         .grants(&code_and_refresh);
     let mobile = ClientFixture::public(MOBILE)
         .redirect(MOBILE_REDIRECT)
@@ -102,6 +107,14 @@ pub async fn harness_with(
 
 pub async fn embedded() -> Harness {
     harness_in(World::embedded()).await
+}
+
+/// As `embedded`, with the RS256 key ID tokens are signed with (`xecure keys rotate` creates
+/// it beside the first access-token key).
+pub async fn embedded_with_id_token_key() -> Harness {
+    let world = World::embedded();
+    world.add_id_token_key(SystemClock.now()).await;
+    harness_in(world).await
 }
 
 /// On a fresh DynamoDB table and KMS key (moto, started by `tests/run.sh`).
@@ -221,6 +234,7 @@ impl Harness {
             scope: grant.scope.clone(),
             code_challenge: CodeChallenge::from_request(Some(CHALLENGE), Some("S256")).unwrap(),
             auth_time: now,
+            nonce: Some(NONCE.to_owned()),
         };
         let code = issue_authorization_code(
             self.store.as_ref(),

@@ -11,12 +11,13 @@ use std::time::Duration;
 use xecure::audit::AuditDraft;
 use xecure::domain::{
     AuditEventKind, AuditOutcome, AuthMethod, Client, ClientId, ClientKind, ClientSecret,
-    GrantType, InitialAccessToken, OpaqueToken, RedirectUri, Scope, SecretHash,
+    GrantType, InitialAccessToken, OpaqueToken, OpenIdSettings, RedirectUri, Scope, SecretHash,
 };
 use xecure::oauth::client_change::grant_names;
 use xecure::oauth::registration::{check_scopes_without_user, checked_redirect_uri, HttpRedirects};
 use xecure::ports::OsRng;
 use xecure::scopes::ScopeCatalogue;
+use xecure::signing::SigningAlgorithm;
 
 #[derive(Subcommand)]
 pub enum ClientCommand {
@@ -50,6 +51,8 @@ pub enum ClientCommand {
         /// client_secret_post. It must use exactly this method.
         #[arg(long, default_value = "client_secret_basic")]
         auth_method: String,
+        #[command(flatten)]
+        openid: OpenIdArgs,
     },
     /// List registered clients: kind, state, grant types, redirect URIs, scopes.
     List,
@@ -143,6 +146,48 @@ pub(crate) fn catalogue_scopes(raw: &str, catalogue: &ScopeCatalogue) -> Result<
 
 /// The redirect URIs, by the one check dynamic registration uses too (security rules 1, 20);
 /// http on any host only when the operator asked for it.
+/// OpenID Connect settings of an operator-added client (the OIDC registration metadata).
+#[derive(clap::Args)]
+pub struct OpenIdArgs {
+    /// Where the end session endpoint may send the browser after signing out (repeatable,
+    /// matched exactly; RP-Initiated Logout 1.0). Same rules as --redirect-uri.
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Vec<String>,
+    /// ID token signing algorithm: RS256 (default, OIDC Core section 15.1), EdDSA or ES256.
+    #[arg(long)]
+    id_token_alg: Option<String>,
+    /// Refuse OpenID Connect requests without a nonce.
+    #[arg(long)]
+    require_nonce: bool,
+    /// Seconds after which a sign-in is too old for this client (OIDC `default_max_age`).
+    #[arg(long)]
+    default_max_age: Option<u64>,
+}
+
+impl OpenIdArgs {
+    fn settings(&self, allow_http_redirect: bool) -> Result<OpenIdSettings, String> {
+        let id_token_signed_response_alg = match &self.id_token_alg {
+            None => None,
+            Some(raw) => Some(
+                SigningAlgorithm::parse(raw)
+                    .map_err(|e| e.to_string())?
+                    .jws_name()
+                    .to_owned(),
+            ),
+        };
+        Ok(OpenIdSettings {
+            id_token_signed_response_alg,
+            post_logout_redirect_uris: redirect_uris(
+                &self.post_logout_redirect_uris,
+                allow_http_redirect,
+            )?,
+            require_auth_time: false,
+            default_max_age: self.default_max_age,
+            require_nonce: self.require_nonce,
+        })
+    }
+}
+
 pub(crate) fn redirect_uris(
     raw: &[String],
     allow_http_redirect: bool,
@@ -180,8 +225,10 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
             public,
             grants,
             auth_method,
+            openid,
         } => {
             let id = ClientId::parse(&id).map_err(|e| e.to_string())?;
+            let openid = openid.settings(allow_http_redirect)?;
             if target
                 .store
                 .get_client(&id)
@@ -222,6 +269,7 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                 default_scopes,
                 grant_types: parse_grants(&grants, public)?,
                 auth_method: Some(auth_method),
+                openid,
                 ..Client::new(id, name, kind, target.clock.now())
             };
             check_shape(&client, &catalogue)?;

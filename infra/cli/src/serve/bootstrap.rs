@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::time::Duration;
 use xecure::domain::{
-    Client, ClientId, ClientKind, ClientSecret, GrantType, OpaqueToken, Password, PasswordHash,
-    RedirectUri, Scope, SecretHash, User, UserId, Username,
+    Client, ClientId, ClientKind, ClientSecret, GrantType, OpaqueToken, OpenIdSettings, Password,
+    PasswordHash, RedirectUri, Scope, SecretHash, User, UserId, UserProfile, Username,
 };
 use xecure::ports::{Clock, OsRng, StoreError, SystemClock};
-use xecure::signing::{rotate_signing_key, SigningAlgorithm};
+use xecure::signing::{ensure_id_token_key, rotate_signing_key, SigningAlgorithm};
 
 pub const DEMO_APP: &str = "demo-app";
 pub const DEMO_SERVICE: &str = "demo-service";
@@ -43,7 +43,22 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
         .map_err(failed)?;
         let _ = writeln!(out, "created signing key {}", key.kid);
     }
-    let scopes = Scope::parse("profile:read orders:read orders:write").map_err(failed)?;
+    if let Some(sealer) = &target.sealer {
+        if let Some(key) = ensure_id_token_key(
+            store,
+            sealer.as_ref(),
+            &OsRng,
+            now,
+            Duration::from_secs(11 * 60),
+        )
+        .await
+        .map_err(failed)?
+        {
+            let _ = writeln!(out, "created ID token signing key {} (RS256)", key.kid);
+        }
+    }
+    let scopes = Scope::parse("openid profile email profile:read orders:read orders:write")
+        .map_err(failed)?;
     let app = ClientId::parse(DEMO_APP).map_err(failed)?;
     if store.get_client(&app).await.map_err(failed)?.is_none() {
         store
@@ -57,6 +72,13 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
                     GrantType::AuthorizationCode,
                     GrantType::RefreshToken,
                 ]),
+                // RP-Initiated Logout: the demo app's "Sign out" returns to its start page.
+                openid: OpenIdSettings {
+                    post_logout_redirect_uris: vec![
+                        RedirectUri::parse(&format!("{issuer}/demo")).map_err(failed)?
+                    ],
+                    ..OpenIdSettings::default()
+                },
                 ..Client::new(app, "Snapshot Prints", ClientKind::Public, now)
             })
             .await
@@ -111,12 +133,21 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
     let secrets_shown_before = service_exists || user_exists;
     if !user_exists {
         let password = OpaqueToken::generate(&OsRng).secret()[..16].to_owned();
-        let user = User::new(
-            UserId::generate(&OsRng),
-            username,
-            PasswordHash::create(&Password::new(password.clone()), &OsRng).map_err(failed)?,
-            now,
-        );
+        let user = User {
+            // What the demo app shows after an OpenID Connect sign-in.
+            profile: UserProfile {
+                name: Some("Demo User".to_owned()),
+                email: Some("demo@example.com".to_owned()),
+                email_verified: true,
+                updated_at: Some(now),
+            },
+            ..User::new(
+                UserId::generate(&OsRng),
+                username,
+                PasswordHash::create(&Password::new(password.clone()), &OsRng).map_err(failed)?,
+                now,
+            )
+        };
         match store.create_user(&user).await {
             Ok(()) | Err(StoreError::AlreadyExists(_)) => {}
             Err(e) => return Err(e.to_string()),

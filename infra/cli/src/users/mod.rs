@@ -1,12 +1,16 @@
 mod view;
 
+pub(crate) use view::existing as existing_user;
+
 use crate::output::say;
 use crate::password_input::read_new_password;
 use crate::target::Target;
 use clap::Subcommand;
 use xecure::audit::AuditDraft;
+use xecure::domain::profile::{parse_email, parse_name};
 use xecure::domain::{
-    AuditEventKind, AuditOutcome, Password, PasswordHash, User, UserId, Username,
+    AuditEventKind, AuditOutcome, Password, PasswordHash, Timestamp, User, UserId, UserProfile,
+    Username,
 };
 use xecure::oauth::account_control::AccountControl;
 use xecure::ports::{OsRng, StoreError};
@@ -17,7 +21,19 @@ pub enum UserCommand {
     /// terminal, else read from standard input (one line): never an argument, which the
     /// process list and the shell history would show. NIST SP 800-63B rules: at least 8
     /// characters, not a commonly used one, not the username.
-    Add { username: String },
+    Add {
+        username: String,
+        #[command(flatten)]
+        profile: ProfileArgs,
+    },
+    /// Change what the account says about the user (OpenID Connect standard claims, released
+    /// to apps granted `profile` or `email`). A new email is unverified unless
+    /// --email-verified true says otherwise.
+    Set {
+        username: String,
+        #[command(flatten)]
+        profile: ProfileArgs,
+    },
     /// Set a new password (prompted on a terminal, else one line of standard input; the
     /// rules of `add`). Every session, code and
     /// refresh token of the user ends; their access tokens stop at the gateway within 60 s.
@@ -50,6 +66,51 @@ pub enum UserCommand {
     },
 }
 
+/// The profile fields `user add` and `user set` take.
+#[derive(clap::Args)]
+pub struct ProfileArgs {
+    /// Full name, as shown to apps granted `profile` (the `name` claim).
+    #[arg(long)]
+    name: Option<String>,
+    /// Email address, released to apps granted `email`.
+    #[arg(long)]
+    email: Option<String>,
+    /// Whether the address is known to belong to the user (`email_verified`).
+    #[arg(long)]
+    email_verified: Option<bool>,
+}
+
+impl ProfileArgs {
+    fn is_empty(&self) -> bool {
+        self.name.is_none() && self.email.is_none() && self.email_verified.is_none()
+    }
+
+    /// `profile` with these changes, stamped `now`.
+    fn apply(&self, profile: &UserProfile, now: Timestamp) -> Result<UserProfile, String> {
+        let mut changed = profile.clone();
+        if let Some(name) = &self.name {
+            changed.name = Some(parse_name(name).map_err(|e| e.to_string())?);
+        }
+        if let Some(email) = &self.email {
+            let email = parse_email(email).map_err(|e| e.to_string())?;
+            if changed.email.as_deref() != Some(email.as_str()) {
+                changed.email_verified = false;
+            }
+            changed.email = Some(email);
+        }
+        if let Some(verified) = self.email_verified {
+            if verified && changed.email.is_none() {
+                return Err("--email-verified true needs an email address".into());
+            }
+            changed.email_verified = verified;
+        }
+        if changed != *profile {
+            changed.updated_at = Some(now);
+        }
+        Ok(changed)
+    }
+}
+
 /// What every cutting control ends, said the same way each time.
 const CUT: &str = "its sessions, codes and refresh tokens ended now; its access tokens stop at the gateway within 60 s";
 
@@ -76,15 +137,17 @@ pub async fn run(command: UserCommand, target: &Target) -> Result<(), String> {
         UserCommand::List => view::list(target).await,
         UserCommand::Show { username } => view::show(target, &username).await,
         UserCommand::Unlock { username, source } => view::unlock(target, &username, source).await,
-        UserCommand::Add { username } => {
+        UserCommand::Set { username, profile } => set_profile(target, &username, &profile).await,
+        UserCommand::Add { username, profile } => {
             let username = Username::parse(&username).map_err(|e| e.to_string())?;
+            let now = target.clock.now();
+            // Checked before the password is asked for.
+            let profile = profile.apply(&UserProfile::default(), now)?;
             let password = read_new_password(username.as_str())?;
-            let user = User::new(
-                UserId::generate(&OsRng),
-                username,
-                hash(&password)?,
-                target.clock.now(),
-            );
+            let user = User {
+                profile,
+                ..User::new(UserId::generate(&OsRng), username, hash(&password)?, now)
+            };
             match target.store.create_user(&user).await {
                 Ok(()) => {
                     let draft = AuditDraft::new(AuditEventKind::UserCreated, AuditOutcome::Success)
@@ -157,4 +220,38 @@ pub async fn run(command: UserCommand, target: &Target) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// `user set`: the profile replaced over the version read (security rule 17), audited.
+async fn set_profile(target: &Target, username: &str, args: &ProfileArgs) -> Result<(), String> {
+    if args.is_empty() {
+        return Err("nothing to change: give --name, --email or --email-verified".into());
+    }
+    let user = view::existing(target, username).await?;
+    let username = user.username.clone();
+    let profile = args.apply(&user.profile, target.clock.now())?;
+    if profile == user.profile {
+        say!("user {username} already has that profile");
+        return Ok(());
+    }
+    let changed = User {
+        profile,
+        version: user.version + 1,
+        ..user
+    };
+    target
+        .store
+        .update_user(&changed, None)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => format!("user {username} changed meanwhile: run it again"),
+            other => other.to_string(),
+        })?;
+    let draft = AuditDraft::new(AuditEventKind::UserChanged, AuditOutcome::Success)
+        .user(&changed.id)
+        .detail("by", "operator")
+        .detail("changed", "profile");
+    target.audit(draft).await;
+    say!("updated the profile of {username}");
+    Ok(())
 }

@@ -30,7 +30,8 @@ pub async fn list(target: &Target) -> Result<(), String> {
     Ok(())
 }
 
-async fn existing(target: &Target, username: &str) -> Result<User, String> {
+/// The account `username` names, or the message that there is none.
+pub(crate) async fn existing(target: &Target, username: &str) -> Result<User, String> {
     let username = Username::parse(username).map_err(|e| e.to_string())?;
     target
         .store
@@ -46,6 +47,21 @@ pub async fn show(target: &Target, username: &str) -> Result<(), String> {
     say!("id:        {}", user.id);
     say!("state:     {}", state(&user));
     say!("created:   {}", rfc3339(user.created_at));
+    say!("name:      {}", user.profile.name.as_deref().unwrap_or("-"));
+    say!(
+        "email:     {}",
+        user.profile
+            .email
+            .as_deref()
+            .map_or("-".to_owned(), |email| {
+                let verified = if user.profile.email_verified {
+                    "verified"
+                } else {
+                    "unverified"
+                };
+                format!("{email} ({verified})")
+            })
+    );
     say!(
         "signed out everywhere at: {}",
         user.credentials_valid_after.map_or("never".into(), rfc3339)

@@ -6,6 +6,7 @@
 mod account;
 mod connected_apps;
 mod decide;
+mod end_session;
 mod grant_record;
 mod logout;
 #[cfg(test)]
@@ -14,6 +15,7 @@ mod tests;
 pub use account::{device_of, PasswordChange, SessionView};
 pub use connected_apps::ConnectedApp;
 pub use decide::Decision;
+pub use end_session::EndSessionRequest;
 
 use super::authorization_code::{issue_authorization_code, CodeBinding};
 use super::authorize::{error_redirect, redirect_with, validate_authorize_request};
@@ -74,6 +76,8 @@ pub struct ScopeChoice {
 pub struct LoginView {
     pub client: Client,
     pub redirect_uri: RedirectUri,
+    /// OpenID Connect `login_hint`: the username field's initial value.
+    pub login_hint: Option<String>,
 }
 
 /// Longest handle accepted from a browser (ours are 43 characters).
@@ -86,6 +90,9 @@ pub struct AuthorizationFlow {
     /// The account page's password change and sign-out everywhere; None in AWS (rule 22).
     accounts: Option<Arc<dyn AccountPageStore>>,
     interaction: InteractionConfig,
+    /// The published signing keys, for `id_token_hint` at the end session endpoint: loaded
+    /// on first use, so a function that never sees one never reads them.
+    id_token_keys: tokio::sync::OnceCell<crate::signing::LiveKeyring>,
 }
 
 fn expired_handoff() -> OAuthError {
@@ -108,6 +115,7 @@ impl AuthorizationFlow {
             store,
             accounts: None,
             interaction,
+            id_token_keys: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -226,6 +234,9 @@ impl AuthorizationFlow {
         let now = self.deps.clock.now();
         let handle = OpaqueToken::generate(self.deps.rng.as_ref());
         let pending = pending_of(&request, handle.digest(), now, &self.interaction);
+        // A sign-in older than `max_age` allows (or any, with prompt=login) is no sign-in for
+        // this request: the user logs in again, or prompt=none gets login_required.
+        let session = session.filter(|s| logged_in_enough(s, &pending));
         let remembered = match session {
             Some(session) => match self
                 .consent_remembered(&pending, session, &request.client)
@@ -285,6 +296,7 @@ impl AuthorizationFlow {
         Ok(LoginView {
             client,
             redirect_uri: pending.redirect_uri,
+            login_hint: pending.login_hint,
         })
     }
 
@@ -448,6 +460,7 @@ impl AuthorizationFlow {
             scope: pending.scope.clone(),
             code_challenge,
             auth_time: session.authenticated_at,
+            nonce: pending.nonce.clone(),
         };
         let code = match issue_authorization_code(
             self.store.as_ref(),
@@ -504,6 +517,9 @@ fn pending_of(
         state: request.state.clone(),
         code_challenge: request.code_challenge.as_str().to_owned(),
         prompt: request.prompt,
+        nonce: request.openid.nonce.clone(),
+        max_age: request.openid.max_age,
+        login_hint: request.openid.login_hint.clone(),
         client_revision: request.client.revision,
         created_at: now,
         expires_at: now.plus(interaction.pending_ttl),

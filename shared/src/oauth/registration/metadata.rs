@@ -3,9 +3,10 @@
 
 use super::redirect::registrable_redirect_uri;
 pub use crate::domain::AuthMethod;
-use crate::domain::{ClientLinks, GrantType, RedirectUri, Scope};
+use crate::domain::{ClientLinks, GrantType, OpenIdSettings, RedirectUri, Scope};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::scopes::ScopeCatalogue;
+use crate::signing::SigningAlgorithm;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
@@ -26,6 +27,12 @@ pub(super) struct SentMetadata {
     pub logo_uri: Option<String>,
     pub policy_uri: Option<String>,
     pub tos_uri: Option<String>,
+    // OpenID Connect Dynamic Client Registration 1.0 section 2.
+    pub id_token_signed_response_alg: Option<String>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub subject_type: Option<String>,
+    pub require_auth_time: Option<bool>,
+    pub default_max_age: Option<u64>,
 }
 
 /// Checked metadata, ready to become a `Client`.
@@ -37,6 +44,7 @@ pub struct ClientMetadata {
     pub client_name: String,
     pub scope: Scope,
     pub links: ClientLinks,
+    pub openid: OpenIdSettings,
 }
 
 impl ClientMetadata {
@@ -47,6 +55,7 @@ impl ClientMetadata {
     pub fn applied_to(&self, client: crate::domain::Client) -> crate::domain::Client {
         let presents_differently = self.client_name != client.display_name
             || self.redirect_uris != client.redirect_uris
+            || self.openid.post_logout_redirect_uris != client.openid.post_logout_redirect_uris
             || self.links != client.links;
         crate::domain::Client {
             verified: client.verified && !presents_differently,
@@ -57,6 +66,11 @@ impl ClientMetadata {
             grant_types: self.grant_types.clone(),
             auth_method: Some(self.auth_method),
             links: self.links.clone(),
+            openid: OpenIdSettings {
+                // An operator's setting, not the developer's to change.
+                require_nonce: client.openid.require_nonce,
+                ..self.openid.clone()
+            },
             ..client
         }
     }
@@ -105,6 +119,7 @@ impl ClientMetadata {
             .collect::<Result<Vec<_>, _>>()?;
         let scope = scope(sent.scope, catalogue)?;
         check_scopes_without_user(&grant_types, &scope, catalogue)?;
+        subject_type(sent.subject_type.as_deref())?;
         Ok(ClientMetadata {
             redirect_uris,
             auth_method,
@@ -116,7 +131,56 @@ impl ClientMetadata {
                 policy_uri: https_link("policy_uri", sent.policy_uri)?,
                 tos_uri: https_link("tos_uri", sent.tos_uri)?,
             },
+            openid: OpenIdSettings {
+                id_token_signed_response_alg: id_token_alg(sent.id_token_signed_response_alg)?,
+                post_logout_redirect_uris: post_logout_redirect_uris(
+                    sent.post_logout_redirect_uris,
+                )?,
+                require_auth_time: sent.require_auth_time.unwrap_or(false),
+                default_max_age: sent.default_max_age,
+                require_nonce: false,
+            },
         })
+    }
+}
+
+/// OIDC Registration section 2 `id_token_signed_response_alg`: one this provider signs ID
+/// tokens with; never `none` (OIDC Core section 3.1.3.7 expects a signature in this flow).
+fn id_token_alg(sent: Option<String>) -> Result<Option<String>, OAuthError> {
+    let Some(raw) = sent else {
+        return Ok(None);
+    };
+    let algorithm = SigningAlgorithm::parse(&raw).map_err(|_| {
+        invalid(format!(
+            "id_token_signed_response_alg '{raw}' is not supported (RS256, EdDSA, ES256)"
+        ))
+    })?;
+    Ok(Some(algorithm.jws_name().to_owned()))
+}
+
+/// RP-Initiated Logout 1.0 section 3.1: the same rules as redirect URIs (security rule 1).
+fn post_logout_redirect_uris(sent: Option<Vec<String>>) -> Result<Vec<RedirectUri>, OAuthError> {
+    let sent = sent.unwrap_or_default();
+    if sent.len() > MAX_REDIRECT_URIS {
+        return Err(invalid(format!(
+            "at most {MAX_REDIRECT_URIS} post_logout_redirect_uris"
+        )));
+    }
+    sent.iter()
+        .map(|raw| {
+            registrable_redirect_uri(raw)
+                .map_err(|e| invalid(format!("post_logout_redirect_uris: {}", e.description)))
+        })
+        .collect()
+}
+
+/// OIDC Core section 8: only `public` subjects are served (discovery says so).
+fn subject_type(sent: Option<&str>) -> Result<(), OAuthError> {
+    match sent {
+        None | Some("public") => Ok(()),
+        Some(other) => Err(invalid(format!(
+            "subject_type '{other}' is not supported (public)"
+        ))),
     }
 }
 

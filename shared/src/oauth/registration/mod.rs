@@ -187,6 +187,23 @@ impl Registrar {
                 answer[field] = json!(value);
             }
         }
+        let openid = &client.openid;
+        answer["id_token_signed_response_alg"] =
+            json!(crate::signing::SigningAlgorithm::for_id_tokens_of(client).jws_name());
+        answer["subject_type"] = json!("public");
+        if !openid.post_logout_redirect_uris.is_empty() {
+            answer["post_logout_redirect_uris"] = json!(openid
+                .post_logout_redirect_uris
+                .iter()
+                .map(|u| u.as_str())
+                .collect::<Vec<_>>());
+        }
+        if openid.require_auth_time {
+            answer["require_auth_time"] = json!(true);
+        }
+        if let Some(max_age) = openid.default_max_age {
+            answer["default_max_age"] = json!(max_age);
+        }
         if !client.is_public() {
             // "REQUIRED if client_secret is issued": 0 means it does not expire.
             answer["client_secret_expires_at"] = json!(0);

@@ -1,5 +1,6 @@
 //! `grant_type=authorization_code` (RFC 6749 section 4.1.3, RFC 7636 section 4.6).
 
+use super::id_token::SignIn;
 use super::{AccessGrant, TokenResponse, TokenService};
 use crate::audit::{AuditDraft, RequestContext};
 use crate::domain::{
@@ -97,6 +98,16 @@ impl TokenService {
                     family_id,
                 };
                 let access_token = self.issue_access_token(&grant, now).await?;
+                let sign_in = SignIn {
+                    user_id: &code.user_id,
+                    client,
+                    scope: &code.scope,
+                    auth_time: code.auth_time,
+                    nonce: code.nonce.as_deref(),
+                };
+                let id_token = self
+                    .id_token_if_openid(&sign_in, &access_token.value, now)
+                    .await?;
                 let draft = AuditDraft::new(AuditEventKind::CodeRedeemed, AuditOutcome::Success)
                     .user(&code.user_id)
                     .client(&client.id)
@@ -108,15 +119,19 @@ impl TokenService {
                     .client(&client.id)
                     .detail("grant_type", "authorization_code")
                     .detail("scope", code.scope.to_string())
-                    .detail("jti_digest", access_token.jti_digest.clone());
+                    .detail("jti_digest", access_token.jti_digest.clone())
+                    .detail("id_token_issued", id_token.is_some().to_string());
                 self.auditor()
                     .record_all(vec![draft, issued], context)
                     .await;
-                Ok(self.response(
-                    access_token,
-                    refresh_value.map(|v| v.secret().to_owned()),
-                    &code.scope,
-                ))
+                Ok(TokenResponse {
+                    id_token,
+                    ..self.response(
+                        access_token,
+                        refresh_value.map(|v| v.secret().to_owned()),
+                        &code.scope,
+                    )
+                })
             }
             CodeRedemption::Replayed(code) => {
                 self.code_replayed(&code, context).await?;

@@ -3,11 +3,14 @@
 
 mod client_credentials;
 mod code_grant;
+mod id_token;
 mod introspect;
 mod refresh_grant;
 mod revoke;
+mod userinfo;
 
 pub use introspect::Introspection;
+pub use userinfo::UserInfoRefusal;
 
 use super::client_auth::{authenticate_client, claimed_client_id, presented_client};
 use super::params::Params;
@@ -37,6 +40,9 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     pub scope: String,
+    /// OpenID Connect Core section 3.1.3.3: for a grant with the `openid` scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 pub(crate) fn unavailable(error: impl std::fmt::Display) -> OAuthError {
@@ -96,6 +102,10 @@ impl TokenService {
 
     pub fn config(&self) -> &OAuthConfig {
         &self.deps.config
+    }
+
+    pub fn catalogue(&self) -> &crate::scopes::ScopeCatalogue {
+        &self.deps.catalogue
     }
 
     pub fn keyring(&self) -> &LiveKeyring {
@@ -226,6 +236,11 @@ impl TokenService {
         }
     }
 
+    /// The token function's capability of the table.
+    pub(crate) fn store(&self) -> &dyn TokenFunctionStore {
+        self.store.as_ref()
+    }
+
     pub(crate) fn now(&self) -> Timestamp {
         self.deps.clock.now()
     }
@@ -280,6 +295,7 @@ impl TokenService {
             expires_in: self.deps.config.access_token_ttl.as_secs(),
             refresh_token,
             scope: scope.to_string(),
+            id_token: None,
         }
     }
 

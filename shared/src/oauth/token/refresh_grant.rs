@@ -1,6 +1,7 @@
 //! `grant_type=refresh_token` (RFC 6749 section 6) with rotation and reuse detection
 //! (RFC 9700 section 4.14.2; security rule 7).
 
+use super::id_token::SignIn;
 use super::{requested_scope, AccessGrant, TokenResponse, TokenService};
 use crate::audit::{AuditDraft, RequestContext};
 use crate::domain::{AuditEventKind, AuditOutcome, Client, OpaqueToken};
@@ -77,14 +78,30 @@ impl TokenService {
                     family_id: Some(&token.family_id),
                 };
                 let access_token = self.issue_access_token(&grant, now).await?;
+                // OIDC Core section 12.2: a refresh of an `openid` grant may return a new ID
+                // token: same sub and auth_time, no nonce.
+                let sign_in = SignIn {
+                    user_id: &token.user_id,
+                    client,
+                    scope: &scope,
+                    auth_time: token.auth_time,
+                    nonce: None,
+                };
+                let id_token = self
+                    .id_token_if_openid(&sign_in, &access_token.value, now)
+                    .await?;
                 self.audit(
                     draft(AuditEventKind::TokenRefreshed, AuditOutcome::Success)
                         .detail("scope", scope.to_string())
-                        .detail("jti_digest", access_token.jti_digest.clone()),
+                        .detail("jti_digest", access_token.jti_digest.clone())
+                        .detail("id_token_issued", id_token.is_some().to_string()),
                     context,
                 )
                 .await;
-                Ok(self.response(access_token, Some(next_value.secret().to_owned()), &scope))
+                Ok(TokenResponse {
+                    id_token,
+                    ..self.response(access_token, Some(next_value.secret().to_owned()), &scope)
+                })
             }
             Rotation::ReuseDetected { family_id } => {
                 let event = draft(AuditEventKind::RefreshReuseDetected, AuditOutcome::Failure)

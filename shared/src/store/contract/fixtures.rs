@@ -114,6 +114,7 @@ pub(crate) fn code(value: &str, grant: &Grant) -> AuthorizationCode {
         scope: grant.scope.clone(),
         code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
         auth_time: T0,
+        nonce: None,
         client_revision: 0,
         grant_epoch: 0,
         issued_at: T0,

@@ -16,6 +16,9 @@ fn pending(handle: &str) -> PendingAuthorization {
         state: Some("xyz".into()),
         code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
         prompt: Prompt::Default,
+        nonce: Some("n-0S6_WzA2Mj".into()),
+        max_age: None,
+        login_hint: None,
         created_at: T0,
         expires_at: at(600),
     }

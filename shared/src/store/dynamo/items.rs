@@ -255,6 +255,7 @@ mod tests {
             scope: Scope::parse("a").unwrap(),
             code_challenge: "x".into(),
             auth_time: Timestamp::from_secs(100),
+            nonce: None,
             client_revision: 0,
             grant_epoch: 0,
             issued_at: Timestamp::from_secs(100),

@@ -1,0 +1,138 @@
+//! The end session endpoint (OpenID Connect RP-Initiated Logout 1.0): an app sends the
+//! browser to `/logout` with `id_token_hint`, `client_id`, `post_logout_redirect_uri` and
+//! `state`. The parameters are checked before anything else: the redirect URI must be one the
+//! client registered, compared exactly (security rules 1 and 2), and is never used otherwise.
+//! A GET signs out at once only when the hint proves the app had a sign-in of the very user
+//! of this browser's session; otherwise the user confirms with the CSRF-protected form
+//! (section 2: "the OP SHOULD ask the End-User whether to log out").
+
+use super::AuthorizationFlow;
+use crate::domain::{ClientId, LoginSession, RedirectUri};
+use crate::oauth::openid::hint::verify_id_token_hint;
+use crate::oauth::{ErrorCode, OAuthError, Params};
+use crate::ports::{ClientStore, KeyStore};
+use crate::signing::{LiveKeyring, KEYRING_RELOAD};
+use std::sync::Arc;
+use url::Url;
+
+/// An RP's logout request, checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndSessionRequest {
+    /// The client asking, from `client_id` or the hint's audience.
+    pub client: Option<(ClientId, String)>,
+    /// `post_logout_redirect_uri` with `state` added: where the browser goes afterwards.
+    pub return_to: Option<String>,
+    /// The registered URI itself (the confirmation form's CSP allows it as a target).
+    pub return_uri: Option<RedirectUri>,
+    /// The user the hint names, if a hint was given and verified.
+    pub hinted_subject: Option<String>,
+    /// The parameters to carry through the confirmation form.
+    pub carried: Vec<(&'static str, String)>,
+}
+
+impl EndSessionRequest {
+    /// Whether the hint proves the app had a sign-in of `session`'s user: then a GET may
+    /// end the session without asking.
+    pub fn hint_names(&self, session: &LoginSession) -> bool {
+        self.hinted_subject.as_deref() == Some(session.user_id.as_str())
+    }
+}
+
+fn refused(description: &str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidRequest, description)
+}
+
+/// The parameters the confirmation form carries to its POST.
+const CARRIED: [&str; 4] = [
+    "id_token_hint",
+    "client_id",
+    "post_logout_redirect_uri",
+    "state",
+];
+
+impl AuthorizationFlow {
+    /// The published keys, loaded on the first logout with a hint (public halves only:
+    /// nothing is unsealed here) and reloaded like the token function's.
+    async fn id_token_keys(&self) -> Result<&LiveKeyring, OAuthError> {
+        self.id_token_keys
+            .get_or_try_init(|| async {
+                let keys: Arc<dyn KeyStore> = self.store.clone();
+                LiveKeyring::load(keys, None, self.deps.clock.clone(), KEYRING_RELOAD)
+                    .await
+                    .map_err(|e| crate::oauth::token::unavailable(e.to_string()))
+            })
+            .await
+    }
+
+    /// Checks an RP's logout parameters. An error is shown on a page, never redirected.
+    pub async fn end_session_request(
+        &self,
+        params: &Params,
+    ) -> Result<EndSessionRequest, OAuthError> {
+        let mut request = EndSessionRequest {
+            carried: CARRIED
+                .iter()
+                .filter_map(|name| params.get(name).map(|value| (*name, value.to_owned())))
+                .collect(),
+            ..EndSessionRequest::default()
+        };
+        let mut client_id = params.get("client_id").map(str::to_owned);
+        if let Some(hint) = params.get("id_token_hint") {
+            let keyring = self.id_token_keys().await?.current().await;
+            let hinted =
+                verify_id_token_hint(&keyring, hint, &self.deps.config.issuer).map_err(|why| {
+                    refused("id_token_hint is not an ID token this provider issued").with_cause(why)
+                })?;
+            // Section 2: "If both client_id and id_token_hint are present, the OP MUST verify
+            // that the Client Identifier matches the one used when issuing the ID Token."
+            if client_id.as_ref().is_some_and(|id| *id != hinted.client_id) {
+                return Err(refused("client_id does not match the id_token_hint"));
+            }
+            client_id = Some(hinted.client_id);
+            request.hinted_subject = Some(hinted.sub);
+        }
+        let client = match client_id {
+            None => None,
+            Some(raw) => {
+                let id = ClientId::parse(&raw).map_err(|_| refused("client_id is not valid"))?;
+                let client = self
+                    .deps
+                    .clients
+                    .get_client(&id)
+                    .await?
+                    .ok_or_else(|| refused("the client is not registered"))?;
+                Some(client)
+            }
+        };
+        if let Some(raw) = params.get("post_logout_redirect_uri") {
+            // Section 3: the URI must identify a client and match one it registered.
+            let client = client.as_ref().ok_or_else(|| {
+                refused("post_logout_redirect_uri needs client_id or id_token_hint")
+            })?;
+            let uri = RedirectUri::parse(raw)
+                .map_err(|_| refused("post_logout_redirect_uri is not valid"))?;
+            if !client.openid.post_logout_redirect_uris.contains(&uri) {
+                return Err(refused(
+                    "post_logout_redirect_uri is not registered for this client",
+                ));
+            }
+            request.return_to = Some(redirect_with_state(&uri, params.get("state")));
+            request.return_uri = Some(uri);
+        }
+        request.client = client.map(|client| (client.id, client.display_name));
+        Ok(request)
+    }
+}
+
+/// Section 3: `state` goes back with the redirect, added to the registered URI's query. No
+/// `iss`: that belongs to authorization responses (RFC 9207), not to this one.
+fn redirect_with_state(uri: &RedirectUri, state: Option<&str>) -> String {
+    let Ok(mut url) = Url::parse(uri.as_str()) else {
+        // Parsed when the RedirectUri was built; unreachable, but never panic.
+        return uri.to_string();
+    };
+    if let Some(state) = state {
+        url.query_pairs_mut().append_pair("state", state);
+    }
+    url.to_string()
+}

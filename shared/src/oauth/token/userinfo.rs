@@ -1,0 +1,91 @@
+//! The UserInfo endpoint (OpenID Connect Core section 5.3): the claims the access token's
+//! scopes release about its user. Errors follow RFC 6750 section 3.1: `invalid_token` (401)
+//! for a token that is not one of ours, expired, of another audience or revoked;
+//! `insufficient_scope` (403) for a token without `openid`.
+
+use super::TokenService;
+use crate::domain::{Scope, Timestamp, UserId};
+use crate::oauth::bearer::bearer_token;
+use crate::oauth::openid::claims::released_claims;
+use crate::oauth::revocation_check::revoked_by;
+use crate::oauth::{ErrorCode, OAuthError};
+use crate::scopes::OPENID;
+use serde_json::{Map, Value};
+
+fn invalid_token(cause: &str) -> OAuthError {
+    OAuthError::new(
+        ErrorCode::InvalidToken,
+        "the access token is invalid, expired or revoked",
+    )
+    .with_cause(cause)
+}
+
+/// Why a UserInfo request gets no claims.
+#[derive(Debug)]
+pub enum UserInfoRefusal {
+    /// No credentials at all: RFC 6750 section 3.1, the challenge carries no error code.
+    NoToken,
+    Refused(OAuthError),
+}
+
+impl From<OAuthError> for UserInfoRefusal {
+    fn from(error: OAuthError) -> Self {
+        UserInfoRefusal::Refused(error)
+    }
+}
+
+impl From<crate::ports::StoreError> for UserInfoRefusal {
+    fn from(error: crate::ports::StoreError) -> Self {
+        UserInfoRefusal::Refused(error.into())
+    }
+}
+
+impl TokenService {
+    /// `GET` or `POST /userinfo` with `Authorization: Bearer` (RFC 6750 section 2.1; the
+    /// form-body method of section 2.2 is not served, as it invites tokens in logs).
+    pub async fn userinfo(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<Map<String, Value>, UserInfoRefusal> {
+        let token = match bearer_token(authorization) {
+            Ok(token) => token,
+            Err(crate::oauth::bearer::BearerError::Missing) => {
+                return Err(UserInfoRefusal::NoToken)
+            }
+            Err(error) => return Err(invalid_token(error.reason()).into()),
+        };
+        let now = self.now();
+        // Signature, `typ: at+jwt` (an ID token is refused here, rule 8), issuer, audience
+        // and lifetime.
+        let claims = self
+            .verified_access_token(token, now)
+            .await
+            .ok_or_else(|| invalid_token("not a valid access token"))?;
+        let scope = Scope::parse(&claims.scope).unwrap_or_default();
+        if !scope.contains(OPENID) {
+            return Err(OAuthError::new(
+                ErrorCode::InsufficientScope,
+                "the access token was not issued for OpenID Connect (no openid scope)",
+            )
+            .into());
+        }
+        // Revocations made after the token was issued stop it here as at the gateway.
+        let since = Timestamp::from_secs(claims.iat - 1);
+        let revocations = self.store().list_revocations_since(since, now).await?;
+        if let Some(reason) = revoked_by(&claims, &revocations) {
+            return Err(invalid_token(reason).into());
+        }
+        let user_id =
+            UserId::parse(&claims.sub).map_err(|_| invalid_token("subject is not a user"))?;
+        let user = self
+            .store()
+            .get_user(&user_id)
+            .await?
+            .filter(|user| !user.disabled)
+            .ok_or_else(|| invalid_token("the account is gone or disabled"))?;
+        let mut answer = Map::new();
+        answer.insert("sub".into(), Value::from(user.id.to_string()));
+        answer.extend(released_claims(&user, &scope));
+        Ok(answer)
+    }
+}
