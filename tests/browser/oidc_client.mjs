@@ -145,6 +145,12 @@ try {
     state: 'bye-state',
   });
   await page.goto(endSession.href);
+  // A self-registered app is not redirected to on its own (rule 20): the signed-out page
+  // offers its registered address as a link.
+  await page.waitForURL(/\/logout\?/);
+  await page.screenshot({ path: join(shots, '9-oidc-signed-out.png') });
+  check((await page.locator('#continue').innerText()).startsWith('Continue to 127.0.0.1'), 'the app is offered as a link');
+  await page.click('#continue');
   await page.waitForURL((url) => url.href.startsWith(`${signedOutUri}?`));
   check(landed.searchParams.get('state') === 'bye-state', 'back at the app with its state');
   await page.goto(`${base}/apps`);

@@ -2,10 +2,11 @@
 //! 1.0). `POST /logout` ends the session (CSRF token of the session required, security rule
 //! 12) and answers 303 (rule 11). A GET never signs out on its own say (a link or an image
 //! could do it): with a live session it shows the form that does; without one, that no one is
-//! signed in. The one exception is an app's request whose `id_token_hint` (signed here) names
-//! the user of this very session: the app had that sign-in and may end it. The app's
+//! signed in. The one exception is an app's request whose `id_token_hint` (signed here) is the
+//! ID token of this very sign-in: the app had that sign-in and may end it. The app's
 //! parameters are checked first on every path, and its `post_logout_redirect_uri` must be one
-//! it registered (never an open redirector, rule 2). The cookie is cleared too, but what
+//! it registered (never an open redirector, rule 2); only an app the operator trusts is
+//! redirected to on its own, a self-registered one is offered as a link (rule 20). The cookie is cleared too, but what
 //! protects the user is the deleted session: a copy of the cookie opens nothing.
 
 use lambda_http::http::StatusCode;
@@ -19,8 +20,8 @@ use xecure::web::cookie::session_cookie;
 use xecure::web::csrf::csrf_token;
 use xecure::web::pages::SignedOutPage;
 use xecure::web::{
-    csrf_checked_form, error_page, form_target, html, query_params, see_other, signed_out_to,
-    to_signed_out,
+    csrf_checked_form, error_page, form_target, host_of, html, query_params, see_other,
+    signed_out_to, to_signed_out,
 };
 
 /// Ends the session the cookie names, then sends the browser where the app asked, or to
@@ -39,7 +40,12 @@ async fn end_session(
         return error_page(&error);
     }
     match &app.return_to {
-        Some(location) => signed_out_to(flow.config(), location),
+        Some(location) if app.redirects => signed_out_to(flow.config(), location),
+        // Rule 20: a self-registered app's URI is offered as a link on the signed-out page.
+        Some(_) => signed_out_to(
+            flow.config(),
+            &app.signed_out_page(&flow.config().endpoint(LOGOUT_PATH)),
+        ),
         None => to_signed_out(flow.config()),
     }
 }
@@ -90,9 +96,10 @@ async fn app_request(
     };
     match &session {
         Some(session) if app.hint_names(session) => return end_session(flow, request, &app).await,
-        // Nothing to end: straight back to the app, if it asked.
+        // Nothing to end: straight back to the app, if it asked and is trusted (else the
+        // page below offers the link).
         None => {
-            if let Some(location) = &app.return_to {
+            if let Some(location) = app.return_to.as_ref().filter(|_| app.redirects) {
                 return see_other(location);
             }
         }
@@ -124,6 +131,11 @@ async fn app_request(
             )),
             requested_by: app.client.as_ref().map(|(_, name)| name.as_str()),
             carried: &app.carried,
+            continue_to: app.return_to.as_deref().filter(|_| session.is_none()).zip(
+                app.return_uri
+                    .as_ref()
+                    .and_then(|uri| host_of(uri.as_str())),
+            ),
         },
         &targets,
     )

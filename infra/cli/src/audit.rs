@@ -152,7 +152,7 @@ impl Request {
 
 async fn request(args: &AuditArgs, target: &Target, now: Timestamp) -> Result<Request, String> {
     let subject = match (&args.user, &args.client) {
-        (Some(name), _) => AuditSubject::User(crate::users::existing_user(target, name).await?.id),
+        (Some(name), _) => AuditSubject::User(target.existing_user(name).await?.id),
         (None, Some(client)) => {
             AuditSubject::Client(ClientId::parse(client).map_err(|e| e.to_string())?)
         }

@@ -52,6 +52,14 @@ pub async fn run(command: KeysCommand, target: &Target) -> Result<(), String> {
                 .ok_or("a DynamoDB target needs --kms-key-id to seal signing keys")?;
             // Old keys stay published for the longest token lifetime plus clock leeway.
             let old_tokens_live = Duration::from_secs(token_minutes * 60 + 60);
+            // A store with no key yet has served no JWKS: the ID token key created with the
+            // first access-token key may sign at once too.
+            let first_keys = target
+                .store
+                .list_signing_keys()
+                .await
+                .map_err(|e| e.to_string())?
+                .is_empty();
             let key = rotate_signing_key(
                 target.store.as_ref(),
                 sealer.as_ref(),
@@ -72,6 +80,11 @@ pub async fn run(command: KeysCommand, target: &Target) -> Result<(), String> {
                     sealer.as_ref(),
                     &OsRng,
                     now,
+                    if first_keys {
+                        Duration::ZERO
+                    } else {
+                        Duration::from_secs(publish_ahead_secs)
+                    },
                     old_tokens_live,
                 )
                 .await

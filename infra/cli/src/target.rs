@@ -70,6 +70,16 @@ impl Target {
     }
 
     /// Administrative actions are audited like protocol events (source: this command).
+    /// The account `username` names, or the message that there is none.
+    pub async fn existing_user(&self, username: &str) -> Result<xecure::domain::User, String> {
+        let username = xecure::domain::Username::parse(username).map_err(|e| e.to_string())?;
+        self.store
+            .get_user_by_username(&username)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no user {username}"))
+    }
+
     pub async fn audit(&self, draft: AuditDraft) {
         self.auditor().record(draft, &self.context().await).await;
     }

@@ -146,9 +146,10 @@ pub async fn validate_authorize_request(
     })
 }
 
-/// OpenID Connect Core section 3.1.2.1's parameters. Request objects and the `claims`
-/// parameter are refused by name rather than ignored: a client that relies on them learns at
-/// once that they do not apply (Discovery: `request_parameter_supported` false).
+/// OpenID Connect Core section 3.1.2.1's parameters. Request objects are refused by name
+/// (section 3.1.2.6), so a client that relies on their protection learns at once that it does
+/// not apply. The `claims` parameter is ignored, as section 5.5 has a provider without it do:
+/// the scopes decide the claims (Discovery: `claims_parameter_supported` false).
 fn openid_request(
     client: &Client,
     scope: &Scope,
@@ -164,12 +165,6 @@ fn openid_request(
         return Err(OAuthError::new(
             ErrorCode::RequestUriNotSupported,
             "the request_uri parameter is not supported",
-        ));
-    }
-    if params.get("claims").is_some() {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidRequest,
-            "the claims parameter is not supported: request claims with the profile and email scopes",
         ));
     }
     let openid = scope.contains(OPENID);
@@ -199,8 +194,9 @@ fn openid_request(
     let login_hint = params
         .get("login_hint")
         .map(|hint| hint.chars().take(MAX_LOGIN_HINT_CHARS).collect());
-    // `ui_locales`, `display` and `id_token_hint` are accepted and need nothing: the pages
-    // have one language and one display, and the session decides who is signed in.
+    // `ui_locales`, `display`, `id_token_hint` and `claims` are accepted and need nothing:
+    // the pages have one language and one display, the session decides who is signed in,
+    // and the scopes decide the claims.
     Ok(OpenIdRequest {
         nonce: nonce.filter(|_| openid).map(str::to_owned),
         max_age,

@@ -52,7 +52,8 @@ pub fn metadata(config: &OAuthConfig, catalogue: &ScopeCatalogue) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
-        "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        // Public clients may not introspect (rule 21).
+        "introspection_endpoint_auth_methods_supported": &CLIENT_AUTH_METHODS[..2],
         // RFC 9207: the authorization response carries `iss` (security rule 5).
         "authorization_response_iss_parameter_supported": true,
         // The same lists as the OpenID Connect discovery document (openid::discovery).

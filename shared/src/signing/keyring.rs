@@ -94,39 +94,37 @@ impl Keyring {
             );
         }
         let jwks = json!({ "keys": published.iter().map(|key| key.public_jwk.clone()).collect::<Vec<_>>() });
-        // Each algorithm has its own current key (rotation replaces keys within an
-        // algorithm's lane, `rotate_signing_key`), so ID tokens can be signed RS256 (OIDC Core
-        // section 15.1) while access tokens stay EdDSA or ES256.
-        let mut current: HashMap<SigningAlgorithm, &SigningKey> = HashMap::new();
+        // Each lane has its own current key (rotation replaces keys within a lane,
+        // `rotate_signing_key`): access tokens are signed EdDSA or ES256, and ID tokens
+        // may be signed RS256 (OIDC Core section 15.1) or with the access lane's key. A key
+        // a newer one of its lane has replaced signs nothing more, even of its algorithm: it
+        // leaves the JWKS one token lifetime after the switch, before what it would sign expires.
+        let mut current: HashMap<bool, (SigningAlgorithm, &SigningKey)> = HashMap::new();
         for key in published.iter().filter(|key| key.signs_from <= now) {
             let algorithm = algorithm_of(key)?;
-            let newer = current.get(&algorithm).is_none_or(|held| {
+            let lane = algorithm.signs_access_tokens();
+            let newer = current.get(&lane).is_none_or(|(_, held)| {
                 (key.signs_from, key.created_at) > (held.signs_from, held.created_at)
             });
             if newer {
-                current.insert(algorithm, key);
+                current.insert(lane, (algorithm, key));
             }
         }
-        let access_algorithm = current
-            .iter()
-            .filter(|(algorithm, _)| algorithm.signs_access_tokens())
-            .max_by_key(|(_, key)| (key.signs_from, key.created_at))
-            .map(|(algorithm, _)| *algorithm);
+        let access_algorithm = current.get(&true).map(|(algorithm, _)| *algorithm);
         let mut signers = HashMap::new();
         if let Some(sealer) = sealer {
-            for (algorithm, key) in current {
-                let der = sealer.unseal(&key.kid, &key.private_key).await?;
-                signers.insert(
-                    algorithm,
-                    ActiveSigner {
-                        kid: key.kid.clone(),
-                        algorithm,
-                        key: encoding_key(algorithm, &der).map_err(|why| KeyringError::BadKey {
-                            kid: key.kid.to_string(),
-                            why,
-                        })?,
-                    },
-                );
+            for (algorithm, key) in current.into_values() {
+                match Self::signer(sealer, algorithm, key).await {
+                    Ok(signer) => {
+                        signers.insert(algorithm, signer);
+                    }
+                    Err(error) if algorithm.signs_access_tokens() => return Err(error),
+                    // An unusable ID-token key must not stop access tokens: that lane is
+                    // left out (its clients get a clean 503 before anything is spent).
+                    Err(error) => {
+                        tracing::error!(%error, "ID token signing key unusable; RS256 ID tokens unavailable")
+                    }
+                }
             }
         }
         Ok(Keyring {
@@ -134,6 +132,24 @@ impl Keyring {
             access_algorithm,
             verifiers,
             jwks,
+        })
+    }
+
+    /// `key` unsealed and parsed for signing.
+    async fn signer(
+        sealer: &dyn KeySealer,
+        algorithm: SigningAlgorithm,
+        key: &SigningKey,
+    ) -> Result<ActiveSigner, KeyringError> {
+        let der = sealer.unseal(&key.kid, &key.private_key).await?;
+        let encoding = encoding_key(algorithm, &der).map_err(|why| KeyringError::BadKey {
+            kid: key.kid.to_string(),
+            why,
+        })?;
+        Ok(ActiveSigner {
+            kid: key.kid.clone(),
+            algorithm,
+            key: encoding,
         })
     }
 
@@ -204,6 +220,9 @@ fn encoding_key(algorithm: SigningAlgorithm, pkcs8: &[u8]) -> Result<EncodingKey
         // jsonwebtoken signs RSA from the PKCS#1 RSAPrivateKey, which PKCS#8 carries as its
         // privateKey octet string (RFC 5208 section 5).
         SigningAlgorithm::Rs256 => {
+            // Parsed whole here (an RSA key, its parameters consistent), so a bad key is
+            // found at load, not at its first signature.
+            aws_lc_rs::rsa::KeyPair::from_pkcs8(pkcs8).map_err(|e| e.to_string())?;
             let info = pkcs8::PrivateKeyInfoRef::try_from(pkcs8).map_err(|e| e.to_string())?;
             EncodingKey::from_rsa_der(info.private_key.as_bytes())
         }

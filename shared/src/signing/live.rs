@@ -95,14 +95,18 @@ impl LiveKeyring {
         if self.sealer.is_none() || keyring.signing_algorithms().any(|a| a == algorithm) {
             return keyring;
         }
+        self.reload_unless_newer_than(NO_SIGNING_KEY_RETRY).await;
+        self.snapshot().0
+    }
+
+    /// Reloads unless the keyring was loaded less than `age` ago: for a key this container
+    /// does not know yet (a new kid, a new algorithm), bounded so a stream of unknown kids
+    /// costs one read per `age`.
+    pub async fn reload_unless_newer_than(&self, age: Duration) {
         let (_, loaded_at) = self.snapshot();
-        if loaded_at
-            .plus(NO_SIGNING_KEY_RETRY)
-            .has_passed(self.clock.now())
-        {
+        if loaded_at.plus(age).has_passed(self.clock.now()) {
             self.reload().await;
         }
-        self.snapshot().0
     }
 
     /// Reloads now (one reload at a time; callers that waited reuse its result).

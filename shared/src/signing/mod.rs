@@ -9,6 +9,6 @@ pub mod seal;
 
 pub use generate::{generate_key, GeneratedKey, SigningAlgorithm};
 pub use keyring::{Keyring, KeyringError, VerifyingKey};
-pub use live::{LiveKeyring, KEYRING_RELOAD};
+pub use live::{LiveKeyring, KEYRING_RELOAD, NO_SIGNING_KEY_RETRY};
 pub use rotate::{ensure_id_token_key, rotate_signing_key};
 pub use seal::{KeySealer, KmsKeySealer, LocalKeySealer, SealError};

@@ -25,6 +25,9 @@ pub async fn rotate_signing_key<S: KeyStore + KeyPublisher + ?Sized>(
         .list_signing_keys()
         .await
         .map_err(|e| KeyringError::Sign(e.to_string()))?;
+    // Only the very first key signs at once: once any key is published, verifiers may hold
+    // a cached JWKS, so even the first key of a new lane is published ahead.
+    let first = existing.is_empty();
     // Keys rotate within their lane: access-token keys (EdDSA, ES256) replace one another,
     // and RS256 keys (ID tokens only) replace RS256 keys; neither retires the other.
     let lane = algorithm.signs_access_tokens();
@@ -35,7 +38,6 @@ pub async fn rotate_signing_key<S: KeyStore + KeyPublisher + ?Sized>(
                 .is_ok_and(|theirs| theirs.signs_access_tokens() == lane)
         })
         .collect();
-    let first = existing.is_empty();
     let kid = KeyId::generate(rng);
     let generated =
         generate_key(algorithm, kid.as_str()).map_err(|e| KeyringError::Sign(e.to_string()))?;
@@ -67,12 +69,14 @@ pub async fn rotate_signing_key<S: KeyStore + KeyPublisher + ?Sized>(
 }
 
 /// Creates an RS256 key if none is published, so ID tokens can always be signed RS256 (OpenID
-/// Connect Core section 15.1: "MUST support ... RS256"). Returns the key it created.
+/// Connect Core section 15.1: "MUST support ... RS256"). Returns the key it created, which
+/// signs `publish_ahead` from now (zero only where no verifier can have read the JWKS yet).
 pub async fn ensure_id_token_key<S: KeyStore + KeyPublisher + ?Sized>(
     store: &S,
     sealer: &dyn KeySealer,
     rng: &dyn Rng,
     now: Timestamp,
+    publish_ahead: Duration,
     old_tokens_live: Duration,
 ) -> Result<Option<SigningKey>, KeyringError> {
     let keys = store
@@ -92,7 +96,7 @@ pub async fn ensure_id_token_key<S: KeyStore + KeyPublisher + ?Sized>(
         rng,
         SigningAlgorithm::Rs256,
         now,
-        Duration::ZERO,
+        publish_ahead,
         old_tokens_live,
     )
     .await?;
@@ -197,9 +201,11 @@ mod tests {
         let t1 = t0.plus(minutes(1));
         let rsa = rotate(SigningAlgorithm::Rs256, t1).await;
         assert_eq!(
-            rsa.signs_from, t1,
-            "the first key of its lane signs at once"
+            rsa.signs_from,
+            t1.plus(minutes(10)),
+            "a JWKS was already served: even a new lane's first key is published ahead"
         );
+        let t1 = rsa.signs_from;
         let keys = store.list_signing_keys().await.unwrap();
         assert!(
             keys.iter().all(|key| key.retire_at.is_none()),

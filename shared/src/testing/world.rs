@@ -80,6 +80,7 @@ impl World {
             self.sealer.as_ref(),
             &OsRng,
             now,
+            Duration::ZERO,
             Duration::from_secs(900),
         )
         .await

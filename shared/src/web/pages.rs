@@ -115,6 +115,9 @@ pub struct SignedOutPage<'a> {
     pub requested_by: Option<&'a str>,
     /// Its logout parameters, carried through the form to the POST.
     pub carried: &'a [(&'static str, String)],
+    /// Once signed out: the self-registered app's registered return address (URL, host),
+    /// offered as a link rather than redirected to (rule 20).
+    pub continue_to: Option<(&'a str, String)>,
 }
 
 #[derive(Template)]

@@ -296,7 +296,7 @@ async fn request_parameters_behave_as_the_basic_op_plan_expects(system: System) 
         page.location()
     );
     assert_eq!(error_of(&page).as_deref(), Some("login_required"));
-    // Request objects and the claims parameter are refused by name.
+    // Request objects are refused by name (the claims parameter is ignored, below).
     for (name, value, error) in [
         (
             "request",
@@ -308,11 +308,6 @@ async fn request_parameters_behave_as_the_basic_op_plan_expects(system: System) 
             "https://rp.example/req.jwt",
             "request_uri_not_supported",
         ),
-        (
-            "claims",
-            "{\"userinfo\":{\"email\":null}}",
-            "invalid_request",
-        ),
         ("max_age", "soon", "invalid_request"),
     ] {
         let page = anonymous
@@ -320,6 +315,19 @@ async fn request_parameters_behave_as_the_basic_op_plan_expects(system: System) 
             .await;
         assert_eq!(error_of(&page).as_deref(), Some(error), "{name}");
     }
+
+    // OIDC Core section 5.5: a provider without the claims parameter ignores it.
+    let page = anonymous
+        .get(
+            &system,
+            &rp_authorize(&[("claims", "{\"userinfo\":{\"email\":null}}")]),
+        )
+        .await;
+    assert!(
+        page.local_location().starts_with("/login?"),
+        "{}",
+        page.location()
+    );
 
     // Signed in and consented: prompt=none gets a code without a page.
     let mut browser = Browser::default();
@@ -406,11 +414,24 @@ async fn end_session_ends_the_session_and_redirects_only_where_registered(system
         assert!(page.location().is_empty());
     }
     // A hint not signed here (the signature altered) is refused.
+    // A hint not signed here (the signature altered) counts as no hint: the user is asked,
+    // nothing ends, and it cannot carry another client's redirect.
     let forged = format!("{}AAAA", id_token.trim_end_matches('='));
     let page = browser
         .get(&system, &logout(&[("id_token_hint", &forged)]))
         .await;
-    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Sign out?"), "{}", page.body);
+    let page = browser
+        .get(
+            &system,
+            &logout(&[
+                ("id_token_hint", &forged),
+                ("post_logout_redirect_uri", RP_SIGNED_OUT),
+            ]),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "no client identified");
 
     // Without a hint the user is asked first, and the app is named.
     let ask = browser
@@ -430,12 +451,23 @@ async fn end_session_ends_the_session_and_redirects_only_where_registered(system
         "still signed in"
     );
 
-    // The hint names this session's user: signed out at once, back to the app with state.
+    // The user signs in again (prompt=login): the first ID token is of an earlier sign-in,
+    // which any app that once had it could replay; it no longer ends the session unasked.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let again = sign_in(&system, &mut browser, &[("prompt", "login")], "openid").await;
+    let current = text(&redeem(&system, &again.code().unwrap()).await, "id_token");
+    let old_hint = browser
+        .get(&system, &logout(&[("id_token_hint", &id_token)]))
+        .await;
+    assert_eq!(old_hint.status, StatusCode::OK, "asked, not signed out");
+    assert!(old_hint.body.contains("Sign out?"));
+
+    // The hint is this sign-in's: signed out at once, back to the app with state.
     let done = browser
         .get(
             &system,
             &logout(&[
-                ("id_token_hint", &id_token),
+                ("id_token_hint", &current),
                 ("post_logout_redirect_uri", RP_SIGNED_OUT),
                 ("state", "xyz"),
             ]),
@@ -488,3 +520,40 @@ async fn discovery_lists_what_is_served(system: System) {
     assert_eq!(oauth["scopes_supported"], doc["scopes_supported"]);
 }
 on_both_stores!(discovery, discovery_lists_what_is_served);
+
+async fn an_id_token_that_cannot_be_signed_spends_nothing(system: System) {
+    // The client asks for ES256 ID tokens; this deployment has EdDSA and RS256 keys only.
+    let settings = OpenIdSettings {
+        id_token_signed_response_alg: Some("ES256".into()),
+        ..OpenIdSettings::default()
+    };
+    let system = with_relying_party(system, settings).await;
+    let back = sign_in(&system, &mut Browser::default(), &[], "openid").await;
+    let code = back.code().unwrap();
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", RP_REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, refused) = rp_posts(&system, &fields).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{refused}");
+    assert_eq!(refused["error"], "temporarily_unavailable");
+    // Rule 15: the code is not spent, so the retry once a key exists is no replay.
+    let stored = system
+        .store
+        .get_code(
+            &xecure::domain::OpaqueToken::new(&code).digest(),
+            SystemClock.now(),
+        )
+        .await
+        .unwrap()
+        .expect("the code is still there");
+    assert!(stored.redeemed_at.is_none(), "the code was not spent");
+    let (status, again) = rp_posts(&system, &fields).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{again}");
+}
+on_both_stores!(
+    unsignable_id_token,
+    an_id_token_that_cannot_be_signed_spends_nothing
+);

@@ -51,6 +51,16 @@ pub async fn harness_with(
     world: World,
     limits: Option<xecure::config::RateLimitConfig>,
 ) -> Harness {
+    build(world, limits, false).await
+}
+
+/// The harness; with `id_token_key`, the RS256 key ID tokens are signed with beside the
+/// access-token key (what the first `xecure keys rotate` creates).
+async fn build(
+    world: World,
+    limits: Option<xecure::config::RateLimitConfig>,
+    id_token_key: bool,
+) -> Harness {
     use GrantType::*;
     let clock = Arc::new(FixedClock::at(SystemClock.now()));
     let now = clock.now();
@@ -82,6 +92,9 @@ pub async fn harness_with(
     world
         .rotate_signing_key(now, Duration::from_secs(600), Duration::from_secs(900))
         .await;
+    if id_token_key {
+        world.add_id_token_key(now).await;
+    }
     let config = OAuthConfig::for_issuer(ISSUER);
     let deps = Dependencies::over(world.store.clone(), config.clone())
         .clock(clock.clone())
@@ -112,9 +125,7 @@ pub async fn embedded() -> Harness {
 /// As `embedded`, with the RS256 key ID tokens are signed with (`xecure keys rotate` creates
 /// it beside the first access-token key).
 pub async fn embedded_with_id_token_key() -> Harness {
-    let world = World::embedded();
-    world.add_id_token_key(SystemClock.now()).await;
-    harness_in(world).await
+    build(World::embedded(), None, true).await
 }
 
 /// On a fresh DynamoDB table and KMS key (moto, started by `tests/run.sh`).

@@ -44,11 +44,15 @@ pub async fn ensure_demo_setup(target: &Target, issuer: &str) -> Result<String, 
         let _ = writeln!(out, "created signing key {}", key.kid);
     }
     if let Some(sealer) = &target.sealer {
+        // Signs at once: on a first start nothing has read the JWKS yet; on a data directory
+        // from before ID tokens, a relying party with an older JWKS reads it again on the
+        // unknown kid (openid-client and jose do), and the local server is no deployment.
         if let Some(key) = ensure_id_token_key(
             store,
             sealer.as_ref(),
             &OsRng,
             now,
+            Duration::ZERO,
             Duration::from_secs(11 * 60),
         )
         .await

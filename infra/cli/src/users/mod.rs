@@ -1,7 +1,5 @@
 mod view;
 
-pub(crate) use view::existing as existing_user;
-
 use crate::output::say;
 use crate::password_input::read_new_password;
 use crate::target::Target;
@@ -227,7 +225,7 @@ async fn set_profile(target: &Target, username: &str, args: &ProfileArgs) -> Res
     if args.is_empty() {
         return Err("nothing to change: give --name, --email or --email-verified".into());
     }
-    let user = view::existing(target, username).await?;
+    let user = target.existing_user(username).await?;
     let username = user.username.clone();
     let profile = args.apply(&user.profile, target.clock.now())?;
     if profile == user.profile {

@@ -5,7 +5,7 @@ use crate::audit::rfc3339;
 use crate::output::say;
 use crate::target::Target;
 use xecure::audit::AuditDraft;
-use xecure::domain::{AuditEventKind, AuditOutcome, ThrottleKey, User, Username};
+use xecure::domain::{AuditEventKind, AuditOutcome, ThrottleKey, User};
 
 fn state(user: &User) -> &'static str {
     if user.disabled {
@@ -30,19 +30,8 @@ pub async fn list(target: &Target) -> Result<(), String> {
     Ok(())
 }
 
-/// The account `username` names, or the message that there is none.
-pub(crate) async fn existing(target: &Target, username: &str) -> Result<User, String> {
-    let username = Username::parse(username).map_err(|e| e.to_string())?;
-    target
-        .store
-        .get_user_by_username(&username)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no user {username}"))
-}
-
 pub async fn show(target: &Target, username: &str) -> Result<(), String> {
-    let user = existing(target, username).await?;
+    let user = target.existing_user(username).await?;
     say!("username:  {}", user.username);
     say!("id:        {}", user.id);
     say!("state:     {}", state(&user));
@@ -93,7 +82,7 @@ pub async fn show(target: &Target, username: &str) -> Result<(), String> {
 }
 
 pub async fn unlock(target: &Target, username: &str, source: Option<String>) -> Result<(), String> {
-    let user = existing(target, username).await?;
+    let user = target.existing_user(username).await?;
     let mut keys = vec![ThrottleKey::Account(user.username.clone())];
     if let Some(address) = &source {
         let address: std::net::IpAddr = address

@@ -1,17 +1,20 @@
 //! The end session endpoint (OpenID Connect RP-Initiated Logout 1.0): an app sends the
 //! browser to `/logout` with `id_token_hint`, `client_id`, `post_logout_redirect_uri` and
 //! `state`. The parameters are checked before anything else: the redirect URI must be one the
-//! client registered, compared exactly (security rules 1 and 2), and is never used otherwise.
-//! A GET signs out at once only when the hint proves the app had a sign-in of the very user
-//! of this browser's session; otherwise the user confirms with the CSRF-protected form
-//! (section 2: "the OP SHOULD ask the End-User whether to log out").
+//! client registered, compared exactly (security rules 1 and 2), and is never used otherwise;
+//! the browser is sent there on its own only for a client the operator trusts (rule 20: a
+//! self-registered app gets a link the user may follow, as at `/authorize`). A GET signs out
+//! at once only when the hint proves the app holds the ID token of this very sign-in of this
+//! session's user; otherwise the user confirms with the CSRF-protected form (section 2: "the
+//! OP SHOULD ask the End-User whether to log out"). A hint that does not verify (a key since
+//! retired, say) is treated as no hint: the user is asked.
 
 use super::AuthorizationFlow;
 use crate::domain::{ClientId, LoginSession, RedirectUri};
-use crate::oauth::openid::hint::verify_id_token_hint;
+use crate::oauth::openid::hint::{verify_id_token_hint, HintedSignIn};
 use crate::oauth::{ErrorCode, OAuthError, Params};
 use crate::ports::{ClientStore, KeyStore};
-use crate::signing::{LiveKeyring, KEYRING_RELOAD};
+use crate::signing::{LiveKeyring, KEYRING_RELOAD, NO_SIGNING_KEY_RETRY};
 use std::sync::Arc;
 use url::Url;
 
@@ -24,17 +27,37 @@ pub struct EndSessionRequest {
     pub return_to: Option<String>,
     /// The registered URI itself (the confirmation form's CSP allows it as a target).
     pub return_uri: Option<RedirectUri>,
-    /// The user the hint names, if a hint was given and verified.
-    pub hinted_subject: Option<String>,
+    /// Whether the browser may be sent to `return_to` without the user choosing to (the
+    /// client is operator-added or verified, rule 20).
+    pub redirects: bool,
+    /// The sign-in the hint names, if a hint was given and verified.
+    pub hinted: Option<HintedSignIn>,
     /// The parameters to carry through the confirmation form.
     pub carried: Vec<(&'static str, String)>,
 }
 
 impl EndSessionRequest {
-    /// Whether the hint proves the app had a sign-in of `session`'s user: then a GET may
-    /// end the session without asking.
+    /// Whether the hint is the ID token of `session`'s own sign-in (same user, same
+    /// `auth_time`): then a GET may end the session without asking. An older ID token of the
+    /// user, which any app they ever signed in to may hold, does not do.
     pub fn hint_names(&self, session: &LoginSession) -> bool {
-        self.hinted_subject.as_deref() == Some(session.user_id.as_str())
+        self.hinted.as_ref().is_some_and(|hint| {
+            hint.sub == session.user_id.as_str()
+                && hint.auth_time == Some(session.authenticated_at.as_secs())
+        })
+    }
+
+    /// `logout_url` with this request's parameters, to show its signed-out page once the
+    /// session is over (the hint left out: a token stays out of URLs, rule 10).
+    pub fn signed_out_page(&self, logout_url: &str) -> String {
+        let pairs: Vec<(&str, &str)> = self
+            .carried
+            .iter()
+            .filter(|(name, _)| *name != "id_token_hint")
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect();
+        let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
+        format!("{logout_url}?{query}")
     }
 }
 
@@ -64,6 +87,23 @@ impl AuthorizationFlow {
             .await
     }
 
+    /// The sign-in `hint` names, if it is an ID token signed here. A hint signed by a key
+    /// this container does not know yet makes it read the keys again, at most every
+    /// `NO_SIGNING_KEY_RETRY`.
+    async fn verified_hint(&self, hint: &str) -> Result<Option<HintedSignIn>, OAuthError> {
+        let keys = self.id_token_keys().await?;
+        let issuer = &self.deps.config.issuer;
+        match verify_id_token_hint(&*keys.current().await, hint, issuer) {
+            Ok(hinted) => return Ok(Some(hinted)),
+            Err("unknown kid") => keys.reload_unless_newer_than(NO_SIGNING_KEY_RETRY).await,
+            Err(why) => {
+                tracing::info!(why, "id_token_hint not verified: treated as absent");
+                return Ok(None);
+            }
+        }
+        Ok(verify_id_token_hint(&*keys.current().await, hint, issuer).ok())
+    }
+
     /// Checks an RP's logout parameters. An error is shown on a page, never redirected.
     pub async fn end_session_request(
         &self,
@@ -78,18 +118,16 @@ impl AuthorizationFlow {
         };
         let mut client_id = params.get("client_id").map(str::to_owned);
         if let Some(hint) = params.get("id_token_hint") {
-            let keyring = self.id_token_keys().await?.current().await;
-            let hinted =
-                verify_id_token_hint(&keyring, hint, &self.deps.config.issuer).map_err(|why| {
-                    refused("id_token_hint is not an ID token this provider issued").with_cause(why)
-                })?;
-            // Section 2: "If both client_id and id_token_hint are present, the OP MUST verify
-            // that the Client Identifier matches the one used when issuing the ID Token."
-            if client_id.as_ref().is_some_and(|id| *id != hinted.client_id) {
-                return Err(refused("client_id does not match the id_token_hint"));
+            if let Some(hinted) = self.verified_hint(hint).await? {
+                // Section 2: "If both client_id and id_token_hint are present, the OP MUST
+                // verify that the Client Identifier matches the one used when issuing the ID
+                // Token."
+                if client_id.as_ref().is_some_and(|id| *id != hinted.client_id) {
+                    return Err(refused("client_id does not match the id_token_hint"));
+                }
+                client_id = Some(hinted.client_id.clone());
+                request.hinted = Some(hinted);
             }
-            client_id = Some(hinted.client_id);
-            request.hinted_subject = Some(hinted.sub);
         }
         let client = match client_id {
             None => None,
@@ -118,6 +156,7 @@ impl AuthorizationFlow {
             }
             request.return_to = Some(redirect_with_state(&uri, params.get("state")));
             request.return_uri = Some(uri);
+            request.redirects = client.is_trusted();
         }
         request.client = client.map(|client| (client.id, client.display_name));
         Ok(request)

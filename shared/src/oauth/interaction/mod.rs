@@ -450,6 +450,23 @@ impl AuthorizationFlow {
         else {
             return Step::ShowError(expired_handoff());
         };
+        // OIDC Core section 3.1.2.1: `max_age` holds when the code is issued too, so a
+        // consent page left open cannot yield an `auth_time` much older than the app allows
+        // (within the clock leeway relying parties grant, as the sign-in itself takes time).
+        if let Some(max_age) = pending.max_age {
+            let age = self.deps.clock.now().as_secs() - session.authenticated_at.as_secs();
+            let allowed = i64::try_from(max_age)
+                .unwrap_or(i64::MAX)
+                .saturating_add(i64::try_from(crate::jwt::LEEWAY.as_secs()).unwrap_or(30));
+            if age > allowed {
+                self.deps.auditor.record_all(earlier, context).await;
+                return self.refuse(
+                    pending,
+                    ErrorCode::LoginRequired,
+                    "the sign-in is older than max_age allows: sign in again",
+                );
+            }
+        }
         let binding = CodeBinding {
             client_id: pending.client_id.clone(),
             user_id: session.user_id.clone(),

@@ -13,6 +13,8 @@ use std::collections::HashSet;
 struct HintClaims {
     sub: String,
     aud: String,
+    #[serde(default)]
+    auth_time: Option<i64>,
 }
 
 /// Whose sign-in the hint names, and for which client.
@@ -20,6 +22,8 @@ struct HintClaims {
 pub struct HintedSignIn {
     pub sub: String,
     pub client_id: String,
+    /// When the sign-in the token was issued for happened.
+    pub auth_time: Option<i64>,
 }
 
 /// Why a hint is refused (for the logs; the user sees one message).
@@ -51,5 +55,6 @@ pub fn verify_id_token_hint(
     Ok(HintedSignIn {
         sub: claims.sub,
         client_id: claims.aud,
+        auth_time: claims.auth_time,
     })
 }

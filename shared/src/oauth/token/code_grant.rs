@@ -77,6 +77,10 @@ impl TokenService {
         if client.registered_redirect(&code.redirect_uri).is_none() {
             return Err(invalid_code("the redirect URI is no longer registered"));
         }
+        // Before the code is spent: a failure here leaves it unspent (rule 15).
+        let id_token_signer = self
+            .prepare_id_token(&code.user_id, client, &code.scope)
+            .await?;
         let refresh_value = client
             .allows_grant(GrantType::RefreshToken)
             .then(|| OpaqueToken::generate(self.deps.rng.as_ref()));
@@ -99,15 +103,13 @@ impl TokenService {
                 };
                 let access_token = self.issue_access_token(&grant, now).await?;
                 let sign_in = SignIn {
-                    user_id: &code.user_id,
                     client,
                     scope: &code.scope,
                     auth_time: code.auth_time,
                     nonce: code.nonce.as_deref(),
                 };
-                let id_token = self
-                    .id_token_if_openid(&sign_in, &access_token.value, now)
-                    .await?;
+                let id_token =
+                    self.sign_id_token(id_token_signer, &sign_in, &access_token.value, now)?;
                 let draft = AuditDraft::new(AuditEventKind::CodeRedeemed, AuditOutcome::Success)
                     .user(&code.user_id)
                     .client(&client.id)

@@ -50,6 +50,10 @@ impl TokenService {
                 "the client may no longer have any of the token's scopes",
             ));
         }
+        // Before the token is spent: a failure here leaves it unrotated (rule 15).
+        let id_token_signer = self
+            .prepare_id_token(&token.user_id, client, &next.scope)
+            .await?;
         let draft = |kind, outcome| {
             AuditDraft::new(kind, outcome)
                 .user(&token.user_id)
@@ -81,15 +85,13 @@ impl TokenService {
                 // OIDC Core section 12.2: a refresh of an `openid` grant may return a new ID
                 // token: same sub and auth_time, no nonce.
                 let sign_in = SignIn {
-                    user_id: &token.user_id,
                     client,
                     scope: &scope,
                     auth_time: token.auth_time,
                     nonce: None,
                 };
-                let id_token = self
-                    .id_token_if_openid(&sign_in, &access_token.value, now)
-                    .await?;
+                let id_token =
+                    self.sign_id_token(id_token_signer, &sign_in, &access_token.value, now)?;
                 self.audit(
                     draft(AuditEventKind::TokenRefreshed, AuditOutcome::Success)
                         .detail("scope", scope.to_string())
