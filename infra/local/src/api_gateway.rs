@@ -18,7 +18,6 @@ use lambda_http::http::{HeaderMap, HeaderName, HeaderValue};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,7 +34,8 @@ use xecure::authorizer::responses::{
 use xecure::authorizer::routes::{Route, RouteTable};
 use xecure::authorizer::{Authorizer, AuthorizerConfig};
 use xecure::config::{InteractionConfig, OAuthConfig, RateLimitConfig};
-use xecure::domain::{OpaqueToken, Timestamp};
+use xecure::domain::OpaqueToken;
+use xecure::expiring_map::ExpiringMap;
 use xecure::oauth::interaction::AuthorizationFlow;
 use xecure::oauth::Dependencies;
 use xecure::ports::Store;
@@ -52,10 +52,10 @@ fn arn_prefix() -> String {
     format!("arn:aws:execute-api:local:000000000000:{LOCAL_API_ID}/{LOCAL_STAGE}")
 }
 
-struct CachedPolicy {
-    response: Value,
-    until: Timestamp,
-}
+/// At most this many cached policies: at the default 300 s TTL, about 166 new tokens a
+/// second stay cached for the whole TTL; more distinct tokens push out the oldest (a miss
+/// costs one authorizer decision, never correctness).
+const POLICY_CACHE_ENTRIES: usize = 50_000;
 
 /// How API Gateway calls the authorizer (`xecure serve --authorizer-mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -74,7 +74,8 @@ pub struct LocalSystem {
     authorizer: AuthorizerApp,
     mode: AuthorizerMode,
     routes: Arc<RouteTable>,
-    cache: Mutex<HashMap<String, CachedPolicy>>,
+    /// API Gateway's authorizer cache: by identity source, for the TTL, bounded.
+    cache: Mutex<ExpiringMap<str, Value>>,
     cache_ttl: Duration,
     demo: DemoApi,
     demo_app: DemoApp,
@@ -174,7 +175,7 @@ impl LocalSystem {
             },
             mode,
             routes,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(ExpiringMap::new(POLICY_CACHE_ENTRIES)),
             cache_ttl,
             demo: DemoApi::new(origin_secret.clone()),
             demo_app: DemoApp::default(),
@@ -402,26 +403,22 @@ impl LocalSystem {
     /// The authorizer's answer for this identity source (the Authorization header): cached
     /// for the TTL as API Gateway does; only policies are cached, never an error.
     async fn authorize(&self, identity: &str, event: Value) -> Result<Value, Refusal> {
-        let now = self.clock.now();
+        let now = self.clock.now().as_millis();
         {
             let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(cached) = cache.get(identity).filter(|c| !c.until.has_passed(now)) {
-                return Ok(cached.response.clone());
+            if let Some(cached) = cache.get(identity, now) {
+                return Ok(cached);
             }
         }
         let (response, log_line) = decide(&self.authorizer, event).await;
         println!("{log_line}");
         let response = response?;
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() > 10_000 {
-            cache.retain(|_, cached| !cached.until.has_passed(now));
-        }
-        cache.insert(
-            identity.to_owned(),
-            CachedPolicy {
-                response: response.clone(),
-                until: now.plus(self.cache_ttl),
-            },
+        let until = self.clock.now().plus(self.cache_ttl).as_millis();
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            Arc::from(identity),
+            response.clone(),
+            until,
+            now,
         );
         Ok(response)
     }

@@ -2,24 +2,22 @@
 //! signature verification. Bounded; an entry is served only until the token expires, and the
 //! revocation check still runs on every call.
 
+use crate::expiring_map::ExpiringMap;
 use crate::jwt::AccessTokenClaims;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub struct VerifiedClaimsCache {
-    entries: Mutex<HashMap<Box<str>, Arc<AccessTokenClaims>>>,
-    capacity: usize,
+    entries: Mutex<ExpiringMap<str, Arc<AccessTokenClaims>>>,
 }
 
 impl VerifiedClaimsCache {
     pub fn new(capacity: usize) -> Self {
         VerifiedClaimsCache {
-            entries: Mutex::new(HashMap::with_capacity(capacity.min(1024))),
-            capacity,
+            entries: Mutex::new(ExpiringMap::new(capacity)),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Arc<AccessTokenClaims>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ExpiringMap<str, Arc<AccessTokenClaims>>> {
         self.entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -27,28 +25,15 @@ impl VerifiedClaimsCache {
 
     /// The claims if `token` was verified before and is still unexpired at `now_secs`.
     pub fn get(&self, token: &str, now_secs: i64) -> Option<Arc<AccessTokenClaims>> {
-        let mut entries = self.lock();
-        let claims = entries.get(token)?;
-        if claims.exp <= now_secs {
-            entries.remove(token);
-            return None;
-        }
-        Some(Arc::clone(claims))
+        self.lock().get(token, now_secs)
     }
 
-    /// Full: drop expired entries; still full: start over (bounded memory beats hit rate).
+    /// Kept until the token expires; when full, the oldest entry makes room (O(1)
+    /// amortised, `ExpiringMap`).
     pub fn insert(&self, token: &str, claims: Arc<AccessTokenClaims>, now_secs: i64) {
-        if self.capacity == 0 {
-            return;
-        }
-        let mut entries = self.lock();
-        if entries.len() >= self.capacity {
-            entries.retain(|_, claims| claims.exp > now_secs);
-            if entries.len() >= self.capacity {
-                entries.clear();
-            }
-        }
-        entries.insert(token.into(), claims);
+        let expires_at = claims.exp;
+        self.lock()
+            .insert(Arc::from(token), claims, expires_at, now_secs);
     }
 
     pub fn len(&self) -> usize {
