@@ -513,3 +513,35 @@ async fn a_successful_login_forgets_the_account_failures() {
         ));
     }
 }
+
+#[tokio::test]
+async fn max_age_holds_when_the_code_is_issued_too() {
+    let f = fixture().await;
+    let handle = handle_of(
+        f.flow
+            .begin(&params(&[("max_age", "60")]), None, &context())
+            .await,
+    );
+    let session = f.session().await;
+    let Step::ShowConsent(_) = f.flow.resume(&handle, Some(&session), &context()).await else {
+        panic!("consent screen expected");
+    };
+    // The consent page stays open past max_age and the 30 s leeway.
+    f.clock.advance(Duration::from_secs(91));
+    let step = f
+        .flow
+        .decide(
+            &handle,
+            Some(&session),
+            Decision::Approve(vec!["profile:read".into()]),
+            &context(),
+        )
+        .await;
+    let query = client_query(&step);
+    assert_eq!(value(&query, "error"), Some("login_required"));
+    assert_eq!(
+        value(&query, "code"),
+        None,
+        "no code for a sign-in that old"
+    );
+}
