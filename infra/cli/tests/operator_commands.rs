@@ -202,6 +202,52 @@ fn a_key_rotation_is_audited_with_the_operator() {
     assert_eq!(found.lines().skip(1).count(), 3, "{found}");
 }
 
+/// OpenID Connect profiles: `user add --name --email`, `user set`, shown and audited; a new
+/// address is unverified unless said otherwise; bad values are refused before any change.
+fn profiles_are_set_shown_and_audited(cli: &Target) {
+    cli.ok_with(
+        &[
+            "user",
+            "add",
+            "ida",
+            "--name",
+            "Ida Pfeiffer",
+            "--email",
+            "ida@Example.ORG",
+        ],
+        PASSPHRASE,
+    );
+    let shown = cli.ok(&["user", "show", "ida"]);
+    assert!(shown.contains("name:      Ida Pfeiffer"), "{shown}");
+    assert!(
+        shown.contains("email:     ida@example.org (unverified)"),
+        "the domain is lower-cased, the address unverified: {shown}"
+    );
+    cli.ok(&["user", "set", "ida", "--email-verified", "true"]);
+    assert!(cli
+        .ok(&["user", "show", "ida"])
+        .contains("ida@example.org (verified)"));
+    cli.ok(&["user", "set", "ida", "--email", "ida@travels.example"]);
+    assert!(
+        cli.ok(&["user", "show", "ida"])
+            .contains("ida@travels.example (unverified)"),
+        "a new address is unverified again"
+    );
+    for bad in [
+        vec!["user", "set", "ida", "--email", "not an address"],
+        vec!["user", "set", "ida", "--name", " "],
+        vec!["user", "set", "ida"],
+        vec!["user", "set", "nobody", "--name", "X"],
+    ] {
+        cli.fails(&bad, "");
+    }
+    assert!(cli
+        .ok(&["user", "show", "ida"])
+        .contains("ida@travels.example (unverified)"));
+    let changes = cli.ok(&["audit", "--event", "user_changed", "--since", "1h"]);
+    assert_eq!(changes.lines().skip(1).count(), 2, "{changes}");
+}
+
 macro_rules! on_both_stores {
     ($($scenario:ident),* $(,)?) => {
         mod data_directory {
@@ -226,6 +272,7 @@ on_both_stores!(
     passwords_follow_the_policy,
     clients_take_the_registration_rules_and_list_what_matters,
     audit_reads_every_record_by_date_or_duration,
+    profiles_are_set_shown_and_audited,
 );
 
 #[tokio::test(flavor = "multi_thread")]
