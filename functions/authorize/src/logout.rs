@@ -131,10 +131,11 @@ async fn app_request(
             )),
             requested_by: app.client.as_ref().map(|(_, name)| name.as_str()),
             carried: &app.carried,
+            // A native app's private-use URI has no host: its whole address is the label.
             continue_to: app.return_to.as_deref().filter(|_| session.is_none()).zip(
                 app.return_uri
                     .as_ref()
-                    .and_then(|uri| host_of(uri.as_str())),
+                    .map(|uri| host_of(uri.as_str()).unwrap_or_else(|| uri.to_string())),
             ),
         },
         &targets,

@@ -50,16 +50,29 @@ pub async fn run(command: KeysCommand, target: &Target) -> Result<(), String> {
                 .sealer
                 .as_ref()
                 .ok_or("a DynamoDB target needs --kms-key-id to seal signing keys")?;
-            // Old keys stay published for the longest token lifetime plus clock leeway.
-            let old_tokens_live = Duration::from_secs(token_minutes * 60 + 60);
-            // A store with no key yet has served no JWKS: the ID token key created with the
-            // first access-token key may sign at once too.
-            let first_keys = target
+            // Old keys stay published for the longest token lifetime plus clock leeway, plus
+            // the keyring reload: a warm container may sign with the old key that long after
+            // the switch.
+            let old_tokens_live = Duration::from_secs(
+                token_minutes * 60 + 60 + xecure::signing::KEYRING_RELOAD.as_secs(),
+            );
+            let existing = target
                 .store
                 .list_signing_keys()
                 .await
-                .map_err(|e| e.to_string())?
-                .is_empty();
+                .map_err(|e| e.to_string())?;
+            // A store with no key yet has served no JWKS: the ID token key created with the
+            // first access-token key may sign at once too.
+            let first_keys = existing.is_empty();
+            let has_access_key = existing.iter().any(|key| {
+                SigningAlgorithm::parse(&key.algorithm).is_ok_and(|a| a.signs_access_tokens())
+            });
+            if !algorithm.signs_access_tokens() && !has_access_key {
+                return Err(
+                    "create the access-token key first (`xecure keys rotate`, which also creates the RS256 key)"
+                        .into(),
+                );
+            }
             let key = rotate_signing_key(
                 target.store.as_ref(),
                 sealer.as_ref(),

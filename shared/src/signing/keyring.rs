@@ -103,8 +103,10 @@ impl Keyring {
         for key in published.iter().filter(|key| key.signs_from <= now) {
             let algorithm = algorithm_of(key)?;
             let lane = algorithm.signs_access_tokens();
+            // The newest created: a key created later replaced every earlier one, even one
+            // scheduled to sign after it (an emergency rotation during a publish-ahead).
             let newer = current.get(&lane).is_none_or(|(_, held)| {
-                (key.signs_from, key.created_at) > (held.signs_from, held.created_at)
+                (key.created_at, key.signs_from) > (held.created_at, held.signs_from)
             });
             if newer {
                 current.insert(lane, (algorithm, key));

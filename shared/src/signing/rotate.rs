@@ -241,4 +241,47 @@ mod tests {
             Err(KeyringError::NoKeyFor(SigningAlgorithm::Es256))
         ));
     }
+
+    #[tokio::test]
+    async fn a_key_created_later_replaces_one_scheduled_to_sign_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let sealer = LocalKeySealer::open(dir.path()).unwrap();
+        let rng = SeqRng::new(5);
+        let t0 = Timestamp::from_secs(1_900_000_000);
+        let rotate = |ahead, now| {
+            let (store, sealer, rng) = (&store, &sealer, &rng);
+            async move {
+                rotate_signing_key(
+                    store,
+                    sealer,
+                    rng,
+                    SigningAlgorithm::EdDsa,
+                    now,
+                    ahead,
+                    minutes(30),
+                )
+                .await
+                .unwrap()
+            }
+        };
+        rotate(minutes(0), t0).await;
+        // A scheduled rotation, then an emergency one during its publish-ahead window.
+        let scheduled = rotate(minutes(15), t0.plus(minutes(1))).await;
+        let emergency = rotate(minutes(0), t0.plus(minutes(2))).await;
+        let at = t0.plus(minutes(20));
+        let keyring = Keyring::load(
+            store.list_signing_keys().await.unwrap(),
+            Some(&sealer as &dyn KeySealer),
+            at,
+        )
+        .await
+        .unwrap();
+        assert!(scheduled.signs_from <= at, "both could sign by now");
+        assert_eq!(
+            keyring.signing_kid(),
+            Some(&emergency.kid),
+            "the newest replaced it"
+        );
+    }
 }

@@ -50,12 +50,17 @@ impl EndSessionRequest {
     /// `logout_url` with this request's parameters, to show its signed-out page once the
     /// session is over (the hint left out: a token stays out of URLs, rule 10).
     pub fn signed_out_page(&self, logout_url: &str) -> String {
-        let pairs: Vec<(&str, &str)> = self
+        // The client the hint named goes in as `client_id`, which identifies it without the
+        // token.
+        let mut pairs: Vec<(&str, &str)> = self
             .carried
             .iter()
-            .filter(|(name, _)| *name != "id_token_hint")
+            .filter(|(name, _)| !matches!(*name, "id_token_hint" | "client_id"))
             .map(|(name, value)| (*name, value.as_str()))
             .collect();
+        if let Some((client, _)) = &self.client {
+            pairs.push(("client_id", client.as_str()));
+        }
         let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
         format!("{logout_url}?{query}")
     }
@@ -174,4 +179,27 @@ fn redirect_with_state(uri: &RedirectUri, state: Option<&str>) -> String {
         url.query_pairs_mut().append_pair("state", state);
     }
     url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signed_out_page_names_the_client_without_the_hint() {
+        let request = EndSessionRequest {
+            client: Some((ClientId::parse("cli_self").unwrap(), "Self App".into())),
+            carried: vec![
+                ("id_token_hint", "eyJ.hint.sig".into()),
+                ("post_logout_redirect_uri", "https://app.example/bye".into()),
+                ("state", "s 1".into()),
+            ],
+            ..EndSessionRequest::default()
+        };
+        let url = request.signed_out_page("https://auth.example/logout");
+        assert_eq!(
+            url,
+            "https://auth.example/logout?post_logout_redirect_uri=https%3A%2F%2Fapp.example%2Fbye&state=s+1&client_id=cli_self"
+        );
+    }
 }

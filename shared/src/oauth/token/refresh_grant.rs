@@ -50,10 +50,24 @@ impl TokenService {
                 "the client may no longer have any of the token's scopes",
             ));
         }
-        // Before the token is spent: a failure here leaves it unrotated (rule 15).
-        let id_token_signer = self
-            .prepare_id_token(&token.user_id, client, &next.scope)
-            .await?;
+        // What was asked for, as far as the client still allows it: refused before the token
+        // is spent (rule 15).
+        let scope = requested.intersection(&next.scope);
+        if scope.is_empty() {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                "the requested scope is no longer granted",
+            ));
+        }
+        // Before the token is spent too, unless it is a rotated one presented again: the
+        // rotation below must see that reuse and revoke the family, whatever else fails.
+        let id_token_signer = match token.rotated_at {
+            None => {
+                self.prepare_id_token(&token.user_id, client, &scope)
+                    .await?
+            }
+            Some(_) => None,
+        };
         let draft = |kind, outcome| {
             AuditDraft::new(kind, outcome)
                 .user(&token.user_id)
@@ -66,14 +80,6 @@ impl TokenService {
             .await?
         {
             Rotation::Rotated => {
-                // What was asked for, as far as the client still allows it.
-                let scope = requested.intersection(&next.scope);
-                if scope.is_empty() {
-                    return Err(OAuthError::new(
-                        ErrorCode::InvalidScope,
-                        "the requested scope is no longer granted",
-                    ));
-                }
                 let grant = AccessGrant {
                     subject: token.user_id.to_string(),
                     client,
