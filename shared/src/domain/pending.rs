@@ -54,14 +54,9 @@ impl PendingAuthorization {
     /// many seconds before it. `max_age=0` asks for a fresh login like `prompt=login`.
     pub fn needs_login_since(&self) -> Option<Timestamp> {
         let by_prompt = (self.prompt == Prompt::Login).then_some(self.created_at);
-        let by_max_age = self.max_age.map(|secs| {
-            let secs = i64::try_from(secs).unwrap_or(i64::MAX / 1000);
-            Timestamp::from_millis(
-                self.created_at
-                    .as_millis()
-                    .saturating_sub(secs.saturating_mul(1000)),
-            )
-        });
+        let by_max_age = self
+            .max_age
+            .map(|secs| self.created_at.minus(std::time::Duration::from_secs(secs)));
         by_prompt.max(by_max_age)
     }
 }

@@ -275,19 +275,21 @@ pub fn redirect_with(
     state: Option<&str>,
     pairs: &[(&str, &str)],
 ) -> String {
+    let mut all = pairs.to_vec();
+    all.extend(state.map(|state| ("state", state)));
+    all.push(("iss", issuer));
+    with_query(redirect_uri, &all)
+}
+
+/// The redirect URI with `pairs` added to its query, keeping the query it was registered
+/// with (RFC 6749 section 3.1.2).
+pub fn with_query(redirect_uri: &RedirectUri, pairs: &[(&str, &str)]) -> String {
     let Ok(mut url) = Url::parse(redirect_uri.as_str()) else {
         // Parsed when the RedirectUri was built; unreachable, but never panic.
         return redirect_uri.to_string();
     };
-    {
-        let mut query = url.query_pairs_mut();
-        for (name, value) in pairs {
-            query.append_pair(name, value);
-        }
-        if let Some(state) = state {
-            query.append_pair("state", state);
-        }
-        query.append_pair("iss", issuer);
+    if !pairs.is_empty() {
+        url.query_pairs_mut().extend_pairs(pairs);
     }
     url.to_string()
 }

@@ -11,12 +11,12 @@
 
 use super::AuthorizationFlow;
 use crate::domain::{ClientId, LoginSession, RedirectUri};
+use crate::oauth::authorize::with_query;
 use crate::oauth::openid::hint::{verify_id_token_hint, HintedSignIn};
 use crate::oauth::{ErrorCode, OAuthError, Params};
 use crate::ports::{ClientStore, KeyStore};
 use crate::signing::{LiveKeyring, KEYRING_RELOAD, NO_SIGNING_KEY_RETRY};
 use std::sync::Arc;
-use url::Url;
 
 /// An RP's logout request, checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -159,26 +159,20 @@ impl AuthorizationFlow {
                     "post_logout_redirect_uri is not registered for this client",
                 ));
             }
-            request.return_to = Some(redirect_with_state(&uri, params.get("state")));
+            // Section 3: `state` goes back with the redirect. No `iss`: that belongs to
+            // authorization responses (RFC 9207), not to this one.
+            let state: Vec<(&str, &str)> = params
+                .get("state")
+                .map(|state| ("state", state))
+                .into_iter()
+                .collect();
+            request.return_to = Some(with_query(&uri, &state));
             request.return_uri = Some(uri);
             request.redirects = client.is_trusted();
         }
         request.client = client.map(|client| (client.id, client.display_name));
         Ok(request)
     }
-}
-
-/// Section 3: `state` goes back with the redirect, added to the registered URI's query. No
-/// `iss`: that belongs to authorization responses (RFC 9207), not to this one.
-fn redirect_with_state(uri: &RedirectUri, state: Option<&str>) -> String {
-    let Ok(mut url) = Url::parse(uri.as_str()) else {
-        // Parsed when the RedirectUri was built; unreachable, but never panic.
-        return uri.to_string();
-    };
-    if let Some(state) = state {
-        url.query_pairs_mut().append_pair("state", state);
-    }
-    url.to_string()
 }
 
 #[cfg(test)]

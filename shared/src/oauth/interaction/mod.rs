@@ -454,11 +454,9 @@ impl AuthorizationFlow {
         // consent page left open cannot yield an `auth_time` much older than the app allows
         // (within the clock leeway relying parties grant, as the sign-in itself takes time).
         if let Some(max_age) = pending.max_age {
-            let age = self.deps.clock.now().as_secs() - session.authenticated_at.as_secs();
-            let allowed = i64::try_from(max_age)
-                .unwrap_or(i64::MAX)
-                .saturating_add(i64::try_from(crate::jwt::LEEWAY.as_secs()).unwrap_or(30));
-            if age > allowed {
+            let allowed =
+                std::time::Duration::from_secs(max_age).saturating_add(crate::jwt::LEEWAY);
+            if session.authenticated_at < self.deps.clock.now().minus(allowed) {
                 self.deps.auditor.record_all(earlier, context).await;
                 return self.refuse(
                     pending,
