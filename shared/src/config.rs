@@ -79,6 +79,9 @@ pub struct OAuthConfig {
     /// `XECURE_REGISTRATION_TOKEN_DAYS` (default 90): how long a registration access token
     /// (RFC 7592) works; every update of the registration issues a new one.
     pub registration_token_ttl: Duration,
+    /// `XECURE_DPOP_NONCE=required` (default `off`): a DPoP proof at the token endpoint must
+    /// carry a nonce this server issued (RFC 9449 section 8).
+    pub dpop_nonce_required: bool,
 }
 
 const MINUTE: u64 = 60;
@@ -94,6 +97,18 @@ fn number(name: &'static str, default: u64) -> Result<u64, ConfigError> {
                 why: format!("'{raw}' is not a positive whole number"),
             }),
         },
+    }
+}
+
+/// `XECURE_DPOP_NONCE`: `required` or `off` (the default).
+pub fn dpop_nonce_required() -> Result<bool, ConfigError> {
+    match env::var("XECURE_DPOP_NONCE").as_deref() {
+        Err(_) | Ok("off") => Ok(false),
+        Ok("required") => Ok(true),
+        Ok(other) => Err(ConfigError::Invalid {
+            name: "XECURE_DPOP_NONCE",
+            why: format!("'{other}' is neither required nor off"),
+        }),
     }
 }
 
@@ -130,6 +145,7 @@ impl OAuthConfig {
             registration_token_ttl: Duration::from_secs(
                 number("XECURE_REGISTRATION_TOKEN_DAYS", 90)? * DAY,
             ),
+            dpop_nonce_required: dpop_nonce_required()?,
         })
     }
 
@@ -145,6 +161,7 @@ impl OAuthConfig {
             signing_algorithm: SigningAlgorithm::EdDsa,
             audit_retention: Duration::from_secs(400 * DAY),
             registration_token_ttl: Duration::from_secs(90 * DAY),
+            dpop_nonce_required: false,
         }
     }
 

@@ -3,7 +3,7 @@
 //! every client error (design rule 7).
 
 use crate::audit::RequestContext;
-use crate::oauth::{OAuthError, Params};
+use crate::oauth::{ErrorCode, OAuthError, Params};
 use lambda_http::http::header::{
     HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, USER_AGENT, WWW_AUTHENTICATE,
 };
@@ -132,6 +132,36 @@ pub fn authorization(request: &Request) -> Option<&str> {
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
+}
+
+/// The request's DPoP proof (RFC 9449 section 4.1), if it has one. Section 4.3 point 1:
+/// "there is not more than one DPoP HTTP request header field".
+pub fn dpop_proof(request: &Request) -> Result<Option<&str>, OAuthError> {
+    let mut values = request.headers().get_all(crate::dpop::DPOP_HEADER).iter();
+    let first = values.next();
+    let invalid = |why: &str| {
+        OAuthError::new(ErrorCode::InvalidDpopProof, "the DPoP proof is invalid").with_cause(why)
+    };
+    if values.next().is_some() {
+        return Err(invalid("more than one DPoP header"));
+    }
+    first
+        .map(|value| value.to_str().map_err(|_| invalid("not visible ASCII")))
+        .transpose()
+}
+
+/// The request as a DPoP proof must match it (RFC 9449 section 4.3): its proof, its method,
+/// and `url`, where the function is served.
+pub fn called_request(request: &Request, url: String) -> crate::dpop::binding::CalledRequest {
+    crate::dpop::binding::CalledRequest {
+        proof: dpop_proof(request)
+            .map(|proof| proof.map(str::to_owned))
+            .map_err(|error| {
+                crate::dpop::ProofRejection::Malformed(error.cause.unwrap_or_default())
+            }),
+        method: request.method().as_str().to_owned(),
+        url,
+    }
 }
 
 /// Source IP, user agent and request id for audit records.

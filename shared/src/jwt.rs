@@ -40,6 +40,17 @@ pub struct AccessTokenClaims {
     /// including those a warm container issues from its cached record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crv: Option<u64>,
+    /// RFC 9449 section 6.1: the DPoP key the token is bound to. A resource server refuses
+    /// it without a proof signed by that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// RFC 7800 section 3.1 confirmation claim, with RFC 9449's `jkt` member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The JWK SHA-256 thumbprint (RFC 7638) of the key, base64url.
+    pub jkt: String,
 }
 
 /// Why a presented token is not a valid access token. Callers map every variant to the same

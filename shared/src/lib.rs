@@ -7,6 +7,7 @@ pub mod authorizer;
 pub mod budget;
 pub mod config;
 pub mod domain;
+pub mod dpop;
 pub mod expiring_map;
 pub mod hashing;
 pub mod http;

@@ -106,5 +106,13 @@ pub async fn authorizer_from_env() -> Result<Authorizer, WiringError> {
         &aws,
         StoreConfig::from_env()?.table_name,
     ));
-    Ok(Authorizer::load(store.clone(), store, routes, config, Arc::new(SystemClock)).await?)
+    Ok(Authorizer::load(
+        store.clone(),
+        store.clone(),
+        store,
+        routes,
+        config,
+        Arc::new(SystemClock),
+    )
+    .await?)
 }

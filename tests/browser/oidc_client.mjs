@@ -10,28 +10,14 @@
 import * as client from 'openid-client';
 import * as jose from 'jose';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { check, launchChromium } from './chromium.mjs';
+import { check, launchChromium, loopbackApp, scriptArguments } from './chromium.mjs';
 
-const [base, username, password, registrationToken, shots] = process.argv.slice(2);
-if (!base || !username || !password || !registrationToken || !shots) {
-  console.error('usage: oidc_client.mjs BASE_URL USERNAME PASSWORD REGISTRATION_TOKEN SCREENSHOT_DIR');
-  process.exit(2);
-}
+const [base, username, password, registrationToken, shots] = scriptArguments('oidc_client.mjs', ['BASE_URL', 'USERNAME', 'PASSWORD', 'REGISTRATION_TOKEN', 'SCREENSHOT_DIR']);
 mkdirSync(shots, { recursive: true });
 
-// The app's loopback redirect listener, as a native app runs one (RFC 8252 section 7.3): it
-// registers its URIs without a port and uses the port it got (section 7.3: "MUST allow any
-// port to be specified at the time of the request for loopback IP redirect URIs").
-let landed = null;
-const listener = createServer((request, response) => {
-  landed = new URL(request.url, `http://127.0.0.1:${listener.address().port}`);
-  response.writeHead(200, { 'content-type': 'text/plain' });
-  response.end('back at the app');
-});
-await new Promise((resolve) => listener.listen(0, '127.0.0.1', resolve));
-const RP = `http://127.0.0.1:${listener.address().port}`;
+const app = await loopbackApp();
+const RP = app.origin;
 const redirectUri = `${RP}/cb`;
 const signedOutUri = `${RP}/bye`;
 
@@ -82,14 +68,14 @@ try {
       state,
       ...extra,
     });
-    landed = null;
+    app.landed = null;
     await page.goto(url.href);
     return { verifier, nonce, state };
   }
   async function backAtApp() {
     await page.waitForURL((url) => url.href.startsWith(`${redirectUri}?`));
-    check(landed, 'the authorization response reached the app');
-    return landed;
+    check(app.landed, 'the authorization response reached the app');
+    return app.landed;
   }
 
   step = 'sign-in (login, consent)';
@@ -152,7 +138,7 @@ try {
   check((await page.locator('#continue').innerText()).startsWith('Continue to 127.0.0.1'), 'the app is offered as a link');
   await page.click('#continue');
   await page.waitForURL((url) => url.href.startsWith(`${signedOutUri}?`));
-  check(landed.searchParams.get('state') === 'bye-state', 'back at the app with its state');
+  check(app.landed.searchParams.get('state') === 'bye-state', 'back at the app with its state');
   await page.goto(`${base}/apps`);
   await page.waitForURL(/\/login\?/);
   console.log('oidc client test passed: openid-client signed in, read UserInfo, refreshed and logged out');
@@ -161,5 +147,5 @@ try {
   process.exitCode = 1;
 } finally {
   await browser.close();
-  listener.close();
+  app.close();
 }

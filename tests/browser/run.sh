@@ -5,7 +5,8 @@
 # consent and the API calls (demo_flow.mjs), then the branded consent screen of a
 # self-registered app and the account page (account_flow.mjs, with a registration token from
 # `xecure client registration-token`, run beside the server), then panva's openid-client
-# through a whole OpenID Connect sign-in (oidc_client.mjs), and stops the server.
+# through a whole OpenID Connect sign-in (oidc_client.mjs) and through PAR and DPoP
+# (dpop_par_client.mjs), and stops the server.
 # Screenshots go to test-artifacts/browser/.
 set -euo pipefail
 
@@ -39,6 +40,7 @@ PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 mkdir -p "$SHOTS"
 XECURE_BRAND_NAME="Acme ID" XECURE_BRAND_LOGO_URL="https://cdn.acme.example/logo.svg" \
   XECURE_BRAND_COLOR="#aa3300" XECURE_BRAND_PRIVACY_URL="https://acme.example/privacy" \
+  XECURE_DPOP_NONCE=required \
   "$XECURE" --data-dir "$DATA_DIR" serve --listen "127.0.0.1:$PORT" >"$SERVE_LOG" 2>&1 &
 SERVE_PID=$!
 cleanup() {
@@ -64,3 +66,11 @@ node "$HERE/account_flow.mjs" "http://127.0.0.1:$PORT" demo "$PASSWORD" "$TOKEN"
 TOKEN="$("$XECURE" --data-dir "$DATA_DIR" client registration-token | sed -n 's/^initial_access_token: //p')"
 [ -n "$TOKEN" ] || { log "no registration token from the CLI beside the server"; exit 1; }
 node "$HERE/oidc_client.mjs" "http://127.0.0.1:$PORT" demo "$PASSWORD" "$TOKEN" "$SHOTS"
+# DPoP and PAR with the same library: a public app the operator registers to need both
+# (the README's commands), on the standard usage plan so the gateway takes its calls; the
+# server requires DPoP nonces (XECURE_DPOP_NONCE above), which the library retries with.
+"$XECURE" --data-dir "$DATA_DIR" client add dpop-app --name "DPoP App" --public \
+  --redirect-uri http://127.0.0.1/cb --scope "openid orders:read" \
+  --dpop-bound-access-tokens --require-pushed-authorization-requests >/dev/null
+"$XECURE" --data-dir "$DATA_DIR" usage-plan assign --client dpop-app --plan standard >/dev/null
+node "$HERE/dpop_par_client.mjs" "http://127.0.0.1:$PORT" demo "$PASSWORD" dpop-app "$SHOTS"

@@ -10,10 +10,12 @@ use aws_lambda_events::http::HeaderMap;
 use serde_json::{json, Map, Value};
 use xecure::api_usage::plans::usage_identifier_key;
 use xecure::audit::RequestContext;
+use xecure::authorizer::dpop::{CalledRequest, Presented};
 use xecure::authorizer::policy::ApiArn;
 use xecure::authorizer::{Decision, Verdict};
+use xecure::dpop::{ProofRejection, DPOP_HEADER};
 use xecure::jwt::AccessTokenClaims;
-use xecure::oauth::bearer::{bearer_token, BearerError};
+use xecure::oauth::bearer::{presented_token, BearerError, TokenScheme};
 
 /// Which kind of event came in, so the answer has the shape API Gateway expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +32,10 @@ pub enum EventKind {
 pub struct AuthorizerInput {
     pub kind: EventKind,
     pub authorization: Result<String, BearerError>,
+    /// The scheme the token came under (`Bearer` or `DPoP`).
+    pub scheme: TokenScheme,
+    /// The request's method, URL and DPoP proof: REQUEST and HTTP API events only.
+    pub request: Option<CalledRequest>,
     pub arn: Option<String>,
     /// Request id, source IP and user agent where the event carries them (not TOKEN events).
     pub context: RequestContext,
@@ -58,9 +64,84 @@ fn one_header(headers: &HeaderMap) -> Result<Option<String>, BearerError> {
     }
 }
 
-fn token_of(header: Result<Option<String>, BearerError>) -> Result<String, BearerError> {
-    let header = header?;
-    bearer_token(header.as_deref()).map(str::to_owned)
+fn token_of(
+    header: Result<Option<String>, BearerError>,
+) -> (Result<String, BearerError>, TokenScheme) {
+    let presented = header.and_then(|header| {
+        presented_token(header.as_deref()).map(|(scheme, token)| (scheme, token.to_owned()))
+    });
+    match presented {
+        Ok((scheme, token)) => (Ok(token), scheme),
+        Err(error) => (Err(error), TokenScheme::Bearer),
+    }
+}
+
+/// The `DPoP` header (RFC 9449 section 4.3 point 1: at most one).
+fn proof_of(headers: &HeaderMap) -> Result<Option<String>, ProofRejection> {
+    let mut values = headers.get_all(DPOP_HEADER).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(ProofRejection::Repeated);
+    }
+    first
+        .map(|value| {
+            value
+                .to_str()
+                .map(str::to_owned)
+                .map_err(|_| ProofRejection::Malformed("not visible ASCII".into()))
+        })
+        .transpose()
+}
+
+/// The request as its caller sent it, for the proof's `htm` and `htu`: the host is the
+/// event's `requestContext.domainName`, which API Gateway sets (never a header the caller
+/// could choose), the scheme `https` (all API Gateway serves; `http` only where the
+/// `X-Forwarded-Proto` of a plain-http gateway, the local one, says so), and the path the one
+/// the caller used, stage or base path included, set through `Url` so that a `?` or `#` in
+/// it stays part of the path.
+fn called_request(
+    headers: &HeaderMap,
+    method: Option<&str>,
+    path: Option<&str>,
+    domain: Option<&str>,
+) -> Option<CalledRequest> {
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok());
+    let scheme = if proto == Some("http") {
+        "http"
+    } else {
+        "https"
+    };
+    let mut url = url::Url::parse(&format!("{scheme}://{}/", domain?)).ok()?;
+    if url.path() != "/" || url.query().is_some() {
+        return None;
+    }
+    url.set_path(path?);
+    Some(CalledRequest {
+        proof: proof_of(headers),
+        method: method?.to_owned(),
+        url: url.to_string(),
+    })
+}
+
+/// `requestContext.domainName` of a REST event (the typed event drops it).
+fn domain_of(event: &Value) -> Option<String> {
+    event
+        .pointer("/requestContext/domainName")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+impl AuthorizerInput {
+    /// What the decision reads of the call.
+    pub fn presented(&self) -> Presented<'_> {
+        Presented {
+            token: self.authorization.as_deref().map_err(|e| *e),
+            scheme: self.scheme,
+            request: self.request.as_ref(),
+        }
+    }
 }
 
 /// Reads any of the three event shapes. `http_simple` chooses the HTTP API response format.
@@ -86,9 +167,18 @@ pub fn parse_event(event: Value, http_simple: bool) -> AuthorizerInput {
                         request_id: request.request_context.request_id.clone(),
                         operator: None,
                     };
+                    let (authorization, scheme) = token_of(one_header(&request.headers));
+                    let called = called_request(
+                        &request.headers,
+                        Some(http.method.as_str()),
+                        request.raw_path.as_deref().or(http.path.as_deref()),
+                        request.request_context.domain_name.as_deref(),
+                    );
                     AuthorizerInput {
                         kind,
-                        authorization: token_of(one_header(&request.headers)),
+                        authorization,
+                        scheme,
+                        request: called,
                         arn: request.route_arn,
                         context,
                     }
@@ -98,24 +188,47 @@ pub fn parse_event(event: Value, http_simple: bool) -> AuthorizerInput {
         }
         (_, Some("TOKEN")) => {
             match serde_json::from_value::<ApiGatewayCustomAuthorizerRequest>(event) {
-                Ok(request) => AuthorizerInput {
-                    kind: EventKind::Rest,
-                    authorization: token_of(Ok(request.authorization_token)),
-                    arn: request.method_arn,
-                    context: RequestContext::default(),
-                },
+                Ok(request) => {
+                    let (authorization, scheme) = token_of(Ok(request.authorization_token));
+                    AuthorizerInput {
+                        kind: EventKind::Rest,
+                        authorization,
+                        scheme,
+                        // A TOKEN event has the Authorization header only: no proof.
+                        request: None,
+                        arn: request.method_arn,
+                        context: RequestContext::default(),
+                    }
+                }
                 Err(_) => garbled(EventKind::Rest),
             }
         }
         (_, Some("REQUEST")) => {
+            let domain = domain_of(&event);
             match serde_json::from_value::<ApiGatewayCustomAuthorizerRequestTypeRequest>(event) {
                 Ok(request) => {
                     // multiValueHeaders shows a repeated header; headers keeps only one.
-                    let header = if request.multi_value_headers.is_empty() {
-                        one_header(&request.headers)
+                    let headers = if request.multi_value_headers.is_empty() {
+                        &request.headers
                     } else {
-                        one_header(&request.multi_value_headers)
+                        &request.multi_value_headers
                     };
+                    let (authorization, scheme) = token_of(one_header(headers));
+                    let method = request
+                        .http_method
+                        .as_ref()
+                        .or(request.request_context.http_method.as_ref())
+                        .map(|m| m.as_str().to_owned());
+                    let called = called_request(
+                        headers,
+                        method.as_deref(),
+                        request
+                            .request_context
+                            .path
+                            .as_deref()
+                            .or(request.path.as_deref()),
+                        domain.as_deref(),
+                    );
                     let context = RequestContext {
                         source_ip: request
                             .request_context
@@ -128,7 +241,9 @@ pub fn parse_event(event: Value, http_simple: bool) -> AuthorizerInput {
                     };
                     AuthorizerInput {
                         kind: EventKind::Rest,
-                        authorization: token_of(header),
+                        authorization,
+                        scheme,
+                        request: called,
                         arn: request.method_arn,
                         context,
                     }
@@ -144,6 +259,8 @@ fn garbled(kind: EventKind) -> AuthorizerInput {
     AuthorizerInput {
         kind,
         authorization: Err(BearerError::Malformed),
+        scheme: TokenScheme::Bearer,
+        request: None,
         arn: None,
         context: RequestContext::default(),
     }

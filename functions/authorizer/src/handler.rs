@@ -36,10 +36,9 @@ async fn decide_in(
     if input.context.request_id.is_none() {
         input.context.request_id = lambda_request_id.map(str::to_owned);
     }
-    let authorization = input.authorization.as_deref().map_err(|e| *e);
     let decision = app
         .authorizer
-        .decide(authorization, input.arn.as_deref())
+        .decide_call(&input.presented(), input.arn.as_deref())
         .await;
     let response = respond(input.kind, &decision, input.arn.as_deref());
     let line = decision.log_line(started.elapsed(), &input.context, app.authorizer.now());

@@ -53,7 +53,8 @@ pub fn preflight(method: &Method, path: &str) -> Option<Response<Body>> {
     );
     headers.insert(
         ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Authorization, Content-Type"),
+        // RFC 9449: a browser client sends its proof in the DPoP header.
+        HeaderValue::from_static("Authorization, Content-Type, DPoP"),
     );
     headers.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
     Some(response)
@@ -67,7 +68,7 @@ pub fn allow(path: &str, mut response: Response<Body>) -> Response<Body> {
         headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
         headers.insert(
             ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("WWW-Authenticate"),
+            HeaderValue::from_static("WWW-Authenticate, DPoP-Nonce"),
         );
     }
     response

@@ -5,12 +5,15 @@ use lambda_http::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, WWW_AU
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use serde_json::Value;
+use xecure::dpop::nonce::DPOP_NONCE_HEADER;
+use xecure::dpop::{proof_algorithm_names, DPOP_HEADER};
 use xecure::http::{
-    authorization, form, json, json_error, no_route, oauth_error, request_context, route_path,
+    authorization, called_request, dpop_proof, form, json, json_error, no_route, oauth_error,
+    request_context, route_path,
 };
 use xecure::oauth::metadata::{
-    metadata, INTROSPECT_PATH, JWKS_PATH, METADATA_PATH, OPENID_CONFIGURATION_PATH, REGISTER_PATH,
-    REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
+    metadata, INTROSPECT_PATH, JWKS_PATH, METADATA_PATH, OPENID_CONFIGURATION_PATH, PAR_PATH,
+    REGISTER_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
 };
 use xecure::oauth::openid::discovery::openid_configuration;
 use xecure::oauth::registration::Registrar;
@@ -108,7 +111,15 @@ async fn route(app: &TokenApp, request: Request) -> Response<Body> {
     let path = route_path(&request);
     let method = request.method().clone();
     match (method, path) {
-        (Method::POST, TOKEN_PATH) => refused_or(token(app, &request).await),
+        (Method::POST, TOKEN_PATH) => {
+            let answer = refused_or(token(app, &request).await);
+            if request.headers().contains_key(DPOP_HEADER) {
+                with_dpop_nonce(app, answer).await
+            } else {
+                answer
+            }
+        }
+        (Method::POST, PAR_PATH) => refused_or(push(app, &request).await),
         (Method::POST, REVOKE_PATH) => refused_or(revoke(app, &request).await),
         (Method::POST, INTROSPECT_PATH) => refused_or(introspect(app, &request).await),
         (Method::GET, METADATA_PATH) => cacheable(json(StatusCode::OK, &app.metadata, false), 3600),
@@ -144,7 +155,7 @@ async fn route(app: &TokenApp, request: Request) -> Response<Body> {
             let client_id = registration_of(path).unwrap_or_default().to_owned();
             refused_or(manage(app, &request, method, &client_id).await)
         }
-        (_, TOKEN_PATH | REVOKE_PATH | INTROSPECT_PATH) => json_error(
+        (_, TOKEN_PATH | REVOKE_PATH | INTROSPECT_PATH | PAR_PATH) => json_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "invalid_request",
             "this endpoint accepts POST only",
@@ -240,13 +251,39 @@ async fn manage(
     }
 }
 
+/// RFC 9449 section 8.1: with nonces required, every answer to a token request with a proof
+/// carries a fresh one, the `use_dpop_nonce` error above all (only to those: a nonce costs a
+/// signature, which a request without a proof has no use for).
+async fn with_dpop_nonce(app: &TokenApp, mut response: Response<Body>) -> Response<Body> {
+    let fresh = app.service.fresh_dpop_nonce().await;
+    if let Some(value) = fresh.and_then(|nonce| HeaderValue::from_str(&nonce).ok()) {
+        response.headers_mut().insert(DPOP_NONCE_HEADER, value);
+    }
+    response
+}
+
 async fn token(app: &TokenApp, request: &Request) -> Result<Response<Body>, OAuthError> {
     let params = form(request)?;
     let issued = app
         .service
-        .token(authorization(request), &params, &request_context(request))
+        .token_with_proof(
+            authorization(request),
+            &params,
+            dpop_proof(request)?,
+            &request_context(request),
+        )
         .await?;
     Ok(json(StatusCode::OK, &issued, true))
+}
+
+/// `POST /par` (RFC 9126 section 2): 201 with the `request_uri`, never cached.
+async fn push(app: &TokenApp, request: &Request) -> Result<Response<Body>, OAuthError> {
+    let params = form(request)?;
+    let pushed = app
+        .service
+        .push_authorization_request(authorization(request), &params, &request_context(request))
+        .await?;
+    Ok(json(StatusCode::CREATED, &pushed, true))
 }
 
 async fn revoke(app: &TokenApp, request: &Request) -> Result<Response<Body>, OAuthError> {
@@ -269,7 +306,8 @@ async fn introspect(app: &TokenApp, request: &Request) -> Result<Response<Body>,
 /// `GET` or `POST /userinfo` (OpenID Connect Core section 5.3): the claims as JSON, never
 /// cached; refusals per RFC 6750 section 3.
 async fn userinfo(app: &TokenApp, request: &Request) -> Response<Body> {
-    match app.service.userinfo(authorization(request)).await {
+    let call = called_request(request, app.service.config().endpoint(USERINFO_PATH));
+    match app.service.userinfo(authorization(request), &call).await {
         Ok(claims) => json(StatusCode::OK, &claims, true),
         // Section 3.1: with no credentials, the challenge names no error.
         Err(UserInfoRefusal::NoToken) => {
@@ -282,6 +320,22 @@ async fn userinfo(app: &TokenApp, request: &Request) -> Response<Body> {
                 WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"xecure\""),
             );
+            response
+        }
+        Err(UserInfoRefusal::Dpop(reason)) => {
+            tracing::info!(reason, "userinfo: DPoP refused");
+            let mut response = json_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_dpop_proof",
+                "a DPoP proof of the token's key for this request is required",
+            );
+            let challenge = format!(
+                "DPoP error=\"invalid_dpop_proof\", algs=\"{}\"",
+                proof_algorithm_names()
+            );
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response.headers_mut().insert(WWW_AUTHENTICATE, value);
+            }
             response
         }
         Err(UserInfoRefusal::Refused(error)) => oauth_error(&error),

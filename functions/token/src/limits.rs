@@ -15,6 +15,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use std::sync::Arc;
 use xecure::config::RateLimitConfig;
+use xecure::domain::AuthMethod;
 use xecure::domain::TokenDigest;
 use xecure::http::{authorization, form, oauth_error, request_context, route_path};
 use xecure::oauth::bearer::bearer_token;
@@ -126,9 +127,9 @@ fn charge_key(budget: Budget, request: &Request, source: &str) -> Option<String>
         Budget::Client => {
             let params = form(request).ok()?;
             let presented = presented_client(authorization(request), &params).ok()?;
-            Some(match presented.secret {
-                Some(_) => format!("client#{}", presented.client_id),
-                None => format!("public#{}#{source}", presented.client_id),
+            Some(match presented.method {
+                AuthMethod::None => format!("public#{}#{source}", presented.client_id),
+                _ => format!("client#{}", presented.client_id),
             })
         }
         Budget::Registration => {

@@ -24,7 +24,7 @@ use xecure::store::keys;
 /// writes, transactions' condition checks included. Index partitions (GSI1/GSI2: listings,
 /// a user's sessions, a client's grants, audit by subject) are listed with the reads, also
 /// where a port only writes items that carry them.
-const PORT_PARTITIONS: [(&str, &[&str], &[&str]); 16] = [
+const PORT_PARTITIONS: [(&str, &[&str], &[&str]); 18] = [
     ("ClientStore", &["CLIENT#*", "CLIENTS"], &[]),
     // The clients' listing partition, which the items it writes carry on GSI1.
     ("ClientRegistry", &["CLIENTS"], &["CLIENT#*"]),
@@ -64,6 +64,10 @@ const PORT_PARTITIONS: [(&str, &[&str], &[&str]); 16] = [
     ("InitialAccessTokenStore", &["IAT#*"], &["IAT#*"]),
     ("KeyStore", &["SIGNING_KEYS"], &[]),
     ("KeyPublisher", &[], &["SIGNING_KEYS"]),
+    // A conditional put (RFC 9449 section 11.1), never read back.
+    ("ProofReplayStore", &[], &["DPOP#*"]),
+    // Put by the token function, taken (DeleteItem) by /authorize: never read otherwise.
+    ("PushedRequestStore", &[], &["PAR#*"]),
     ("AuditStore", &["AUDIT#*"], &["AUDIT#*"]),
 ];
 
@@ -302,6 +306,8 @@ fn partition_made_by(function: &str) -> Option<String> {
         "revocations_in" => keys::revocations_in(0),
         "revocation" => keys::revocation(at, &event).pk,
         "revoked_access_token" => keys::revoked_access_token("jti").pk,
+        "used_proof" => keys::used_proof(&TokenDigest::of("jkt.jti")).pk,
+        "pushed_request" => keys::pushed_request(&TokenDigest::of("uri")).pk,
         "signing_key" => keys::signing_key(&KeyId::parse("k1").unwrap()).pk,
         "audit_partition" => keys::audit_partition("2030-01-01", 0),
         "audit" => keys::audit(at, &event).pk,

@@ -94,8 +94,9 @@ const ROLE_ACTIONS: [(&str, &[(&str, &str)]); 4] = [
     (
         "AuthorizerRole",
         &[
-            // Reads only: the published keys and the recent revocations.
+            // Reads the published keys and the recent revocations; marks DPoP proofs used.
             ("dynamodb:Query", TABLE),
+            ("dynamodb:PutItem", TABLE),
             ("logs:CreateLogStream", "!GetAtt AuthorizerLogGroup.Arn"),
             ("logs:PutLogEvents", "!GetAtt AuthorizerLogGroup.Arn"),
         ],
@@ -336,7 +337,11 @@ const REQUIRED_ENV: [(&str, &[&str]); 4] = [
 
 /// Variables the code reads whose default is right in AWS, and why the template leaves them
 /// (or passes them only from an optional parameter whose empty default keeps the default).
-const DEFAULTED_ENV: [(&str, &str); 32] = [
+const DEFAULTED_ENV: [(&str, &str); 33] = [
+    (
+        "XECURE_DPOP_NONCE",
+        "off (parameter DpopNonce on the token function; xecure serve reads it too)",
+    ),
     ("XECURE_BRAND_NAME", "Xecure (parameter BrandName)"),
     (
         "XECURE_BRAND_LOGO_URL",

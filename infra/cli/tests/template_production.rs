@@ -654,6 +654,7 @@ fn the_stage_and_the_credential_routes_are_throttled_in_both_apis() {
     for (path, method, rate) in [
         ("/*", "*", "!Ref ApiThrottleRate"),
         ("/~1token", "POST", "!Ref OAuthThrottleRate"),
+        ("/~1par", "POST", "!Ref OAuthThrottleRate"),
         ("/~1login", "POST", "!Ref OAuthThrottleRate"),
         ("/~1register", "*", "!Ref OAuthThrottleRate"),
     ] {
@@ -680,7 +681,7 @@ fn the_stage_and_the_credential_routes_are_throttled_in_both_apis() {
         &template,
         &["Resources", "XecureHttpApi", "Properties", "RouteSettings"],
     ));
-    assert_eq!(route_keys.len(), 3);
+    assert_eq!(route_keys.len(), 4);
     for key in route_keys {
         assert!(
             routed.contains(&key),

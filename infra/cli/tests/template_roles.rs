@@ -1,6 +1,7 @@
 //! Security rule 22 in the template: each function role may touch the table only in the
 //! partitions it owns (`dynamodb:LeadingKeys`), no function may write the signing keys, the
-//! accounts or the usernames, and the authorizer may not write at all.
+//! accounts or the usernames, and the authorizer may write nothing but the markers of used
+//! DPoP proofs (RFC 9449: a proof is used once across containers).
 
 mod template;
 
@@ -134,6 +135,8 @@ fn partitions() -> Vec<(&'static str, String)> {
             keys::revocation(Timestamp::from_secs(1), &event).pk,
         ),
         ("revoked token", keys::revoked_access_token("jti").pk),
+        ("pushed request", keys::pushed_request(&digest).pk),
+        ("used DPoP proof", keys::used_proof(&digest).pk),
         (
             "signing key",
             keys::signing_key(&KeyId::parse("key_1").unwrap()).pk,
@@ -158,8 +161,11 @@ fn write_violations(template: &Yaml) -> Vec<String> {
             }
         }
     }
-    if !writable(template, "AuthorizerRole").is_empty() {
-        found.push("the authorizer may write".into());
+    let used_proof = keys::used_proof(&TokenDigest::of("x")).pk;
+    for pattern in writable(template, "AuthorizerRole") {
+        if !like(&pattern, &used_proof) || pattern != "DPOP#*" {
+            found.push(format!("the authorizer may write {pattern}"));
+        }
     }
     found
 }
@@ -179,6 +185,14 @@ fn a_role_that_may_write_signing_keys_is_caught() {
     assert_ne!(widened, TEMPLATE, "the edit applies");
     let found = write_violations(&parse(&widened));
     assert_eq!(found, ["TokenRole may write signing key items (SIGNING_*)"]);
+}
+
+#[test]
+fn an_authorizer_that_may_write_more_than_used_proofs_is_caught() {
+    let widened = TEMPLATE.replacen(r#"["DPOP#*"]"#, r#"["DPOP#*", "REVOCATIONS#*"]"#, 1);
+    assert_ne!(widened, TEMPLATE, "the edit applies");
+    let found = write_violations(&parse(&widened));
+    assert_eq!(found, ["the authorizer may write REVOCATIONS#*"]);
 }
 
 #[test]

@@ -19,11 +19,13 @@ use xecure::authorizer::AuthorizerConfig;
 use xecure::config::OAuthConfig;
 use xecure::oauth::metadata::{
     ACCOUNT_PATH, APPS_API_PATH, APPS_PATH, AUTHORIZE_PATH, CONSENT_PATH, INTROSPECT_PATH,
-    JWKS_PATH, LOGIN_PATH, LOGOUT_PATH, METADATA_PATH, OPENID_CONFIGURATION_PATH, REGISTER_PATH,
-    REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
+    JWKS_PATH, LOGIN_PATH, LOGOUT_PATH, METADATA_PATH, OPENID_CONFIGURATION_PATH, PAR_PATH,
+    REGISTER_PATH, REVOKE_PATH, TOKEN_PATH, USERINFO_PATH,
 };
 
 const AUTHORIZER: &str = "XecureAuthorizer";
+/// The uncached REQUEST authorizer of the routes that take DPoP (RFC 9449 section 7).
+const DPOP_AUTHORIZER: &str = "XecureDpopAuthorizer";
 /// The REST API's API-key requirement: API Gateway applies the app's usage plan.
 const USAGE_PLAN_KEY: &str = "UsagePlanKey";
 
@@ -33,7 +35,7 @@ const USAGE_PLAN_KEY: &str = "UsagePlanKey";
 /// client registration (RFC 7591/7592), are routed whole to the function that serves them.
 /// The token function answers the CORS preflights of the endpoints browser apps call
 /// (functions/token/src/cors.rs).
-const OAUTH_ENDPOINTS: [(&str, &str, &str); 29] = [
+const OAUTH_ENDPOINTS: [(&str, &str, &str); 30] = [
     ("GET", AUTHORIZE_PATH, "authorize"),
     ("GET", LOGIN_PATH, "authorize"),
     ("POST", LOGIN_PATH, "authorize"),
@@ -48,6 +50,7 @@ const OAUTH_ENDPOINTS: [(&str, &str, &str); 29] = [
     ("ANY", ACCOUNT_PATH, "consent"),
     ("ANY", "/account/{proxy+}", "consent"),
     ("POST", TOKEN_PATH, "token"),
+    ("POST", PAR_PATH, "token"),
     ("POST", REVOKE_PATH, "token"),
     ("POST", INTROSPECT_PATH, "token"),
     ("GET", METADATA_PATH, "token"),
@@ -80,12 +83,27 @@ impl Variant {
         }
     }
 
-    /// What a protected route requires: the authorizer, and on REST the usage-plan key.
-    fn protected_requirement(self) -> Vec<String> {
+    /// What a protected route requires: its authorizer (the DPoP one where the route takes
+    /// DPoP), and on REST the usage-plan key.
+    fn protected_requirement(self, route: &Route) -> Vec<String> {
+        let authorizer = if route.dpop.takes_proofs() {
+            DPOP_AUTHORIZER
+        } else {
+            AUTHORIZER
+        };
         match self {
-            Variant::Rest => vec![AUTHORIZER.to_owned(), USAGE_PLAN_KEY.to_owned()],
-            Variant::Http => vec![AUTHORIZER.to_owned()],
+            Variant::Rest => vec![authorizer.to_owned(), USAGE_PLAN_KEY.to_owned()],
+            Variant::Http => vec![authorizer.to_owned()],
         }
+    }
+
+    /// Every security scheme the API defines.
+    fn security_schemes(self) -> Vec<String> {
+        let mut names = vec![AUTHORIZER.to_owned(), DPOP_AUTHORIZER.to_owned()];
+        if self == Variant::Rest {
+            names.push(USAGE_PLAN_KEY.to_owned());
+        }
+        names
     }
 }
 
@@ -114,7 +132,7 @@ fn path_parameters(path: &str) -> Vec<String> {
 fn check_protected(variant: Variant, operation: &Operation, route: &Route) -> Vec<String> {
     let name = format!("{} {}", variant.resource(), operation.name());
     let mut problems = Vec::new();
-    let required = variant.protected_requirement();
+    let required = variant.protected_requirement(route);
     if operation.authorizers() != Some(required.clone()) {
         problems.push(format!(
             "{name} must require exactly {required:?}, not {:?}",
@@ -214,7 +232,7 @@ fn check_authorizer(template: &Yaml, variant: Variant) -> Vec<String> {
         .map(|schemes| schemes.keys().filter_map(|key| text(Some(key))).collect())
         .unwrap_or_default();
     let mut problems = Vec::new();
-    let mut expected_names = variant.protected_requirement();
+    let mut expected_names = variant.security_schemes();
     expected_names.sort();
     let mut sorted = names.clone();
     sorted.sort();
@@ -282,11 +300,44 @@ fn check_authorizer(template: &Yaml, variant: Variant) -> Vec<String> {
             ),
         ]),
     }
+    // RFC 9449 section 7: the DPoP authorizer sees the whole request and is never cached.
+    let dpop_scheme = [
+        &body[..],
+        &["components", "securitySchemes", DPOP_AUTHORIZER],
+    ]
+    .concat();
+    let dpop = [&dpop_scheme[..], &["x-amazon-apigateway-authorizer"]].concat();
+    expected.extend([
+        (dpop.clone(), "authorizerUri", lambda_uri("authorizer")),
+        (dpop.clone(), "authorizerResultTtlInSeconds", "0".to_owned()),
+        (dpop.clone(), "type", "request".to_owned()),
+    ]);
+    match variant {
+        Variant::Rest => expected.push((
+            dpop.clone(),
+            "identitySource",
+            "method.request.header.Authorization".to_owned(),
+        )),
+        Variant::Http => expected.extend([
+            (
+                dpop.clone(),
+                "identitySource",
+                "$request.header.Authorization".to_owned(),
+            ),
+            (
+                dpop.clone(),
+                "authorizerPayloadFormatVersion",
+                "2.0".to_owned(),
+            ),
+            (dpop.clone(), "enableSimpleResponses", "false".to_owned()),
+        ]),
+    }
     for (parent, field, value) in expected {
         let found = text(at(template, &[&parent[..], &[field]].concat()));
         if found.as_deref() != Some(value.as_str()) {
+            let which = parent[parent.len() - 2];
             problems.push(format!(
-                "{api}: authorizer {field} is {found:?}, expected {value}"
+                "{api}: {which} {field} is {found:?}, expected {value}"
             ));
         }
     }
@@ -478,7 +529,16 @@ fn a_literal_ttl_or_simple_responses_are_caught() {
     );
     assert_caught(
         &rest_problems(&literal, &built_in()),
-        "authorizer authorizerResultTtlInSeconds",
+        "XecureAuthorizer authorizerResultTtlInSeconds",
+    );
+    // A cached DPoP authorizer would answer a replayed or missing proof from its cache.
+    let cached_dpop = edited(
+        "authorizerResultTtlInSeconds: 0",
+        "authorizerResultTtlInSeconds: !Ref AuthorizerCacheSeconds",
+    );
+    assert_caught(
+        &rest_problems(&cached_dpop, &built_in()),
+        "XecureDpopAuthorizer authorizerResultTtlInSeconds",
     );
     let simple = TEMPLATE.replace(
         "enableSimpleResponses: false",
@@ -486,7 +546,7 @@ fn a_literal_ttl_or_simple_responses_are_caught() {
     );
     assert_caught(
         &problems(&parse(&simple), Variant::Http, &built_in()),
-        "authorizer enableSimpleResponses",
+        "Authorizer enableSimpleResponses",
     );
 }
 

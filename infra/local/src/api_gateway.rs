@@ -80,6 +80,9 @@ pub struct LocalSystem {
     demo: DemoApi,
     demo_app: DemoApp,
     issuer: String,
+    /// The issuer's scheme and authority: what API Gateway would put in `X-Forwarded-Proto`
+    /// and `Host` (a DPoP proof's `htu` names them).
+    origin: (String, String),
     clock: Arc<dyn Clock>,
     /// The integration's `X-Xecure-Origin-Verify` value (random per run).
     origin_secret: String,
@@ -128,7 +131,11 @@ impl LocalSystem {
     ) -> Result<Self, String> {
         let store = data.store.clone();
         let probe = store.clone();
-        let config = OAuthConfig::for_issuer(issuer);
+        let config = OAuthConfig {
+            dpop_nonce_required: xecure::config::dpop_nonce_required()
+                .map_err(|e| e.to_string())?,
+            ..OAuthConfig::for_issuer(issuer)
+        };
         // Audit records and metrics on stdout, as each Lambda function writes them.
         let stdout = |auditor: Auditor| auditor.with_lines(Arc::new(StdoutLines));
         let catalogue = Arc::new(ScopeCatalogue::from_env().map_err(|e| e.to_string())?);
@@ -156,8 +163,9 @@ impl LocalSystem {
         let gateway_config = AuthorizerConfig::new(&config);
         let cache_ttl = gateway_config.gateway_cache_ttl;
         let authorizer = Authorizer::load(
-            store,
+            store.clone(),
             revocations,
+            store,
             routes.clone(),
             gateway_config,
             clock.clone(),
@@ -180,6 +188,7 @@ impl LocalSystem {
             demo: DemoApi::new(origin_secret.clone()),
             demo_app: DemoApp::default(),
             issuer: issuer.to_owned(),
+            origin: origin_of(issuer)?,
             clock,
             origin_secret,
             per_app_limits: None,
@@ -293,8 +302,17 @@ impl LocalSystem {
             // API Gateway answers a missing identity source itself, without the authorizer.
             return refuse(UNAUTHORIZED, record);
         };
-        let event = self.event(&request, &header, &arn);
-        let answer = match self.authorize(&header, event).await {
+        // A route that takes DPoP is behind the uncached REQUEST authorizer (the template's
+        // XecureDpopAuthorizer, TTL 0): every call's proof is checked, none is replayed from
+        // a cached policy.
+        let answer = if route.dpop.takes_proofs() {
+            self.authorize_uncached(self.request_event(&request, &arn))
+                .await
+        } else {
+            let event = self.event(&request, &header, &arn);
+            self.authorize(&header, event).await
+        };
+        let answer = match answer {
             Ok(answer) => answer,
             Err(Refusal::Unauthorized) => {
                 record.authorizer_error = Some(UNAUTHORIZED_ERROR.into());
@@ -364,40 +382,67 @@ impl LocalSystem {
                 "authorizationToken": header,
                 "methodArn": arn,
             }),
-            AuthorizerMode::Request => {
-                let mut single = serde_json::Map::new();
-                let mut multi = serde_json::Map::new();
-                for (name, value) in request.headers() {
-                    let value = value.to_str().unwrap_or_default().to_owned();
-                    single.insert(name.as_str().to_owned(), Value::from(value.clone()));
-                    let entry = multi
-                        .entry(name.as_str().to_owned())
-                        .or_insert_with(|| Value::Array(Vec::new()));
-                    if let Value::Array(values) = entry {
-                        values.push(Value::from(value));
-                    }
-                }
-                json!({
-                    "type": "REQUEST",
-                    "methodArn": arn,
-                    "resource": request.uri().path(),
-                    "path": request.uri().path(),
-                    "httpMethod": request.method().as_str(),
-                    "headers": single,
-                    "multiValueHeaders": multi,
-                    "queryStringParameters": {},
-                    "multiValueQueryStringParameters": {},
-                    "pathParameters": {},
-                    "stageVariables": {},
-                    "requestContext": {
-                        "path": request.uri().path(),
-                        "stage": "local",
-                        "httpMethod": request.method().as_str(),
-                        "identity": {},
-                    },
-                })
+            AuthorizerMode::Request => self.request_event(request, arn),
+        }
+    }
+
+    /// A REST REQUEST authorizer's event: the call's method, path and headers, with `Host`
+    /// and `X-Forwarded-Proto` set by the gateway as API Gateway sets them (the URL a DPoP
+    /// proof's `htu` must name), whatever the caller sent.
+    fn request_event(&self, request: &Request, arn: &str) -> Value {
+        let (scheme, authority) = &self.origin;
+        let gateway_set = [("host", authority), ("x-forwarded-proto", scheme)];
+        let authority = authority.as_str();
+        let from_caller = request
+            .headers()
+            .iter()
+            .filter(|(name, _)| !gateway_set.iter().any(|(set, _)| name.as_str() == *set))
+            .map(|(name, value)| (name.as_str(), value.to_str().unwrap_or_default()));
+        let headers = from_caller.chain(
+            gateway_set
+                .iter()
+                .map(|(name, value)| (*name, value.as_str())),
+        );
+        let mut single = serde_json::Map::new();
+        let mut multi = serde_json::Map::new();
+        for (name, value) in headers {
+            single.insert(name.to_owned(), Value::from(value));
+            let entry = multi
+                .entry(name.to_owned())
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(values) = entry {
+                values.push(Value::from(value));
             }
         }
+        let path = request.uri().path();
+        let method = request.method().as_str();
+        json!({
+            "type": "REQUEST",
+            "methodArn": arn,
+            "resource": path,
+            "path": path,
+            "httpMethod": method,
+            "headers": single,
+            "multiValueHeaders": multi,
+            "queryStringParameters": {},
+            "multiValueQueryStringParameters": {},
+            "pathParameters": {},
+            "stageVariables": {},
+            "requestContext": {
+                "path": path,
+                "stage": "local",
+                "httpMethod": method,
+                "domainName": authority,
+                "identity": {},
+            },
+        })
+    }
+
+    /// The authorizer's answer, never cached (an authorizer with TTL 0).
+    async fn authorize_uncached(&self, event: Value) -> Result<Value, Refusal> {
+        let (response, log_line) = decide(&self.authorizer, event).await;
+        println!("{log_line}");
+        response
     }
 
     /// The authorizer's answer for this identity source (the Authorization header): cached
@@ -450,6 +495,19 @@ fn with_request_context(request: Request, peer: SocketAddr, request_id: &str) ->
     context.http.source_ip = Some(peer.ip().to_string());
     context.request_id = Some(request_id.to_owned());
     request.with_request_context(RequestContext::ApiGatewayV2(context))
+}
+
+/// `http://127.0.0.1:3000` -> ("http", "127.0.0.1:3000").
+fn origin_of(issuer: &str) -> Result<(String, String), String> {
+    let url = url::Url::parse(issuer).map_err(|e| format!("issuer '{issuer}': {e}"))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| format!("issuer '{issuer}' has no host"))?;
+    let authority = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    Ok((url.scheme().to_owned(), authority))
 }
 
 fn elapsed_ms(since: Instant) -> u64 {

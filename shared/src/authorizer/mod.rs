@@ -6,6 +6,7 @@
 pub mod backend;
 pub mod claims_cache;
 pub mod decision_line;
+pub mod dpop;
 pub mod policy;
 pub mod responses;
 pub mod revocations;
@@ -16,9 +17,10 @@ use crate::config::{ConfigError, OAuthConfig};
 use crate::domain::{Scope, Timestamp};
 use crate::jwt::{verify_access_token, AccessTokenClaims, TokenExpectations, TokenRejection};
 use crate::oauth::bearer::BearerError;
-use crate::ports::{Clock, KeyStore, RevocationStore};
+use crate::ports::{Clock, KeyStore, ProofReplayStore, RevocationStore};
 use crate::signing::{KeyringError, LiveKeyring};
 use claims_cache::VerifiedClaimsCache;
+use dpop::{check_binding, BindingRefusal, Presented};
 use policy::{policy_document, ApiArn};
 use revocations::RevocationCache;
 use routes::RouteTable;
@@ -132,6 +134,8 @@ pub struct Decision {
 pub struct Authorizer {
     keyring: LiveKeyring,
     revocations: RevocationCache,
+    /// Where DPoP proofs are marked used (RFC 9449 section 11.1).
+    proofs: Arc<dyn ProofReplayStore>,
     claims: VerifiedClaimsCache,
     routes: Arc<RouteTable>,
     expectations: TokenExpectations,
@@ -149,6 +153,7 @@ impl Authorizer {
     pub async fn load(
         keys: Arc<dyn KeyStore>,
         revocation_store: Arc<dyn RevocationStore>,
+        proofs: Arc<dyn ProofReplayStore>,
         routes: Arc<RouteTable>,
         config: AuthorizerConfig,
         clock: Arc<dyn Clock>,
@@ -170,6 +175,7 @@ impl Authorizer {
         Ok(Authorizer {
             keyring,
             revocations,
+            proofs,
             claims: VerifiedClaimsCache::new(config.claims_cache_entries),
             routes,
             expectations,
@@ -183,12 +189,20 @@ impl Authorizer {
         &self.config
     }
 
-    /// Decides one call. `arn` is the REST `methodArn` or HTTP API `routeArn`.
+    /// Decides one call presenting a bearer token alone (a TOKEN event). `arn` is the REST
+    /// `methodArn` or HTTP API `routeArn`.
     pub async fn decide(
         &self,
         authorization: Result<&str, BearerError>,
         arn: Option<&str>,
     ) -> Decision {
+        self.decide_call(&Presented::bearer(authorization), arn)
+            .await
+    }
+
+    /// Decides one call: its token, under its scheme, with the request when the event
+    /// carries it (DPoP proofs are checked against it, RFC 9449 section 7).
+    pub async fn decide_call(&self, presented: &Presented<'_>, arn: Option<&str>) -> Decision {
         let arn = arn.and_then(ApiArn::parse);
         let route = arn
             .as_ref()
@@ -208,7 +222,7 @@ impl Authorizer {
                 reason: reason.to_owned(),
             })
         };
-        let token = match authorization {
+        let token = match presented.token {
             Ok(token) => token,
             Err(error) => return unauthorized(error.reason()),
         };
@@ -230,6 +244,25 @@ impl Authorizer {
         };
         if revocations.stops(&claims).is_some() {
             return unauthorized("revoked");
+        }
+        // After the token and its revocations: only a holder of a good token makes the
+        // proof check write (one conditional put per DPoP call).
+        match check_binding(
+            &claims,
+            presented,
+            route,
+            self.proofs.as_ref(),
+            self.clock.now(),
+        )
+        .await
+        {
+            Ok(()) => {}
+            Err(BindingRefusal::Unauthorized(reason)) => return unauthorized(reason),
+            Err(BindingRefusal::Unavailable) => {
+                return denied(Verdict::FailClosed {
+                    reason: "dpop_replay_store_unavailable".into(),
+                })
+            }
         }
         let Ok(scope) = Scope::parse(&claims.scope) else {
             return unauthorized("bad_scope_claim");

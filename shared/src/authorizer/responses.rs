@@ -16,14 +16,18 @@ pub struct GatewayResponse {
     pub message: &'static str,
 }
 
-/// No token, or one the authorizer refused (missing, garbled, expired, revoked): RFC 6750
-/// section 3.1 says a request that lacks authentication gets no error code, and the
-/// authorizer cannot tell "lacks" from "bad" without a cost, so `Bearer` alone. Clients
-/// refresh on 401.
+/// No token, or one the authorizer refused (missing, garbled, expired, revoked, a bad or
+/// missing DPoP proof): RFC 6750 section 3.1 says a request that lacks authentication gets
+/// no error code, and the authorizer cannot tell "lacks" from "bad" without a cost, so a
+/// challenge per scheme without one: `Bearer`, and `DPoP` with the proof algorithms (RFC 9449
+/// section 7.1). Clients refresh on 401.
 pub const UNAUTHORIZED: GatewayResponse = GatewayResponse {
     response_type: "UNAUTHORIZED",
     status: 401,
-    headers: &[("WWW-Authenticate", "Bearer")],
+    headers: &[(
+        "WWW-Authenticate",
+        "Bearer, DPoP algs=\"ES256 EdDSA RS256 PS256\"",
+    )],
     message: "Unauthorized",
 };
 

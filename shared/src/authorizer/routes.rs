@@ -28,7 +28,31 @@ pub struct Route {
     pub path: String,
     /// Every one of these must be in the token's scope.
     pub scopes: Scope,
+    /// Whether the route takes DPoP-bound tokens (RFC 9449 section 7).
+    pub dpop: RouteDpop,
     pub(crate) segments: Vec<Segment>,
+}
+
+/// A route's `dpop` setting. A route that takes DPoP is served by an authorizer whose
+/// results API Gateway does not cache (the template's `XecureDpopAuthorizer`, TTL 0): each
+/// call's proof is new, and a cached answer would let a replayed or missing proof in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteDpop {
+    /// Bearer tokens only; a DPoP-bound token is refused (its proof cannot be checked
+    /// behind a cached TOKEN authorizer).
+    #[default]
+    Off,
+    /// Bearer tokens, and DPoP-bound tokens with a valid proof.
+    Accepted,
+    /// DPoP-bound tokens with a valid proof only.
+    Required,
+}
+
+impl RouteDpop {
+    pub fn takes_proofs(self) -> bool {
+        self != RouteDpop::Off
+    }
 }
 
 impl Route {
@@ -121,6 +145,8 @@ struct RouteEntry {
     method: String,
     path: String,
     scopes: Vec<String>,
+    #[serde(default)]
+    dpop: RouteDpop,
 }
 
 pub(crate) fn invalid(why: String) -> ConfigError {
@@ -182,6 +208,7 @@ impl RouteTable {
                 method,
                 path: entry.path,
                 scopes,
+                dpop: entry.dpop,
                 segments,
             };
             if routes

@@ -18,6 +18,8 @@ pub enum AuditEventKind {
     ConsentGranted,
     ConsentDenied,
     ConsentRevoked,
+    /// A client pushed an authorization request (RFC 9126).
+    AuthorizationPushed,
     CodeIssued,
     CodeRedeemed,
     CodeReplayed,

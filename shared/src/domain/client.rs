@@ -12,6 +12,9 @@ pub enum AuthMethod {
     None,
     ClientSecretBasic,
     ClientSecretPost,
+    /// RFC 7523 section 2.2 / OpenID Connect Core section 9: a JWT signed with a key of the
+    /// client's registered `jwks`. The client has no usable secret.
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
@@ -20,6 +23,7 @@ impl AuthMethod {
             "none" => Some(AuthMethod::None),
             "client_secret_basic" => Some(AuthMethod::ClientSecretBasic),
             "client_secret_post" => Some(AuthMethod::ClientSecretPost),
+            "private_key_jwt" => Some(AuthMethod::PrivateKeyJwt),
             _ => None,
         }
     }
@@ -29,6 +33,7 @@ impl AuthMethod {
             AuthMethod::None => "none",
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
         }
     }
 
@@ -119,6 +124,18 @@ pub struct Client {
     /// section 2).
     #[serde(default, skip_serializing_if = "OpenIdSettings::is_default")]
     pub openid: OpenIdSettings,
+    /// RFC 9449 section 5.2 `dpop_bound_access_tokens`: the token endpoint refuses this
+    /// client's requests without a DPoP proof, so every token it gets is bound to its key.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens: bool,
+    /// RFC 9126 section 6 `require_pushed_authorization_requests`: `/authorize` takes this
+    /// client's requests only through a `request_uri` from `/par`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
+    /// RFC 7591 section 2 `jwks`: the public keys a `private_key_jwt` client signs its
+    /// assertions with (a JWK Set, public keys only, checked when registered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
 }
 
 /// A client's OpenID Connect registration metadata (OIDC Registration section 2), as far as
@@ -207,6 +224,9 @@ impl Client {
             links: ClientLinks::default(),
             version: 1,
             openid: OpenIdSettings::default(),
+            dpop_bound_access_tokens: false,
+            require_pushed_authorization_requests: false,
+            jwks: None,
         }
     }
 

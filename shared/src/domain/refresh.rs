@@ -25,6 +25,10 @@ pub struct RefreshFamily {
     pub expires_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<Timestamp>,
+    /// RFC 9449 section 5.0: a public client's family is bound to the DPoP key of the code
+    /// exchange (its thumbprint); every refresh must prove that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
 }
 
 /// One refresh token, stored under the digest of its value.
@@ -53,6 +57,10 @@ pub struct RefreshToken {
     /// Set when this token was exchanged for its successor; presenting it again is reuse.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotated_at: Option<Timestamp>,
+    /// The family's DPoP key thumbprint, copied here so a refresh checks it without reading
+    /// the family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
 }
 
 impl RefreshFamily {
@@ -78,6 +86,7 @@ impl RefreshFamily {
             expires_at: now.plus(lifetime).min(self.expires_at),
             family_expires_at: self.expires_at,
             rotated_at: None,
+            jkt: self.jkt.clone(),
         }
     }
 }

@@ -71,7 +71,7 @@ pub async fn validate_authorize_request(
     let client = clients
         .get_client(&client_id)
         .await
-        .map_err(|e| AuthorizeRejection::ShowError(super::token::unavailable(e)))?
+        .map_err(|e| AuthorizeRejection::ShowError(super::error::unavailable(e)))?
         .ok_or_else(|| page(ErrorCode::InvalidRequest, "the client is not registered"))?;
     // Required here so the code can be bound to it and the token request must repeat it.
     let requested = params
@@ -161,10 +161,12 @@ fn openid_request(
             "request objects (the request parameter) are not supported",
         ));
     }
+    // A pushed request's `request_uri` (RFC 9126) was resolved before validation
+    // (interaction/pushed.rs); any other is a request object by reference.
     if params.get("request_uri").is_some() {
         return Err(OAuthError::new(
             ErrorCode::RequestUriNotSupported,
-            "the request_uri parameter is not supported",
+            "request_uri is supported for pushed authorization requests (RFC 9126) only",
         ));
     }
     let openid = scope.contains(OPENID);

@@ -1,4 +1,5 @@
-//! The bearer token of an `Authorization` header (RFC 6750 section 2.1).
+//! The access token of an `Authorization` header: `Bearer` (RFC 6750 section 2.1) or `DPoP`
+//! (RFC 9449 section 7.1, the same token68 syntax).
 
 /// Longest token accepted: ours are well under 1 KiB; anything near API Gateway's header
 /// limit is an attack or a mistake.
@@ -22,17 +23,31 @@ impl BearerError {
     }
 }
 
+pub use crate::dpop::TokenScheme;
+
 /// `credentials = "Bearer" 1*SP b64token`; the scheme is case-insensitive (RFC 9110
 /// section 11.1). Exactly one token: a second header joined in with a comma is refused.
 pub fn bearer_token(header: Option<&str>) -> Result<&str, BearerError> {
+    match presented_token(header)? {
+        (TokenScheme::Bearer, token) => Ok(token),
+        (TokenScheme::Dpop, _) => Err(BearerError::Malformed),
+    }
+}
+
+/// As `bearer_token`, also taking the `DPoP` scheme (RFC 9449 section 7.1).
+pub fn presented_token(header: Option<&str>) -> Result<(TokenScheme, &str), BearerError> {
     let header = header.ok_or(BearerError::Missing)?;
     if header.len() > MAX_TOKEN_LEN + 16 {
         return Err(BearerError::Oversize);
     }
     let (scheme, token) = header.split_once(' ').ok_or(BearerError::Malformed)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        TokenScheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        TokenScheme::Dpop
+    } else {
         return Err(BearerError::Malformed);
-    }
+    };
     let token = token.trim_start_matches(' ');
     if token.len() > MAX_TOKEN_LEN {
         return Err(BearerError::Oversize);
@@ -44,7 +59,7 @@ pub fn bearer_token(header: Option<&str>) -> Result<&str, BearerError> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
     if valid {
-        Ok(token)
+        Ok((scheme, token))
     } else {
         Err(BearerError::Malformed)
     }
@@ -75,6 +90,15 @@ mod tests {
                 "{bad:?}"
             );
         }
+        assert_eq!(
+            presented_token(Some("DPoP abc.def")),
+            Ok((TokenScheme::Dpop, "abc.def"))
+        );
+        assert_eq!(
+            bearer_token(Some("DPoP abc")),
+            Err(BearerError::Malformed),
+            "a bearer-only endpoint refuses the DPoP scheme"
+        );
         let long = format!("Bearer {}", "a".repeat(MAX_TOKEN_LEN + 1));
         assert_eq!(bearer_token(Some(&long)), Err(BearerError::Oversize));
     }

@@ -1,12 +1,14 @@
-//! Client authentication at the token, revocation and introspection endpoints
-//! (RFC 6749 section 2.3): `client_secret_basic`, `client_secret_post`, and `none` for public
-//! clients, which must then use PKCE. A client must use exactly the method it is registered
+//! Client authentication at the token, revocation, introspection and PAR endpoints
+//! (RFC 6749 section 2.3): `client_secret_basic`, `client_secret_post`, `private_key_jwt`
+//! (RFC 7523, `client_assertion.rs`), and `none` for public clients, which must then use
+//! PKCE. A client must use exactly the method it is registered
 //! with (security rule 21): a secret sent another way is refused, as RFC 7591 section 2
 //! registers one `token_endpoint_auth_method` per client.
 
+use super::client_assertion::{claimed_client, verify_client_assertion, JWT_BEARER};
 use super::params::Params;
 use super::{ErrorCode, OAuthError};
-use crate::domain::{AuthMethod, Client, ClientId, ClientSecret};
+use crate::domain::{AuthMethod, Client, ClientId, ClientSecret, TokenDigest};
 use crate::ports::ClientStore;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -16,8 +18,22 @@ use base64::Engine;
 pub struct PresentedClient {
     pub client_id: String,
     pub secret: Option<ClientSecret>,
-    /// The method the request used: Basic header, secret in the body, or the id alone.
+    /// A `private_key_jwt` assertion (RFC 7523 section 2.2).
+    pub assertion: Option<String>,
+    /// The method the request used: Basic header, secret in the body, an assertion, or the
+    /// id alone.
     pub method: AuthMethod,
+}
+
+/// What checking an assertion needs besides the client: where it may be addressed, the
+/// time, and where its `jti` is marked used.
+pub struct AssertionContext<'a> {
+    /// The issuer and the endpoint URLs that authenticate clients (RFC 7523 section 3: "the
+    /// token endpoint URL ... MAY be used"; RFC 9126 section 2: also the issuer and the PAR
+    /// endpoint).
+    pub audiences: Vec<String>,
+    pub now: crate::domain::Timestamp,
+    pub replay: &'a dyn crate::ports::ProofReplayStore,
 }
 
 fn invalid_client(cause: &str) -> OAuthError {
@@ -68,7 +84,34 @@ pub fn presented_client(
         return Ok(PresentedClient {
             client_id,
             secret: Some(ClientSecret::new(secret)),
+            assertion: None,
             method: AuthMethod::ClientSecretBasic,
+        });
+    }
+    if let Some(assertion) = params.get("client_assertion") {
+        // RFC 7523 section 2.2: the one assertion type, and no secret beside it.
+        if params.get("client_assertion_type") != Some(JWT_BEARER) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                format!("client_assertion_type must be {JWT_BEARER}"),
+            ));
+        }
+        if params.get("client_secret").is_some() {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "use one client authentication method, not two",
+            ));
+        }
+        let client_id = match params.get("client_id") {
+            Some(id) => id.to_owned(),
+            None => claimed_client(assertion)
+                .ok_or_else(|| invalid_client("assertion names no client"))?,
+        };
+        return Ok(PresentedClient {
+            client_id,
+            secret: None,
+            assertion: Some(assertion.to_owned()),
+            method: AuthMethod::PrivateKeyJwt,
         });
     }
     let client_id = params
@@ -77,6 +120,7 @@ pub fn presented_client(
     let secret = params.get("client_secret").map(ClientSecret::new);
     Ok(PresentedClient {
         client_id: client_id.to_owned(),
+        assertion: None,
         method: if secret.is_some() {
             AuthMethod::ClientSecretPost
         } else {
@@ -91,9 +135,9 @@ pub fn presented_client(
 pub fn claimed_client_id(authorization: Option<&str>, params: &Params) -> Option<ClientId> {
     let basic = authorization.and_then(parse_basic).map(|(id, _)| id);
     basic
-        .as_deref()
-        .or_else(|| params.get("client_id"))
-        .and_then(|id| ClientId::parse(id).ok())
+        .or_else(|| params.get("client_id").map(str::to_owned))
+        .or_else(|| params.get("client_assertion").and_then(claimed_client))
+        .and_then(|id| ClientId::parse(&id).ok())
 }
 
 /// Checks the presented credentials against the registered client. Every failure is the
@@ -101,6 +145,7 @@ pub fn claimed_client_id(authorization: Option<&str>, params: &Params) -> Option
 pub async fn authenticate_client(
     store: &dyn ClientStore,
     presented: PresentedClient,
+    assertions: &AssertionContext<'_>,
 ) -> Result<Client, OAuthError> {
     let id =
         ClientId::parse(&presented.client_id).map_err(|_| invalid_client("malformed client_id"))?;
@@ -120,10 +165,31 @@ pub async fn authenticate_client(
             registered.as_str()
         )));
     }
-    match &presented.secret {
-        None => Ok(client), // registered for `none`: a public client, PKCE protects the code
-        Some(secret) if client.verify_secret(secret) => Ok(client),
-        Some(_) => Err(invalid_client("wrong client secret")),
+    match (&presented.secret, &presented.assertion) {
+        (_, Some(assertion)) => {
+            let verified =
+                verify_client_assertion(&client, assertion, &assertions.audiences, assertions.now)
+                    .map_err(|cause| invalid_client(&cause))?;
+            // OIDC Core section 9: the jti prevents reuse; one conditional write (rule 17),
+            // in the namespace of this client's assertions.
+            let id = TokenDigest::of(&format!("assertion.{}.{}", client.id, verified.jti));
+            let first_use = assertions
+                .replay
+                .use_proof_once(&id, verified.usable_until, assertions.now)
+                .await
+                .map_err(|e| {
+                    OAuthError::new(ErrorCode::TemporarilyUnavailable, "try again shortly")
+                        .with_cause(e.to_string())
+                })?;
+            if first_use {
+                Ok(client)
+            } else {
+                Err(invalid_client("client assertion replayed"))
+            }
+        }
+        (None, None) => Ok(client), // registered for `none`: a public client, PKCE protects the code
+        (Some(secret), None) if client.verify_secret(secret) => Ok(client),
+        (Some(_), None) => Err(invalid_client("wrong client secret")),
     }
 }
 

@@ -34,6 +34,13 @@ pub enum ErrorCode {
     /// Not an RFC 6749 code: RFC 6585 section 4's 429 in the RFC 6749 section 5.2 shape, for
     /// a client or token over its rate (security rule 19), with Retry-After.
     TooManyRequests,
+    /// RFC 9449 section 5.0 and 7.1: a DPoP proof missing where required, or invalid.
+    InvalidDpopProof,
+    /// OpenID Connect Core section 3.1.2.6, used by RFC 9126 section 4: a `request_uri`
+    /// that is unknown, expired, used or another client's.
+    InvalidRequestUri,
+    /// RFC 9449 section 8: the proof needs a nonce this server provides (in `DPoP-Nonce`).
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -59,6 +66,9 @@ impl ErrorCode {
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::TooManyRequests => "too_many_requests",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::InvalidRequestUri => "invalid_request_uri",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }
     }
 
@@ -116,6 +126,15 @@ impl OAuthError {
         )
         .with_cause("request deadline passed")
     }
+}
+
+/// A dependency failed: the client is told to try again (503), the logs get why.
+pub(crate) fn unavailable(error: impl std::fmt::Display) -> OAuthError {
+    OAuthError::new(
+        ErrorCode::TemporarilyUnavailable,
+        "the service is temporarily unavailable, try again",
+    )
+    .with_cause(error.to_string())
 }
 
 impl fmt::Display for OAuthError {

@@ -31,8 +31,21 @@ pub const USERINFO_PATH: &str = "/userinfo";
 /// Dynamic client registration (RFC 7591); `/register/{client_id}` is each client's
 /// configuration endpoint (RFC 7592).
 pub const REGISTER_PATH: &str = "/register";
+/// RFC 9126: the pushed authorization request endpoint.
+pub const PAR_PATH: &str = "/par";
 
-const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+/// How confidential clients authenticate; public clients add `none`.
+const CONFIDENTIAL_AUTH_METHODS: [&str; 3] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+];
+const CLIENT_AUTH_METHODS: [&str; 4] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "none",
+];
 
 pub fn metadata(config: &OAuthConfig, catalogue: &ScopeCatalogue) -> Value {
     json!({
@@ -42,6 +55,10 @@ pub fn metadata(config: &OAuthConfig, catalogue: &ScopeCatalogue) -> Value {
         "jwks_uri": config.endpoint(JWKS_PATH),
         "revocation_endpoint": config.endpoint(REVOKE_PATH),
         "introspection_endpoint": config.endpoint(INTROSPECT_PATH),
+        // RFC 9126 section 5: clients may push their requests; a client registered with
+        // require_pushed_authorization_requests must.
+        "pushed_authorization_request_endpoint": config.endpoint(PAR_PATH),
+        "require_pushed_authorization_requests": false,
         // RFC 7591 section 3 (protected by an initial access token).
         "registration_endpoint": config.endpoint(REGISTER_PATH),
         // Security rule 6: no implicit grant (no "token" response type), no password grant.
@@ -53,12 +70,22 @@ pub fn metadata(config: &OAuthConfig, catalogue: &ScopeCatalogue) -> Value {
         "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         // Public clients may not introspect (rule 21).
-        "introspection_endpoint_auth_methods_supported": &CLIENT_AUTH_METHODS[..2],
+        "introspection_endpoint_auth_methods_supported": CONFIDENTIAL_AUTH_METHODS,
+        // RFC 7523 / OIDC Core section 9: what a private_key_jwt assertion may be signed with.
+        "token_endpoint_auth_signing_alg_values_supported": crate::oauth::client_assertion::ASSERTION_ALGORITHMS
+            .iter()
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>(),
         // RFC 9207: the authorization response carries `iss` (security rule 5).
         "authorization_response_iss_parameter_supported": true,
         // The same lists as the OpenID Connect discovery document (openid::discovery).
         "scopes_supported": catalogue.names().collect::<Vec<_>>(),
         "claims_supported": CLAIMS_SUPPORTED,
+        // RFC 9449 section 5.1: the proof algorithms the token endpoint and the gateway accept.
+        "dpop_signing_alg_values_supported": crate::dpop::PROOF_ALGORITHMS
+            .iter()
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>(),
     })
 }
 

@@ -5,6 +5,7 @@ pub mod account_control;
 pub mod authorization_code;
 pub mod authorize;
 pub mod bearer;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod client_change;
 pub mod dependencies;

@@ -47,6 +47,23 @@ impl Params {
         Ok(Params(params))
     }
 
+    /// Every parameter, sorted by name: what a pushed request keeps (RFC 9126).
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        let mut pairs: Vec<(String, String)> = self
+            .0
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        pairs.sort_unstable();
+        pairs
+    }
+
+    /// The same parameters with `name` set to `value`.
+    pub fn with(mut self, name: &str, value: &str) -> Self {
+        self.0.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }

@@ -10,7 +10,8 @@
 use super::{
     AccountAdmin, AuditStore, ClientRegistry, ClientStore, CodeStore, GrantStore,
     InitialAccessTokenStore, KeyPublisher, KeyStore, LoginThrottleStore, PendingAuthorizationStore,
-    RefreshStore, RevocationStore, RevocationWriter, SessionStore, UserStore,
+    ProofReplayStore, PushedRequestStore, RefreshStore, RevocationStore, RevocationWriter,
+    SessionStore, UserStore,
 };
 
 /// Declares a capability: a trait that is exactly the sum of its ports (implemented by every
@@ -48,6 +49,8 @@ capability!(
         GrantStore,
         // The published keys, to check an `id_token_hint` at the end session endpoint.
         KeyStore,
+        // `/authorize` takes a pushed request (RFC 9126).
+        PushedRequestStore,
         AuditStore,
     ]
 );
@@ -67,15 +70,19 @@ capability!(
         RevocationWriter,
         InitialAccessTokenStore,
         KeyStore,
+        // DPoP proofs presented at the token endpoint, used once (RFC 9449).
+        ProofReplayStore,
+        // `/par` puts pushed authorization requests (RFC 9126).
+        PushedRequestStore,
         AuditStore,
     ]
 );
 
 capability!(
-    /// The authorizer function (`Authorizer`): reads the published keys and polls the
-    /// revocation list; no write of any kind.
+    /// The authorizer function (`Authorizer`): reads the published keys, polls the
+    /// revocation list, and marks the DPoP proofs of API calls used (its only write).
     AuthorizerStore,
-    AUTHORIZER_PORTS = [KeyStore, RevocationStore]
+    AUTHORIZER_PORTS = [KeyStore, RevocationStore, ProofReplayStore]
 );
 
 capability!(
@@ -108,6 +115,8 @@ capability!(
         InitialAccessTokenStore,
         KeyStore,
         KeyPublisher,
+        ProofReplayStore,
+        PushedRequestStore,
         AuditStore,
     ]
 );

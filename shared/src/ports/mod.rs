@@ -7,8 +7,8 @@
 use crate::domain::{
     AuditEvent, AuditPage, AuditQuery, AuthorizationCode, Client, ClientId, FamilyId, Grant,
     InitialAccessToken, LoginPolicy, LoginSession, LoginThrottle, PendingAuthorization,
-    RefreshFamily, RefreshToken, Reservation, Revocation, RevocationStamp, SigningKey, ThrottleKey,
-    Timestamp, TokenDigest, User, UserId, Username,
+    PushedRequest, RefreshFamily, RefreshToken, Reservation, Revocation, RevocationStamp,
+    SigningKey, ThrottleKey, Timestamp, TokenDigest, User, UserId, Username,
 };
 use async_trait::async_trait;
 use thiserror::Error;
@@ -322,6 +322,38 @@ pub trait RevocationWriter: Send + Sync {
     /// repeated revocation costs no storage); every other kind of entry is written by the
     /// state change it records, which is itself idempotent.
     async fn put_revocation(&self, revocation: &Revocation) -> StoreResult<bool>;
+}
+
+/// Pushed authorization requests (RFC 9126): the token function puts them, `/authorize`
+/// takes each once.
+#[async_trait]
+pub trait PushedRequestStore: Send + Sync {
+    /// Fails with `AlreadyExists` on a digest collision.
+    async fn put_pushed_request(&self, request: &PushedRequest) -> StoreResult<()>;
+    /// Deletes and returns the request if it is there, unexpired and `client`'s: of two
+    /// callers, one gets it (RFC 9126 section 4: a `request_uri` is used once). Another
+    /// client's attempt deletes nothing, so knowing a handle does not let anyone spend it.
+    async fn take_pushed_request(
+        &self,
+        digest: &TokenDigest,
+        client: &ClientId,
+        now: Timestamp,
+    ) -> StoreResult<Option<PushedRequest>>;
+}
+
+/// One-time use of DPoP proofs (RFC 9449 section 11.1: "the server MUST ensure that the
+/// same DPoP proof is not used more than once"), across every container and function.
+#[async_trait]
+pub trait ProofReplayStore: Send + Sync {
+    /// Records the proof `id` (a digest of its key thumbprint and `jti`) as used until
+    /// `expires_at`; false if it was already used, nothing written then. One conditional
+    /// write (security rule 17): of two requests racing with one proof, one gets true.
+    async fn use_proof_once(
+        &self,
+        id: &TokenDigest,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
 }
 
 /// Initial access tokens for dynamic client registration (RFC 7591 section 3), by digest.

@@ -215,7 +215,10 @@ impl Keyring {
 }
 
 /// The signing key of `algorithm` from its PKCS#8 DER (how every key is sealed).
-fn encoding_key(algorithm: SigningAlgorithm, pkcs8: &[u8]) -> Result<EncodingKey, String> {
+pub(crate) fn encoding_key(
+    algorithm: SigningAlgorithm,
+    pkcs8: &[u8],
+) -> Result<EncodingKey, String> {
     Ok(match algorithm {
         SigningAlgorithm::EdDsa => EncodingKey::from_ed_der(pkcs8),
         SigningAlgorithm::Es256 => EncodingKey::from_ec_der(pkcs8),

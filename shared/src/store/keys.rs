@@ -134,6 +134,17 @@ pub fn revoked_access_token(jti: &str) -> ItemKey {
     )
 }
 
+/// A pushed authorization request (RFC 9126), by the digest of its `request_uri`.
+pub fn pushed_request(digest: &TokenDigest) -> ItemKey {
+    key(format!("PAR#{}", digest.as_str()), "PAR")
+}
+
+/// A used DPoP proof, by the digest of its key thumbprint and jti (RFC 9449 section 11.1),
+/// kept until the proof could no longer be accepted.
+pub fn used_proof(id: &TokenDigest) -> ItemKey {
+    key(format!("DPOP#{}", id.as_str()), "DPOP")
+}
+
 pub const SIGNING_KEYS: &str = "SIGNING_KEYS";
 
 pub fn signing_key(kid: &KeyId) -> ItemKey {
@@ -232,6 +243,17 @@ mod tests {
             key(
                 format!("REVOKED#{}", TokenDigest::of("jti-1").as_str()),
                 "REVOKED"
+            )
+        );
+        assert_eq!(
+            pushed_request(&TokenDigest::of("uri")),
+            key(format!("PAR#{}", TokenDigest::of("uri").as_str()), "PAR")
+        );
+        assert_eq!(
+            used_proof(&TokenDigest::of("jkt.jti")),
+            key(
+                format!("DPOP#{}", TokenDigest::of("jkt.jti").as_str()),
+                "DPOP"
             )
         );
         assert_eq!(

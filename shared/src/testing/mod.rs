@@ -59,3 +59,6 @@ pub mod moto;
 mod world;
 
 pub use world::{ClientFixture, World};
+
+mod dpop;
+pub use dpop::DpopKey;

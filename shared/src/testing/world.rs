@@ -173,6 +173,9 @@ pub struct ClientFixture {
     grant_types: Vec<GrantType>,
     auth_method: Option<AuthMethod>,
     openid: OpenIdSettings,
+    dpop_bound_access_tokens: bool,
+    require_pushed_requests: bool,
+    jwks: Option<serde_json::Value>,
 }
 
 impl ClientFixture {
@@ -202,6 +205,9 @@ impl ClientFixture {
             grant_types: Vec::new(),
             auth_method: None,
             openid: OpenIdSettings::default(),
+            dpop_bound_access_tokens: false,
+            require_pushed_requests: false,
+            jwks: None,
         }
     }
 
@@ -241,6 +247,25 @@ impl ClientFixture {
         self
     }
 
+    /// Registered with `dpop_bound_access_tokens` (RFC 9449 section 5.2).
+    pub fn dpop_bound(mut self) -> Self {
+        self.dpop_bound_access_tokens = true;
+        self
+    }
+
+    /// Registered with `require_pushed_authorization_requests` (RFC 9126 section 6).
+    pub fn require_pushed_requests(mut self) -> Self {
+        self.require_pushed_requests = true;
+        self
+    }
+
+    /// Authenticates with `private_key_jwt` (RFC 7523) with these public keys (a JWK Set).
+    pub fn private_key_jwt(mut self, jwks: serde_json::Value) -> Self {
+        self.auth_method = Some(AuthMethod::PrivateKeyJwt);
+        self.jwks = Some(jwks);
+        self
+    }
+
     /// The registration as created at `now`.
     pub fn at(self, now: Timestamp) -> Client {
         let name = self.name.unwrap_or_else(|| self.id.clone());
@@ -251,6 +276,9 @@ impl ClientFixture {
             grant_types: self.grant_types.into_iter().collect(),
             auth_method: self.auth_method,
             openid: self.openid,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: self.require_pushed_requests,
+            jwks: self.jwks,
             ..Client::new(
                 ClientId::parse(&self.id).expect("a client id"),
                 name,

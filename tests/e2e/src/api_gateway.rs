@@ -38,11 +38,22 @@ impl ApiGateway {
     /// `method path` of the demo API with `access_token` as the bearer, if any: the status
     /// the app sees.
     pub async fn call(&self, method: &str, path: &str, access_token: Option<&str>) -> StatusCode {
+        let bearer = access_token.map(|token| format!("Bearer {token}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .iter()
+            .map(|value| (AUTHORIZATION.as_str(), value.as_str()))
+            .collect();
+        self.send(method, path, &headers).await
+    }
+
+    /// `method path` with exactly `headers` (an `Authorization` of any scheme, a `DPoP`
+    /// proof): the status the app sees.
+    pub async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> StatusCode {
         let mut request = lambda_http::http::Request::builder()
             .method(method)
             .uri(path);
-        if let Some(token) = access_token {
-            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let request = request.body(Body::Empty).expect("a request");
         self.0.handle(request, APP_ADDRESS).await.status()

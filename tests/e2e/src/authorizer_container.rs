@@ -24,6 +24,7 @@ pub async fn api_verdict(store: Arc<dyn Store>, token: &str, method: &str, path:
 pub async fn authorizer_container(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Authorizer {
     Authorizer::load(
         store.clone(),
+        store.clone(),
         store,
         Arc::new(RouteTable::built_in().expect("the route table")),
         AuthorizerConfig::new(&OAuthConfig::for_issuer(crate::ISSUER)),

@@ -55,9 +55,43 @@ pub async fn connect_app(system: &System, browser: &mut Browser, scope: &str) ->
 /// As `connect_app`, with every credential the walk used.
 pub async fn connection(system: &System, browser: &mut Browser, scope: &str) -> Connection {
     let verifier = "connect-app-verifier-0123456789abcdefghijklmnopqrstuvwxyz";
-    let start = browser
-        .get(system, &authorize_path(verifier, &[("scope", scope)]))
-        .await;
+    let mut connection =
+        approved(system, browser, verifier, &[("scope", scope)], WEB_REDIRECT).await;
+    let (status, tokens) = redeem(system, &connection.code, verifier).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    connection.tokens = tokens;
+    connection
+}
+
+/// Logs `browser` in if needed and approves every scope of the authorization request
+/// (`authorize_path(verifier, overrides)`, which redirects to `redirect`): the walk up to
+/// the code, not yet redeemed (`tokens` is null).
+pub async fn approved(
+    system: &System,
+    browser: &mut Browser,
+    verifier: &str,
+    overrides: &[(&str, &str)],
+    redirect: &str,
+) -> Connection {
+    let scope = overrides
+        .iter()
+        .find(|(name, _)| *name == "scope")
+        .map_or("profile:read orders:read", |(_, scope)| *scope);
+    let start = authorize_path(verifier, overrides);
+    approved_from(system, browser, &start, scope, redirect, verifier).await
+}
+
+/// As `approved`, from any `/authorize` URL (a pushed request's `request_uri`, RFC 9126)
+/// that asks for `scope` and redirects to `redirect`.
+pub async fn approved_from(
+    system: &System,
+    browser: &mut Browser,
+    start: &str,
+    scope: &str,
+    redirect: &str,
+    verifier: &str,
+) -> Connection {
+    let start = browser.get(system, start).await;
     assert_eq!(start.status, StatusCode::SEE_OTHER, "{}", start.body);
     let next = browser.past_login(system, start.local_location()).await;
     assert!(next.starts_with("/consent?"), "consent is asked: {next}");
@@ -70,15 +104,13 @@ pub async fn connection(system: &System, browser: &mut Browser, scope: &str) -> 
     ];
     fields.extend(scope.split(' ').map(|s| ("scope", s)));
     let decided = browser.post(system, "/consent", &fields).await;
-    assert!(decided.location().starts_with(WEB_REDIRECT));
+    assert!(decided.location().starts_with(redirect));
     let code = decided.code().expect("a code");
-    let (status, tokens) = redeem(system, &code, verifier).await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
     Connection {
         request,
         csrf,
         code,
         verifier: verifier.to_owned(),
-        tokens,
+        tokens: Value::Null,
     }
 }

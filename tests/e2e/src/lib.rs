@@ -11,5 +11,7 @@ pub mod registration;
 pub mod system;
 
 pub use browser::{Browser, Page};
-pub use connect::{connect_app, connection, redeem, text, token_request, Connection};
+pub use connect::{
+    approved, approved_from, connect_app, connection, redeem, text, token_request, Connection,
+};
 pub use system::{System, ISSUER, PASSWORD, USERNAME, WEB, WEB_REDIRECT, WEB_SECRET};

@@ -140,13 +140,28 @@ impl System {
         fields: &[(&str, &str)],
         authorization: Option<&str>,
     ) -> (StatusCode, Value) {
+        let headers: Vec<(&str, &str)> = authorization
+            .map(|value| ("authorization", value))
+            .into_iter()
+            .collect();
+        self.form_post_with(path, fields, &headers).await
+    }
+
+    /// A form POST with `headers` (an Authorization, a DPoP proof): the status and the JSON
+    /// answer.
+    pub async fn form_post_with(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
         let body = serde_urlencoded::to_string(fields).expect("a form");
         let mut request = lambda_http::http::Request::builder()
             .method("POST")
             .uri(path)
             .header("content-type", "application/x-www-form-urlencoded");
-        if let Some(value) = authorization {
-            request = request.header("authorization", value);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let response = self
             .serve(request.body(Body::from(body)).expect("a request"))

@@ -114,6 +114,7 @@ fn kinds(records: &[Value]) -> Vec<String> {
 async fn call_api(store: Arc<dyn Store>, token: &str) -> (Value, Value) {
     let gateway = Authorizer::load(
         store.clone(),
+        store.clone(),
         store,
         Arc::new(RouteTable::built_in().unwrap()),
         AuthorizerConfig::new(&OAuthConfig::for_issuer(ISSUER)),

@@ -250,6 +250,7 @@ async fn rule_18_the_authorizer_answers_from_its_view_then_fails_closed_when_the
     let gateway = Authorizer::load(
         working.clone(),
         revocations.clone(),
+        working.clone(),
         Arc::new(xecure::authorizer::routes::RouteTable::built_in().unwrap()),
         config.clone(),
         clock.clone(),
@@ -271,6 +272,7 @@ async fn rule_18_the_authorizer_answers_from_its_view_then_fails_closed_when_the
         gid: None,
         fid: None,
         crv: Some(0),
+        cnf: None,
     };
     let token = xecure::jwt::sign_access_token(&keyring, &claims).unwrap();
     let arn = "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/orders";

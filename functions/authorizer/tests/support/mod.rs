@@ -76,6 +76,7 @@ pub async fn harness_with_stores(
     let gateway = Authorizer::load(
         keys(store.clone()),
         revocations(store.clone()),
+        store.clone(),
         Arc::new(RouteTable::built_in().unwrap()),
         config,
         clock.clone(),

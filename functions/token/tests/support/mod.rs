@@ -51,7 +51,7 @@ pub async fn harness_with(
     world: World,
     limits: Option<xecure::config::RateLimitConfig>,
 ) -> Harness {
-    build(world, limits, false).await
+    build(world, limits, false, |config| config).await
 }
 
 /// The harness; with `id_token_key`, the RS256 key ID tokens are signed with beside the
@@ -60,6 +60,7 @@ async fn build(
     world: World,
     limits: Option<xecure::config::RateLimitConfig>,
     id_token_key: bool,
+    configure: impl FnOnce(OAuthConfig) -> OAuthConfig,
 ) -> Harness {
     use GrantType::*;
     let clock = Arc::new(FixedClock::at(SystemClock.now()));
@@ -95,7 +96,7 @@ async fn build(
     if id_token_key {
         world.add_id_token_key(now).await;
     }
-    let config = OAuthConfig::for_issuer(ISSUER);
+    let config = configure(OAuthConfig::for_issuer(ISSUER));
     let deps = Dependencies::over(world.store.clone(), config.clone())
         .clock(clock.clone())
         .build();
@@ -125,7 +126,16 @@ pub async fn embedded() -> Harness {
 /// As `embedded`, with the RS256 key ID tokens are signed with (`xecure keys rotate` creates
 /// it beside the first access-token key).
 pub async fn embedded_with_id_token_key() -> Harness {
-    build(World::embedded(), None, true).await
+    build(World::embedded(), None, true, |config| config).await
+}
+
+/// As `embedded`, with server-provided DPoP nonces required (`XECURE_DPOP_NONCE=required`).
+pub async fn embedded_requiring_dpop_nonces() -> Harness {
+    build(World::embedded(), None, false, |config| OAuthConfig {
+        dpop_nonce_required: true,
+        ..config
+    })
+    .await
 }
 
 /// On a fresh DynamoDB table and KMS key (moto, started by `tests/run.sh`).

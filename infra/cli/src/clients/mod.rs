@@ -47,12 +47,25 @@ pub enum ClientCommand {
         /// Grant types (repeatable): authorization_code, refresh_token, client_credentials.
         #[arg(long = "grant", default_values_t = ["authorization_code".to_owned(), "refresh_token".to_owned()])]
         grants: Vec<String>,
-        /// How a confidential client authenticates: client_secret_basic (default) or
-        /// client_secret_post. It must use exactly this method.
+        /// How a confidential client authenticates: client_secret_basic (default),
+        /// client_secret_post, or private_key_jwt (with --jwks). It must use exactly this
+        /// method.
         #[arg(long, default_value = "client_secret_basic")]
         auth_method: String,
+        /// A JSON file with the client's public keys (a JWK Set) for private_key_jwt
+        /// (RFC 7523): its assertions are signed with one of them.
+        #[arg(long)]
+        jwks: Option<std::path::PathBuf>,
         #[command(flatten)]
         openid: OpenIdArgs,
+        /// Refuse the client's token requests without a DPoP proof, so every token it gets
+        /// is bound to its key (RFC 9449 `dpop_bound_access_tokens`).
+        #[arg(long)]
+        dpop_bound_access_tokens: bool,
+        /// Take the client's authorization requests only through /par (RFC 9126
+        /// `require_pushed_authorization_requests`).
+        #[arg(long)]
+        require_pushed_authorization_requests: bool,
     },
     /// List registered clients: kind, state, grant types, redirect URIs, scopes.
     List,
@@ -188,6 +201,30 @@ impl OpenIdArgs {
     }
 }
 
+/// The JWK Set of `--jwks`, required for and only taken with private_key_jwt, checked as
+/// dynamic registration checks it.
+fn client_jwks(
+    method: AuthMethod,
+    path: Option<&std::path::Path>,
+) -> Result<Option<serde_json::Value>, String> {
+    match (method, path) {
+        (AuthMethod::PrivateKeyJwt, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("--jwks {}: {e}", path.display()))?;
+            let jwks: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| format!("--jwks {}: not JSON: {e}", path.display()))?;
+            xecure::oauth::client_assertion::check_client_jwks(&jwks)
+                .map_err(|why| format!("--jwks {}: {why}", path.display()))?;
+            Ok(Some(jwks))
+        }
+        (AuthMethod::PrivateKeyJwt, None) => {
+            Err("--auth-method private_key_jwt needs --jwks FILE (the client's public keys)".into())
+        }
+        (_, Some(_)) => Err("--jwks is only for --auth-method private_key_jwt".into()),
+        (_, None) => Ok(None),
+    }
+}
+
 pub(crate) fn redirect_uris(
     raw: &[String],
     allow_http_redirect: bool,
@@ -225,7 +262,10 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
             public,
             grants,
             auth_method,
+            jwks,
             openid,
+            dpop_bound_access_tokens,
+            require_pushed_authorization_requests,
         } => {
             let id = ClientId::parse(&id).map_err(|e| e.to_string())?;
             let openid = openid.settings(allow_http_redirect)?;
@@ -252,11 +292,18 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                 (false, Some(method)) if !method.is_public() => method,
                 _ => {
                     return Err(
-                        "--auth-method must be client_secret_basic or client_secret_post".into(),
+                        "--auth-method must be client_secret_basic, client_secret_post or private_key_jwt"
+                            .into(),
                     )
                 }
             };
+            let jwks = client_jwks(auth_method, jwks.as_deref())?;
             let secret = (!public).then(|| ClientSecret::generate(&OsRng));
+            // A private_key_jwt client authenticates with its keys: its secret is never
+            // shown, and its method refuses any secret (rule 21).
+            let shown = secret
+                .as_ref()
+                .filter(|_| auth_method != AuthMethod::PrivateKeyJwt);
             let kind = match &secret {
                 Some(secret) => ClientKind::Confidential {
                     secret_hash: SecretHash::of(secret),
@@ -270,6 +317,9 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                 grant_types: parse_grants(&grants, public)?,
                 auth_method: Some(auth_method),
                 openid,
+                dpop_bound_access_tokens,
+                require_pushed_authorization_requests,
+                jwks,
                 ..Client::new(id, name, kind, target.clock.now())
             };
             check_shape(&client, &catalogue)?;
@@ -286,7 +336,7 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                 )
                 .await;
             say!("registered client {} in {}", client.id, target.description);
-            if let Some(secret) = secret {
+            if let Some(secret) = shown {
                 say!("client_secret: {}", secret.secret());
                 say!("(shown once: only its hash is stored)");
             }

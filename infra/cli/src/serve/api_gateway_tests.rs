@@ -176,10 +176,12 @@ async fn refusals_carry_the_gateway_responses_of_the_template() {
     h.assign("tiny");
     let missing = h.send("GET", "/orders", None, "").await;
     assert_eq!(missing.status, 401);
-    assert_eq!(header(&missing, "www-authenticate"), Some("Bearer"));
+    // Both schemes are challenged; DPoP with its proof algorithms (RFC 9449 section 7.1).
+    let challenge = Some("Bearer, DPoP algs=\"ES256 EdDSA RS256 PS256\"");
+    assert_eq!(header(&missing, "www-authenticate"), challenge);
     let garbled = h.send("GET", "/orders", Some("not-a-jwt"), "").await;
     assert_eq!(garbled.status, 401);
-    assert_eq!(header(&garbled, "www-authenticate"), Some("Bearer"));
+    assert_eq!(header(&garbled, "www-authenticate"), challenge);
     let token = h.token("orders:read").await;
     let allowed = h.send("GET", "/orders", Some(&token), "").await;
     assert_eq!(allowed.status, 200, "{}", allowed.body);
@@ -320,7 +322,7 @@ async fn browser_apps_may_call_the_token_endpoints_and_nothing_else_cross_origin
     assert_eq!(header(&preflight, "access-control-allow-origin"), Some("*"));
     assert_eq!(
         header(&preflight, "access-control-allow-headers"),
-        Some("Authorization, Content-Type")
+        Some("Authorization, Content-Type, DPoP")
     );
     let refused = h.send("POST", "/token", None, "grant_type=password").await;
     assert_eq!(refused.status, 401, "invalid_client");

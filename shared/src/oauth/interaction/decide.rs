@@ -5,7 +5,7 @@ use crate::audit::{AuditDraft, RequestContext};
 use crate::domain::{
     AuditEventKind, AuditOutcome, LoginSession, OpaqueToken, PendingAuthorization, Scope,
 };
-use crate::oauth::token::unavailable;
+use crate::oauth::error::unavailable;
 use crate::oauth::{ErrorCode, OAuthError};
 
 /// What the user chose on the consent screen.

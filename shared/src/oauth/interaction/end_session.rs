@@ -87,7 +87,7 @@ impl AuthorizationFlow {
                 let keys: Arc<dyn KeyStore> = self.store.clone();
                 LiveKeyring::load(keys, None, self.deps.clock.clone(), KEYRING_RELOAD)
                     .await
-                    .map_err(|e| crate::oauth::token::unavailable(e.to_string()))
+                    .map_err(|e| crate::oauth::error::unavailable(e.to_string()))
             })
             .await
     }

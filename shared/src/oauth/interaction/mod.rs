@@ -9,6 +9,7 @@ mod decide;
 mod end_session;
 mod grant_record;
 mod logout;
+mod pushed;
 #[cfg(test)]
 mod tests;
 
@@ -20,9 +21,9 @@ pub use end_session::EndSessionRequest;
 use super::authorization_code::{issue_authorization_code, CodeBinding};
 use super::authorize::{error_redirect, redirect_with, validate_authorize_request};
 use super::authorize::{AuthorizeRejection, AuthorizeRequest, Prompt};
+use super::error::unavailable;
 use super::login::LoginService;
 use super::pkce::CodeChallenge;
-use super::token::unavailable;
 use super::{ErrorCode, OAuthError, Params};
 use crate::audit::{AuditDraft, Auditor, RequestContext};
 use crate::config::{InteractionConfig, OAuthConfig};
@@ -209,13 +210,24 @@ impl AuthorizationFlow {
         session: Option<&LoginSession>,
         context: &RequestContext,
     ) -> Step {
+        let given = match self.authorization_params(params).await {
+            Ok(given) => given,
+            Err(error) => return Step::ShowError(error),
+        };
         let request = match validate_authorize_request(
             self.deps.clients.as_ref(),
             &self.deps.catalogue,
-            params,
+            &given.params,
         )
         .await
         {
+            // RFC 9126 section 6: a client registered to push its requests uses request_uri.
+            Ok(request) if request.client.require_pushed_authorization_requests && !given.pushed => {
+                return Step::ShowError(OAuthError::new(
+                    ErrorCode::InvalidRequest,
+                    "this app must push its authorization requests (RFC 9126): it sent one directly",
+                ))
+            }
             Ok(request) => request,
             Err(AuthorizeRejection::ShowError(error)) => return Step::ShowError(error),
             Err(AuthorizeRejection::Redirect {

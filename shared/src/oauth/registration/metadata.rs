@@ -33,6 +33,12 @@ pub(super) struct SentMetadata {
     pub subject_type: Option<String>,
     pub require_auth_time: Option<bool>,
     pub default_max_age: Option<u64>,
+    // RFC 9449 section 5.2 and RFC 9126 section 6.
+    pub dpop_bound_access_tokens: Option<bool>,
+    pub require_pushed_authorization_requests: Option<bool>,
+    // RFC 7591 section 2: the keys of a private_key_jwt client.
+    pub jwks: Option<serde_json::Value>,
+    pub jwks_uri: Option<String>,
 }
 
 /// Checked metadata, ready to become a `Client`.
@@ -45,6 +51,9 @@ pub struct ClientMetadata {
     pub scope: Scope,
     pub links: ClientLinks,
     pub openid: OpenIdSettings,
+    pub dpop_bound_access_tokens: bool,
+    pub require_pushed_authorization_requests: bool,
+    pub jwks: Option<serde_json::Value>,
 }
 
 impl ClientMetadata {
@@ -71,6 +80,9 @@ impl ClientMetadata {
                 require_nonce: client.openid.require_nonce,
                 ..self.openid.clone()
             },
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            jwks: self.jwks.clone(),
             ..client
         }
     }
@@ -92,10 +104,11 @@ impl ClientMetadata {
             None => AuthMethod::ClientSecretBasic,
             Some(raw) => AuthMethod::parse(raw).ok_or_else(|| {
                 invalid(format!(
-                    "token_endpoint_auth_method '{raw}' is not supported (none, client_secret_basic, client_secret_post)"
+                    "token_endpoint_auth_method '{raw}' is not supported (none, client_secret_basic, client_secret_post, private_key_jwt)"
                 ))
             })?,
         };
+        let jwks = client_keys(auth_method, sent.jwks, sent.jwks_uri)?;
         let grant_types = grant_types(sent.grant_types, auth_method)?;
         let uses_code = grant_types.contains(&GrantType::AuthorizationCode);
         check_response_types(sent.response_types, uses_code)?;
@@ -140,7 +153,39 @@ impl ClientMetadata {
                 default_max_age: sent.default_max_age,
                 require_nonce: false,
             },
+            dpop_bound_access_tokens: sent.dpop_bound_access_tokens.unwrap_or(false),
+            require_pushed_authorization_requests: sent
+                .require_pushed_authorization_requests
+                .unwrap_or(false),
+            jwks,
         })
+    }
+}
+
+/// RFC 7591 section 2 `jwks`: required for (and only kept with) `private_key_jwt`. A
+/// `jwks_uri` would make the token function fetch keys over the network at request time:
+/// not served; the keys are registered by value (and replaced with a registration update).
+fn client_keys(
+    method: AuthMethod,
+    jwks: Option<serde_json::Value>,
+    jwks_uri: Option<String>,
+) -> Result<Option<serde_json::Value>, OAuthError> {
+    if jwks_uri.is_some() {
+        return Err(invalid(
+            "jwks_uri is not supported: register the keys by value in jwks",
+        ));
+    }
+    match (method, jwks) {
+        (AuthMethod::PrivateKeyJwt, Some(jwks)) => {
+            crate::oauth::client_assertion::check_client_jwks(&jwks)
+                .map_err(|why| invalid(format!("jwks: {why}")))?;
+            Ok(Some(jwks))
+        }
+        (AuthMethod::PrivateKeyJwt, None) => Err(invalid(
+            "private_key_jwt needs the client's public keys in jwks",
+        )),
+        (_, Some(_)) => Err(invalid("jwks is only for private_key_jwt")),
+        (_, None) => Ok(None),
     }
 }
 

@@ -115,7 +115,9 @@ impl Registrar {
         Ok(self.information(&client, secret.as_ref(), &access_token))
     }
 
-    /// A confidential client gets a fresh secret, shown once and stored hashed.
+    /// A confidential client gets a fresh secret, shown once and stored hashed; a
+    /// `private_key_jwt` client authenticates with its keys only: the hash is of a secret
+    /// nobody is shown (and its registered method refuses any secret anyway, rule 21).
     fn credentials(&self, metadata: &ClientMetadata) -> (ClientKind, Option<ClientSecret>) {
         if metadata.auth_method.is_public() {
             return (ClientKind::Public, None);
@@ -124,7 +126,8 @@ impl Registrar {
         let kind = ClientKind::Confidential {
             secret_hash: SecretHash::of(&secret),
         };
-        (kind, Some(secret))
+        let shown = (metadata.auth_method != AuthMethod::PrivateKeyJwt).then_some(secret);
+        (kind, shown)
     }
 
     /// A registration access token's record: its digest and when it stops working.
@@ -204,7 +207,16 @@ impl Registrar {
         if let Some(max_age) = openid.default_max_age {
             answer["default_max_age"] = json!(max_age);
         }
-        if !client.is_public() {
+        if client.dpop_bound_access_tokens {
+            answer["dpop_bound_access_tokens"] = json!(true);
+        }
+        if let Some(jwks) = &client.jwks {
+            answer["jwks"] = jwks.clone();
+        }
+        if client.require_pushed_authorization_requests {
+            answer["require_pushed_authorization_requests"] = json!(true);
+        }
+        if !client.is_public() && client.jwks.is_none() {
             // "REQUIRED if client_secret is issued": 0 means it does not expire.
             answer["client_secret_expires_at"] = json!(0);
         }

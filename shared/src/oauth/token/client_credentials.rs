@@ -3,6 +3,7 @@
 use super::{requested_scope, AccessGrant, TokenResponse, TokenService};
 use crate::audit::{AuditDraft, RequestContext};
 use crate::domain::{AuditEventKind, AuditOutcome, Client};
+use crate::dpop::VerifiedProof;
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
 
@@ -16,6 +17,7 @@ impl TokenService {
         &self,
         client: &Client,
         params: &Params,
+        proof: Option<&VerifiedProof>,
         context: &RequestContext,
     ) -> Result<TokenResponse, OAuthError> {
         // RFC 6749 section 4.4: "The client credentials grant type MUST only be used by
@@ -48,13 +50,15 @@ impl TokenService {
             scope: &scope,
             grant_id: None,
             family_id: None,
+            jkt: proof.map(|proof| proof.jkt.as_str()),
         };
         let access_token = self.issue_access_token(&grant, now).await?;
         let draft = AuditDraft::new(AuditEventKind::TokenIssued, AuditOutcome::Success)
             .client(&client.id)
             .detail("grant_type", "client_credentials")
             .detail("scope", scope.to_string())
-            .detail("jti_digest", access_token.jti_digest.clone());
+            .detail("jti_digest", access_token.jti_digest.clone())
+            .detail("dpop_bound", access_token.dpop_bound.to_string());
         self.audit(draft, context).await;
         Ok(self.response(access_token, None, &scope))
     }

@@ -7,6 +7,7 @@ use crate::domain::{
     AuditEventKind, AuditOutcome, AuthorizationCode, Client, FamilyId, GrantType, OpaqueToken,
     RefreshFamily,
 };
+use crate::dpop::VerifiedProof;
 use crate::oauth::params::Params;
 use crate::oauth::pkce::verify_s256;
 use crate::oauth::{ErrorCode, OAuthError};
@@ -25,6 +26,7 @@ impl TokenService {
         &self,
         client: &Client,
         params: &Params,
+        proof: Option<&VerifiedProof>,
         context: &RequestContext,
     ) -> Result<TokenResponse, OAuthError> {
         let now = self.now();
@@ -44,16 +46,17 @@ impl TokenService {
         // replay check: only a request that proves it is the code's own client (its
         // authentication above and the PKCE verifier) may make a replay revoke anything
         // (security rule 21); anyone else who saw a spent code changes nothing.
-        let proof = verify_s256(params.get("code_verifier"), &code.code_challenge).and_then(|()| {
-            if params.get("redirect_uri") == Some(code.redirect_uri.as_str()) {
-                Ok(())
-            } else {
-                Err(invalid_code(
-                    "redirect_uri differs from the authorization request",
-                ))
-            }
-        });
-        if let Err(error) = proof {
+        let possession =
+            verify_s256(params.get("code_verifier"), &code.code_challenge).and_then(|()| {
+                if params.get("redirect_uri") == Some(code.redirect_uri.as_str()) {
+                    Ok(())
+                } else {
+                    Err(invalid_code(
+                        "redirect_uri differs from the authorization request",
+                    ))
+                }
+            });
+        if let Err(error) = possession {
             if code.redeemed_at.is_some() {
                 self.unproven_replay(&code, context).await;
             }
@@ -86,7 +89,7 @@ impl TokenService {
             .then(|| OpaqueToken::generate(self.deps.rng.as_ref()));
         let new_family = refresh_value
             .as_ref()
-            .map(|value| self.new_family(&code, value));
+            .map(|value| self.new_family(&code, value, client, proof));
         match self
             .store
             .redeem_code(&code, now, new_family.as_ref())
@@ -100,6 +103,7 @@ impl TokenService {
                     scope: &code.scope,
                     grant_id: Some(&code.grant_id),
                     family_id,
+                    jkt: proof.map(|proof| proof.jkt.as_str()),
                 };
                 let access_token = self.issue_access_token(&grant, now).await?;
                 let sign_in = SignIn {
@@ -122,6 +126,7 @@ impl TokenService {
                     .detail("grant_type", "authorization_code")
                     .detail("scope", code.scope.to_string())
                     .detail("jti_digest", access_token.jti_digest.clone())
+                    .detail("dpop_bound", access_token.dpop_bound.to_string())
                     .detail("id_token_issued", id_token.is_some().to_string());
                 self.auditor()
                     .record_all(vec![draft, issued], context)
@@ -146,7 +151,15 @@ impl TokenService {
         }
     }
 
-    fn new_family(&self, code: &AuthorizationCode, value: &OpaqueToken) -> NewRefreshFamily {
+    /// RFC 9449 section 5.0: "Refresh tokens issued to public clients [with a proof] MUST be
+    /// bound to the DPoP public key"; a confidential client's are bound by its credentials.
+    fn new_family(
+        &self,
+        code: &AuthorizationCode,
+        value: &OpaqueToken,
+        client: &Client,
+        proof: Option<&VerifiedProof>,
+    ) -> NewRefreshFamily {
         let now = self.now();
         let family = RefreshFamily {
             id: FamilyId::generate(self.deps.rng.as_ref()),
@@ -159,6 +172,9 @@ impl TokenService {
             created_at: now,
             expires_at: now.plus(self.deps.config.refresh_family_ttl),
             revoked_at: None,
+            jkt: proof
+                .filter(|_| client.is_public())
+                .map(|proof| proof.jkt.clone()),
         };
         let token = family.first_token(
             value.digest(),

@@ -34,6 +34,10 @@ pub struct Introspection {
     pub jti: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
+    /// RFC 9449 section 6.2: the key a DPoP-bound token is bound to, so a resource server
+    /// that introspects checks the proof.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<crate::jwt::Confirmation>,
 }
 
 impl TokenService {
@@ -141,7 +145,15 @@ impl TokenService {
             iss: Some(claims.iss),
             aud: Some(claims.aud),
             jti: Some(claims.jti),
-            token_type: Some("Bearer".into()),
+            token_type: Some(
+                if claims.cnf.is_some() {
+                    "DPoP"
+                } else {
+                    "Bearer"
+                }
+                .into(),
+            ),
+            cnf: claims.cnf,
         }))
     }
 }

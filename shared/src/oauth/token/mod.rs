@@ -3,16 +3,22 @@
 
 mod client_credentials;
 mod code_grant;
+mod dpop;
 mod id_token;
 mod introspect;
+mod par;
 mod refresh_grant;
 mod revoke;
 mod userinfo;
 
 pub use introspect::Introspection;
+pub use par::{PushedAuthorizationResponse, PUSHED_REQUEST_TTL};
 pub use userinfo::UserInfoRefusal;
 
-use super::client_auth::{authenticate_client, claimed_client_id, presented_client};
+use super::client_auth::{
+    authenticate_client, claimed_client_id, presented_client, AssertionContext,
+};
+use super::metadata::{INTROSPECT_PATH, PAR_PATH, REVOKE_PATH, TOKEN_PATH};
 use super::params::Params;
 use super::{ErrorCode, OAuthError};
 use crate::audit::{AuditDraft, Auditor, RequestContext};
@@ -21,8 +27,11 @@ use crate::domain::{
     AuditEventKind, AuditOutcome, Client, EventId, FamilyId, GrantId, GrantType, RevocationStamp,
     Scope, Timestamp, TokenDigest,
 };
+use crate::dpop::VerifiedProof;
 use crate::jwt::LEEWAY;
-use crate::jwt::{sign_access_token, verify_access_token, AccessTokenClaims, TokenExpectations};
+use crate::jwt::{
+    sign_access_token, verify_access_token, AccessTokenClaims, Confirmation, TokenExpectations,
+};
 use crate::oauth::Dependencies;
 use crate::ports::{StoreError, TokenFunctionStore};
 use crate::signing::LiveKeyring;
@@ -45,13 +54,7 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
 }
 
-pub(crate) fn unavailable(error: impl std::fmt::Display) -> OAuthError {
-    OAuthError::new(
-        ErrorCode::TemporarilyUnavailable,
-        "the service is temporarily unavailable, try again",
-    )
-    .with_cause(error.to_string())
-}
+pub(crate) use super::error::unavailable;
 
 impl From<StoreError> for OAuthError {
     fn from(error: StoreError) -> Self {
@@ -69,6 +72,8 @@ pub(crate) struct AccessGrant<'a> {
     pub scope: &'a Scope,
     pub grant_id: Option<&'a GrantId>,
     pub family_id: Option<&'a FamilyId>,
+    /// The DPoP key the token is bound to (RFC 9449 section 6.1), when the request had a proof.
+    pub jkt: Option<&'a str>,
 }
 
 /// An access token and how audit records name it: the digest prefix of its jti, as the
@@ -76,6 +81,8 @@ pub(crate) struct AccessGrant<'a> {
 pub(crate) struct SignedAccessToken {
     pub value: String,
     pub jti_digest: String,
+    /// Bound to a DPoP key: `token_type` is `DPoP` (RFC 9449 section 5).
+    pub dpop_bound: bool,
 }
 
 pub struct TokenService {
@@ -141,15 +148,30 @@ impl TokenService {
         }
     }
 
-    /// `POST /token`.
+    /// `POST /token` without a DPoP proof.
     pub async fn token(
         &self,
         authorization: Option<&str>,
         params: &Params,
         context: &RequestContext,
     ) -> Result<TokenResponse, OAuthError> {
+        self.token_with_proof(authorization, params, None, context)
+            .await
+    }
+
+    /// `POST /token` with the request's `DPoP` header, if it had one (RFC 9449 section 5).
+    pub async fn token_with_proof(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+        proof: Option<&str>,
+        context: &RequestContext,
+    ) -> Result<TokenResponse, OAuthError> {
         let client = self.authenticate(authorization, params, context).await?;
-        let issued = self.grant(&client, params, context).await;
+        let issued = match self.token_request_proof(&client, proof).await {
+            Ok(proof) => self.grant(&client, params, proof.as_ref(), context).await,
+            Err(error) => Err(error),
+        };
         if let Err(error) = &issued {
             self.audit_refusal(&client, params, error, context).await;
         }
@@ -184,6 +206,7 @@ impl TokenService {
         &self,
         client: &Client,
         params: &Params,
+        proof: Option<&VerifiedProof>,
         context: &RequestContext,
     ) -> Result<TokenResponse, OAuthError> {
         let grant_type = params.require("grant_type")?;
@@ -201,9 +224,14 @@ impl TokenService {
             return Err(error);
         }
         match grant_type {
-            GrantType::AuthorizationCode => self.exchange_code(client, params, context).await,
-            GrantType::RefreshToken => self.refresh(client, params, context).await,
-            GrantType::ClientCredentials => self.client_credentials(client, params, context).await,
+            GrantType::AuthorizationCode => {
+                self.exchange_code(client, params, proof, context).await
+            }
+            GrantType::RefreshToken => self.refresh(client, params, proof, context).await,
+            GrantType::ClientCredentials => {
+                self.client_credentials(client, params, proof, context)
+                    .await
+            }
         }
     }
 
@@ -215,7 +243,18 @@ impl TokenService {
         context: &RequestContext,
     ) -> Result<Client, OAuthError> {
         let outcome = match presented_client(authorization, params) {
-            Ok(presented) => authenticate_client(self.deps.clients.as_ref(), presented).await,
+            Ok(presented) => {
+                let config = &self.deps.config;
+                let assertions = AssertionContext {
+                    audiences: ["", TOKEN_PATH, PAR_PATH, REVOKE_PATH, INTROSPECT_PATH]
+                        .iter()
+                        .map(|path| config.endpoint(path))
+                        .collect(),
+                    now: self.now(),
+                    replay: self.store(),
+                };
+                authenticate_client(self.deps.clients.as_ref(), presented, &assertions).await
+            }
             Err(error) => Err(error),
         };
         match outcome {
@@ -274,12 +313,16 @@ impl TokenService {
             gid: grant.grant_id.map(ToString::to_string),
             fid: grant.family_id.map(ToString::to_string),
             crv: Some(grant.client.revision),
+            cnf: grant.jkt.map(|jkt| Confirmation {
+                jkt: jkt.to_owned(),
+            }),
         };
         let value = sign_access_token(&*self.keyring.current().await, &claims)
             .map_err(|e| unavailable(format!("signing failed: {e}")))?;
         Ok(SignedAccessToken {
             value,
             jti_digest: TokenDigest::of(&claims.jti).log_prefix().to_owned(),
+            dpop_bound: claims.cnf.is_some(),
         })
     }
 
@@ -290,8 +333,12 @@ impl TokenService {
         scope: &Scope,
     ) -> TokenResponse {
         TokenResponse {
+            token_type: if access_token.dpop_bound {
+                "DPoP"
+            } else {
+                "Bearer"
+            },
             access_token: access_token.value,
-            token_type: "Bearer",
             expires_in: self.deps.config.access_token_ttl.as_secs(),
             refresh_token,
             scope: scope.to_string(),

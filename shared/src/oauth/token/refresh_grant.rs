@@ -1,10 +1,12 @@
 //! `grant_type=refresh_token` (RFC 6749 section 6) with rotation and reuse detection
 //! (RFC 9700 section 4.14.2; security rule 7).
 
+use super::dpop::invalid_dpop_proof;
 use super::id_token::SignIn;
 use super::{requested_scope, AccessGrant, TokenResponse, TokenService};
 use crate::audit::{AuditDraft, RequestContext};
 use crate::domain::{AuditEventKind, AuditOutcome, Client, OpaqueToken};
+use crate::dpop::VerifiedProof;
 use crate::oauth::params::Params;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::ports::Rotation;
@@ -23,6 +25,7 @@ impl TokenService {
         &self,
         client: &Client,
         params: &Params,
+        proof: Option<&VerifiedProof>,
         context: &RequestContext,
     ) -> Result<TokenResponse, OAuthError> {
         let now = self.now();
@@ -35,6 +38,17 @@ impl TokenService {
         // authenticated client".
         if token.client_id != client.id {
             return Err(invalid_refresh("refresh token issued to another client"));
+        }
+        // RFC 9449 section 5.0: a refresh token bound to a key (a public client's) is used
+        // only with a proof of that key. Checked before the rotation, so a thief without the
+        // key spends nothing.
+        if let Some(bound) = &token.jkt {
+            if proof.map(|proof| &proof.jkt) != Some(bound) {
+                return Err(invalid_dpop_proof(
+                    "this refresh token needs a DPoP proof of the key it is bound to",
+                    "refresh token bound to another DPoP key, or no proof",
+                ));
+            }
         }
         // A requested scope may only narrow the original grant (RFC 6749 section 6); the new
         // refresh token keeps the original scope ("MUST be identical") - unless the user took
@@ -86,6 +100,7 @@ impl TokenService {
                     scope: &scope,
                     grant_id: Some(&token.grant_id),
                     family_id: Some(&token.family_id),
+                    jkt: proof.map(|proof| proof.jkt.as_str()),
                 };
                 let access_token = self.issue_access_token(&grant, now).await?;
                 // OIDC Core section 12.2: a refresh of an `openid` grant may return a new ID
@@ -102,6 +117,7 @@ impl TokenService {
                     draft(AuditEventKind::TokenRefreshed, AuditOutcome::Success)
                         .detail("scope", scope.to_string())
                         .detail("jti_digest", access_token.jti_digest.clone())
+                        .detail("dpop_bound", access_token.dpop_bound.to_string())
                         .detail("id_token_issued", id_token.is_some().to_string()),
                     context,
                 )

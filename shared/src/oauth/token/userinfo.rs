@@ -5,7 +5,8 @@
 
 use super::TokenService;
 use crate::domain::{Scope, Timestamp, UserId};
-use crate::oauth::bearer::bearer_token;
+use crate::dpop::binding::{check_token_binding, BindingRefusal, CalledRequest};
+use crate::oauth::bearer::presented_token;
 use crate::oauth::openid::claims::released_claims;
 use crate::oauth::revocation_check::revoked_by;
 use crate::oauth::{ErrorCode, OAuthError};
@@ -25,6 +26,10 @@ fn invalid_token(cause: &str) -> OAuthError {
 pub enum UserInfoRefusal {
     /// No credentials at all: RFC 6750 section 3.1, the challenge carries no error code.
     NoToken,
+    /// A DPoP-bound token without a good proof of its key, or an unbound one under the DPoP
+    /// scheme (RFC 9449 section 7.1: 401 `invalid_dpop_proof` with a DPoP challenge); the
+    /// reason goes to the logs.
+    Dpop(&'static str),
     Refused(OAuthError),
 }
 
@@ -42,13 +47,15 @@ impl From<crate::ports::StoreError> for UserInfoRefusal {
 
 impl TokenService {
     /// `GET` or `POST /userinfo` with `Authorization: Bearer` (RFC 6750 section 2.1; the
-    /// form-body method of section 2.2 is not served, as it invites tokens in logs).
+    /// form-body method of section 2.2 is not served, as it invites tokens in logs), or with
+    /// `Authorization: DPoP` and a proof for `call` (RFC 9449 section 7).
     pub async fn userinfo(
         &self,
         authorization: Option<&str>,
+        call: &CalledRequest,
     ) -> Result<Map<String, Value>, UserInfoRefusal> {
-        let token = match bearer_token(authorization) {
-            Ok(token) => token,
+        let (scheme, token) = match presented_token(authorization) {
+            Ok(presented) => presented,
             Err(crate::oauth::bearer::BearerError::Missing) => {
                 return Err(UserInfoRefusal::NoToken)
             }
@@ -74,6 +81,14 @@ impl TokenService {
         let revocations = self.store().list_revocations_since(since, now).await?;
         if let Some(reason) = revoked_by(&claims, &revocations) {
             return Err(invalid_token(reason).into());
+        }
+        // A DPoP-bound token only with a fresh proof of its key, as at the gateway.
+        match check_token_binding(&claims, scheme, token, Some(call), self.store(), now).await {
+            Ok(()) => {}
+            Err(BindingRefusal::Unauthorized(reason)) => return Err(UserInfoRefusal::Dpop(reason)),
+            Err(BindingRefusal::Unavailable) => {
+                return Err(super::unavailable("cannot record the DPoP proof").into())
+            }
         }
         let user_id =
             UserId::parse(&claims.sub).map_err(|_| invalid_token("subject is not a user"))?;

@@ -143,6 +143,7 @@ pub(crate) fn refresh_token(
         expires_at: issued_at.plus(MINUTE * 60),
         family_expires_at: family.expires_at,
         rotated_at: None,
+        jkt: family.jkt.clone(),
     }
 }
 
@@ -158,6 +159,8 @@ pub(crate) fn new_family(id: &str, grant: &Grant, first_token: &str) -> NewRefre
         created_at: T0,
         expires_at: T0.plus(MINUTE * 60 * 24),
         revoked_at: None,
+        // Bound to a DPoP key: both stores keep the thumbprint (RFC 9449 section 5.0).
+        jkt: Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".into()),
     };
     let token = refresh_token(first_token, &family, T0);
     NewRefreshFamily { family, token }

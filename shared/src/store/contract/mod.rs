@@ -19,6 +19,8 @@ pub(crate) mod grants;
 pub(crate) mod initial_access;
 pub(crate) mod keys;
 pub(crate) mod pending;
+pub(crate) mod proofs;
+pub(crate) mod pushed;
 pub(crate) mod refresh;
 pub(crate) mod revocations;
 pub(crate) mod sessions;
@@ -37,7 +39,8 @@ pub(crate) use fixtures as tests_support;
 macro_rules! contract_suite {
     ($make:expr) => {
         $crate::store::contract::contract_suite!(@files $make;
-            audit, clients, codes, controls, grants, initial_access, keys, pending, refresh,
+            audit, clients, codes, controls, grants, initial_access, keys, pending, proofs, pushed,
+            refresh,
             revocations, sessions, throttle, users,
         );
     };

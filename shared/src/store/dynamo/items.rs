@@ -156,6 +156,18 @@ pub(super) fn revoked_token_item(jti: &str, expires_at: Timestamp) -> Item {
     with_ttl(key_attributes(&keys::revoked_access_token(jti)), expires_at)
 }
 
+pub(super) fn pushed_request_item(request: &crate::domain::PushedRequest) -> StoreResult<Item> {
+    Ok(with_ttl(
+        record(request, &keys::pushed_request(&request.digest))?,
+        request.expires_at,
+    ))
+}
+
+/// A used DPoP proof's marker: its keys and TTL, nothing else.
+pub(super) fn used_proof_item(id: &crate::domain::TokenDigest, expires_at: Timestamp) -> Item {
+    with_ttl(key_attributes(&keys::used_proof(id)), expires_at)
+}
+
 pub(super) fn signing_key_item(key: &SigningKey) -> StoreResult<Item> {
     record(key, &keys::signing_key(&key.kid))
 }

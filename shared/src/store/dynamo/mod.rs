@@ -6,6 +6,7 @@ mod accounts;
 mod expr;
 mod interaction;
 mod items;
+mod proofs;
 mod records;
 mod registration;
 mod table;
@@ -104,16 +105,31 @@ impl DynamoStore {
 
     /// Deletes the item and returns what it held: of concurrent takers, one gets it.
     async fn take(&self, key: &ItemKey) -> StoreResult<Option<Item>> {
-        let output = self
+        self.take_if(key, None).await
+    }
+
+    /// As `take`, only if `condition` holds; None (nothing deleted) if it does not.
+    async fn take_if(&self, key: &ItemKey, condition: Option<Expr>) -> StoreResult<Option<Item>> {
+        let condition = condition.map(Expr::checked).transpose()?;
+        let request = self
             .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key_attributes(key)))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(|e| unavailable("DeleteItem", e))?;
-        Ok(output.attributes.filter(|item| !item.is_empty()))
+            .set_condition_expression(condition.as_ref().and_then(|c| c.condition.clone()))
+            .set_expression_attribute_names(condition.as_ref().and_then(Expr::names_or_none))
+            .set_expression_attribute_values(condition.as_ref().and_then(Expr::values_or_none))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld);
+        match request.send().await {
+            Ok(output) => Ok(output.attributes.filter(|item| !item.is_empty())),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(unavailable("DeleteItem", e)),
+        }
     }
 
     /// One all-or-nothing TransactWriteItems call, retried only on transaction conflicts.

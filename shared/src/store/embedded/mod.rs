@@ -5,6 +5,7 @@
 
 mod accounts;
 mod interaction;
+mod proofs;
 mod records;
 mod registration;
 mod sweep;
@@ -39,6 +40,8 @@ const SESSIONS: JsonTable = TableDefinition::new("sessions");
 const SESSIONS_BY_USER: AuditIndex = TableDefinition::new("sessions_by_user");
 const CODES: JsonTable = TableDefinition::new("codes");
 const PENDING_AUTHORIZATIONS: JsonTable = TableDefinition::new("pending_authorizations");
+/// Digest of a `request_uri` -> pushed authorization request (RFC 9126).
+const PUSHED_REQUESTS: JsonTable = TableDefinition::new("pushed_requests");
 /// Keyed by `ThrottleKey::as_key`.
 const LOGIN_THROTTLES: JsonTable = TableDefinition::new("login_throttles");
 const REFRESH_TOKENS: JsonTable = TableDefinition::new("refresh_tokens");
@@ -52,6 +55,8 @@ const GRANTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("grant
 const REVOCATIONS: TableDefinition<(i64, &str), &[u8]> = TableDefinition::new("revocations");
 /// Digest of a revoked access token's jti -> `Expiring`: a second revocation writes nothing.
 const REVOKED_TOKENS: JsonTable = TableDefinition::new("revoked_tokens");
+/// Digest of a used DPoP proof -> `Expiring` (RFC 9449 section 11.1).
+const USED_PROOFS: JsonTable = TableDefinition::new("used_dpop_proofs");
 /// (user or client id, millis, event id) -> audit event: one index per subject kind.
 type AuditIndex = TableDefinition<'static, (&'static str, i64, &'static str), &'static [u8]>;
 const AUDIT_BY_USER: AuditIndex = TableDefinition::new("audit_by_user");
@@ -124,6 +129,7 @@ impl EmbeddedStore {
             LEGACY_USERS,
             SESSIONS,
             PENDING_AUTHORIZATIONS,
+            PUSHED_REQUESTS,
             LOGIN_THROTTLES,
             CODES,
             REFRESH_TOKENS,
@@ -131,6 +137,7 @@ impl EmbeddedStore {
             SIGNING_KEYS,
             INITIAL_ACCESS_TOKENS,
             REVOKED_TOKENS,
+            USED_PROOFS,
         ] {
             txn.open_table(table).map_err(backend)?;
         }

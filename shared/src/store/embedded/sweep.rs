@@ -6,8 +6,9 @@
 
 use super::{
     backend, decode, EmbeddedStore, Expiring, AUDIT_ALL, AUDIT_BY_CLIENT, AUDIT_BY_USER, CODES,
-    INITIAL_ACCESS_TOKENS, LOGIN_THROTTLES, PENDING_AUTHORIZATIONS, REFRESH_FAMILIES,
-    REFRESH_TOKENS, REVOCATIONS, REVOKED_TOKENS, SESSIONS, SESSIONS_BY_USER,
+    INITIAL_ACCESS_TOKENS, LOGIN_THROTTLES, PENDING_AUTHORIZATIONS, PUSHED_REQUESTS,
+    REFRESH_FAMILIES, REFRESH_TOKENS, REVOCATIONS, REVOKED_TOKENS, SESSIONS, SESSIONS_BY_USER,
+    USED_PROOFS,
 };
 use crate::domain::Timestamp;
 use crate::ports::StoreResult;
@@ -43,12 +44,14 @@ impl EmbeddedStore {
         for table in [
             SESSIONS,
             PENDING_AUTHORIZATIONS,
+            PUSHED_REQUESTS,
             LOGIN_THROTTLES,
             CODES,
             REFRESH_TOKENS,
             REFRESH_FAMILIES,
             INITIAL_ACCESS_TOKENS,
             REVOKED_TOKENS,
+            USED_PROOFS,
         ] {
             removed += self
                 .write_with(Durability::None, move |txn| sweep_table(txn, table, now))
