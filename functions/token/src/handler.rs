@@ -112,7 +112,9 @@ async fn route(app: &TokenApp, request: Request) -> Response<Body> {
     let method = request.method().clone();
     match (method, path) {
         (Method::POST, TOKEN_PATH) => {
-            let answer = refused_or(token(app, &request).await);
+            let answer = token(app, &request)
+                .await
+                .unwrap_or_else(|error| crate::limits::marked_refusal(&error));
             if request.headers().contains_key(DPOP_HEADER) {
                 with_dpop_nonce(app, answer).await
             } else {
@@ -269,7 +271,7 @@ async fn token(app: &TokenApp, request: &Request) -> Result<Response<Body>, OAut
         .token_with_proof(
             authorization(request),
             &params,
-            dpop_proof(request)?,
+            dpop_proof(request),
             &request_context(request),
         )
         .await?;

@@ -20,7 +20,7 @@ use xecure::domain::TokenDigest;
 use xecure::http::{authorization, form, oauth_error, request_context, route_path};
 use xecure::oauth::bearer::bearer_token;
 use xecure::oauth::client_auth::presented_client;
-use xecure::oauth::metadata::{INTROSPECT_PATH, REGISTER_PATH, REVOKE_PATH, TOKEN_PATH};
+use xecure::oauth::metadata::{INTROSPECT_PATH, PAR_PATH, REGISTER_PATH, REVOKE_PATH, TOKEN_PATH};
 use xecure::oauth::{ErrorCode, OAuthError};
 use xecure::ports::Clock;
 use xecure::ratelimit::{KeyedLimiter, RetryAfter};
@@ -75,7 +75,7 @@ impl EdgeLimits {
             .source_ip
             .unwrap_or_else(|| UNKNOWN_SOURCE.to_owned());
         let budget = match path {
-            TOKEN_PATH | REVOKE_PATH | INTROSPECT_PATH => Some(Budget::Client),
+            TOKEN_PATH | REVOKE_PATH | INTROSPECT_PATH | PAR_PATH => Some(Budget::Client),
             REGISTER_PATH => Some(Budget::Registration),
             _ => None,
         };
@@ -106,18 +106,50 @@ impl EdgeLimits {
         })
     }
 
-    /// After the answer: a failed authentication (401) is the sender's, not the named
-    /// client's or token's.
+    /// After the answer: a failed authentication (401), or a DPoP refusal made before the
+    /// client authenticated (`SenderRefusal`), is the sender's, not the named client's or
+    /// token's: anyone could name a client in such a request.
     pub fn settle(&self, admitted: Admitted, response: &Response<Body>) {
-        if !admitted.authenticates || response.status() != StatusCode::UNAUTHORIZED {
+        let refusal = match response.extensions().get::<SenderRefusal>() {
+            Some(refusal) => Some(*refusal),
+            None if response.status() == StatusCode::UNAUTHORIZED => Some(SenderRefusal {
+                counts_as_failure: true,
+            }),
+            None => None,
+        };
+        let Some(refusal) = refusal.filter(|_| admitted.authenticates) else {
             return;
-        }
+        };
         let now = self.clock.now();
         if let Some((budget, key)) = &admitted.charged {
             self.budget(*budget).give_back(key, now);
         }
-        let _ = self.failures.take(&admitted.source, now);
+        if refusal.counts_as_failure {
+            let _ = self.failures.take(&admitted.source, now);
+        }
     }
+}
+
+/// Marks an answer as a refusal of the sender's (see `settle`): an invalid DPoP proof
+/// counts as a failure of its address; `use_dpop_nonce` is the protocol's normal first
+/// round and does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SenderRefusal {
+    pub counts_as_failure: bool,
+}
+
+/// The error answer, marked for `settle` when it is a DPoP refusal.
+pub fn marked_refusal(error: &OAuthError) -> Response<Body> {
+    let mut response = oauth_error(error);
+    let counts_as_failure = match error.code {
+        ErrorCode::InvalidDpopProof => true,
+        ErrorCode::UseDpopNonce => false,
+        _ => return response,
+    };
+    response
+        .extensions_mut()
+        .insert(SenderRefusal { counts_as_failure });
+    response
 }
 
 /// The bucket a request spends: a confidential client's id (it presents a secret), a public

@@ -184,3 +184,48 @@ async fn rule_19_registration_is_limited_per_initial_access_token() {
     );
     assert_eq!(register(issue().await).await.status, StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn bad_dpop_proofs_naming_a_client_spend_the_senders_budget_not_the_clients() {
+    let h = limited().await;
+    let credentials = form(&[("grant_type", "client_credentials")]);
+    let service = basic(SERVICE, SERVICE_SECRET);
+    for _ in 0..5 {
+        let mut context =
+            lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
+        context.http.source_ip = Some("192.0.2.77".to_owned());
+        let mut request = form_post("/token", &credentials, Some(&service))
+            .with_request_context(RequestContext::ApiGatewayV2(context));
+        request.headers_mut().append("dpop", "a".parse().unwrap());
+        request.headers_mut().append("dpop", "b".parse().unwrap());
+        let reply = h.send(request).await;
+        assert_eq!(reply.error(), "invalid_dpop_proof", "{}", reply.json);
+    }
+    // The sender's address is held up; the named client keeps its whole burst elsewhere.
+    let attacker = post_from(&h, "192.0.2.77", "/token", &credentials, Some(&service)).await;
+    assert_too_many(&attacker, "the failing address");
+    for _ in 0..3 {
+        let reply = post_from(&h, "198.51.100.9", "/token", &credentials, Some(&service)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+    }
+}
+
+#[tokio::test]
+async fn rule_19_pushed_authorization_requests_are_limited_per_client() {
+    let h = limited().await;
+    let push = form(&[
+        ("response_type", "code"),
+        ("redirect_uri", WEB_REDIRECT),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]);
+    let web = basic(WEB, WEB_SECRET);
+    for _ in 0..3 {
+        let reply = post_from(&h, "198.51.100.1", "/par", &push, Some(&web)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+    }
+    assert_too_many(
+        &post_from(&h, "198.51.100.2", "/par", &push, Some(&web)).await,
+        "/par",
+    );
+}

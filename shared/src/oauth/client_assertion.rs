@@ -144,6 +144,13 @@ pub fn check_client_jwks(jwks: &serde_json::Value) -> Result<(), String> {
     if raw_keys.is_empty() || raw_keys.len() > MAX_CLIENT_KEYS {
         return Err(format!("jwks must hold 1 to {MAX_CLIENT_KEYS} keys"));
     }
+    let kids: Vec<&str> = raw_keys
+        .iter()
+        .filter_map(|key| key.get("kid").and_then(serde_json::Value::as_str))
+        .collect();
+    if (1..kids.len()).any(|i| kids[..i].contains(&kids[i])) {
+        return Err("two keys share a kid".into());
+    }
     for raw in raw_keys {
         let members = raw.as_object().ok_or("each key must be a JSON object")?;
         if ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
@@ -151,6 +158,9 @@ pub fn check_client_jwks(jwks: &serde_json::Value) -> Result<(), String> {
             .any(|private| members.contains_key(*private))
         {
             return Err("jwks may hold public keys only".into());
+        }
+        if members.get("use").is_some_and(|key_use| key_use != "sig") {
+            return Err("a key's use must be sig".into());
         }
         let jwk: Jwk = serde_json::from_value(raw.clone()).map_err(|e| format!("a key: {e}"))?;
         let usable = ASSERTION_ALGORITHMS

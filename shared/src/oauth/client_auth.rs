@@ -5,7 +5,9 @@
 //! with (security rule 21): a secret sent another way is refused, as RFC 7591 section 2
 //! registers one `token_endpoint_auth_method` per client.
 
-use super::client_assertion::{claimed_client, verify_client_assertion, JWT_BEARER};
+use super::client_assertion::{
+    claimed_client, verify_client_assertion, JWT_BEARER, MAX_ASSERTION_LEN,
+};
 use super::params::Params;
 use super::{ErrorCode, OAuthError};
 use crate::domain::{AuthMethod, Client, ClientId, ClientSecret, TokenDigest};
@@ -28,9 +30,8 @@ pub struct PresentedClient {
 /// What checking an assertion needs besides the client: where it may be addressed, the
 /// time, and where its `jti` is marked used.
 pub struct AssertionContext<'a> {
-    /// The issuer and the endpoint URLs that authenticate clients (RFC 7523 section 3: "the
-    /// token endpoint URL ... MAY be used"; RFC 9126 section 2: also the issuer and the PAR
-    /// endpoint).
+    /// What `aud` must name: the issuer identifier (RFC 7523 section 3 allows it, and
+    /// draft-ietf-oauth-rfc7523bis requires it, closing audience injection).
     pub audiences: Vec<String>,
     pub now: crate::domain::Timestamp,
     pub replay: &'a dyn crate::ports::ProofReplayStore,
@@ -62,10 +63,12 @@ pub fn presented_client(
     params: &Params,
 ) -> Result<PresentedClient, OAuthError> {
     let basic = authorization.filter(|h| h.trim_start().to_ascii_lowercase().starts_with("basic "));
+    let assertion_sent =
+        params.get("client_assertion").is_some() || params.get("client_assertion_type").is_some();
     if let Some(header) = basic {
         // RFC 6749 section 2.3: "The client MUST NOT use more than one authentication method
         // in each request."
-        if params.get("client_secret").is_some() {
+        if params.get("client_secret").is_some() || assertion_sent {
             return Err(OAuthError::new(
                 ErrorCode::InvalidRequest,
                 "use one client authentication method, not two",
@@ -88,7 +91,11 @@ pub fn presented_client(
             method: AuthMethod::ClientSecretBasic,
         });
     }
-    if let Some(assertion) = params.get("client_assertion") {
+    if assertion_sent {
+        let assertion = params.get("client_assertion").unwrap_or_default();
+        if assertion.is_empty() || assertion.len() > MAX_ASSERTION_LEN {
+            return Err(invalid_client("client_assertion missing or too long"));
+        }
         // RFC 7523 section 2.2: the one assertion type, and no secret beside it.
         if params.get("client_assertion_type") != Some(JWT_BEARER) {
             return Err(OAuthError::new(
@@ -169,10 +176,14 @@ pub async fn authenticate_client(
         (_, Some(assertion)) => {
             let verified =
                 verify_client_assertion(&client, assertion, &assertions.audiences, assertions.now)
-                    .map_err(|cause| invalid_client(&cause))?;
+                    // The cause may quote the caller's text: kept short (rule 19).
+                    .map_err(|cause| {
+                        invalid_client(&cause.chars().take(120).collect::<String>())
+                    })?;
             // OIDC Core section 9: the jti prevents reuse; one conditional write (rule 17),
             // in the namespace of this client's assertions.
-            let id = TokenDigest::of(&format!("assertion.{}.{}", client.id, verified.jti));
+            // `#` is in no client id: one client's jti never stands for another's.
+            let id = TokenDigest::of(&format!("assertion#{}#{}", client.id, verified.jti));
             let first_use = assertions
                 .replay
                 .use_proof_once(&id, verified.usable_until, assertions.now)

@@ -15,20 +15,14 @@ pub(crate) fn invalid_dpop_proof(description: &str, cause: impl Into<String>) ->
 }
 
 impl TokenService {
-    /// The token request's proof, checked against `POST {issuer}/token` and used once; None
-    /// without one, unless the client must send one (`dpop_bound_access_tokens`, section 5.2).
-    pub(super) async fn token_request_proof(
+    /// The token request's proof checked against `POST {issuer}/token` (and its nonce, when
+    /// required), writing nothing: run before the client authenticates, so a refused proof
+    /// spends neither a client assertion nor anything else (rule 15).
+    pub(super) async fn checked_proof(
         &self,
-        client: &Client,
         proof: Option<&str>,
     ) -> Result<Option<VerifiedProof>, OAuthError> {
         let Some(proof) = proof else {
-            if client.dpop_bound_access_tokens {
-                return Err(invalid_dpop_proof(
-                    "this client must send a DPoP proof with every token request",
-                    "dpop_bound_access_tokens client without a proof",
-                ));
-            }
             return Ok(None);
         };
         let now = self.now();
@@ -55,8 +49,27 @@ impl TokenService {
                 ));
             }
         }
-        // Section 11.1: one use per proof, recorded before anything is issued; a store that
-        // cannot record it gives a 503 (rule 18), never an unchecked proof.
+        Ok(Some(verified))
+    }
+
+    /// After the client authenticated: the proof it must send (`dpop_bound_access_tokens`,
+    /// section 5.2), marked used (section 11.1) before anything is issued; a store that
+    /// cannot record it gives a 503 (rule 18), never an unchecked proof.
+    pub(super) async fn spend_proof(
+        &self,
+        client: &Client,
+        proof: Option<VerifiedProof>,
+    ) -> Result<Option<VerifiedProof>, OAuthError> {
+        let Some(verified) = proof else {
+            if client.dpop_bound_access_tokens {
+                return Err(invalid_dpop_proof(
+                    "this client must send a DPoP proof with every token request",
+                    "dpop_bound_access_tokens client without a proof",
+                ));
+            }
+            return Ok(None);
+        };
+        let now = self.now();
         let first_use = self
             .store()
             .use_proof_once(&used_proof_id(&verified), verified.replay_window_ends, now)

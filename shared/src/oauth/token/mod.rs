@@ -18,7 +18,6 @@ pub use userinfo::UserInfoRefusal;
 use super::client_auth::{
     authenticate_client, claimed_client_id, presented_client, AssertionContext,
 };
-use super::metadata::{INTROSPECT_PATH, PAR_PATH, REVOKE_PATH, TOKEN_PATH};
 use super::params::Params;
 use super::{ErrorCode, OAuthError};
 use crate::audit::{AuditDraft, Auditor, RequestContext};
@@ -155,20 +154,24 @@ impl TokenService {
         params: &Params,
         context: &RequestContext,
     ) -> Result<TokenResponse, OAuthError> {
-        self.token_with_proof(authorization, params, None, context)
+        self.token_with_proof(authorization, params, Ok(None), context)
             .await
     }
 
-    /// `POST /token` with the request's `DPoP` header, if it had one (RFC 9449 section 5).
+    /// `POST /token` with the request's `DPoP` header, if it had one (RFC 9449 section 5),
+    /// or why it is unreadable (two headers).
     pub async fn token_with_proof(
         &self,
         authorization: Option<&str>,
         params: &Params,
-        proof: Option<&str>,
+        proof: Result<Option<&str>, OAuthError>,
         context: &RequestContext,
     ) -> Result<TokenResponse, OAuthError> {
+        // The proof's own checks first: they write nothing, and a refusal here spends no
+        // client assertion (the retry after use_dpop_nonce may reuse it).
+        let checked = self.checked_proof(proof?).await?;
         let client = self.authenticate(authorization, params, context).await?;
-        let issued = match self.token_request_proof(&client, proof).await {
+        let issued = match self.spend_proof(&client, checked).await {
             Ok(proof) => self.grant(&client, params, proof.as_ref(), context).await,
             Err(error) => Err(error),
         };
@@ -244,12 +247,11 @@ impl TokenService {
     ) -> Result<Client, OAuthError> {
         let outcome = match presented_client(authorization, params) {
             Ok(presented) => {
-                let config = &self.deps.config;
+                // The issuer identifier only (draft-ietf-oauth-rfc7523bis): an assertion a
+                // client made for another server that names one of our endpoint URLs as its
+                // own cannot be replayed here.
                 let assertions = AssertionContext {
-                    audiences: ["", TOKEN_PATH, PAR_PATH, REVOKE_PATH, INTROSPECT_PATH]
-                        .iter()
-                        .map(|path| config.endpoint(path))
-                        .collect(),
+                    audiences: vec![self.deps.config.issuer.clone()],
                     now: self.now(),
                     replay: self.store(),
                 };

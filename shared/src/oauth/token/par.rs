@@ -50,7 +50,12 @@ impl TokenService {
         let mut pairs: Vec<(String, String)> = params
             .pairs()
             .into_iter()
-            .filter(|(name, _)| name != "client_secret")
+            .filter(|(name, _)| {
+                !matches!(
+                    name.as_str(),
+                    "client_secret" | "client_assertion" | "client_assertion_type"
+                )
+            })
             .collect();
         let size: usize = pairs.iter().map(|(n, v)| n.len() + v.len()).sum();
         if pairs.len() > MAX_PUSHED_PARAMS || size > MAX_PUSHED_BYTES {
