@@ -68,7 +68,19 @@ pub async fn harness_with_stores(
     revocations: impl FnOnce(Arc<dyn Store>) -> Arc<dyn RevocationStore>,
     keys: impl FnOnce(Arc<dyn Store>) -> Arc<dyn KeyStore>,
 ) -> Harness {
-    let world = World::embedded();
+    build(World::embedded(), revocations, keys).await
+}
+
+/// The authorizer over `world`'s store (DynamoDB on moto, to count its calls).
+pub async fn harness_on(world: World) -> Harness {
+    build(world, |store| store, |store| store).await
+}
+
+async fn build(
+    world: World,
+    revocations: impl FnOnce(Arc<dyn Store>) -> Arc<dyn RevocationStore>,
+    keys: impl FnOnce(Arc<dyn Store>) -> Arc<dyn KeyStore>,
+) -> Harness {
     let store = world.store.clone();
     let clock = Arc::new(FixedClock::at(SystemClock.now()));
     let (pkcs8, public_jwk) = publish_key(store.as_ref(), KID, clock.now()).await;
