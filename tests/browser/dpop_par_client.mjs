@@ -19,7 +19,7 @@ const [base, username, password, clientId, shots] = scriptArguments('dpop_par_cl
 mkdirSync(shots, { recursive: true });
 
 const app = await loopbackApp();
-const redirectUri = `http://127.0.0.1:${listener.address().port}/cb`;
+const redirectUri = `${app.origin}/cb`;
 
 const config = await client.discovery(new URL(base), clientId, undefined, client.None(),
   { execute: [client.allowInsecureRequests] });
