@@ -137,28 +137,17 @@ pub fn authorization(request: &Request) -> Option<&str> {
 /// The request's DPoP proof (RFC 9449 section 4.1), if it has one. Section 4.3 point 1:
 /// "there is not more than one DPoP HTTP request header field".
 pub fn dpop_proof(request: &Request) -> Result<Option<&str>, OAuthError> {
-    let mut values = request.headers().get_all(crate::dpop::DPOP_HEADER).iter();
-    let first = values.next();
-    let invalid = |why: &str| {
-        OAuthError::new(ErrorCode::InvalidDpopProof, "the DPoP proof is invalid").with_cause(why)
-    };
-    if values.next().is_some() {
-        return Err(invalid("more than one DPoP header"));
-    }
-    first
-        .map(|value| value.to_str().map_err(|_| invalid("not visible ASCII")))
-        .transpose()
+    crate::dpop::proof_header(request.headers()).map_err(|rejection| {
+        OAuthError::new(ErrorCode::InvalidDpopProof, "the DPoP proof is invalid")
+            .with_cause(rejection.to_string())
+    })
 }
 
 /// The request as a DPoP proof must match it (RFC 9449 section 4.3): its proof, its method,
 /// and `url`, where the function is served.
 pub fn called_request(request: &Request, url: String) -> crate::dpop::binding::CalledRequest {
     crate::dpop::binding::CalledRequest {
-        proof: dpop_proof(request)
-            .map(|proof| proof.map(str::to_owned))
-            .map_err(|error| {
-                crate::dpop::ProofRejection::Malformed(error.cause.unwrap_or_default())
-            }),
+        proof: crate::dpop::proof_header(request.headers()).map(|proof| proof.map(str::to_owned)),
         method: request.method().as_str().to_owned(),
         url,
     }

@@ -13,7 +13,7 @@ use xecure::audit::RequestContext;
 use xecure::authorizer::dpop::{CalledRequest, Presented};
 use xecure::authorizer::policy::ApiArn;
 use xecure::authorizer::{Decision, Verdict};
-use xecure::dpop::{ProofRejection, DPOP_HEADER};
+use xecure::dpop::proof_header;
 use xecure::jwt::AccessTokenClaims;
 use xecure::oauth::bearer::{presented_token, BearerError, TokenScheme};
 
@@ -76,23 +76,6 @@ fn token_of(
     }
 }
 
-/// The `DPoP` header (RFC 9449 section 4.3 point 1: at most one).
-fn proof_of(headers: &HeaderMap) -> Result<Option<String>, ProofRejection> {
-    let mut values = headers.get_all(DPOP_HEADER).iter();
-    let first = values.next();
-    if values.next().is_some() {
-        return Err(ProofRejection::Repeated);
-    }
-    first
-        .map(|value| {
-            value
-                .to_str()
-                .map(str::to_owned)
-                .map_err(|_| ProofRejection::Malformed("not visible ASCII".into()))
-        })
-        .transpose()
-}
-
 /// The request as its caller sent it, for the proof's `htm` and `htu`: the host is the
 /// event's `requestContext.domainName`, which API Gateway sets (never a header the caller
 /// could choose), the scheme `https` (all API Gateway serves; `http` only where the
@@ -119,7 +102,7 @@ fn called_request(
     }
     url.set_path(path?);
     Some(CalledRequest {
-        proof: proof_of(headers),
+        proof: proof_header(headers).map(|proof| proof.map(str::to_owned)),
         method: method?.to_owned(),
         url: url.to_string(),
     })

@@ -91,3 +91,18 @@ impl GatewayResponse {
         serde_json::json!({ "message": self.message }).to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The static challenge (the template's gateway response) names exactly the proof
+    /// algorithms the authorizer accepts.
+    #[test]
+    fn the_dpop_challenge_names_the_proof_algorithms() {
+        let (name, challenge) = UNAUTHORIZED.headers[0];
+        assert_eq!(name, "WWW-Authenticate");
+        let algs = format!("DPoP algs=\"{}\"", crate::dpop::proof_algorithm_names());
+        assert!(challenge.ends_with(&algs), "{challenge}");
+    }
+}

@@ -24,12 +24,33 @@ pub fn used_proof_id(proof: &VerifiedProof) -> crate::domain::TokenDigest {
 /// The request header that carries a proof (RFC 9449 section 4.1).
 pub const DPOP_HEADER: &str = "DPoP";
 
-/// The names of `PROOF_ALGORITHMS`, space-separated: the `algs` of a `DPoP` challenge
-/// (section 7.1).
+/// The names of `PROOF_ALGORITHMS`: what metadata advertises for proofs and client
+/// assertions.
+pub fn algorithm_names() -> Vec<&'static str> {
+    PROOF_ALGORITHMS.iter().map(|(name, _)| *name).collect()
+}
+
+/// The same, space-separated: the `algs` of a `DPoP` challenge (section 7.1).
 pub fn proof_algorithm_names() -> String {
-    PROOF_ALGORITHMS
-        .iter()
-        .map(|(name, _)| *name)
-        .collect::<Vec<_>>()
-        .join(" ")
+    algorithm_names().join(" ")
+}
+
+/// The request's `DPoP` header, if any (section 4.3 point 1: "there is not more than one
+/// DPoP HTTP request header field"), as visible ASCII: what the token endpoint, UserInfo
+/// and the gateway's events all read.
+pub fn proof_header(
+    headers: &lambda_http::http::HeaderMap,
+) -> Result<Option<&str>, ProofRejection> {
+    let mut values = headers.get_all(DPOP_HEADER).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(ProofRejection::Repeated);
+    }
+    first
+        .map(|value| {
+            value
+                .to_str()
+                .map_err(|_| ProofRejection::Malformed("not visible ASCII".into()))
+        })
+        .transpose()
 }

@@ -46,7 +46,7 @@ const MAX_RSA_EXPONENT_BYTES: usize = 4;
 /// JWK members that only a private (or symmetric) key has (RFC 7518 section 6): a proof
 /// carrying one is refused (section 4.3 point 7, "the jwk JOSE Header Parameter does not
 /// contain a private key").
-const PRIVATE_JWK_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+pub(crate) const PRIVATE_JWK_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 /// What a proof must match: the request it came with.
 #[derive(Debug, Clone, Copy)]

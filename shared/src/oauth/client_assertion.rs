@@ -4,7 +4,7 @@
 //! assertion's `jti` is used once.
 
 use crate::domain::{Client, Timestamp};
-use crate::dpop::proof::key_fits_algorithm;
+use crate::dpop::proof::{key_fits_algorithm, PRIVATE_JWK_MEMBERS};
 use crate::jwt::LEEWAY;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{decode, decode_header, DecodingKey, Validation};
@@ -153,7 +153,7 @@ pub fn check_client_jwks(jwks: &serde_json::Value) -> Result<(), String> {
     }
     for raw in raw_keys {
         let members = raw.as_object().ok_or("each key must be a JSON object")?;
-        if ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
+        if PRIVATE_JWK_MEMBERS
             .iter()
             .any(|private| members.contains_key(*private))
         {

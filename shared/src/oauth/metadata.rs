@@ -72,20 +72,14 @@ pub fn metadata(config: &OAuthConfig, catalogue: &ScopeCatalogue) -> Value {
         // Public clients may not introspect (rule 21).
         "introspection_endpoint_auth_methods_supported": CONFIDENTIAL_AUTH_METHODS,
         // RFC 7523 / OIDC Core section 9: what a private_key_jwt assertion may be signed with.
-        "token_endpoint_auth_signing_alg_values_supported": crate::oauth::client_assertion::ASSERTION_ALGORITHMS
-            .iter()
-            .map(|(name, _)| *name)
-            .collect::<Vec<_>>(),
+        "token_endpoint_auth_signing_alg_values_supported": crate::dpop::algorithm_names(),
         // RFC 9207: the authorization response carries `iss` (security rule 5).
         "authorization_response_iss_parameter_supported": true,
         // The same lists as the OpenID Connect discovery document (openid::discovery).
         "scopes_supported": catalogue.names().collect::<Vec<_>>(),
         "claims_supported": CLAIMS_SUPPORTED,
         // RFC 9449 section 5.1: the proof algorithms the token endpoint and the gateway accept.
-        "dpop_signing_alg_values_supported": crate::dpop::PROOF_ALGORITHMS
-            .iter()
-            .map(|(name, _)| *name)
-            .collect::<Vec<_>>(),
+        "dpop_signing_alg_values_supported": crate::dpop::algorithm_names(),
     })
 }
 
