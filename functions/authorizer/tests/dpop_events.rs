@@ -7,7 +7,8 @@ mod support;
 
 use serde_json::{json, Value};
 use support::*;
-use xecure::domain::Timestamp;
+use xecure::domain::{Timestamp, TokenDigest};
+use xecure::ports::{ProofReplayStore, StoreError, StoreResult};
 use xecure::signing::SigningAlgorithm;
 use xecure::testing::DpopKey;
 
@@ -148,4 +149,40 @@ async fn the_url_a_proof_must_name_comes_from_the_gateway_not_the_callers_header
     let mut odd_event = event(rest, "DPoP", &token, Some(&odd));
     odd_event["requestContext"]["path"] = json!("/prod/orders/42?x");
     assert_eq!(decision(&h, odd_event).await, "dpop_proof_htu");
+}
+
+/// Rule 18: the store DPoP proofs are marked used in is gone: a bound token's call fails
+/// closed (the error API Gateway answers with 503, never cached), and a bearer call, which
+/// writes nothing, is decided as before.
+struct GoneProofStore;
+
+#[async_trait::async_trait]
+impl ProofReplayStore for GoneProofStore {
+    async fn use_proof_once(
+        &self,
+        _id: &TokenDigest,
+        _expires_at: Timestamp,
+        _now: Timestamp,
+    ) -> StoreResult<bool> {
+        Err(StoreError::Unavailable("injected outage".into()))
+    }
+}
+
+#[tokio::test]
+async fn rule_18_a_dpop_call_fails_closed_when_its_proof_cannot_be_recorded() {
+    let h = harness_with_proofs(|_| std::sync::Arc::new(GoneProofStore)).await;
+    let key = DpopKey::generate(SigningAlgorithm::EdDsa);
+    let token = bound_token(&h, &key);
+    let rest = include_str!("fixtures/rest_request_event.json");
+    let proof = key.proof("GET", REST_URL, Some(&token), now(&h));
+    let (response, log) = h.run(event(rest, "DPoP", &token, Some(&proof))).await;
+    assert_eq!(
+        response.unwrap_err(),
+        authorizer::events::Refusal::Unavailable,
+        "{log}"
+    );
+    assert_eq!(log["reason"], "dpop_replay_store_unavailable");
+    let bearer = h.token("orders:read");
+    let (response, _) = h.run(event(rest, "Bearer", &bearer, None)).await;
+    assert!(response.is_ok(), "bearer calls need no write");
 }

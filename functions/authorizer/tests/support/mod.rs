@@ -14,7 +14,9 @@ use xecure::authorizer::{Authorizer, AuthorizerConfig};
 use xecure::config::OAuthConfig;
 use xecure::domain::*;
 use xecure::jwt::AccessTokenClaims;
-use xecure::ports::{Clock, KeyPublisher, KeyStore, RevocationStore, Store, SystemClock};
+use xecure::ports::{
+    Clock, KeyPublisher, KeyStore, ProofReplayStore, RevocationStore, Store, SystemClock,
+};
 use xecure::signing::{generate_key, SigningAlgorithm};
 use xecure::testing::{FixedClock, World};
 
@@ -68,18 +70,26 @@ pub async fn harness_with_stores(
     revocations: impl FnOnce(Arc<dyn Store>) -> Arc<dyn RevocationStore>,
     keys: impl FnOnce(Arc<dyn Store>) -> Arc<dyn KeyStore>,
 ) -> Harness {
-    build(World::embedded(), revocations, keys).await
+    build(World::embedded(), revocations, keys, |store| store).await
 }
 
 /// The authorizer over `world`'s store (DynamoDB on moto, to count its calls).
 pub async fn harness_on(world: World) -> Harness {
-    build(world, |store| store, |store| store).await
+    build(world, |store| store, |store| store, |store| store).await
+}
+
+/// `proofs` may wrap the store DPoP proofs are marked used in (to make it fail).
+pub async fn harness_with_proofs(
+    proofs: impl FnOnce(Arc<dyn Store>) -> Arc<dyn ProofReplayStore>,
+) -> Harness {
+    build(World::embedded(), |store| store, |store| store, proofs).await
 }
 
 async fn build(
     world: World,
     revocations: impl FnOnce(Arc<dyn Store>) -> Arc<dyn RevocationStore>,
     keys: impl FnOnce(Arc<dyn Store>) -> Arc<dyn KeyStore>,
+    proofs: impl FnOnce(Arc<dyn Store>) -> Arc<dyn ProofReplayStore>,
 ) -> Harness {
     let store = world.store.clone();
     let clock = Arc::new(FixedClock::at(SystemClock.now()));
@@ -88,7 +98,7 @@ async fn build(
     let gateway = Authorizer::load(
         keys(store.clone()),
         revocations(store.clone()),
-        store.clone(),
+        proofs(store.clone()),
         Arc::new(RouteTable::built_in().unwrap()),
         config,
         clock.clone(),
