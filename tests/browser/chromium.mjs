@@ -19,12 +19,19 @@ export function launchChromium() {
 // The app's loopback redirect listener, as a native app runs one (RFC 8252 section 7.3): it
 // registers its URIs without a port and uses the port it got (section 7.3: "MUST allow any
 // port to be specified at the time of the request for loopback IP redirect URIs").
-// `app.landed` is the last URL the browser was sent back to.
-export async function loopbackApp() {
+// `app.landed` is the last URL the browser was sent back to. Only the app's own paths count:
+// Chromium asks for /favicon.ico after each page it shows, and that request, landing after
+// the redirect, would otherwise replace the response the test reads (CI failure, stop 26).
+export async function loopbackApp(paths = ['/cb', '/bye']) {
   const { createServer } = await import('node:http');
   const app = { landed: null };
   const listener = createServer((request, response) => {
-    app.landed = new URL(request.url, app.origin);
+    const url = new URL(request.url, app.origin);
+    if (!paths.includes(url.pathname)) {
+      response.writeHead(404).end();
+      return;
+    }
+    app.landed = url;
     response.writeHead(200, { 'content-type': 'text/plain' });
     response.end('back at the app');
   });

@@ -146,7 +146,7 @@ try {
   check(again.status === 200, `GET /orders with the refreshed token: ${again.status}`);
   console.log('dpop+par client test passed: openid-client pushed its request, got DPoP-bound tokens, called the API with DPoP and refreshed; bearer use, other method, other URL, replay and another key were refused');
 } catch (error) {
-  console.error(`dpop+par client test failed at ${step}: ${error.message} ${error.error ?? ''} ${error.error_description ?? ''} ${error.cause ? JSON.stringify(error.cause) : ''}`);
+  console.error(`dpop+par client test failed at ${step}: ${error.message} ${error.error ?? ''} ${error.error_description ?? ''} ${error.cause ? `${error.cause.message ?? ''} ${JSON.stringify(error.cause)}` : ''}`);
   process.exitCode = 1;
 } finally {
   await browser.close();

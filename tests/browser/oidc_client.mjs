@@ -143,7 +143,7 @@ try {
   await page.waitForURL(/\/login\?/);
   console.log('oidc client test passed: openid-client signed in, read UserInfo, refreshed and logged out');
 } catch (error) {
-  console.error(`oidc client test failed at ${step}: ${error.message} ${error.error ?? ""} ${error.error_description ?? ""} ${error.cause ? JSON.stringify(error.cause) : ""}`);
+  console.error(`oidc client test failed at ${step}: ${error.message} ${error.error ?? ""} ${error.error_description ?? ""} ${error.cause ? `${error.cause.message ?? ""} ${JSON.stringify(error.cause.cause ?? error.cause)}` : ""}`);
   process.exitCode = 1;
 } finally {
   await browser.close();
