@@ -82,6 +82,47 @@ pub struct OAuthConfig {
     /// `XECURE_DPOP_NONCE=required` (default `off`): a DPoP proof at the token endpoint must
     /// carry a nonce this server issued (RFC 9449 section 8).
     pub dpop_nonce_required: bool,
+    /// `XECURE_JWKS_URI_LOOPBACK=allowed|refused`: whether a client's `jwks_uri` may name a
+    /// loopback address (over http too). Default: allowed only when the issuer itself is an
+    /// http loopback URL (a local run); in AWS the issuer is https and a `jwks_uri` must be
+    /// https on a public address (`oauth::client_keys`).
+    pub jwks_uri_hosts: RemoteHosts,
+}
+
+/// Which addresses the server may fetch a client's keys from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoteHosts {
+    /// https, public unicast addresses only: never the VPC, link-local metadata
+    /// services, or the Lambda Runtime API on loopback.
+    PublicOnly,
+    /// Also loopback addresses, over http or https: for local runs and tests.
+    LoopbackToo,
+}
+
+/// `XECURE_JWKS_URI_LOOPBACK`, defaulting from the issuer (see `OAuthConfig::jwks_uri_hosts`).
+pub fn jwks_uri_hosts(issuer: &url::Url) -> Result<RemoteHosts, ConfigError> {
+    match env::var("XECURE_JWKS_URI_LOOPBACK").as_deref() {
+        Ok("allowed") => Ok(RemoteHosts::LoopbackToo),
+        Ok("refused") => Ok(RemoteHosts::PublicOnly),
+        Ok(other) => Err(ConfigError::Invalid {
+            name: "XECURE_JWKS_URI_LOOPBACK",
+            why: format!("'{other}' is neither allowed nor refused"),
+        }),
+        Err(_) => {
+            let local = issuer.scheme() == "http"
+                && match issuer.host() {
+                    Some(url::Host::Ipv4(address)) => address.is_loopback(),
+                    Some(url::Host::Ipv6(address)) => address.is_loopback(),
+                    Some(url::Host::Domain(name)) => name == "localhost",
+                    None => false,
+                };
+            Ok(if local {
+                RemoteHosts::LoopbackToo
+            } else {
+                RemoteHosts::PublicOnly
+            })
+        }
+    }
 }
 
 const MINUTE: u64 = 60;
@@ -117,7 +158,7 @@ impl OAuthConfig {
         let issuer =
             env::var("XECURE_ISSUER").unwrap_or_else(|_| "http://127.0.0.1:3000".to_owned());
         let issuer = issuer.trim_end_matches('/').to_owned();
-        url::Url::parse(&issuer).map_err(|e| ConfigError::Invalid {
+        let issuer_url = url::Url::parse(&issuer).map_err(|e| ConfigError::Invalid {
             name: "XECURE_ISSUER",
             why: e.to_string(),
         })?;
@@ -146,6 +187,7 @@ impl OAuthConfig {
                 number("XECURE_REGISTRATION_TOKEN_DAYS", 90)? * DAY,
             ),
             dpop_nonce_required: dpop_nonce_required()?,
+            jwks_uri_hosts: jwks_uri_hosts(&issuer_url)?,
         })
     }
 
@@ -162,6 +204,7 @@ impl OAuthConfig {
             audit_retention: Duration::from_secs(400 * DAY),
             registration_token_ttl: Duration::from_secs(90 * DAY),
             dpop_nonce_required: false,
+            jwks_uri_hosts: RemoteHosts::PublicOnly,
         }
     }
 

@@ -134,6 +134,9 @@ impl LocalSystem {
         let config = OAuthConfig {
             dpop_nonce_required: xecure::config::dpop_nonce_required()
                 .map_err(|e| e.to_string())?,
+            jwks_uri_hosts: url::Url::parse(issuer)
+                .map_err(|e| e.to_string())
+                .and_then(|url| xecure::config::jwks_uri_hosts(&url).map_err(|e| e.to_string()))?,
             ..OAuthConfig::for_issuer(issuer)
         };
         // Audit records and metrics on stdout, as each Lambda function writes them.

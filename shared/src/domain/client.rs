@@ -136,6 +136,11 @@ pub struct Client {
     /// assertions with (a JWK Set, public keys only, checked when registered).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks: Option<serde_json::Value>,
+    /// RFC 7591 section 2 `jwks_uri`: where a `private_key_jwt` client publishes those keys
+    /// instead (never both). Fetched by the token function, kept per process with a bound
+    /// (`oauth::client_keys`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
 }
 
 /// A client's OpenID Connect registration metadata (OIDC Registration section 2), as far as
@@ -227,6 +232,7 @@ impl Client {
             dpop_bound_access_tokens: false,
             require_pushed_authorization_requests: false,
             jwks: None,
+            jwks_uri: None,
         }
     }
 

@@ -55,17 +55,19 @@ pub fn claimed_client(assertion: &str) -> Option<String> {
     value.get("sub")?.as_str().map(str::to_owned)
 }
 
-/// The client's registered keys, as a JWK Set.
-fn keys_of(client: &Client) -> Option<JwkSet> {
-    serde_json::from_value(client.jwks.clone()?).ok()
+/// The `kid` an assertion's header names, unverified: which key to look for
+/// (`client_keys::ClientKeys::keys_for`).
+pub fn assertion_kid(assertion: &str) -> Option<String> {
+    decode_header(assertion).ok()?.kid
 }
 
-/// Checks `assertion` for `client` (RFC 7523 section 3): signed with one of its keys under
+/// Checks `assertion` for `client` (RFC 7523 section 3): signed with one of its `keys` under
 /// an accepted algorithm (the key's type must fit it), `iss` and `sub` the client, `aud`
 /// one of `audiences`, `exp` in the future but within `MAX_ASSERTION_LIFETIME`, a `jti`.
 /// The error is the cause for the logs.
 pub fn verify_client_assertion(
     client: &Client,
+    keys: &JwkSet,
     assertion: &str,
     audiences: &[String],
     now: Timestamp,
@@ -79,7 +81,6 @@ pub fn verify_client_assertion(
         .map(|(_, algorithm)| *algorithm)
         .find(|algorithm| *algorithm == header.alg)
         .ok_or("alg is not an accepted asymmetric algorithm")?;
-    let keys = keys_of(client).ok_or("the client has no registered keys")?;
     let fitting: Vec<&Jwk> = keys
         .keys
         .iter()

@@ -6,7 +6,7 @@
 //! registers one `token_endpoint_auth_method` per client.
 
 use super::client_assertion::{
-    claimed_client, verify_client_assertion, JWT_BEARER, MAX_ASSERTION_LEN,
+    assertion_kid, claimed_client, verify_client_assertion, JWT_BEARER, MAX_ASSERTION_LEN,
 };
 use super::params::Params;
 use super::{ErrorCode, OAuthError};
@@ -35,6 +35,8 @@ pub struct AssertionContext<'a> {
     pub audiences: Vec<String>,
     pub now: crate::domain::Timestamp,
     pub replay: &'a dyn crate::ports::ProofReplayStore,
+    /// The client's keys, registered or fetched from its `jwks_uri`.
+    pub keys: &'a super::client_keys::ClientKeys,
 }
 
 fn invalid_client(cause: &str) -> OAuthError {
@@ -174,12 +176,22 @@ pub async fn authenticate_client(
     }
     match (&presented.secret, &presented.assertion) {
         (_, Some(assertion)) => {
-            let verified =
-                verify_client_assertion(&client, assertion, &assertions.audiences, assertions.now)
-                    // The cause may quote the caller's text: kept short (rule 19).
-                    .map_err(|cause| {
-                        invalid_client(&cause.chars().take(120).collect::<String>())
-                    })?;
+            // The cause may quote the caller's text or the client's host: kept short (rule 19).
+            let invalid =
+                |cause: String| invalid_client(&cause.chars().take(160).collect::<String>());
+            let keys = assertions
+                .keys
+                .keys_for(&client, assertion_kid(assertion).as_deref())
+                .await
+                .map_err(invalid)?;
+            let verified = verify_client_assertion(
+                &client,
+                &keys,
+                assertion,
+                &assertions.audiences,
+                assertions.now,
+            )
+            .map_err(invalid)?;
             // OIDC Core section 9: the jti prevents reuse; one conditional write (rule 17),
             // in the namespace of this client's assertions.
             // `#` is in no client id: one client's jti never stands for another's.

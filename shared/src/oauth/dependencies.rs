@@ -6,6 +6,7 @@
 
 use crate::audit::Auditor;
 use crate::config::OAuthConfig;
+use crate::oauth::client_keys::ClientKeys;
 use crate::ports::{Clock, OsRng, Rng, Store, SystemClock};
 use crate::scopes::ScopeCatalogue;
 use crate::store::client_cache::{CachedClients, CLIENT_CACHE_TTL};
@@ -23,6 +24,8 @@ pub struct Dependencies {
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<dyn Rng>,
     pub auditor: Auditor,
+    /// `private_key_jwt` clients' keys, those fetched from a `jwks_uri` kept per process.
+    pub client_keys: Arc<ClientKeys>,
 }
 
 impl Dependencies {
@@ -84,7 +87,12 @@ impl DependenciesBuilder {
             self.rng.clone(),
             self.config.audit_retention,
         );
+        let client_keys = Arc::new(ClientKeys::new(
+            self.config.jwks_uri_hosts,
+            self.clock.clone(),
+        ));
         Dependencies {
+            client_keys,
             clients,
             catalogue: self.catalogue,
             config: self.config,

@@ -8,6 +8,7 @@ pub mod bearer;
 pub mod client_assertion;
 pub mod client_auth;
 pub mod client_change;
+pub mod client_keys;
 pub mod dependencies;
 pub mod error;
 pub mod interaction;

@@ -62,3 +62,6 @@ pub use world::{ClientFixture, World};
 
 mod dpop;
 pub use dpop::DpopKey;
+
+pub mod key_host;
+pub use key_host::{Answer, KeyHost};

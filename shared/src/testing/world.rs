@@ -176,6 +176,7 @@ pub struct ClientFixture {
     dpop_bound_access_tokens: bool,
     require_pushed_requests: bool,
     jwks: Option<serde_json::Value>,
+    jwks_uri: Option<String>,
 }
 
 impl ClientFixture {
@@ -208,6 +209,7 @@ impl ClientFixture {
             dpop_bound_access_tokens: false,
             require_pushed_requests: false,
             jwks: None,
+            jwks_uri: None,
         }
     }
 
@@ -266,6 +268,13 @@ impl ClientFixture {
         self
     }
 
+    /// Authenticates with `private_key_jwt`, its keys published at `jwks_uri`.
+    pub fn private_key_jwt_at(mut self, jwks_uri: &str) -> Self {
+        self.auth_method = Some(AuthMethod::PrivateKeyJwt);
+        self.jwks_uri = Some(jwks_uri.to_owned());
+        self
+    }
+
     /// The registration as created at `now`.
     pub fn at(self, now: Timestamp) -> Client {
         let name = self.name.unwrap_or_else(|| self.id.clone());
@@ -279,6 +288,7 @@ impl ClientFixture {
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             require_pushed_authorization_requests: self.require_pushed_requests,
             jwks: self.jwks,
+            jwks_uri: self.jwks_uri,
             ..Client::new(
                 ClientId::parse(&self.id).expect("a client id"),
                 name,

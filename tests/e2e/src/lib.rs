@@ -6,6 +6,7 @@ pub mod api_gateway;
 pub mod authorizer_container;
 pub mod both_stores;
 pub mod browser;
+pub mod client_assertion;
 pub mod connect;
 pub mod registration;
 pub mod system;

@@ -54,9 +54,23 @@ impl System {
 
     /// Every function as new containers run them, with nothing cached.
     pub async fn restart_functions(&mut self) {
+        self.restart_functions_configured(|config| config, Arc::new(SystemClock))
+            .await;
+    }
+
+    /// The same, the token function's configuration changed by `configure` and its time
+    /// told by `clock`.
+    pub async fn restart_functions_configured(
+        &mut self,
+        configure: impl FnOnce(OAuthConfig) -> OAuthConfig,
+        clock: Arc<dyn Clock>,
+    ) {
         self.restart_interactive_functions();
         let auditor = self.token.auditor().clone();
-        self.token = token_function(&self.world).await.with_auditor(|_| auditor);
+        let config = configure(OAuthConfig::for_issuer(ISSUER));
+        self.token = token_function(&self.world, config, clock)
+            .await
+            .with_auditor(|_| auditor);
     }
 
     /// An operator's control of a user's account, as `xecure user ...` applies it.
@@ -119,7 +133,12 @@ impl System {
         System {
             store: world.store.clone(),
             flow: interactive_flow(world.store.clone()),
-            token: token_function(&world).await,
+            token: token_function(
+                &world,
+                OAuthConfig::for_issuer(ISSUER),
+                Arc::new(SystemClock),
+            )
+            .await,
             world,
         }
     }
@@ -219,8 +238,10 @@ fn interactive_flow(store: Arc<dyn Store>) -> AuthorizationFlow {
 }
 
 /// The token function's app over the world's store, its keys unsealed with its sealer.
-async fn token_function(world: &World) -> TokenApp {
-    let deps = Dependencies::over(world.store.clone(), OAuthConfig::for_issuer(ISSUER)).build();
+async fn token_function(world: &World, config: OAuthConfig, clock: Arc<dyn Clock>) -> TokenApp {
+    let deps = Dependencies::over(world.store.clone(), config)
+        .clock(clock)
+        .build();
     let service = token_service_over(deps, world.store.clone(), Some(world.sealer.clone()))
         .await
         .expect("load the keyring");

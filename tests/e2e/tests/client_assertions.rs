@@ -2,7 +2,8 @@
 //! the handlers, on both stores: a client registered with its public keys authenticates
 //! with an assertion signed by one of them, each assertion once; an assertion for another
 //! audience, expired, living too long, about another client, signed by another key or with
-//! a symmetric algorithm is refused, and so is a secret. Registration takes keys by value.
+//! a symmetric algorithm is refused, and so is a secret. Registration takes keys by value
+//! (keys at a `jwks_uri`: `client_key_urls.rs`).
 
 use lambda_http::http::StatusCode;
 use serde_json::{json, Value};
@@ -11,54 +12,20 @@ use xecure::domain::GrantType;
 use xecure::ports::{Clock, SystemClock};
 use xecure::signing::SigningAlgorithm;
 use xecure::testing::{ClientFixture, DpopKey};
+use xecure_e2e::client_assertion::{self, key_set, token_with};
 use xecure_e2e::registration::{call, initial_access_token};
 use xecure_e2e::{on_both_stores, System, ISSUER};
 
 const BATCH: &str = "batch-signer";
-const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The client's key: its public half registered as a JWK Set with kid `k1`.
 fn registered_keys(key: &DpopKey) -> Value {
-    let mut jwk = key.jwk.clone();
-    jwk["kid"] = json!("k1");
-    json!({ "keys": [jwk] })
+    key_set(key, "k1")
 }
 
-/// An assertion about `BATCH` with `claims` changed from a good one.
+/// An assertion about `BATCH` under `k1`, with `claims` changed from a good one.
 fn assertion(key: &DpopKey, changes: &[(&str, Value)]) -> String {
-    let now = SystemClock.now().as_secs();
-    let mut claims = json!({
-        "iss": BATCH, "sub": BATCH, "aud": ISSUER,
-        "exp": now + 60, "iat": now, "jti": format!("a-{}", rand_suffix()),
-    });
-    for (name, value) in changes {
-        claims[*name] = value.clone();
-    }
-    let (mut header, _) = key.parts("POST", ISSUER, None, SystemClock.now());
-    header["typ"] = json!("JWT");
-    header["kid"] = json!("k1");
-    header.as_object_mut().unwrap().remove("jwk");
-    key.sign(&header, &claims)
-}
-
-fn rand_suffix() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    NEXT.fetch_add(1, Ordering::SeqCst)
-}
-
-async fn token_with(system: &System, assertion: &str) -> (StatusCode, Value) {
-    system
-        .form_post(
-            "/token",
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_assertion_type", JWT_BEARER),
-                ("client_assertion", assertion),
-            ],
-            None,
-        )
-        .await
+    client_assertion::assertion(BATCH, key, "k1", changes)
 }
 
 async fn a_client_signs_its_assertions(mut system: System) {
@@ -158,7 +125,7 @@ async fn registration_takes_keys_by_value(system: System) {
     private["keys"][0]["d"] = json!("AAAA");
     for (what, changed) in [
         (
-            "jwks_uri",
+            "jwks and jwks_uri both",
             json!({ "jwks_uri": "https://signer.example/jwks.json" }),
         ),
         ("no keys", json!({ "jwks": null })),

@@ -48,14 +48,19 @@ pub enum ClientCommand {
         #[arg(long = "grant", default_values_t = ["authorization_code".to_owned(), "refresh_token".to_owned()])]
         grants: Vec<String>,
         /// How a confidential client authenticates: client_secret_basic (default),
-        /// client_secret_post, or private_key_jwt (with --jwks). It must use exactly this
+        /// client_secret_post, or private_key_jwt (with --jwks or --jwks-uri). It must use exactly this
         /// method.
         #[arg(long, default_value = "client_secret_basic")]
         auth_method: String,
         /// A JSON file with the client's public keys (a JWK Set) for private_key_jwt
         /// (RFC 7523): its assertions are signed with one of them.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "jwks_uri")]
         jwks: Option<std::path::PathBuf>,
+        /// Or the https URL where the client publishes that JWK Set (RFC 7591 `jwks_uri`):
+        /// the token function fetches it, keeps it 5 minutes, and again when an assertion
+        /// names a key it lacks (at most every 30 s).
+        #[arg(long)]
+        jwks_uri: Option<String>,
         #[command(flatten)]
         openid: OpenIdArgs,
         /// Refuse the client's token requests without a DPoP proof, so every token it gets
@@ -201,27 +206,42 @@ impl OpenIdArgs {
     }
 }
 
-/// The JWK Set of `--jwks`, required for and only taken with private_key_jwt, checked as
-/// dynamic registration checks it.
-fn client_jwks(
+/// The JWK Set of `--jwks` or the URL of `--jwks-uri`, one required for and only taken with
+/// private_key_jwt, checked as dynamic registration checks them. The operator may name a
+/// loopback URL (a local run); the token function still fetches only from the addresses its
+/// own configuration allows (`XECURE_JWKS_URI_LOOPBACK`).
+fn client_keys(
     method: AuthMethod,
     path: Option<&std::path::Path>,
-) -> Result<Option<serde_json::Value>, String> {
-    match (method, path) {
-        (AuthMethod::PrivateKeyJwt, Some(path)) => {
+    uri: Option<&str>,
+) -> Result<(Option<serde_json::Value>, Option<String>), String> {
+    match (method, path, uri) {
+        (AuthMethod::PrivateKeyJwt, Some(path), None) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("--jwks {}: {e}", path.display()))?;
             let jwks: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|e| format!("--jwks {}: not JSON: {e}", path.display()))?;
             xecure::oauth::client_assertion::check_client_jwks(&jwks)
                 .map_err(|why| format!("--jwks {}: {why}", path.display()))?;
-            Ok(Some(jwks))
+            Ok((Some(jwks), None))
         }
-        (AuthMethod::PrivateKeyJwt, None) => {
-            Err("--auth-method private_key_jwt needs --jwks FILE (the client's public keys)".into())
+        (AuthMethod::PrivateKeyJwt, None, Some(uri)) => {
+            let url = xecure::oauth::client_keys::address::check_jwks_uri(
+                uri,
+                xecure::config::RemoteHosts::LoopbackToo,
+            )
+            .map_err(|why| format!("--jwks-uri: {why}"))?;
+            Ok((None, Some(url.to_string())))
         }
-        (_, Some(_)) => Err("--jwks is only for --auth-method private_key_jwt".into()),
-        (_, None) => Ok(None),
+        (AuthMethod::PrivateKeyJwt, None, None) => Err(
+            "--auth-method private_key_jwt needs --jwks FILE or --jwks-uri URL (the client's public keys)"
+                .into(),
+        ),
+        (AuthMethod::PrivateKeyJwt, Some(_), Some(_)) => {
+            Err("give --jwks or --jwks-uri, not both".into())
+        }
+        (_, None, None) => Ok((None, None)),
+        _ => Err("--jwks and --jwks-uri are only for --auth-method private_key_jwt".into()),
     }
 }
 
@@ -263,6 +283,7 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
             grants,
             auth_method,
             jwks,
+            jwks_uri,
             openid,
             dpop_bound_access_tokens,
             require_pushed_authorization_requests,
@@ -297,7 +318,7 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                     )
                 }
             };
-            let jwks = client_jwks(auth_method, jwks.as_deref())?;
+            let (jwks, jwks_uri) = client_keys(auth_method, jwks.as_deref(), jwks_uri.as_deref())?;
             let secret = (!public).then(|| ClientSecret::generate(&OsRng));
             // A private_key_jwt client authenticates with its keys: its secret is never
             // shown, and its method refuses any secret (rule 21).
@@ -320,6 +341,7 @@ pub async fn run(command: ClientCommand, target: &Target) -> Result<(), String> 
                 dpop_bound_access_tokens,
                 require_pushed_authorization_requests,
                 jwks,
+                jwks_uri,
                 ..Client::new(id, name, kind, target.clock.now())
             };
             check_shape(&client, &catalogue)?;

@@ -2,6 +2,7 @@
 //! `Client` needs. Unknown fields are ignored, as section 2 requires.
 
 use super::redirect::registrable_redirect_uri;
+use crate::config::RemoteHosts;
 pub use crate::domain::AuthMethod;
 use crate::domain::{ClientLinks, GrantType, OpenIdSettings, RedirectUri, Scope};
 use crate::oauth::{ErrorCode, OAuthError};
@@ -54,6 +55,7 @@ pub struct ClientMetadata {
     pub dpop_bound_access_tokens: bool,
     pub require_pushed_authorization_requests: bool,
     pub jwks: Option<serde_json::Value>,
+    pub jwks_uri: Option<String>,
 }
 
 impl ClientMetadata {
@@ -83,6 +85,7 @@ impl ClientMetadata {
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             jwks: self.jwks.clone(),
+            jwks_uri: self.jwks_uri.clone(),
             ..client
         }
     }
@@ -95,9 +98,11 @@ fn invalid(why: impl Into<String>) -> OAuthError {
 }
 
 impl ClientMetadata {
+    /// `hosts`: where a `jwks_uri` may point (`OAuthConfig::jwks_uri_hosts`).
     pub(super) fn check(
         sent: SentMetadata,
         catalogue: &ScopeCatalogue,
+        hosts: RemoteHosts,
     ) -> Result<Self, OAuthError> {
         let auth_method = match sent.token_endpoint_auth_method.as_deref() {
             // Section 2: "If unspecified or omitted, the default is client_secret_basic".
@@ -108,7 +113,7 @@ impl ClientMetadata {
                 ))
             })?,
         };
-        let jwks = client_keys(auth_method, sent.jwks, sent.jwks_uri)?;
+        let (jwks, jwks_uri) = client_keys(auth_method, sent.jwks, sent.jwks_uri, hosts)?;
         let grant_types = grant_types(sent.grant_types, auth_method)?;
         let uses_code = grant_types.contains(&GrantType::AuthorizationCode);
         check_response_types(sent.response_types, uses_code)?;
@@ -158,34 +163,42 @@ impl ClientMetadata {
                 .require_pushed_authorization_requests
                 .unwrap_or(false),
             jwks,
+            jwks_uri,
         })
     }
 }
 
-/// RFC 7591 section 2 `jwks`: required for (and only kept with) `private_key_jwt`. A
-/// `jwks_uri` would make the token function fetch keys over the network at request time:
-/// not served; the keys are registered by value (and replaced with a registration update).
+/// A client's keys as registered: the RFC 7591 section 2 `jwks` (by value) or
+/// `jwks_uri` (by reference, fetched by the token function: `oauth::client_keys`), one of
+/// them required for and only kept with `private_key_jwt`. Section 2: "The jwks_uri and
+/// jwks parameters MUST NOT both be present in the same request or response."
+type RegisteredKeys = (Option<serde_json::Value>, Option<String>);
+
 fn client_keys(
     method: AuthMethod,
     jwks: Option<serde_json::Value>,
     jwks_uri: Option<String>,
-) -> Result<Option<serde_json::Value>, OAuthError> {
-    if jwks_uri.is_some() {
-        return Err(invalid(
-            "jwks_uri is not supported: register the keys by value in jwks",
-        ));
-    }
-    match (method, jwks) {
-        (AuthMethod::PrivateKeyJwt, Some(jwks)) => {
+    hosts: RemoteHosts,
+) -> Result<RegisteredKeys, OAuthError> {
+    match (method, jwks, jwks_uri) {
+        (_, Some(_), Some(_)) => Err(invalid("send jwks or jwks_uri, not both")),
+        (AuthMethod::PrivateKeyJwt, Some(jwks), None) => {
             crate::oauth::client_assertion::check_client_jwks(&jwks)
                 .map_err(|why| invalid(format!("jwks: {why}")))?;
-            Ok(Some(jwks))
+            Ok((Some(jwks), None))
         }
-        (AuthMethod::PrivateKeyJwt, None) => Err(invalid(
-            "private_key_jwt needs the client's public keys in jwks",
+        (AuthMethod::PrivateKeyJwt, None, Some(uri)) => {
+            let url =
+                crate::oauth::client_keys::address::check_jwks_uri(&uri, hosts).map_err(invalid)?;
+            Ok((None, Some(url.to_string())))
+        }
+        (AuthMethod::PrivateKeyJwt, None, None) => Err(invalid(
+            "private_key_jwt needs the client's public keys in jwks or at jwks_uri",
         )),
-        (_, Some(_)) => Err(invalid("jwks is only for private_key_jwt")),
-        (_, None) => Ok(None),
+        (_, Some(_), None) | (_, None, Some(_)) => {
+            Err(invalid("jwks and jwks_uri are only for private_key_jwt"))
+        }
+        (_, None, None) => Ok((None, None)),
     }
 }
 

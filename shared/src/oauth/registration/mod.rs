@@ -76,7 +76,7 @@ impl Registrar {
                 format!("client metadata: {e}"),
             )
         })?;
-        ClientMetadata::check(sent, &self.deps.catalogue)
+        ClientMetadata::check(sent, &self.deps.catalogue, self.deps.config.jwks_uri_hosts)
     }
 
     /// `POST /register` (RFC 7591 section 3.1): 201 with the client information response.
@@ -213,10 +213,13 @@ impl Registrar {
         if let Some(jwks) = &client.jwks {
             answer["jwks"] = jwks.clone();
         }
+        if let Some(jwks_uri) = &client.jwks_uri {
+            answer["jwks_uri"] = json!(jwks_uri);
+        }
         if client.require_pushed_authorization_requests {
             answer["require_pushed_authorization_requests"] = json!(true);
         }
-        if !client.is_public() && client.jwks.is_none() {
+        if !client.is_public() && client.token_endpoint_auth_method() != AuthMethod::PrivateKeyJwt {
             // "REQUIRED if client_secret is issued": 0 means it does not expire.
             answer["client_secret_expires_at"] = json!(0);
         }

@@ -254,6 +254,7 @@ impl TokenService {
                     audiences: vec![self.deps.config.issuer.clone()],
                     now: self.now(),
                     replay: self.store(),
+                    keys: &self.deps.client_keys,
                 };
                 authenticate_client(self.deps.clients.as_ref(), presented, &assertions).await
             }
