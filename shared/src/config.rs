@@ -100,15 +100,32 @@ pub enum RemoteHosts {
 }
 
 /// `XECURE_JWKS_URI_LOOPBACK`, defaulting from the issuer (see `OAuthConfig::jwks_uri_hosts`).
+/// In Lambda never loopback: the Runtime API listens there (`AWS_LAMBDA_RUNTIME_API`), and
+/// a client's `jwks_uri` must not reach it whatever the issuer or the setting says.
 pub fn jwks_uri_hosts(issuer: &url::Url) -> Result<RemoteHosts, ConfigError> {
-    match env::var("XECURE_JWKS_URI_LOOPBACK").as_deref() {
-        Ok("allowed") => Ok(RemoteHosts::LoopbackToo),
-        Ok("refused") => Ok(RemoteHosts::PublicOnly),
-        Ok(other) => Err(ConfigError::Invalid {
-            name: "XECURE_JWKS_URI_LOOPBACK",
-            why: format!("'{other}' is neither allowed nor refused"),
-        }),
-        Err(_) => {
+    let setting = env::var("XECURE_JWKS_URI_LOOPBACK").ok();
+    let in_lambda = env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    remote_hosts(setting.as_deref(), in_lambda, issuer)
+}
+
+fn remote_hosts(
+    setting: Option<&str>,
+    in_lambda: bool,
+    issuer: &url::Url,
+) -> Result<RemoteHosts, ConfigError> {
+    let invalid = |why: String| ConfigError::Invalid {
+        name: "XECURE_JWKS_URI_LOOPBACK",
+        why,
+    };
+    match setting {
+        Some("allowed") if in_lambda => Err(invalid(
+            "loopback key hosts are never allowed in Lambda (the Runtime API is there)".into(),
+        )),
+        Some("allowed") => Ok(RemoteHosts::LoopbackToo),
+        Some("refused") => Ok(RemoteHosts::PublicOnly),
+        Some(other) => Err(invalid(format!("'{other}' is neither allowed nor refused"))),
+        None if in_lambda => Ok(RemoteHosts::PublicOnly),
+        None => {
             let local = issuer.scheme() == "http"
                 && match issuer.host() {
                     Some(url::Host::Ipv4(address)) => address.is_loopback(),
@@ -348,5 +365,39 @@ impl RateLimitConfig {
                 defaults.auth_failures,
             )?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_key_hosts_only_for_a_local_run_and_never_in_lambda() {
+        let local = url::Url::parse("http://127.0.0.1:3000").unwrap();
+        let aws = url::Url::parse("https://auth.example.com").unwrap();
+        assert_eq!(
+            remote_hosts(None, false, &local).unwrap(),
+            RemoteHosts::LoopbackToo
+        );
+        assert_eq!(
+            remote_hosts(None, false, &aws).unwrap(),
+            RemoteHosts::PublicOnly
+        );
+        // The issuer's default (http://127.0.0.1:3000) in Lambda does not open loopback.
+        assert_eq!(
+            remote_hosts(None, true, &local).unwrap(),
+            RemoteHosts::PublicOnly
+        );
+        assert!(remote_hosts(Some("allowed"), true, &aws).is_err());
+        assert_eq!(
+            remote_hosts(Some("allowed"), false, &aws).unwrap(),
+            RemoteHosts::LoopbackToo
+        );
+        assert_eq!(
+            remote_hosts(Some("refused"), false, &local).unwrap(),
+            RemoteHosts::PublicOnly
+        );
+        assert!(remote_hosts(Some("yes"), false, &local).is_err());
     }
 }

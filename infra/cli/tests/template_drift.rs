@@ -337,7 +337,11 @@ const REQUIRED_ENV: [(&str, &[&str]); 4] = [
 
 /// Variables the code reads whose default is right in AWS, and why the template leaves them
 /// (or passes them only from an optional parameter whose empty default keeps the default).
-const DEFAULTED_ENV: [(&str, &str); 33] = [
+const DEFAULTED_ENV: [(&str, &str); 34] = [
+    (
+        "XECURE_JWKS_URI_LOOPBACK",
+        "refused in Lambda (always); allowed for an http loopback issuer (xecure serve)",
+    ),
     (
         "XECURE_DPOP_NONCE",
         "off (parameter DpopNonce on the token function; xecure serve reads it too)",

@@ -48,17 +48,40 @@ pub struct VerifiedAssertion {
 /// The `sub` an assertion claims, unverified: which client to look up when the request
 /// names none (RFC 7523 section 3: `client_id` is optional beside an assertion).
 pub fn claimed_client(assertion: &str) -> Option<String> {
+    unverified_claim(assertion, "sub")
+}
+
+/// A string claim of `assertion`'s payload, its signature unchecked.
+fn unverified_claim(assertion: &str, name: &str) -> Option<String> {
     let payload = assertion.split('.').nth(1)?;
     let bytes =
         base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).ok()?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    value.get("sub")?.as_str().map(str::to_owned)
+    value.get(name)?.as_str().map(str::to_owned)
 }
 
-/// The `kid` an assertion's header names, unverified: which key to look for
-/// (`client_keys::ClientKeys::keys_for`).
-pub fn assertion_kid(assertion: &str) -> Option<String> {
-    decode_header(assertion).ok()?.kid
+/// The `kid` an assertion's header names: which key to look for
+/// (`client_keys::ClientKeys::keys_for`). First the checks that need no key, so garbage
+/// never makes the server fetch a `jwks_uri` (security rule 19): an accepted `alg`, and
+/// `iss` and `sub` naming `client` (unverified yet; `verify_client_assertion` checks them
+/// again under the signature).
+pub fn assertion_kid(client: &Client, assertion: &str) -> Result<Option<String>, String> {
+    if assertion.len() > MAX_ASSERTION_LEN {
+        return Err("assertion too long".into());
+    }
+    let header = decode_header(assertion).map_err(|e| format!("not a JWT: {e}"))?;
+    if !ASSERTION_ALGORITHMS
+        .iter()
+        .any(|(_, algorithm)| *algorithm == header.alg)
+    {
+        return Err("alg is not an accepted asymmetric algorithm".into());
+    }
+    let claimed = |name: &str| unverified_claim(assertion, name);
+    let id = client.id.as_str();
+    if claimed("iss").as_deref() != Some(id) || claimed("sub").as_deref() != Some(id) {
+        return Err("iss and sub must both be the client_id".into());
+    }
+    Ok(header.kid)
 }
 
 /// Checks `assertion` for `client` (RFC 7523 section 3): signed with one of its `keys` under

@@ -179,9 +179,10 @@ pub async fn authenticate_client(
             // The cause may quote the caller's text or the client's host: kept short (rule 19).
             let invalid =
                 |cause: String| invalid_client(&cause.chars().take(160).collect::<String>());
+            let kid = assertion_kid(&client, assertion).map_err(invalid)?;
             let keys = assertions
                 .keys
-                .keys_for(&client, assertion_kid(assertion).as_deref())
+                .keys_for(&client, kid.as_deref())
                 .await
                 .map_err(invalid)?;
             let verified = verify_client_assertion(

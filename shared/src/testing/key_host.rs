@@ -22,6 +22,8 @@ pub enum Answer {
     Status(u16),
     /// 200 with this many bytes of JSON-looking padding and no Content-Length.
     Endless(usize),
+    /// 200 with a small key set's Content-Length, then one byte of it every half second.
+    Drip,
 }
 
 pub struct KeyHost {
@@ -70,6 +72,19 @@ impl KeyHost {
                         }
                         Answer::Hang => {
                             tokio::time::sleep(Duration::from_secs(120)).await;
+                            return;
+                        }
+                        Answer::Drip => {
+                            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n";
+                            if stream.write_all(head.as_bytes()).await.is_err() {
+                                return;
+                            }
+                            for byte in "{\"keys\":[".bytes().cycle().take(200) {
+                                tokio::time::sleep(Duration::from_millis(500)).await;
+                                if stream.write_all(&[byte]).await.is_err() {
+                                    return;
+                                }
+                            }
                             return;
                         }
                         Answer::Redirect(to) => format!(

@@ -28,14 +28,19 @@ fn assertion(key: &DpopKey, changes: &[(&str, Value)]) -> String {
     client_assertion::assertion(BATCH, key, "k1", changes)
 }
 
-async fn a_client_signs_its_assertions(mut system: System) {
-    let key = DpopKey::generate(SigningAlgorithm::Es256);
+/// Registers `BATCH`, a client_credentials client authenticating with `key`.
+async fn register_batch(system: &mut System, key: &DpopKey) {
     let batch = ClientFixture::confidential(BATCH, "never-shown-secret-0123456789abcdefghij")
         .scopes("orders:read", "orders:read")
         .grants(&[GrantType::ClientCredentials])
-        .private_key_jwt(registered_keys(&key));
+        .private_key_jwt(registered_keys(key));
     system.world.register(batch, SystemClock.now()).await;
     system.restart_functions().await;
+}
+
+async fn a_client_signs_its_assertions(mut system: System) {
+    let key = DpopKey::generate(SigningAlgorithm::Es256);
+    register_batch(&mut system, &key).await;
 
     let good = assertion(&key, &[]);
     let (status, answer) = token_with(&system, &good).await;
@@ -101,6 +106,34 @@ async fn a_client_signs_its_assertions(mut system: System) {
 on_both_stores!(
     a_private_key_jwt_client_authenticates_with_a_one_time_assertion,
     a_client_signs_its_assertions
+);
+
+/// Rule 17: racing token requests with one assertion get one token; the rest are
+/// `invalid_client` (its `jti` marker is one conditional write).
+async fn one_assertion_raced(mut system: System) {
+    let key = DpopKey::generate(SigningAlgorithm::EdDsa);
+    register_batch(&mut system, &key).await;
+    let system = std::sync::Arc::new(system);
+    let assertion = assertion(&key, &[]);
+    let mut racers = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let (system, assertion) = (system.clone(), assertion.clone());
+        racers.spawn(async move { token_with(&system, &assertion).await });
+    }
+    let mut issued = 0;
+    while let Some(answer) = racers.join_next().await {
+        let (status, answer) = answer.expect("a request");
+        if status == StatusCode::OK {
+            issued += 1;
+        } else {
+            assert_eq!(answer["error"], "invalid_client", "{answer}");
+        }
+    }
+    assert_eq!(issued, 1, "one of the racing requests uses the assertion");
+}
+on_both_stores!(
+    rule_17_one_client_assertion_raced_gets_one_token,
+    one_assertion_raced
 );
 
 async fn registration_takes_keys_by_value(system: System) {

@@ -369,3 +369,47 @@ on_both_stores!(
     a_client_registered_for_dpop_gets_no_token_without_a_proof,
     a_dpop_bound_client_needs_a_proof
 );
+
+/// Rule 17 at the token endpoint: racing token requests that carry one proof get one token;
+/// the rest are `invalid_dpop_proof` (the proof's marker is one conditional write).
+async fn one_proof_raced_at_the_token_endpoint(mut system: System) {
+    let batch = ClientFixture::confidential(BATCH, BATCH_SECRET)
+        .scopes("orders:read", "orders:read")
+        .grants(&[GrantType::ClientCredentials])
+        .auth_method(AuthMethod::ClientSecretPost);
+    system.world.register(batch, SystemClock.now()).await;
+    system.restart_functions().await;
+    let system = std::sync::Arc::new(system);
+    let proof = DpopKey::generate(SigningAlgorithm::Es256).proof(
+        "POST",
+        &token_url(),
+        None,
+        SystemClock.now(),
+    );
+    let mut racers = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let (system, proof) = (system.clone(), proof.clone());
+        racers.spawn(async move {
+            let fields = [
+                ("grant_type", "client_credentials"),
+                ("client_id", BATCH),
+                ("client_secret", BATCH_SECRET),
+            ];
+            token_post(&system, &fields, Some(&proof)).await
+        });
+    }
+    let mut issued = 0;
+    while let Some(answer) = racers.join_next().await {
+        let answer = answer.expect("a request");
+        if answer.0 == StatusCode::OK {
+            issued += 1;
+        } else {
+            assert_refused_proof(&answer, "a racer that lost");
+        }
+    }
+    assert_eq!(issued, 1, "one of the racing requests uses the proof");
+}
+on_both_stores!(
+    rule_17_one_dpop_proof_raced_at_the_token_endpoint_gets_one_token,
+    one_proof_raced_at_the_token_endpoint
+);

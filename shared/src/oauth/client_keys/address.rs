@@ -3,7 +3,7 @@
 //! request forgery, RFC 7591 section 5: "the authorization server SHOULD ... check" URLs
 //! it dereferences). Only https on public unicast addresses, unless the operator allows
 //! loopback for a local run (`config::RemoteHosts`). Names are checked again on every
-//! fetch, on the addresses they resolve to then (`fetch::PublicOnlyResolver`), so a name
+//! fetch, on the addresses they resolve to then (`fetch::CheckedResolver`), so a name
 //! that later points at 169.254.169.254 or the Lambda Runtime API on 127.0.0.1 is refused.
 
 use crate::config::RemoteHosts;
@@ -169,6 +169,15 @@ mod tests {
             "https://169.254.169.254/latest/meta-data/",
             "http://127.0.0.1:9001/2018-06-01/runtime/invocation/next",
             "http://localhost/jwks.json",
+            // IPv4 in the other forms a URL parser accepts, and IPv4 inside IPv6.
+            "https://2130706433/jwks.json",
+            "https://0x7f.1/jwks.json",
+            "https://127.1/jwks.json",
+            "https://0177.0.0.1/jwks.json",
+            "https://127.0.0.1./jwks.json",
+            "https://[::ffff:7f00:1]/jwks.json",
+            "https://[::127.0.0.1]/jwks.json",
+            "https://0xa9.0xfe.0xa9.0xfe/latest/meta-data/",
             "file:///etc/passwd",
             "jwks.json",
         ] {

@@ -85,7 +85,7 @@ impl JwksFetcher {
             )
             .send()
             .await
-            .map_err(|e| format!("jwks_uri fetch failed: {}", error_chain(&e)))?;
+            .map_err(fetch_failed)?;
         if response.status() != reqwest::StatusCode::OK {
             return Err(format!("jwks_uri answered {}", response.status()));
         }
@@ -97,11 +97,7 @@ impl JwksFetcher {
             return Err(too_large());
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| format!("jwks_uri fetch failed: {}", error_chain(&e)))?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(fetch_failed)? {
             if body.len() + chunk.len() > MAX_JWKS_BYTES {
                 return Err(too_large());
             }
@@ -114,15 +110,17 @@ impl JwksFetcher {
     }
 }
 
-/// An error and its sources, so a log says "connection refused" and not only "error
-/// sending request".
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
+/// Why a fetch failed, root cause first (the audit reason is cut short: "connection
+/// refused" must survive, not "error sending request"), without the URL, which may carry
+/// the client's query string.
+fn fetch_failed(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut causes = vec![error.to_string()];
+    let mut source = std::error::Error::source(&error);
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        causes.push(cause.to_string());
         source = cause.source();
     }
-    text
+    causes.reverse();
+    format!("jwks_uri fetch failed: {}", causes.join(" <- "))
 }

@@ -1,11 +1,15 @@
 //! A `private_key_jwt` client's public keys (RFC 7591 section 2): registered by value
 //! (`jwks`) or published at a `jwks_uri` the token function fetches. Fetched keys are kept
-//! per process for `KEYS_FRESH_FOR`; an assertion whose `kid` they lack (the client rotated
-//! its key) fetches again, at most once per `REFETCH_AT_MOST_EVERY` per client, so nobody
-//! can make the server fetch more often than that by naming a client and inventing kids
-//! (security rule 19). One fetch at a time per client; at most `MAX_CACHED_CLIENTS` clients
-//! are kept. A fetch that fails leaves the client unauthenticated once its keys are stale:
-//! fail closed, never an old key forever.
+//! per process (one Lambda container) for `KEYS_FRESH_FOR`; an assertion whose `kid` they
+//! lack (the client rotated its key) fetches again, at most once per `REFETCH_AT_MOST_EVERY`
+//! per client and process, so nobody can make a container fetch more often than that by
+//! naming a client and inventing kids (security rule 19); assertions failing the checks
+//! that need no key fetch nothing (`client_assertion::assertion_kid`). One fetch at a time
+//! per client, `MAX_FETCHES_AT_ONCE` in all; at most `MAX_CACHED_CLIENTS` clients are kept,
+//! and a client whose throttle still runs is never evicted (evicting it would reset it). A
+//! fetch that fails leaves the client unauthenticated once its keys are stale: fail closed,
+//! never an old key forever. A key the client removes from its set still works until the
+//! keys are next fetched: at most `KEYS_FRESH_FOR` in each container.
 
 pub mod address;
 mod fetch;
@@ -17,6 +21,7 @@ use crate::domain::{Client, ClientId, Timestamp};
 use crate::ports::Clock;
 use jsonwebtoken::jwk::JwkSet;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,18 +31,32 @@ pub const KEYS_FRESH_FOR: Duration = Duration::from_secs(300);
 pub const REFETCH_AT_MOST_EVERY: Duration = Duration::from_secs(30);
 /// Clients whose fetched keys one process keeps.
 pub const MAX_CACHED_CLIENTS: usize = 1024;
+/// Fetches one process runs at once; a request that would start another fails at once.
+pub const MAX_FETCHES_AT_ONCE: usize = 16;
 
-/// What one client's entry remembers.
+/// What one client's entry remembers: its keys and when they were fetched.
 #[derive(Default)]
 struct Fetched {
     keys: Option<(JwkSet, Timestamp)>,
-    last_attempt: Option<Timestamp>,
 }
 
 struct Entry {
     uri: String,
-    /// Held across the fetch: concurrent requests of one client wait for one fetch.
+    /// When a fetch last started (ms since the epoch, 0 for never): read without the lock
+    /// when choosing what to evict.
+    last_attempt: AtomicI64,
+    /// Held across the fetch: concurrent requests of one client wait for one fetch (at
+    /// most `FETCH_DEADLINE`).
     fetched: tokio::sync::Mutex<Fetched>,
+}
+
+impl Entry {
+    fn last_attempt(&self) -> Option<Timestamp> {
+        match self.last_attempt.load(Ordering::SeqCst) {
+            0 => None,
+            millis => Some(Timestamp::from_millis(millis)),
+        }
+    }
 }
 
 /// The process's client keys.
@@ -45,6 +64,7 @@ pub struct ClientKeys {
     fetcher: JwksFetcher,
     clock: Arc<dyn Clock>,
     entries: Mutex<HashMap<ClientId, Arc<Entry>>>,
+    fetches: tokio::sync::Semaphore,
 }
 
 impl ClientKeys {
@@ -53,6 +73,7 @@ impl ClientKeys {
             fetcher: JwksFetcher::new(hosts),
             clock,
             entries: Mutex::new(HashMap::new()),
+            fetches: tokio::sync::Semaphore::new(MAX_FETCHES_AT_ONCE),
         }
     }
 
@@ -67,7 +88,7 @@ impl ClientKeys {
             .jwks_uri
             .as_deref()
             .ok_or("the client has no registered keys")?;
-        let entry = self.entry(&client.id, uri);
+        let entry = self.entry(&client.id, uri, self.clock.now())?;
         let mut fetched = entry.fetched.lock().await;
         let now = self.clock.now();
         let fresh = fetched
@@ -79,13 +100,16 @@ impl ClientKeys {
         if let Some(keys) = fresh.as_ref().filter(|keys| knows_kid(keys)) {
             return Ok(keys.clone());
         }
-        let throttled = fetched
-            .last_attempt
+        let throttled = entry
+            .last_attempt()
             .is_some_and(|last| now < last.plus(REFETCH_AT_MOST_EVERY));
         if throttled {
             return fresh.ok_or_else(|| "jwks_uri failed within the last 30 s".to_owned());
         }
-        fetched.last_attempt = Some(now);
+        let Ok(_permit) = self.fetches.try_acquire() else {
+            return fresh.ok_or_else(|| "too many key fetches at once".to_owned());
+        };
+        entry.last_attempt.store(now.as_millis(), Ordering::SeqCst);
         match self.fetcher.fetch(uri).await {
             Ok(keys) => {
                 fetched.keys = Some((keys.clone(), now));
@@ -96,24 +120,38 @@ impl ClientKeys {
         }
     }
 
-    /// The client's entry for `uri`; a changed `jwks_uri` starts afresh.
-    fn entry(&self, client: &ClientId, uri: &str) -> Arc<Entry> {
+    /// The client's entry for `uri`; a changed `jwks_uri` starts afresh. When full, the
+    /// entry fetched longest ago goes, if its throttle has run out and no request holds it;
+    /// with none such, the new client waits (security rule 19: at most
+    /// `MAX_CACHED_CLIENTS` fetches per `REFETCH_AT_MOST_EVERY` per process).
+    fn entry(&self, client: &ClientId, uri: &str, now: Timestamp) -> Result<Arc<Entry>, String> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(entry) = entries.get(client).filter(|entry| entry.uri == uri) {
-            return entry.clone();
+            return Ok(entry.clone());
         }
         if entries.len() >= MAX_CACHED_CLIENTS && !entries.contains_key(client) {
-            // Any one goes: an evicted client's next assertion fetches its keys again.
-            if let Some(evicted) = entries.keys().next().cloned() {
-                entries.remove(&evicted);
-            }
+            let evictable = entries
+                .iter()
+                .filter(|(_, entry)| Arc::strong_count(entry) == 1)
+                .filter(|(_, entry)| {
+                    entry
+                        .last_attempt()
+                        .is_none_or(|last| last.plus(REFETCH_AT_MOST_EVERY).has_passed(now))
+                })
+                .min_by_key(|(_, entry)| entry.last_attempt.load(Ordering::SeqCst))
+                .map(|(id, _)| id.clone());
+            let Some(evicted) = evictable else {
+                return Err("too many clients' keys fetched within 30 s".into());
+            };
+            entries.remove(&evicted);
         }
         let entry = Arc::new(Entry {
             uri: uri.to_owned(),
+            last_attempt: AtomicI64::new(0),
             fetched: tokio::sync::Mutex::new(Fetched::default()),
         });
         entries.insert(client.clone(), entry.clone());
-        entry
+        Ok(entry)
     }
 }
 

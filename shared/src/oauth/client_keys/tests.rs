@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::domain::{Client, Timestamp};
+use crate::ports::Clock;
 use crate::signing::SigningAlgorithm;
 use crate::testing::{Answer, ClientFixture, DpopKey, FixedClock, KeyHost};
 use serde_json::{json, Value};
@@ -121,11 +122,38 @@ async fn a_changed_jwks_uri_is_fetched_afresh_and_the_cache_is_bounded() {
         .unwrap();
     assert!(moved.find("k2").is_some());
     assert_eq!((first.requests(), second.requests()), (1, 1));
+    let now = clock_now(&keys);
     for n in 0..MAX_CACHED_CLIENTS + 100 {
         let id = ClientId::parse(&format!("client-{n}")).unwrap();
-        keys.entry(&id, "https://keys.example/jwks.json");
+        keys.entry(&id, "https://keys.example/jwks.json", now)
+            .unwrap();
     }
     assert!(keys.entries.lock().unwrap().len() <= MAX_CACHED_CLIENTS);
+}
+
+fn clock_now(keys: &ClientKeys) -> Timestamp {
+    keys.clock.now()
+}
+
+#[tokio::test]
+async fn a_client_whose_throttle_runs_is_never_evicted() {
+    let (keys, clock) = keys_and_clock();
+    let now = clock.now();
+    for n in 0..MAX_CACHED_CLIENTS {
+        let id = ClientId::parse(&format!("client-{n}")).unwrap();
+        let entry = keys
+            .entry(&id, "https://keys.example/jwks.json", now)
+            .unwrap();
+        entry.last_attempt.store(now.as_millis(), Ordering::SeqCst);
+    }
+    let newcomer = ClientId::parse("newcomer").unwrap();
+    let refused = keys.entry(&newcomer, "https://keys.example/jwks.json", now);
+    assert!(refused.is_err(), "every entry fetched within 30 s");
+    clock.advance(REFETCH_AT_MOST_EVERY);
+    assert!(keys
+        .entry(&newcomer, "https://keys.example/jwks.json", clock.now())
+        .is_ok());
+    assert_eq!(keys.entries.lock().unwrap().len(), MAX_CACHED_CLIENTS);
 }
 
 #[tokio::test]
