@@ -8,7 +8,8 @@ typical request under an emulated Lambda Runtime API, against moto (DynamoDB + K
 
 --lambda-dir holds <function>/bootstrap.zip (tests/deploy/check.sh builds them). Needs boto3
 (moto's virtualenv has it). Prints, per function: peak resident memory (VmHWM), CPU time from
-process start to the first answer (the cold start's CPU work), and the median warm answer.
+process start to the first answer (the cold start's CPU work) and its wall time, the median
+warm answer, and the CPU per warm invocation (all threads, schedstat).
 """
 import argparse
 import base64
@@ -92,13 +93,14 @@ def cpu_ms(pid):
 
 
 def measure(binary, env, events):
-    """Serves `events` to a fresh process; returns (answers, peak KiB, cold CPU ms, warm ms)."""
+    """Serves `events` to a fresh process; returns (answers, peak KiB, cold CPU ms, cold
+    wall ms: process start to first answer, warm median ms, warm CPU ms per invocation)."""
     runtime = RuntimeApi()
     answers, warm = [], []
     started = time.perf_counter()
     process = subprocess.Popen([binary], env=dict(env, **runtime.environment("f")),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    cold_cpu = 0.0
+    cold_cpu = cold_wall = 0.0
     try:
         for n, event in enumerate(events):
             sent = time.perf_counter() if n else started
@@ -108,14 +110,16 @@ def measure(binary, env, events):
             answers.append(body)
             if n == 0:
                 cold_cpu = cpu_ms(process.pid)
+                cold_wall = (answered - started) * 1000
             else:
                 warm.append((answered - sent) * 1000)
         peak = vm_hwm_kib(process.pid)
+        warm_cpu = (cpu_ms(process.pid) - cold_cpu) / max(len(warm), 1)
     finally:
         process.terminate()
         process.wait(10)
         runtime.close()
-    return answers, peak, cold_cpu, statistics.median(warm)
+    return answers, peak, cold_cpu, cold_wall, statistics.median(warm), warm_cpu
 
 
 def status(answer):
@@ -168,9 +172,11 @@ def main():
         rows.append(("authorize", f"GET /authorize: {status(answers[0])}", *figures))
         answers, *figures = measure(binaries["consent"], env, [rest_event("GET", "/consent")] * (args.warm + 1))
         rows.append(("consent", f"GET /consent, no session: {status(answers[0])}", *figures))
-    print(f"{'function':<11} {'request':<32} {'peak RSS':>9} {'cold CPU':>9} {'warm median':>12}")
-    for function, request, peak, cold_cpu, warm in rows:
-        print(f"{function:<11} {request:<32} {peak / 1024:>6.1f} MB {cold_cpu:>6.0f} ms {warm:>9.2f} ms")
+    print(f"{'function':<11} {'request':<32} {'peak RSS':>9} {'cold CPU':>9} {'cold wall':>10}"
+          f" {'warm median':>12} {'warm CPU':>9}")
+    for function, request, peak, cold_cpu, cold_wall, warm, warm_cpu in rows:
+        print(f"{function:<11} {request:<32} {peak / 1024:>6.1f} MB {cold_cpu:>6.1f} ms {cold_wall:>7.1f} ms"
+              f" {warm:>9.2f} ms {warm_cpu:>6.3f} ms")
 
 
 if __name__ == "__main__":

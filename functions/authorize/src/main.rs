@@ -6,7 +6,12 @@ use xecure::budget::{within_deadline, REQUEST_DEADLINE};
 use xecure::web::deadline_page;
 use xecure::wiring::LambdaWiring;
 
-#[tokio::main]
+// One thread: a Lambda container serves one request at a time, so worker threads only add
+// wake-ups and context switches (warm CPU per invocation measured with
+// infra/measure/footprint.py, README "Sizing"). Background work (the authorizer's revocation
+// poll, the SDK's connection tasks) runs while the handler awaits; the hashing pool has its
+// own threads.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     xecure::telemetry::init_json_logs();
     let flow = LambdaWiring::from_env("authorize")
