@@ -307,7 +307,7 @@ pub fn respond(kind: EventKind, decision: &Decision, arn: Option<&str>) -> Resul
         (_, Some(policy), Some(claims)) => {
             let mut answer = json!({
                 "principalId": claims.sub,
-                "policyDocument": policy,
+                "policyDocument": policy.as_ref(),
                 "context": context_of(decision),
             });
             if kind == EventKind::Rest {

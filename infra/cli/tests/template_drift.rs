@@ -337,7 +337,11 @@ const REQUIRED_ENV: [(&str, &[&str]); 4] = [
 
 /// Variables the code reads whose default is right in AWS, and why the template leaves them
 /// (or passes them only from an optional parameter whose empty default keeps the default).
-const DEFAULTED_ENV: [(&str, &str); 34] = [
+const DEFAULTED_ENV: [(&str, &str); 35] = [
+    (
+        "XECURE_STORE_CACHE_MB",
+        "32 MB (the embedded store of xecure serve and the CLI; never in Lambda)",
+    ),
     (
         "XECURE_JWKS_URI_LOOPBACK",
         "refused in Lambda (always); allowed for an http loopback issuer (xecure serve)",

@@ -8,6 +8,7 @@ pub mod claims_cache;
 pub mod decision_line;
 pub mod dpop;
 pub mod policy;
+pub mod policy_memo;
 pub mod responses;
 pub mod revocations;
 mod route_config;
@@ -22,6 +23,7 @@ use crate::signing::{KeyringError, LiveKeyring};
 use claims_cache::VerifiedClaimsCache;
 use dpop::{check_binding, BindingRefusal, Presented};
 use policy::{policy_document, ApiArn};
+use policy_memo::{BuiltPolicy, PolicyMemo};
 use revocations::RevocationCache;
 use routes::RouteTable;
 use serde_json::Value;
@@ -125,8 +127,8 @@ pub enum Verdict {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     pub verdict: Verdict,
-    /// For Allow and Forbidden: the IAM policy for the token.
-    pub policy: Option<Value>,
+    /// For Allow and Forbidden: the IAM policy for the token (shared with the memo).
+    pub policy: Option<Arc<Value>>,
     /// `GET /orders/{id}`, or the raw method and path when no route matches.
     pub route: String,
 }
@@ -137,6 +139,7 @@ pub struct Authorizer {
     /// Where DPoP proofs are marked used (RFC 9449 section 11.1).
     proofs: Arc<dyn ProofReplayStore>,
     claims: VerifiedClaimsCache,
+    policies: PolicyMemo,
     routes: Arc<RouteTable>,
     expectations: TokenExpectations,
     config: AuthorizerConfig,
@@ -177,6 +180,7 @@ impl Authorizer {
             revocations,
             proofs,
             claims: VerifiedClaimsCache::new(config.claims_cache_entries),
+            policies: PolicyMemo::default(),
             routes,
             expectations,
             last_key_refresh: Mutex::new(clock.now()),
@@ -264,17 +268,29 @@ impl Authorizer {
                 })
             }
         }
-        let Ok(scope) = Scope::parse(&claims.scope) else {
+        let built = self.policies.get_or_build(
+            &claims.scope,
+            &api.prefix,
+            route.map(|_| route_name.as_str()),
+            || {
+                let scope = Scope::parse(&claims.scope).ok()?;
+                Some(BuiltPolicy {
+                    document: Arc::new(policy_document(&self.routes, &scope, api, route)),
+                    allows_route: route.is_some_and(|route| route.allows(&scope)),
+                })
+            },
+        );
+        let Some(built) = built else {
             return unauthorized("bad_scope_claim");
         };
-        let policy = policy_document(&self.routes, &scope, api, route);
-        let verdict = match route {
-            Some(route) if route.allows(&scope) => Verdict::Allow { claims },
-            _ => Verdict::Forbidden { claims },
+        let verdict = if built.allows_route {
+            Verdict::Allow { claims }
+        } else {
+            Verdict::Forbidden { claims }
         };
         Decision {
             verdict,
-            policy: Some(policy),
+            policy: Some(built.document),
             route: route_name,
         }
     }

@@ -73,6 +73,24 @@ struct Expiring {
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "xecure.redb";
 
+/// `XECURE_STORE_CACHE_MB` (default 32): memory the store caches pages in. redb's own
+/// default is 1 GiB, which `xecure serve` grew into under token load, one audit record per
+/// token (issue #21: 122 -> 281 MB over three 10 s rounds); reads of recent records are served
+/// from the OS page cache beyond it.
+pub const DEFAULT_CACHE_MB: usize = 32;
+
+fn cache_bytes() -> StoreResult<usize> {
+    match std::env::var("XECURE_STORE_CACHE_MB") {
+        Err(_) => Ok(DEFAULT_CACHE_MB << 20),
+        Ok(raw) => match raw.parse::<usize>() {
+            Ok(megabytes) if (1..=65_536).contains(&megabytes) => Ok(megabytes << 20),
+            _ => Err(StoreError::Unavailable(format!(
+                "XECURE_STORE_CACHE_MB '{raw}' is not a whole number of megabytes from 1 to 65536"
+            ))),
+        },
+    }
+}
+
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
@@ -101,7 +119,10 @@ impl EmbeddedStore {
             ))
         })?;
         let path = data_dir.join(DATABASE_FILE);
-        let db = match Database::create(&path) {
+        let db = match Database::builder()
+            .set_cache_size(cache_bytes()?)
+            .create(&path)
+        {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Ok(None),
             Err(e) => {
