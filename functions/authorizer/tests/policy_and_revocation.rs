@@ -295,3 +295,36 @@ async fn a_warm_container_polls_revocations_once_per_interval_and_nothing_else()
     .expect("the background poll ran");
     assert_eq!(polls.load(Ordering::SeqCst), 2);
 }
+
+/// The policy memo (`policy_memo.rs`) keeps one document per scope, stage and route: one
+/// token alternating between a route its scope allows and one it does not gets Allow,
+/// Deny with that route denied, then Allow again, every time, from the memo or not.
+#[tokio::test]
+async fn remembered_policies_keep_allow_and_deny_per_route() {
+    let h = harness().await;
+    let token = bearer(&h.token("orders:read"));
+    for _ in 0..3 {
+        let (allowed, log) = h.run(h.token_event(&token, "GET", "/orders/1")).await;
+        assert_eq!(log["Decision"], "allow");
+        let allowed = allowed.unwrap();
+        assert!(allowed["policyDocument"]["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["Effect"] == "Allow"));
+        let (refused, log) = h.run(h.token_event(&token, "POST", "/orders")).await;
+        assert_eq!(log["Decision"], "deny");
+        let statements = refused.unwrap()["policyDocument"]["Statement"].clone();
+        let deny = statements
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Effect"] == "Deny")
+            .expect("an explicit Deny")
+            .clone();
+        assert_eq!(
+            deny["Resource"],
+            serde_json::json!([format!("{ARN_PREFIX}/POST/orders")])
+        );
+    }
+}

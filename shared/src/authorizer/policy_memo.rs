@@ -2,8 +2,9 @@
 //! goal 1): a document depends on nothing else, and building one walks the whole route
 //! table (patterns, IAM wildcard overlaps, ARNs) for every call of a token the claims cache
 //! already knows. Calls to a path outside the table are not kept (their exact Deny names
-//! the caller's path, which anyone can vary). At most `MAX_POLICIES` documents; when full
-//! the memo starts over.
+//! the caller's path, which anyone can vary). At most `MAX_POLICIES` documents; when full,
+//! one makes room (not all: one client cycling through scope subsets must not empty the
+//! memo for everyone).
 
 use serde_json::Value;
 use std::collections::hash_map::DefaultHasher;
@@ -56,8 +57,10 @@ impl PolicyMemo {
         }
         let built = build()?;
         let mut memo = self.lock();
-        if memo.len() >= MAX_POLICIES {
-            memo.clear();
+        if memo.len() >= MAX_POLICIES && !memo.contains_key(&hash) {
+            if let Some(&evicted) = memo.keys().next() {
+                memo.remove(&evicted);
+            }
         }
         memo.insert(hash, (parts.map(str::to_owned), built.clone()));
         Some(built)

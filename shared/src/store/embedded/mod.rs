@@ -82,8 +82,8 @@ pub const DEFAULT_CACHE_MB: usize = 32;
 fn cache_bytes() -> StoreResult<usize> {
     match std::env::var("XECURE_STORE_CACHE_MB") {
         Err(_) => Ok(DEFAULT_CACHE_MB << 20),
-        Ok(raw) => match raw.parse::<usize>() {
-            Ok(megabytes) if (1..=65_536).contains(&megabytes) => Ok(megabytes << 20),
+        Ok(raw) => match raw.parse::<usize>().map(|mb| (mb, mb.checked_mul(1 << 20))) {
+            Ok((1..=65_536, Some(bytes))) => Ok(bytes),
             _ => Err(StoreError::Unavailable(format!(
                 "XECURE_STORE_CACHE_MB '{raw}' is not a whole number of megabytes from 1 to 65536"
             ))),
