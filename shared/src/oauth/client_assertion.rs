@@ -7,7 +7,7 @@ use crate::domain::{Client, Timestamp};
 use crate::dpop::proof::{key_fits_algorithm, PRIVATE_JWK_MEMBERS};
 use crate::jwt::LEEWAY;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
-use jsonwebtoken::{decode, decode_header, DecodingKey, Validation};
+use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -60,41 +60,19 @@ fn unverified_claim(assertion: &str, name: &str) -> Option<String> {
     value.get(name)?.as_str().map(str::to_owned)
 }
 
-/// The `kid` an assertion's header names: which key to look for
-/// (`client_keys::ClientKeys::keys_for`). First the checks that need no key, so garbage
-/// never makes the server fetch a `jwks_uri` (security rule 19): an accepted `alg`, and
-/// `iss` and `sub` naming `client` (unverified yet; `verify_client_assertion` checks them
-/// again under the signature).
-pub fn assertion_kid(client: &Client, assertion: &str) -> Result<Option<String>, String> {
-    if assertion.len() > MAX_ASSERTION_LEN {
-        return Err("assertion too long".into());
-    }
-    let header = decode_header(assertion).map_err(|e| format!("not a JWT: {e}"))?;
-    if !ASSERTION_ALGORITHMS
-        .iter()
-        .any(|(_, algorithm)| *algorithm == header.alg)
-    {
-        return Err("alg is not an accepted asymmetric algorithm".into());
-    }
-    let claimed = |name: &str| unverified_claim(assertion, name);
-    let id = client.id.as_str();
-    if claimed("iss").as_deref() != Some(id) || claimed("sub").as_deref() != Some(id) {
-        return Err("iss and sub must both be the client_id".into());
-    }
-    Ok(header.kid)
+/// What an assertion's header says, checked: an accepted algorithm, and the `kid` naming
+/// the key to look for (`client_keys::ClientKeys::keys_for`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssertionHeader {
+    pub algorithm: Algorithm,
+    pub kid: Option<String>,
 }
 
-/// Checks `assertion` for `client` (RFC 7523 section 3): signed with one of its `keys` under
-/// an accepted algorithm (the key's type must fit it), `iss` and `sub` the client, `aud`
-/// one of `audiences`, `exp` in the future but within `MAX_ASSERTION_LIFETIME`, a `jti`.
-/// The error is the cause for the logs.
-pub fn verify_client_assertion(
-    client: &Client,
-    keys: &JwkSet,
-    assertion: &str,
-    audiences: &[String],
-    now: Timestamp,
-) -> Result<VerifiedAssertion, String> {
+/// The checks that need no key, first, so garbage never makes the server fetch a
+/// `jwks_uri` (security rule 19): the length, an accepted `alg`, and `iss` and `sub` naming
+/// `client` (unverified yet; `verify_client_assertion` checks them again under the
+/// signature).
+pub fn check_assertion_header(client: &Client, assertion: &str) -> Result<AssertionHeader, String> {
     if assertion.len() > MAX_ASSERTION_LEN {
         return Err("assertion too long".into());
     }
@@ -104,6 +82,31 @@ pub fn verify_client_assertion(
         .map(|(_, algorithm)| *algorithm)
         .find(|algorithm| *algorithm == header.alg)
         .ok_or("alg is not an accepted asymmetric algorithm")?;
+    let claimed = |name: &str| unverified_claim(assertion, name);
+    let id = client.id.as_str();
+    if claimed("iss").as_deref() != Some(id) || claimed("sub").as_deref() != Some(id) {
+        return Err("iss and sub must both be the client_id".into());
+    }
+    Ok(AssertionHeader {
+        algorithm,
+        kid: header.kid,
+    })
+}
+
+/// Checks `assertion` for `client` (RFC 7523 section 3), its `header` checked by
+/// `check_assertion_header`: signed with one of its `keys` under that algorithm (the key's
+/// type must fit it), `iss` and `sub` the client, `aud`
+/// one of `audiences`, `exp` in the future but within `MAX_ASSERTION_LIFETIME`, a `jti`.
+/// The error is the cause for the logs.
+pub fn verify_client_assertion(
+    client: &Client,
+    keys: &JwkSet,
+    header: &AssertionHeader,
+    assertion: &str,
+    audiences: &[String],
+    now: Timestamp,
+) -> Result<VerifiedAssertion, String> {
+    let algorithm = header.algorithm;
     let fitting: Vec<&Jwk> = keys
         .keys
         .iter()

@@ -6,7 +6,7 @@
 //! registers one `token_endpoint_auth_method` per client.
 
 use super::client_assertion::{
-    assertion_kid, claimed_client, verify_client_assertion, JWT_BEARER, MAX_ASSERTION_LEN,
+    check_assertion_header, claimed_client, verify_client_assertion, JWT_BEARER, MAX_ASSERTION_LEN,
 };
 use super::params::Params;
 use super::{ErrorCode, OAuthError};
@@ -179,15 +179,16 @@ pub async fn authenticate_client(
             // The cause may quote the caller's text or the client's host: kept short (rule 19).
             let invalid =
                 |cause: String| invalid_client(&cause.chars().take(160).collect::<String>());
-            let kid = assertion_kid(&client, assertion).map_err(invalid)?;
+            let header = check_assertion_header(&client, assertion).map_err(invalid)?;
             let keys = assertions
                 .keys
-                .keys_for(&client, kid.as_deref())
+                .keys_for(&client, header.kid.as_deref())
                 .await
                 .map_err(invalid)?;
             let verified = verify_client_assertion(
                 &client,
                 &keys,
+                &header,
                 assertion,
                 &assertions.audiences,
                 assertions.now,

@@ -4,7 +4,7 @@
 //! lack (the client rotated its key) fetches again, at most once per `REFETCH_AT_MOST_EVERY`
 //! per client and process, so nobody can make a container fetch more often than that by
 //! naming a client and inventing kids (security rule 19); assertions failing the checks
-//! that need no key fetch nothing (`client_assertion::assertion_kid`). One fetch at a time
+//! that need no key fetch nothing (`client_assertion::check_assertion_header`). One fetch at a time
 //! per client, `MAX_FETCHES_AT_ONCE` in all; at most `MAX_CACHED_CLIENTS` clients are kept,
 //! and a client whose throttle still runs is never evicted (evicting it would reset it). A
 //! fetch that fails leaves the client unauthenticated once its keys are stale: fail closed,
