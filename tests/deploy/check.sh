@@ -62,6 +62,16 @@ check_function_features() {
     return 1
   fi
   log "functions compile xecure with its default features only (no testing, no embedded)"
+  # Nor what Lambda never runs (issue #21 goal 3): the SDK's legacy hyper 0.14 + rustls 0.21
+  # + ring client beside the default one, and aws-config's SSO and credential-process
+  # providers, which only the operator CLI turns on (Cargo.toml).
+  local compiled
+  compiled=$(cd "$ROOT" && cargo tree --locked -e normal --prefix none "${package_args[@]}" | sort -u)
+  if grep -E '^(aws-sdk-sso|aws-sdk-ssooidc|ring|hyper v0\.|rustls v0\.2[01]\.)' <<<"$compiled"; then
+    log "the functions compile the packages above"
+    return 1
+  fi
+  log "functions compile neither the legacy TLS client nor the SSO providers"
 }
 
 build_functions() {
