@@ -12,6 +12,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use authorizer::handler::decide;
 use criterion::BatchSize;
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
@@ -25,6 +26,20 @@ use xecure::testing::DpopKey;
 
 /// Distinct tokens, so the uncached benchmark never hits the cache (more than its capacity).
 const TOKENS: usize = 6000;
+
+/// What the Lambda does per call, less its runtime: the decision from the event's JSON text,
+/// the answer as JSON text, and the log line written (to a reused buffer, not stdout).
+fn decide_and_log(
+    runtime: &tokio::runtime::Runtime,
+    h: &Harness,
+    event: &str,
+    line: &mut Vec<u8>,
+) -> Box<serde_json::value::RawValue> {
+    let answer = runtime.block_on(decide(&h.app, event));
+    line.clear();
+    serde_json::to_writer(&mut *line, &answer.log_line()).unwrap();
+    answer.response.unwrap()
+}
 
 fn benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -57,23 +72,23 @@ fn benches(c: &mut Criterion) {
             black_box(verify_access_token(&keyring, &tokens[n], &expect, now).unwrap());
         })
     });
-    let events: Vec<serde_json::Value> = tokens
+    let events: Vec<String> = tokens
         .iter()
-        .map(|t| h.token_event(&format!("Bearer {t}"), "GET", "/orders/42"))
+        .map(|t| {
+            h.token_event(&format!("Bearer {t}"), "GET", "/orders/42")
+                .to_string()
+        })
         .collect();
+    let mut line = Vec::new();
     group.bench_function("full_decision_new_token", |b| {
         b.iter(|| {
             n = (n + 1) % TOKENS;
-            let (response, _) = runtime.block_on(h.run(events[n].clone()));
-            black_box(response.unwrap());
+            black_box(decide_and_log(&runtime, &h, &events[n], &mut line));
         })
     });
-    let repeated = events[0].clone();
+    let repeated = &events[0];
     group.bench_function("full_decision_cached_token", |b| {
-        b.iter(|| {
-            let (response, _) = runtime.block_on(h.run(repeated.clone()));
-            black_box(response.unwrap());
-        })
+        b.iter(|| black_box(decide_and_log(&runtime, &h, repeated, &mut line)))
     });
     // DPoP: a REST REQUEST event for a token bound to `key`, with a fresh proof each call
     // (made outside the measurement; a proof is used once).
@@ -88,7 +103,7 @@ fn benches(c: &mut Criterion) {
         let mut event: serde_json::Value = serde_json::from_str(&text).unwrap();
         event["headers"]["DPoP"] = serde_json::json!(proof);
         event["multiValueHeaders"]["DPoP"] = serde_json::json!([proof]);
-        event
+        event.to_string()
     };
     let proof = key.proof("GET", url, Some(&bound), now);
     let context = ProofContext {
@@ -102,24 +117,17 @@ fn benches(c: &mut Criterion) {
     group.bench_function("full_decision_cached_token_dpop", |b| {
         b.iter_batched(
             || request_event(&key.proof("GET", url, Some(&bound), now)),
-            |event| {
-                let (response, _) = runtime.block_on(h.run(event));
-                black_box(response.unwrap());
-            },
+            |event| black_box(decide_and_log(&runtime, &h, &event, &mut line)),
             BatchSize::SmallInput,
         )
     });
     let bearer_request = {
         let unbound = &tokens[0];
-        let text = include_str!("../tests/fixtures/rest_request_event.json")
-            .replace("TOKEN_PLACEHOLDER", unbound);
-        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+        include_str!("../tests/fixtures/rest_request_event.json")
+            .replace("TOKEN_PLACEHOLDER", unbound)
     };
     group.bench_function("full_decision_cached_token_request_event", |b| {
-        b.iter(|| {
-            let (response, _) = runtime.block_on(h.run(bearer_request.clone()));
-            black_box(response.unwrap());
-        })
+        b.iter(|| black_box(decide_and_log(&runtime, &h, &bearer_request, &mut line)))
     });
     group.finish();
 }

@@ -1,13 +1,16 @@
-//! API Gateway authorizer events in, responses out. Events are read with the
-//! `aws_lambda_events` types; anything that does not parse is a request without a token.
+//! API Gateway authorizer events in, responses out. Events are read from their JSON text with
+//! the `aws_lambda_events` types and answers written as JSON text, with no JSON tree in
+//! between (issue #21 goal 1); anything that does not parse is a request without a token.
 
 use aws_lambda_events::apigw::{
-    ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
-    ApiGatewayV2CustomAuthorizerV2Request,
+    ApiGatewayCustomAuthorizerRequestTypeRequest, ApiGatewayV2CustomAuthorizerV2Request,
 };
 use aws_lambda_events::http::header::{AUTHORIZATION, USER_AGENT};
 use aws_lambda_events::http::HeaderMap;
-use serde_json::{json, Map, Value};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::json;
+use serde_json::value::RawValue;
 use xecure::api_usage::plans::usage_identifier_key;
 use xecure::audit::RequestContext;
 use xecure::authorizer::dpop::{CalledRequest, Presented};
@@ -108,12 +111,62 @@ fn called_request(
     })
 }
 
-/// `requestContext.domainName` of a REST event (the typed event drops it).
-fn domain_of(event: &Value) -> Option<String> {
-    event
-        .pointer("/requestContext/domainName")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+/// What chooses the event's shape (`version`, `type`), the REST REQUEST event's
+/// `requestContext.domainName`, which its typed event drops, and all of a TOKEN event
+/// (`authorizationToken`, `methodArn`), which is then read in this one pass.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventHead {
+    #[serde(default)]
+    version: Member,
+    #[serde(rename = "type", default)]
+    kind: Member,
+    #[serde(default)]
+    request_context: Option<ContextMember>,
+    #[serde(default)]
+    authorization_token: Member,
+    #[serde(default)]
+    method_arn: Member,
+}
+
+/// A member of the event: a string, absent, or any other JSON value (which API Gateway never
+/// sends: a TOKEN event with one is garbled).
+#[derive(Default, Deserialize)]
+#[serde(untagged)]
+enum Member {
+    Text(String),
+    Other(serde::de::IgnoredAny),
+    #[default]
+    Absent,
+}
+
+impl Member {
+    fn text(&self) -> Option<&str> {
+        match self {
+            Member::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The string or its absence; another value is an error.
+    fn into_text(self) -> Result<Option<String>, ()> {
+        match self {
+            Member::Text(text) => Ok(Some(text)),
+            Member::Absent => Ok(None),
+            Member::Other(_) => Err(()),
+        }
+    }
+}
+
+/// `requestContext`: an object with a `domainName`, or any other value (ignored).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ContextMember {
+    Object {
+        #[serde(rename = "domainName", default)]
+        domain_name: Member,
+    },
+    Other(serde::de::IgnoredAny),
 }
 
 impl AuthorizerInput {
@@ -127,21 +180,18 @@ impl AuthorizerInput {
     }
 }
 
-/// Reads any of the three event shapes. `http_simple` chooses the HTTP API response format.
-pub fn parse_event(event: Value, http_simple: bool) -> AuthorizerInput {
-    let version = event
-        .get("version")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let kind_field = event.get("type").and_then(Value::as_str).map(str::to_owned);
-    match (version.as_deref(), kind_field.as_deref()) {
+/// Reads any of the three event shapes from the event's JSON text. `http_simple` chooses the
+/// HTTP API response format.
+pub fn parse_event(event: &str, http_simple: bool) -> AuthorizerInput {
+    let head: EventHead = serde_json::from_str(event).unwrap_or_default();
+    match (head.version.text(), head.kind.text()) {
         (Some("2.0"), _) => {
             let kind = if http_simple {
                 EventKind::HttpSimple
             } else {
                 EventKind::HttpPolicy
             };
-            match serde_json::from_value::<ApiGatewayV2CustomAuthorizerV2Request>(event) {
+            match serde_json::from_str::<ApiGatewayV2CustomAuthorizerV2Request>(event) {
                 Ok(request) => {
                     let http = &request.request_context.http;
                     let context = RequestContext {
@@ -169,26 +219,32 @@ pub fn parse_event(event: Value, http_simple: bool) -> AuthorizerInput {
                 Err(_) => garbled(kind),
             }
         }
-        (_, Some("TOKEN")) => {
-            match serde_json::from_value::<ApiGatewayCustomAuthorizerRequest>(event) {
-                Ok(request) => {
-                    let (authorization, scheme) = token_of(Ok(request.authorization_token));
-                    AuthorizerInput {
-                        kind: EventKind::Rest,
-                        authorization,
-                        scheme,
-                        // A TOKEN event has the Authorization header only: no proof.
-                        request: None,
-                        arn: request.method_arn,
-                        context: RequestContext::default(),
-                    }
+        (_, Some("TOKEN")) => match (
+            head.authorization_token.into_text(),
+            head.method_arn.into_text(),
+        ) {
+            (Ok(authorization), Ok(arn)) => {
+                let (authorization, scheme) = token_of(Ok(authorization));
+                AuthorizerInput {
+                    kind: EventKind::Rest,
+                    authorization,
+                    scheme,
+                    // A TOKEN event has the Authorization header only: no proof.
+                    request: None,
+                    arn,
+                    context: RequestContext::default(),
                 }
-                Err(_) => garbled(EventKind::Rest),
             }
-        }
+            _ => garbled(EventKind::Rest),
+        },
         (_, Some("REQUEST")) => {
-            let domain = domain_of(&event);
-            match serde_json::from_value::<ApiGatewayCustomAuthorizerRequestTypeRequest>(event) {
+            let domain = match head.request_context {
+                Some(ContextMember::Object { domain_name }) => {
+                    domain_name.into_text().ok().flatten()
+                }
+                _ => None,
+            };
+            match serde_json::from_str::<ApiGatewayCustomAuthorizerRequestTypeRequest>(event) {
                 Ok(request) => {
                     // multiValueHeaders shows a repeated header; headers keeps only one.
                     let headers = if request.multi_value_headers.is_empty() {
@@ -250,19 +306,47 @@ fn garbled(kind: EventKind) -> AuthorizerInput {
 }
 
 /// What the backend receives as `$context.authorizer.*`: strings and numbers only (REST
-/// accepts nothing else).
-fn context_of(decision: &Decision) -> Value {
-    let claims = match &decision.verdict {
-        Verdict::Allow { claims } | Verdict::Forbidden { claims } => claims,
-        _ => return Value::Object(Map::new()),
-    };
-    json!({
-        "sub": claims.sub,
-        "client_id": claims.client_id,
-        "scope": claims.scope,
-        "grant_id": claims.gid.clone().unwrap_or_default(),
-        "exp": claims.exp,
-    })
+/// accepts nothing else); empty without a verified token.
+struct BackendContext<'a>(Option<&'a AccessTokenClaims>);
+
+impl Serialize for BackendContext<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Some(claims) = self.0 else {
+            return serializer.serialize_map(Some(0))?.end();
+        };
+        let mut map = serializer.serialize_map(Some(5))?;
+        map.serialize_entry("sub", &claims.sub)?;
+        map.serialize_entry("client_id", &claims.client_id)?;
+        map.serialize_entry("scope", &claims.scope)?;
+        map.serialize_entry("grant_id", claims.gid.as_deref().unwrap_or_default())?;
+        map.serialize_entry("exp", &claims.exp)?;
+        map.end()
+    }
+}
+
+/// A policy answer (REST, and HTTP API payload 2.0 with IAM policies).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PolicyAnswer<'a> {
+    principal_id: &'a str,
+    policy_document: &'a RawValue,
+    context: BackendContext<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage_identifier_key: Option<String>,
+}
+
+/// An HTTP API simple answer.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SimpleAnswer<'a> {
+    is_authorized: bool,
+    context: BackendContext<'a>,
+}
+
+/// The answer as JSON text. Serializing these types cannot fail; were it to, the call is
+/// refused as undecidable rather than answered with anything else (design rule 7).
+fn written(answer: &impl Serialize) -> Result<Box<RawValue>, Refusal> {
+    serde_json::value::to_raw_value(answer).map_err(|_| Refusal::Unavailable)
 }
 
 /// Why the authorizer answers with an error instead of a policy. API Gateway caches only
@@ -284,44 +368,45 @@ pub enum Refusal {
 
 /// `usageIdentifierKey`: the calling app's usage-plan key on this API stage (REST only; HTTP
 /// APIs have no usage plans and would reject the field as an invalid response).
-fn usage_key(claims: &AccessTokenClaims, arn: Option<&str>) -> Option<String> {
-    let arn = ApiArn::parse(arn?)?;
+fn usage_key(claims: &AccessTokenClaims, api: Option<&ApiArn>) -> Option<String> {
+    let api = api?;
     Some(usage_identifier_key(
-        &arn.api_id,
-        &arn.stage,
+        &api.api_id,
+        &api.stage,
         &claims.client_id,
     ))
 }
 
-pub fn respond(kind: EventKind, decision: &Decision, arn: Option<&str>) -> Result<Value, Refusal> {
+pub fn respond(
+    kind: EventKind,
+    decision: &Decision,
+    arn: Option<&str>,
+) -> Result<Box<RawValue>, Refusal> {
     let claims = match &decision.verdict {
-        Verdict::Allow { claims } | Verdict::Forbidden { claims } => Some(claims),
+        Verdict::Allow { claims } | Verdict::Forbidden { claims } => Some(claims.as_ref()),
         Verdict::Unauthorized { .. } => None,
         Verdict::FailClosed { .. } => return Err(Refusal::Unavailable),
     };
     match (kind, &decision.policy, claims) {
-        (EventKind::HttpSimple, _, _) => Ok(json!({
-            "isAuthorized": matches!(decision.verdict, Verdict::Allow { .. }),
-            "context": context_of(decision),
-        })),
-        (_, Some(policy), Some(claims)) => {
-            let mut answer = json!({
-                "principalId": claims.sub,
-                "policyDocument": policy.as_ref(),
-                "context": context_of(decision),
-            });
-            if kind == EventKind::Rest {
-                if let Some(key) = usage_key(claims, arn) {
-                    answer["usageIdentifierKey"] = Value::from(key);
-                }
-            }
-            Ok(answer)
-        }
+        (EventKind::HttpSimple, _, _) => written(&SimpleAnswer {
+            is_authorized: matches!(decision.verdict, Verdict::Allow { .. }),
+            context: BackendContext(claims),
+        }),
+        (_, Some(policy), Some(claims)) => written(&PolicyAnswer {
+            principal_id: &claims.sub,
+            policy_document: policy,
+            context: BackendContext(Some(claims)),
+            usage_identifier_key: if kind == EventKind::Rest {
+                usage_key(claims, decision.api.as_ref())
+            } else {
+                None
+            },
+        }),
         (EventKind::Rest, _, _) => Err(Refusal::Unauthorized),
         // HTTP APIs have no way to answer 401 from a Lambda authorizer (401 is documented only
         // for a missing identity source): an explicit Deny, 403. A bad token stays bad, so
         // API Gateway caching this Deny for the TTL refuses nothing it should allow.
-        (EventKind::HttpPolicy, _, _) => Ok(json!({
+        (EventKind::HttpPolicy, _, _) => written(&json!({
             "principalId": "anonymous",
             "policyDocument": {
                 "Version": "2012-10-17",

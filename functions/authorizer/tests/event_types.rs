@@ -135,6 +135,33 @@ async fn unknown_or_garbled_events_are_denied() {
     }
 }
 
+/// The event is read from its text in one pass: members it does not use may hold anything,
+/// while a token or ARN of the wrong JSON type garbles the event.
+#[tokio::test]
+async fn a_token_event_is_read_by_its_members_types() {
+    let h = harness().await;
+    let token = format!("Bearer {}", h.token("orders:read"));
+    let arn = format!("{ARN_PREFIX}/GET/orders");
+    let (allowed, _) = h
+        .run(serde_json::json!({
+            "type": "TOKEN", "version": 7, "requestContext": "n/a",
+            "authorizationToken": token, "methodArn": arn, "extra": {"deep": [1, {"x": null}]},
+        }))
+        .await;
+    assert_eq!(
+        allowed.unwrap()["policyDocument"]["Statement"][0]["Effect"],
+        "Allow"
+    );
+    for garbled in [
+        serde_json::json!({"type": "TOKEN", "authorizationToken": token, "methodArn": 5}),
+        serde_json::json!({"type": "TOKEN", "authorizationToken": [token], "methodArn": arn}),
+    ] {
+        let (response, log) = h.run(garbled.clone()).await;
+        assert!(response.is_err(), "{garbled}");
+        assert_eq!(log["reason"], "malformed_authorization", "{garbled}");
+    }
+}
+
 #[tokio::test]
 async fn decision_lines_carry_the_request_id_source_and_user_agent_the_event_has() {
     let h = harness().await;
@@ -255,23 +282,29 @@ async fn every_event_type_decides_alike() {
 async fn the_lambda_entry_answers_as_api_gateway_expects() {
     let h = harness().await;
     let context = lambda_runtime::Context::default();
+    // The runtime hands the event over as the JSON text it received.
+    let text = |event: Value| serde_json::value::to_raw_value(&event).unwrap();
     let allowed = authorizer::handler::handle(
         &h.app,
         lambda_runtime::LambdaEvent::new(
-            event(
+            text(event(
                 include_str!("fixtures/rest_token_event.json"),
                 &h.token("orders:read"),
-            ),
+            )),
             context.clone(),
         ),
     )
     .await
     .unwrap();
+    let allowed: Value = serde_json::from_str(allowed.get()).unwrap();
     assert_eq!(allowed["policyDocument"]["Statement"][0]["Effect"], "Allow");
     let refused = authorizer::handler::handle(
         &h.app,
         lambda_runtime::LambdaEvent::new(
-            event(include_str!("fixtures/rest_token_event.json"), "garbage"),
+            text(event(
+                include_str!("fixtures/rest_token_event.json"),
+                "garbage",
+            )),
             context,
         ),
     )

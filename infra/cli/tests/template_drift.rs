@@ -586,12 +586,15 @@ async fn lines_emitting(metric: &str, dimensions: &[(String, String)]) -> Vec<Va
                 },
                 policy: None,
                 route: "GET /orders".into(),
+                api: None,
             };
-            return vec![decision.log_line(
+            let context = RequestContext::default();
+            let line = decision.log_line(
                 Duration::from_millis(1),
-                &RequestContext::default(),
+                &context,
                 Timestamp::from_secs(1_800_000_000),
-            )];
+            );
+            return vec![serde_json::to_value(line).unwrap()];
         }
         other => panic!("an alarm on {other:?}: teach this test how the code emits it"),
     }

@@ -12,7 +12,9 @@ use super::demo_app::{Backend, DemoApp};
 pub use super::message::gateway_message;
 use super::per_app_limits::{PerAppLimits, LOCAL_API_ID, LOCAL_STAGE};
 use authorizer::events::Refusal;
-use authorizer::handler::{decide, AuthorizerApp, UNAUTHORIZED as UNAUTHORIZED_ERROR, UNAVAILABLE};
+use authorizer::handler::{
+    decide_value, AuthorizerApp, UNAUTHORIZED as UNAUTHORIZED_ERROR, UNAVAILABLE,
+};
 use lambda_http::http::header::{AUTHORIZATION, USER_AGENT};
 use lambda_http::http::{HeaderMap, HeaderName, HeaderValue};
 use lambda_http::request::RequestContext;
@@ -443,7 +445,7 @@ impl LocalSystem {
 
     /// The authorizer's answer, never cached (an authorizer with TTL 0).
     async fn authorize_uncached(&self, event: Value) -> Result<Value, Refusal> {
-        let (response, log_line) = decide(&self.authorizer, event).await;
+        let (response, log_line) = decide_value(&self.authorizer, &event).await;
         println!("{log_line}");
         response
     }
@@ -458,7 +460,7 @@ impl LocalSystem {
                 return Ok(cached);
             }
         }
-        let (response, log_line) = decide(&self.authorizer, event).await;
+        let (response, log_line) = decide_value(&self.authorizer, &event).await;
         println!("{log_line}");
         let response = response?;
         let until = self.clock.now().plus(self.cache_ttl).as_millis();

@@ -3,6 +3,7 @@
 //! Format: <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
 
 use crate::domain::Timestamp;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::time::Duration;
 
@@ -29,6 +30,60 @@ impl Unit {
         match self {
             Unit::Count => "Count",
             Unit::Milliseconds => "Milliseconds",
+        }
+    }
+}
+
+impl Serialize for Unit {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// One entry of `CloudWatchMetrics` (the specification's MetricDirective), with one metric.
+#[derive(Debug, Serialize)]
+pub struct Directive<'a> {
+    #[serde(rename = "Namespace")]
+    namespace: &'static str,
+    #[serde(rename = "Dimensions")]
+    dimensions: &'a [&'a [&'static str]],
+    #[serde(rename = "Metrics")]
+    metrics: [MetricDefinition; 1],
+}
+
+#[derive(Debug, Serialize)]
+struct MetricDefinition {
+    #[serde(rename = "Name")]
+    name: &'static str,
+    #[serde(rename = "Unit")]
+    unit: Unit,
+}
+
+impl<'a> Directive<'a> {
+    /// `name` in the Xecure namespace, aggregated by each of `dimensions`.
+    pub const fn new(name: &'static str, unit: Unit, dimensions: &'a [&'a [&'static str]]) -> Self {
+        Directive {
+            namespace: NAMESPACE,
+            dimensions,
+            metrics: [MetricDefinition { name, unit }],
+        }
+    }
+}
+
+/// The `_aws` member of a line: when, and which of its members are metrics.
+#[derive(Debug, Serialize)]
+pub struct Metadata<'a> {
+    #[serde(rename = "Timestamp")]
+    timestamp: i64,
+    #[serde(rename = "CloudWatchMetrics")]
+    directives: &'a [Directive<'a>],
+}
+
+impl<'a> Metadata<'a> {
+    pub fn new(at: Timestamp, directives: &'a [Directive<'a>]) -> Self {
+        Metadata {
+            timestamp: at.as_millis(),
+            directives,
         }
     }
 }
@@ -90,25 +145,23 @@ impl MetricLine {
         if self.metrics.is_empty() {
             return Value::Object(self.fields);
         }
-        let directives: Vec<Value> = self
+        let dimension_sets: Vec<Vec<&[&'static str]>> = self
             .metrics
             .iter()
-            .map(|metric| {
-                json!({
-                    "Namespace": NAMESPACE,
-                    "Dimensions": metric.dimension_sets,
-                    "Metrics": [{"Name": metric.name, "Unit": metric.unit.as_str()}],
-                })
-            })
+            .map(|metric| metric.dimension_sets.iter().map(Vec::as_slice).collect())
             .collect();
+        let directives: Vec<Directive<'_>> = self
+            .metrics
+            .iter()
+            .zip(&dimension_sets)
+            .map(|(metric, sets)| Directive::new(metric.name, metric.unit, sets))
+            .collect();
+        let metadata = json!(Metadata::new(at, &directives));
         for metric in &self.metrics {
             self.fields
                 .insert(metric.name.to_owned(), json!(metric.value));
         }
-        self.fields.insert(
-            "_aws".to_owned(),
-            json!({"Timestamp": at.as_millis(), "CloudWatchMetrics": directives}),
-        );
+        self.fields.insert("_aws".to_owned(), metadata);
         Value::Object(self.fields)
     }
 }

@@ -26,7 +26,7 @@ use policy::{policy_document, ApiArn};
 use policy_memo::{BuiltPolicy, PolicyMemo};
 use revocations::RevocationCache;
 use routes::RouteTable;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -124,13 +124,16 @@ pub enum Verdict {
     FailClosed { reason: String },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Decision {
     pub verdict: Verdict,
-    /// For Allow and Forbidden: the IAM policy for the token (shared with the memo).
-    pub policy: Option<Arc<Value>>,
+    /// For Allow and Forbidden: the IAM policy for the token as JSON text, written once per
+    /// scope set, stage and route (shared with the memo).
+    pub policy: Option<Arc<RawValue>>,
     /// `GET /orders/{id}`, or the raw method and path when no route matches.
     pub route: String,
+    /// With a policy: the API stage the call was for (its usage-plan key names it).
+    pub api: Option<ApiArn>,
 }
 
 pub struct Authorizer {
@@ -220,6 +223,7 @@ impl Authorizer {
             verdict,
             policy: None,
             route: route_name.clone(),
+            api: None,
         };
         let unauthorized = |reason: &str| {
             denied(Verdict::Unauthorized {
@@ -274,8 +278,9 @@ impl Authorizer {
             route.map(|_| route_name.as_str()),
             || {
                 let scope = Scope::parse(&claims.scope).ok()?;
+                let document = policy_document(&self.routes, &scope, api, route);
                 Some(BuiltPolicy {
-                    document: Arc::new(policy_document(&self.routes, &scope, api, route)),
+                    document: Arc::from(serde_json::value::to_raw_value(&document).ok()?),
                     allows_route: route.is_some_and(|route| route.allows(&scope)),
                 })
             },
@@ -292,6 +297,7 @@ impl Authorizer {
             verdict,
             policy: Some(built.document),
             route: route_name,
+            api: arn,
         }
     }
 

@@ -6,7 +6,7 @@
 //! one makes room (not all: one client cycling through scope subsets must not empty the
 //! memo for everyone).
 
-use serde_json::Value;
+use serde_json::value::RawValue;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -19,7 +19,7 @@ pub const MAX_POLICIES: usize = 512;
 /// A built document and whether its route allows the scope.
 #[derive(Debug, Clone)]
 pub struct BuiltPolicy {
-    pub document: Arc<Value>,
+    pub document: Arc<RawValue>,
     pub allows_route: bool,
 }
 
@@ -84,11 +84,12 @@ impl PolicyMemo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn built(n: u64) -> Option<BuiltPolicy> {
         Some(BuiltPolicy {
-            document: Arc::new(json!({ "n": n })),
+            document: Arc::from(
+                serde_json::value::to_raw_value(&serde_json::json!({ "n": n })).ok()?,
+            ),
             allows_route: true,
         })
     }
@@ -98,9 +99,9 @@ mod tests {
         let memo = PolicyMemo::default();
         let first = memo.get_or_build("a", "arn:stage", Some("GET /x"), || built(1));
         let again = memo.get_or_build("a", "arn:stage", Some("GET /x"), || built(2));
-        assert_eq!(first.unwrap().document, again.unwrap().document);
+        assert_eq!(first.unwrap().document.get(), again.unwrap().document.get());
         let other = memo.get_or_build("a b", "arn:stage", Some("GET /x"), || built(3));
-        assert_eq!(*other.unwrap().document, json!({ "n": 3 }));
+        assert_eq!(other.unwrap().document.get(), r#"{"n":3}"#);
         // Unknown routes are never kept.
         memo.get_or_build("a", "arn:stage", None, || built(4));
         assert_eq!(memo.len(), 2);

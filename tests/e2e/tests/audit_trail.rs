@@ -3,7 +3,7 @@
 //! (both moto), and not one record, line or batch holds the password, the code or a token.
 //! A log group that cannot be written does not fail the user's request, and is counted.
 
-use authorizer::handler::{decide, AuthorizerApp};
+use authorizer::handler::{decide_value, AuthorizerApp};
 use lambda_http::http::StatusCode;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -131,7 +131,7 @@ async fn call_api(store: Arc<dyn Store>, token: &str) -> (Value, Value) {
         "authorizationToken": format!("Bearer {token}"),
         "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/orders",
     });
-    let (answer, line) = decide(&app, event).await;
+    let (answer, line) = decide_value(&app, &event).await;
     (answer.expect("an IAM policy"), line)
 }
 

@@ -2,7 +2,7 @@
 //! tests keep, so they can sign good tokens and forge bad ones.
 #![allow(dead_code)] // each test binary uses a different part of this
 
-use authorizer::handler::{decide, AuthorizerApp};
+use authorizer::handler::{decide_value, AuthorizerApp};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -163,7 +163,7 @@ impl Harness {
     }
 
     pub async fn run(&self, event: Value) -> (Result<Value, authorizer::events::Refusal>, Value) {
-        decide(&self.app, event).await
+        decide_value(&self.app, &event).await
     }
 
     /// Runs a TOKEN event and returns the deny reason, or "allow".
