@@ -183,6 +183,10 @@ impl AuthorizerInput {
 /// Reads any of the three event shapes from the event's JSON text. `http_simple` chooses the
 /// HTTP API response format.
 pub fn parse_event(event: &str, http_simple: bool) -> AuthorizerInput {
+    // Derived records also read a JSON array by position: an event is an object or nothing.
+    if !event.trim_start().starts_with('{') {
+        return garbled(EventKind::Rest);
+    }
     let head: EventHead = serde_json::from_str(event).unwrap_or_default();
     match (head.version.text(), head.kind.text()) {
         (Some("2.0"), _) => {

@@ -136,7 +136,7 @@ async fn unknown_or_garbled_events_are_denied() {
 }
 
 /// The event is read from its text in one pass: members it does not use may hold anything,
-/// while a token or ARN of the wrong JSON type garbles the event.
+/// while a token or ARN of the wrong JSON type, or an event that is no object, is garbled.
 #[tokio::test]
 async fn a_token_event_is_read_by_its_members_types() {
     let h = harness().await;
@@ -155,6 +155,8 @@ async fn a_token_event_is_read_by_its_members_types() {
     for garbled in [
         serde_json::json!({"type": "TOKEN", "authorizationToken": token, "methodArn": 5}),
         serde_json::json!({"type": "TOKEN", "authorizationToken": [token], "methodArn": arn}),
+        // Read by position into the event's record, this array would be a TOKEN event.
+        serde_json::json!([null, "TOKEN", null, token, arn]),
     ] {
         let (response, log) = h.run(garbled.clone()).await;
         assert!(response.is_err(), "{garbled}");
