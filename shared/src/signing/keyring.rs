@@ -1,8 +1,9 @@
 use super::generate::SigningAlgorithm;
+use super::prepared::PreparedKey;
 use super::seal::{KeySealer, SealError};
 use crate::domain::{KeyId, SigningKey, Timestamp};
 use jsonwebtoken::jwk::Jwk;
-use jsonwebtoken::{DecodingKey, EncodingKey, Header};
+use jsonwebtoken::{DecodingKey, Header};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -32,7 +33,7 @@ pub struct VerifyingKey {
 struct ActiveSigner {
     kid: KeyId,
     algorithm: SigningAlgorithm,
-    key: EncodingKey,
+    key: PreparedKey,
 }
 
 /// The keys one container works with, built once per cold start (or reload): the key it
@@ -144,14 +145,15 @@ impl Keyring {
         key: &SigningKey,
     ) -> Result<ActiveSigner, KeyringError> {
         let der = sealer.unseal(&key.kid, &key.private_key).await?;
-        let encoding = encoding_key(algorithm, &der).map_err(|why| KeyringError::BadKey {
-            kid: key.kid.to_string(),
-            why,
-        })?;
+        let prepared =
+            PreparedKey::from_pkcs8(algorithm, &der).map_err(|why| KeyringError::BadKey {
+                kid: key.kid.to_string(),
+                why,
+            })?;
         Ok(ActiveSigner {
             kid: key.kid.clone(),
             algorithm,
-            key: encoding,
+            key: prepared,
         })
     }
 
@@ -195,8 +197,7 @@ impl Keyring {
         let mut header = Header::new(signer.algorithm.jsonwebtoken());
         header.typ = Some(typ.to_owned());
         header.kid = Some(signer.kid.to_string());
-        jsonwebtoken::encode(&header, claims, &signer.key)
-            .map_err(|e| KeyringError::Sign(e.to_string()))
+        signer.key.sign(&header, claims).map_err(KeyringError::Sign)
     }
 
     pub fn verifier(&self, kid: &str) -> Option<&VerifyingKey> {
@@ -212,24 +213,4 @@ impl Keyring {
     pub fn signing_kid(&self) -> Option<&KeyId> {
         self.access_signer().map(|signer| &signer.kid)
     }
-}
-
-/// The signing key of `algorithm` from its PKCS#8 DER (how every key is sealed).
-pub(crate) fn encoding_key(
-    algorithm: SigningAlgorithm,
-    pkcs8: &[u8],
-) -> Result<EncodingKey, String> {
-    Ok(match algorithm {
-        SigningAlgorithm::EdDsa => EncodingKey::from_ed_der(pkcs8),
-        SigningAlgorithm::Es256 => EncodingKey::from_ec_der(pkcs8),
-        // jsonwebtoken signs RSA from the PKCS#1 RSAPrivateKey, which PKCS#8 carries as its
-        // privateKey octet string (RFC 5208 section 5).
-        SigningAlgorithm::Rs256 => {
-            // Parsed whole here (an RSA key, its parameters consistent), so a bad key is
-            // found at load, not at its first signature.
-            aws_lc_rs::rsa::KeyPair::from_pkcs8(pkcs8).map_err(|e| e.to_string())?;
-            let info = pkcs8::PrivateKeyInfoRef::try_from(pkcs8).map_err(|e| e.to_string())?;
-            EncodingKey::from_rsa_der(info.private_key.as_bytes())
-        }
-    })
 }

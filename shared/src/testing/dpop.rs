@@ -3,17 +3,16 @@
 
 use crate::domain::Timestamp;
 use crate::dpop::proof::access_token_hash;
-use crate::signing::{encoding_key, generate_key, SigningAlgorithm};
+use crate::signing::{generate_key, PreparedKey, SigningAlgorithm};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
-use jsonwebtoken::EncodingKey;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub struct DpopKey {
     algorithm: SigningAlgorithm,
-    encoding: EncodingKey,
+    encoding: PreparedKey,
     /// The public key as the proof header carries it.
     pub jwk: Value,
     proofs: AtomicU64,
@@ -23,7 +22,7 @@ impl DpopKey {
     /// A fresh EdDSA key (`Es256` and `Rs256` also work).
     pub fn generate(algorithm: SigningAlgorithm) -> Self {
         let key = generate_key(algorithm, "dpop").expect("key generation");
-        let encoding = encoding_key(algorithm, &key.pkcs8).expect("a usable key");
+        let encoding = PreparedKey::from_pkcs8(algorithm, &key.pkcs8).expect("a usable key");
         let mut jwk = key.public_jwk;
         for member in ["kid", "alg", "use"] {
             jwk.as_object_mut().map(|map| map.remove(member));
@@ -85,12 +84,7 @@ impl DpopKey {
     pub fn sign(&self, header: &Value, claims: &Value) -> String {
         let encode = |value: &Value| URL_SAFE_NO_PAD.encode(value.to_string());
         let input = format!("{}.{}", encode(header), encode(claims));
-        let signature = jsonwebtoken::crypto::sign(
-            input.as_bytes(),
-            &self.encoding,
-            self.algorithm.jsonwebtoken(),
-        )
-        .expect("signing");
-        format!("{input}.{signature}")
+        let signature = self.encoding.signature(input.as_bytes()).expect("signing");
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
 }
