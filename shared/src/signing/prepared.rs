@@ -9,7 +9,7 @@
 use super::generate::SigningAlgorithm;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::Header;
+use jsonwebtoken::{Algorithm, Header};
 use serde::Serialize;
 
 use aws_lc_rs::rand::SystemRandom;
@@ -53,7 +53,10 @@ impl PreparedKey {
     /// The JWS signature of `message` under this key's algorithm.
     pub fn signature(&self, message: &[u8]) -> Result<Vec<u8>, String> {
         match self {
-            PreparedKey::EdDsa(pair) => Ok(pair.sign(message).as_ref().to_vec()),
+            PreparedKey::EdDsa(pair) => pair
+                .try_sign(message)
+                .map(|signature| signature.as_ref().to_vec())
+                .map_err(|e| e.to_string()),
             PreparedKey::Es256(pair) => pair
                 .sign(&SystemRandom::new(), message)
                 .map(|signature| signature.as_ref().to_vec())
@@ -72,8 +75,25 @@ impl PreparedKey {
         }
     }
 
-    /// The compact JWS of `claims` under `header`.
+    /// The JWS algorithm this key signs with.
+    fn algorithm(&self) -> Algorithm {
+        match self {
+            PreparedKey::EdDsa(_) => Algorithm::EdDSA,
+            PreparedKey::Es256(_) => Algorithm::ES256,
+            PreparedKey::Rs256(_) => Algorithm::RS256,
+        }
+    }
+
+    /// The compact JWS of `claims` under `header`, whose `alg` must be this key's (as
+    /// jsonwebtoken's `encode` checked).
     pub fn sign<T: Serialize>(&self, header: &Header, claims: &T) -> Result<String, String> {
+        if header.alg != self.algorithm() {
+            return Err(format!(
+                "a {:?} key cannot sign as {:?}",
+                self.algorithm(),
+                header.alg
+            ));
+        }
         let header = serde_json::to_vec(header).map_err(|e| e.to_string())?;
         let claims = serde_json::to_vec(claims).map_err(|e| e.to_string())?;
         let mut token = URL_SAFE_NO_PAD.encode(header);
@@ -83,5 +103,43 @@ impl PreparedKey {
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(signature, &mut token);
         Ok(token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signing::generate_key;
+    use jsonwebtoken::jwk::Jwk;
+    use jsonwebtoken::{DecodingKey, Validation};
+
+    #[test]
+    fn tokens_verify_with_jsonwebtoken_and_a_header_of_another_algorithm_is_refused() {
+        for algorithm in SigningAlgorithm::ALL {
+            let key = generate_key(algorithm, "test").unwrap();
+            let prepared = PreparedKey::from_pkcs8(algorithm, &key.pkcs8).unwrap();
+            let header = Header::new(algorithm.jsonwebtoken());
+            let token = prepared
+                .sign(&header, &serde_json::json!({"sub": "s"}))
+                .unwrap();
+            let jwk: Jwk = serde_json::from_value(key.public_jwk.clone()).unwrap();
+            let mut validation = Validation::new(algorithm.jsonwebtoken());
+            validation.required_spec_claims.clear();
+            validation.validate_exp = false;
+            let decoded = jsonwebtoken::decode::<serde_json::Value>(
+                &token,
+                &DecodingKey::from_jwk(&jwk).unwrap(),
+                &validation,
+            )
+            .unwrap();
+            assert_eq!(decoded.claims["sub"], "s", "{algorithm}");
+            let other = SigningAlgorithm::ALL
+                .into_iter()
+                .find(|other| *other != algorithm)
+                .unwrap();
+            assert!(prepared
+                .sign(&Header::new(other.jsonwebtoken()), &serde_json::json!({}))
+                .is_err());
+        }
     }
 }
