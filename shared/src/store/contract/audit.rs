@@ -215,12 +215,46 @@ pub async fn every_audit_record_of_a_range_is_found_across_days<S: Store>(store:
     assert_eq!(pages[0].len(), 2);
 }
 
+/// Appends racing each other (the embedded store commits whatever is queued in one
+/// transaction): every caller's records are stored once, an operation's records together.
+pub async fn concurrent_audit_appends_are_each_stored_once<S: Store + 'static>(store: Arc<S>) {
+    // Caller n stores one record at second n; every fourth caller an operation of three.
+    let operation = |n: usize| -> Vec<AuditEvent> {
+        let records = if n.is_multiple_of(4) { 3 } else { 1 };
+        (0..records)
+            .map(|k| audit_event(n * 10 + k, None, Some("c"), at(n as u64), at(86_400)))
+            .collect()
+    };
+    let mut appends = tokio::task::JoinSet::new();
+    for n in 0..48 {
+        let (store, records) = (Arc::clone(&store), operation(n));
+        appends.spawn(async move { store.append_audits(&records).await.unwrap() });
+    }
+    while let Some(done) = appends.join_next().await {
+        done.unwrap();
+    }
+    let query = AuditQuery {
+        subject: AuditSubject::Client(client_id("c")),
+        from: at(0),
+        to: at(100),
+        limit: 100,
+        cursor: None,
+    };
+    let page = store.query_audit(&query, at(50)).await.unwrap();
+    let mut stored: Vec<EventId> = page.events.into_iter().map(|e| e.id).collect();
+    stored.sort();
+    let mut expected: Vec<EventId> = (0..48).flat_map(operation).map(|e| e.id).collect();
+    expected.sort();
+    assert_eq!(stored, expected);
+}
+
 /// Registers this file's properties with `contract_suite!`: one test each, on a fresh store.
 macro_rules! properties {
     ($make:expr) => {
         $crate::store::contract::register!($make, audit;
             audit_records_of_one_operation_are_stored_together,
             audit_pages_newest_first,
+            concurrent_audit_appends_are_each_stored_once,
             bad_requests_are_typed_errors,
             every_audit_record_of_a_range_is_found_across_days,
         );

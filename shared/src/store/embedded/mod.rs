@@ -4,6 +4,7 @@
 //! guarantees the DynamoDB store gets from conditional and transactional writes.
 
 mod accounts;
+mod audit_writer;
 mod interaction;
 mod proofs;
 mod records;
@@ -21,7 +22,6 @@ use redb::{
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::Path;
-use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
 type JsonTable = TableDefinition<'static, &'static str, &'static [u8]>;
@@ -94,8 +94,8 @@ fn cache_bytes() -> StoreResult<usize> {
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
-    /// When an audit append last committed durably (epoch ms); see `records.rs`.
-    last_durable_audit: Arc<AtomicI64>,
+    /// Audit records are committed in batches by one thread (`audit_writer.rs`).
+    audits: Arc<audit_writer::AuditWriter>,
 }
 
 impl EmbeddedStore {
@@ -132,9 +132,10 @@ impl EmbeddedStore {
                 )))
             }
         };
+        let db = Arc::new(db);
         let store = EmbeddedStore {
-            db: Arc::new(db),
-            last_durable_audit: Arc::new(AtomicI64::new(0)),
+            audits: Arc::new(audit_writer::AuditWriter::start(&db)?),
+            db,
         };
         store.create_tables()?;
         Ok(Some(store))
@@ -454,6 +455,30 @@ mod tests {
         }
         let reopened = EmbeddedStore::open(dir.path()).unwrap();
         assert_eq!(reopened.get_client(&client.id).await.unwrap(), Some(client));
+    }
+
+    /// The audit writer thread holds the database only while it commits: a store dropped
+    /// right after an append returned can be opened again at once, the record in it.
+    #[tokio::test]
+    async fn a_store_dropped_after_an_audit_append_reopens_with_the_record() {
+        use crate::ports::AuditStore;
+        use crate::store::contract::{at, audit_event};
+        let dir = tempfile::tempdir().unwrap();
+        for n in 0..20 {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            let event = audit_event(n, None, Some("c"), at(n as u64), at(86_400));
+            store.append_audit(&event).await.unwrap();
+        }
+        let reopened = EmbeddedStore::open(dir.path()).unwrap();
+        let query = crate::domain::AuditQuery {
+            subject: crate::domain::AuditSubject::All,
+            from: at(0),
+            to: at(100),
+            limit: 100,
+            cursor: None,
+        };
+        let page = reopened.query_audit(&query, at(50)).await.unwrap();
+        assert_eq!(page.events.len(), 20);
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! Revocations and audit records in the embedded store.
 
 use super::{
-    backend, decode, encode, insert_revocation, AuditIndex, EmbeddedStore, Expiring, AUDIT_ALL,
+    backend, decode, encode, insert_revocation, EmbeddedStore, Expiring, AUDIT_ALL,
     AUDIT_BY_CLIENT, AUDIT_BY_USER, REVOCATIONS, REVOKED_TOKENS,
 };
 use crate::domain::{
@@ -12,11 +12,7 @@ use crate::ports::RevocationWriter;
 use crate::ports::{AuditStore, RevocationStore, StoreResult};
 use crate::store::audit_page::{page_bounds, PageCollector};
 use async_trait::async_trait;
-use redb::{Durability, ReadableTable};
-use std::sync::atomic::Ordering;
-
-/// Longest time an audit record may stay only in memory and on stdout.
-const AUDIT_FLUSH_INTERVAL_MS: i64 = 1000;
+use redb::ReadableTable;
 
 #[async_trait]
 impl RevocationStore for EmbeddedStore {
@@ -67,51 +63,14 @@ impl RevocationWriter for EmbeddedStore {
 
 #[async_trait]
 impl AuditStore for EmbeddedStore {
-    /// Group durability: an fsync per audit record would cap a local server near 1,000
-    /// tokens/s, so an append commits durably only if the last durable one is over
-    /// `AUDIT_FLUSH_INTERVAL` old; the ones between become durable with the next durable commit
-    /// of any kind. A crash of a local server can lose at most that interval of audit records
-    /// from the file; each was already written as a JSON line to stdout. (The DynamoDB store
-    /// writes every record durably.)
+    /// Committed together with whatever else is queued (`audit_writer.rs`): same
+    /// durability as before, one transaction per batch instead of per record.
     async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()> {
-        let event = event.clone();
-        let bytes = encode(&event)?;
-        let last = self.last_durable_audit.load(Ordering::Relaxed);
-        let durable = event.at.as_millis().saturating_sub(last) >= AUDIT_FLUSH_INTERVAL_MS
-            || event.at.as_millis() < last;
-        if durable {
-            self.last_durable_audit
-                .store(event.at.as_millis(), Ordering::Relaxed);
-        }
-        let durability = if durable {
-            Durability::Immediate
-        } else {
-            Durability::None
-        };
-        self.write_with(durability, move |txn| {
-            let key = |subject: &str| {
-                (
-                    subject.to_owned(),
-                    event.at.as_millis(),
-                    event.id.to_string(),
-                )
-            };
-            let mut indexes: Vec<(AuditIndex, (String, i64, String))> = vec![(AUDIT_ALL, key(""))];
-            if let Some(user) = &event.user_id {
-                indexes.push((AUDIT_BY_USER, key(user.as_str())));
-            }
-            if let Some(client) = &event.client_id {
-                indexes.push((AUDIT_BY_CLIENT, key(client.as_str())));
-            }
-            for (index, (subject, at, id)) in indexes {
-                txn.open_table(index)
-                    .map_err(backend)?
-                    .insert((subject.as_str(), at, id.as_str()), bytes.as_slice())
-                    .map_err(backend)?;
-            }
-            Ok(())
-        })
-        .await
+        self.audits.append(std::slice::from_ref(event)).await
+    }
+
+    async fn append_audits(&self, events: &[AuditEvent]) -> StoreResult<()> {
+        self.audits.append(events).await
     }
 
     async fn query_audit(&self, query: &AuditQuery, now: Timestamp) -> StoreResult<AuditPage> {
