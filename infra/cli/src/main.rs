@@ -25,6 +25,11 @@ mod usage_plans;
 mod users;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc instead of glibc malloc: allocation was a fifth of `xecure serve`'s CPU under
+/// token load (issue #21 goal 2; README "Token endpoint throughput").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 use xecure::budget::DependencyBudget;
 
