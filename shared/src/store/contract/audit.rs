@@ -7,6 +7,17 @@ use crate::domain::*;
 use crate::ports::{Store, StoreError};
 use std::sync::Arc;
 
+/// The first page of up to `seconds` records of `subject` from the epoch to `seconds`.
+pub(crate) fn first_page(subject: AuditSubject, seconds: u64) -> AuditQuery {
+    AuditQuery {
+        subject,
+        from: at(0),
+        to: at(seconds),
+        limit: seconds as usize,
+        cursor: None,
+    }
+}
+
 pub async fn audit_records_of_one_operation_are_stored_together<S: Store>(store: Arc<S>) {
     let retained = at(86_400);
     let records: Vec<AuditEvent> = (0..3)
@@ -14,13 +25,7 @@ pub async fn audit_records_of_one_operation_are_stored_together<S: Store>(store:
         .collect();
     store.append_audits(&records).await.unwrap();
     store.append_audits(&[]).await.unwrap();
-    let query = AuditQuery {
-        subject: AuditSubject::User(user_id("usr_carol")),
-        from: at(0),
-        to: at(10),
-        limit: 10,
-        cursor: None,
-    };
+    let query = first_page(AuditSubject::User(user_id("usr_carol")), 10);
     let page = store.query_audit(&query, at(5)).await.unwrap();
     let mut newest_first = records.clone();
     newest_first.reverse();
@@ -233,13 +238,7 @@ pub async fn concurrent_audit_appends_are_each_stored_once<S: Store + 'static>(s
     while let Some(done) = appends.join_next().await {
         done.unwrap();
     }
-    let query = AuditQuery {
-        subject: AuditSubject::Client(client_id("c")),
-        from: at(0),
-        to: at(100),
-        limit: 100,
-        cursor: None,
-    };
+    let query = first_page(AuditSubject::Client(client_id("c")), 100);
     let page = store.query_audit(&query, at(50)).await.unwrap();
     let mut stored: Vec<EventId> = page.events.into_iter().map(|e| e.id).collect();
     stored.sort();

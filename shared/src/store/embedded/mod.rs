@@ -470,13 +470,8 @@ mod tests {
             store.append_audit(&event).await.unwrap();
         }
         let reopened = EmbeddedStore::open(dir.path()).unwrap();
-        let query = crate::domain::AuditQuery {
-            subject: crate::domain::AuditSubject::All,
-            from: at(0),
-            to: at(100),
-            limit: 100,
-            cursor: None,
-        };
+        let query =
+            crate::store::contract::audit::first_page(crate::domain::AuditSubject::All, 100);
         let page = reopened.query_audit(&query, at(50)).await.unwrap();
         assert_eq!(page.events.len(), 20);
     }
