@@ -2,21 +2,10 @@
 //! together, pages newest first without gaps or repeats, a range found across days whoever it
 //! concerns, bad queries refused as typed errors.
 
-use super::{at, audit_event, client_id, event_id, user_id, T0};
+use super::{at, audit_event, client_id, event_id, first_page, user_id, T0};
 use crate::domain::*;
 use crate::ports::{Store, StoreError};
 use std::sync::Arc;
-
-/// The first page of up to `seconds` records of `subject` from the epoch to `seconds`.
-pub(crate) fn first_page(subject: AuditSubject, seconds: u64) -> AuditQuery {
-    AuditQuery {
-        subject,
-        from: at(0),
-        to: at(seconds),
-        limit: seconds as usize,
-        cursor: None,
-    }
-}
 
 pub async fn audit_records_of_one_operation_are_stored_together<S: Store>(store: Arc<S>) {
     let retained = at(86_400);
@@ -221,8 +210,8 @@ pub async fn every_audit_record_of_a_range_is_found_across_days<S: Store>(store:
 }
 
 /// Appends racing each other (the embedded store commits whatever is queued in one
-/// transaction): every caller's records are stored once, an operation's records together.
-pub async fn concurrent_audit_appends_are_each_stored_once<S: Store + 'static>(store: Arc<S>) {
+/// transaction): every caller's records are stored, none lost from a batch.
+pub async fn racing_audit_appends_are_all_stored<S: Store + 'static>(store: Arc<S>) {
     // Caller n stores one record at second n; every fourth caller an operation of three.
     let operation = |n: usize| -> Vec<AuditEvent> {
         let records = if n.is_multiple_of(4) { 3 } else { 1 };
@@ -253,7 +242,7 @@ macro_rules! properties {
         $crate::store::contract::register!($make, audit;
             audit_records_of_one_operation_are_stored_together,
             audit_pages_newest_first,
-            concurrent_audit_appends_are_each_stored_once,
+            racing_audit_appends_are_all_stored,
             bad_requests_are_typed_errors,
             every_audit_record_of_a_range_is_found_across_days,
         );

@@ -188,3 +188,14 @@ pub(crate) fn audit_event(
         expires_at,
     }
 }
+
+/// The first page of up to `seconds` records of `subject` from the epoch to `seconds`.
+pub(crate) fn first_page(subject: AuditSubject, seconds: u64) -> AuditQuery {
+    AuditQuery {
+        subject,
+        from: at(0),
+        to: at(seconds),
+        limit: seconds as usize,
+        cursor: None,
+    }
+}

@@ -9,10 +9,11 @@
 //! before (and a later `query_audit` sees it). One operation's records travel together and
 //! land in the same transaction (all or none).
 //!
-//! Durability is unchanged: a commit is durable (fsync) when the last durable one is over
-//! `AUDIT_FLUSH_INTERVAL_MS` old by the records' clock; the ones between become durable with
-//! the next durable commit of any kind. A crash of a local server can lose at most that
-//! interval of audit records from the file; each was already written as a JSON line to
+//! Durability: a batch commits durably (fsync) when the last durable commit is over
+//! `FLUSH_INTERVAL` old; the ones between become durable with the next durable commit, and
+//! when no batch comes within `FLUSH_INTERVAL` of a non-durable one the writer commits an
+//! empty durable transaction. So a crash of a local server loses at most the last
+//! `FLUSH_INTERVAL` of audit records from the file, each already written as a JSON line to
 //! stdout. (The DynamoDB store writes every record durably.)
 
 use super::{
@@ -21,17 +22,19 @@ use super::{
 use crate::domain::AuditEvent;
 use crate::ports::{StoreError, StoreResult};
 use redb::{Database, Durability, WriteTransaction};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// Longest time an audit record may stay only in memory and on stdout.
-const AUDIT_FLUSH_INTERVAL_MS: i64 = 1000;
+const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Operations committed together at most: bounds one transaction's size and time.
 const MAX_BATCH: usize = 1024;
 
-/// Operations waiting for the writer at most; past it appends wait to be queued, so a
-/// burst costs waiting callers, not unbounded memory.
+/// Operations waiting for the writer at most; past it appends wait to be queued. (What
+/// bounds in-flight appends in `xecure serve` is its connection limit, far below this.)
 const QUEUE_CAPACITY: usize = 4096;
 
 /// An audit record ready to insert: its time and id, subjects and encoded bytes.
@@ -101,8 +104,10 @@ struct Pending {
     committed: oneshot::Sender<Result<(), String>>,
 }
 
-/// The queue to the writer thread. The thread ends when the last store clone is dropped;
-/// it holds the database only while committing, so a dropped store closes its file.
+/// The queue to the writer thread. The thread ends once the last store clone is dropped
+/// and the queue is empty; it holds the database only while committing, so a dropped store
+/// closes its file.
+#[derive(Clone)]
 pub(super) struct AuditWriter {
     queue: mpsc::Sender<Pending>,
 }
@@ -141,39 +146,65 @@ impl AuditWriter {
 }
 
 /// The writer thread: waits for an operation, takes whatever else is queued, commits them in
-/// one transaction and tells each caller the outcome.
+/// one transaction and tells each caller the outcome; flushes after `FLUSH_INTERVAL` idle.
 fn write_batches(db: Weak<Database>, mut queue: mpsc::Receiver<Pending>) {
-    let mut last_durable = 0_i64;
+    // Only to wait on the queue with a deadline; the commits run on this thread itself.
+    let waiter = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
+        Ok(waiter) => waiter,
+        Err(error) => {
+            // The queue closes with this thread: every append then fails as "stopped".
+            tracing::error!(%error, "audit writer cannot start");
+            return;
+        }
+    };
+    // Opening the store ended with a durable commit (its tables).
+    let mut last_durable = Instant::now();
+    let mut unsynced = false;
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = queue.blocking_recv() {
-        batch.push(first);
+    loop {
+        let flush_due = last_durable + FLUSH_INTERVAL;
+        let next = waiter.block_on(async {
+            if unsynced {
+                tokio::time::timeout_at(flush_due.into(), queue.recv()).await
+            } else {
+                Ok(queue.recv().await)
+            }
+        });
+        match next {
+            Ok(Some(first)) => batch.push(first),
+            Ok(None) => return,
+            Err(_flush_due) => {}
+        }
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
                 Ok(next) => batch.push(next),
                 Err(_) => break,
             }
         }
-        let newest = batch
-            .iter()
-            .flat_map(|pending| pending.rows.iter().map(|row| row.at))
-            .max()
-            .unwrap_or(0);
-        // A clock that went back (newest < last) commits durably too: never wait on it.
-        let durable =
-            newest.saturating_sub(last_durable) >= AUDIT_FLUSH_INTERVAL_MS || newest < last_durable;
+        let durable = last_durable.elapsed() >= FLUSH_INTERVAL;
         let durability = if durable {
             Durability::Immediate
         } else {
             Durability::None
         };
         // The strong reference ends before anyone is told, so a caller that drops the store
-        // after its append returned finds the file closed.
+        // after its append returned finds the file closed (closing it syncs it too).
         let outcome = match db.upgrade() {
             Some(db) => commit(&db, durability, &batch),
             None => Err("embedded store: closed".to_owned()),
         };
-        if durable && outcome.is_ok() {
-            last_durable = newest;
+        match &outcome {
+            Ok(()) if durable => {
+                last_durable = Instant::now();
+                unsynced = false;
+            }
+            Ok(()) => unsynced = true,
+            // Closed: closing the database synced it. A failed commit changed nothing.
+            Err(_) if db.strong_count() == 0 => unsynced = false,
+            Err(_) => {}
         }
         for pending in batch.drain(..) {
             // A caller that stopped waiting (its request was cancelled) needs no answer.
@@ -182,16 +213,23 @@ fn write_batches(db: Weak<Database>, mut queue: mpsc::Receiver<Pending>) {
     }
 }
 
+/// One transaction holding every row of `batch` (none: a flush). A panic inside redb fails
+/// this batch's callers and leaves the writer running for the next (with `panic = "abort"`,
+/// the release profile, it ends the process as anywhere else).
 fn commit(db: &Database, durability: Durability, batch: &[Pending]) -> Result<(), String> {
-    in_transaction(db, durability, |txn| {
-        let mut tables = AuditTables::open(txn)?;
-        for row in batch.iter().flat_map(|pending| &pending.rows) {
-            row.insert(&mut tables)?;
-        }
-        Ok(())
-    })
-    .map_err(|error| match error {
-        StoreError::Unavailable(message) => message,
-        other => other.to_string(),
-    })
+    let insert_all = || {
+        in_transaction(db, durability, |txn| {
+            let mut tables = AuditTables::open(txn)?;
+            for row in batch.iter().flat_map(|pending| &pending.rows) {
+                row.insert(&mut tables)?;
+            }
+            Ok(())
+        })
+    };
+    match catch_unwind(AssertUnwindSafe(insert_all)) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(StoreError::Unavailable(message))) => Err(message),
+        Ok(Err(other)) => Err(other.to_string()),
+        Err(_panic) => Err("embedded store: the audit commit panicked".to_owned()),
+    }
 }

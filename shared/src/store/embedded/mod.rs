@@ -95,7 +95,7 @@ fn cache_bytes() -> StoreResult<usize> {
 pub struct EmbeddedStore {
     db: Arc<Database>,
     /// Audit records are committed in batches by one thread (`audit_writer.rs`).
-    audits: Arc<audit_writer::AuditWriter>,
+    audits: audit_writer::AuditWriter,
 }
 
 impl EmbeddedStore {
@@ -134,7 +134,7 @@ impl EmbeddedStore {
         };
         let db = Arc::new(db);
         let store = EmbeddedStore {
-            audits: Arc::new(audit_writer::AuditWriter::start(&db)?),
+            audits: audit_writer::AuditWriter::start(&db)?,
             db,
         };
         store.create_tables()?;
@@ -470,8 +470,7 @@ mod tests {
             store.append_audit(&event).await.unwrap();
         }
         let reopened = EmbeddedStore::open(dir.path()).unwrap();
-        let query =
-            crate::store::contract::audit::first_page(crate::domain::AuditSubject::All, 100);
+        let query = crate::store::contract::first_page(crate::domain::AuditSubject::All, 100);
         let page = reopened.query_audit(&query, at(50)).await.unwrap();
         assert_eq!(page.events.len(), 20);
     }
