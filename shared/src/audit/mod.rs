@@ -14,13 +14,14 @@ pub mod cloudwatch;
 pub mod lines;
 pub mod log_group;
 pub mod metrics;
+pub mod record_line;
 
 use crate::domain::{AuditEvent, AuditEventKind, AuditOutcome, ClientId, EventId, UserId};
 use crate::ports::{AuditStore, Clock, Rng};
 use lines::{LineSink, NoLines};
 use log_group::{AuditLogBatch, LogEvent};
-use metrics::{names, MetricLine};
-use serde_json::Value;
+use metrics::MetricLine;
+use record_line::RecordLine;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -197,14 +198,14 @@ impl Auditor {
             detail: with_operator(draft.detail, context),
             expires_at: at.plus(self.retention),
         };
-        let record = serde_json::to_value(&event).unwrap_or_default();
-        self.lines
-            .write_line(&stdout_line(&event, record.clone()).to_string());
+        // Serializing these records cannot fail: string keys, no floats but finite ones.
+        let line = serde_json::to_string(&RecordLine::of(&event)).unwrap_or_default();
+        self.lines.write_line(&line);
         if let Some(log_group) = &self.log_group {
             log_group.push(LogEvent {
                 at,
                 event_id: event.id.to_string(),
-                message: record.to_string(),
+                message: serde_json::to_string(&event).unwrap_or_default(),
             });
         }
         event
@@ -219,29 +220,4 @@ fn with_operator(
         detail.insert("operator".to_owned(), operator.clone());
     }
     detail
-}
-
-/// The record as its fields, with the metrics it counts toward: every event counts in
-/// `AuditEvents` by kind; issued and refreshed tokens also in `TokensIssued` by grant type.
-fn stdout_line(event: &AuditEvent, record: Value) -> Value {
-    let Value::Object(fields) = record else {
-        return record;
-    };
-    let kind = fields.get("kind").cloned().unwrap_or_default();
-    let mut line = MetricLine::new(fields)
-        .property("Event", kind)
-        .count(names::AUDIT_EVENTS, vec![vec!["Event"]]);
-    if event.outcome == AuditOutcome::Success {
-        let grant_type = match event.kind {
-            AuditEventKind::TokenIssued => event.detail.get("grant_type").map(String::as_str),
-            AuditEventKind::TokenRefreshed => Some("refresh_token"),
-            _ => None,
-        };
-        if let Some(grant_type) = grant_type {
-            line = line
-                .property("GrantType", grant_type)
-                .count(names::TOKENS_ISSUED, vec![vec!["GrantType"]]);
-        }
-    }
-    line.render(event.at)
 }
