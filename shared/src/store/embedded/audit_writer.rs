@@ -161,16 +161,13 @@ fn write_batches(db: Weak<Database>, mut queue: mpsc::Receiver<Pending>) {
         }
     };
     // Opening the store ended with a durable commit (its tables).
-    let mut last_durable = Instant::now();
-    let mut unsynced = false;
+    let mut flushes = FlushClock::new(Instant::now());
     let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
-        let flush_due = last_durable + FLUSH_INTERVAL;
         let next = waiter.block_on(async {
-            if unsynced {
-                tokio::time::timeout_at(flush_due.into(), queue.recv()).await
-            } else {
-                Ok(queue.recv().await)
+            match flushes.due() {
+                Some(due) => tokio::time::timeout_at(due.into(), queue.recv()).await,
+                None => Ok(queue.recv().await),
             }
         });
         match next {
@@ -184,7 +181,7 @@ fn write_batches(db: Weak<Database>, mut queue: mpsc::Receiver<Pending>) {
                 Err(_) => break,
             }
         }
-        let durable = last_durable.elapsed() >= FLUSH_INTERVAL;
+        let durable = flushes.durable_at(Instant::now());
         let durability = if durable {
             Durability::Immediate
         } else {
@@ -197,19 +194,61 @@ fn write_batches(db: Weak<Database>, mut queue: mpsc::Receiver<Pending>) {
             None => Err("embedded store: closed".to_owned()),
         };
         match &outcome {
-            Ok(()) if durable => {
-                last_durable = Instant::now();
-                unsynced = false;
-            }
-            Ok(()) => unsynced = true,
-            // Closed: closing the database synced it. A failed commit changed nothing.
-            Err(_) if db.strong_count() == 0 => unsynced = false,
-            Err(_) => {}
+            Ok(()) => flushes.committed(durable, Instant::now()),
+            Err(_) if db.strong_count() == 0 => flushes.closed(),
+            Err(_) => flushes.failed(Instant::now()),
         }
         for pending in batch.drain(..) {
             // A caller that stopped waiting (its request was cancelled) needs no answer.
             let _ = pending.committed.send(outcome.clone());
         }
+    }
+}
+
+/// When the writer last committed durably and when it must next: a deadline exists only
+/// while a non-durable commit waits to be synced.
+struct FlushClock {
+    last_durable: Instant,
+    due: Option<Instant>,
+}
+
+impl FlushClock {
+    fn new(synced_at: Instant) -> Self {
+        FlushClock {
+            last_durable: synced_at,
+            due: None,
+        }
+    }
+
+    fn due(&self) -> Option<Instant> {
+        self.due
+    }
+
+    /// Whether a commit at `now` is to be durable.
+    fn durable_at(&self, now: Instant) -> bool {
+        now >= self.last_durable + FLUSH_INTERVAL
+    }
+
+    fn committed(&mut self, durable: bool, now: Instant) {
+        if durable {
+            self.last_durable = now;
+            self.due = None;
+        } else {
+            self.due = Some(self.last_durable + FLUSH_INTERVAL);
+        }
+    }
+
+    /// A failed commit changed nothing; a flush that is due is tried again an interval
+    /// later, not at once (a disk that refuses every commit must not spin the writer).
+    fn failed(&mut self, now: Instant) {
+        if self.due.is_some_and(|due| due <= now) {
+            self.due = Some(now + FLUSH_INTERVAL);
+        }
+    }
+
+    /// Closing the database synced it.
+    fn closed(&mut self) {
+        self.due = None;
     }
 }
 
@@ -231,5 +270,39 @@ fn commit(db: &Database, durability: Durability, batch: &[Pending]) -> Result<()
         Ok(Err(StoreError::Unavailable(message))) => Err(message),
         Ok(Err(other)) => Err(other.to_string()),
         Err(_panic) => Err("embedded store: the audit commit panicked".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_non_durable_commit_is_synced_within_the_interval_and_a_failing_flush_waits_to_retry() {
+        let opened = Instant::now();
+        let mut flushes = FlushClock::new(opened);
+        assert_eq!(flushes.due(), None, "nothing to sync after opening");
+        assert!(!flushes.durable_at(opened + Duration::from_millis(10)));
+        flushes.committed(false, opened + Duration::from_millis(10));
+        assert_eq!(flushes.due(), Some(opened + FLUSH_INTERVAL));
+
+        // The flush at the deadline fails: the next try is an interval later, not at once.
+        let deadline = opened + FLUSH_INTERVAL;
+        assert!(flushes.durable_at(deadline));
+        flushes.failed(deadline);
+        assert_eq!(flushes.due(), Some(deadline + FLUSH_INTERVAL));
+
+        // A failed non-durable commit before the deadline leaves it where it was.
+        let mut early = FlushClock::new(opened);
+        early.committed(false, opened);
+        early.failed(opened + Duration::from_millis(20));
+        assert_eq!(early.due(), Some(opened + FLUSH_INTERVAL));
+
+        // A durable commit syncs everything before it; so does closing.
+        flushes.committed(true, deadline + FLUSH_INTERVAL);
+        assert_eq!(flushes.due(), None);
+        assert!(!flushes.durable_at(deadline + FLUSH_INTERVAL + Duration::from_millis(1)));
+        early.closed();
+        assert_eq!(early.due(), None);
     }
 }
