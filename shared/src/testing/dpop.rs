@@ -4,15 +4,13 @@
 use crate::domain::Timestamp;
 use crate::dpop::proof::access_token_hash;
 use crate::signing::{generate_key, PreparedKey, SigningAlgorithm};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub struct DpopKey {
     algorithm: SigningAlgorithm,
-    encoding: PreparedKey,
+    key: PreparedKey,
     /// The public key as the proof header carries it.
     pub jwk: Value,
     proofs: AtomicU64,
@@ -22,14 +20,14 @@ impl DpopKey {
     /// A fresh EdDSA key (`Es256` and `Rs256` also work).
     pub fn generate(algorithm: SigningAlgorithm) -> Self {
         let key = generate_key(algorithm, "dpop").expect("key generation");
-        let encoding = PreparedKey::from_pkcs8(algorithm, &key.pkcs8).expect("a usable key");
+        let key_pair = PreparedKey::from_pkcs8(algorithm, &key.pkcs8).expect("a usable key");
         let mut jwk = key.public_jwk;
         for member in ["kid", "alg", "use"] {
             jwk.as_object_mut().map(|map| map.remove(member));
         }
         DpopKey {
             algorithm,
-            encoding,
+            key: key_pair,
             jwk,
             proofs: AtomicU64::new(0),
         }
@@ -82,9 +80,8 @@ impl DpopKey {
 
     /// Any header and claims, signed with this key under its own algorithm.
     pub fn sign(&self, header: &Value, claims: &Value) -> String {
-        let encode = |value: &Value| URL_SAFE_NO_PAD.encode(value.to_string());
-        let input = format!("{}.{}", encode(header), encode(claims));
-        let signature = self.encoding.signature(input.as_bytes()).expect("signing");
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+        self.key
+            .compact(header.to_string().as_bytes(), claims.to_string().as_bytes())
+            .expect("signing")
     }
 }
