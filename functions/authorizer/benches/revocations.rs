@@ -58,6 +58,7 @@ fn claims(n: usize) -> AccessTokenClaims {
         gid: Some(format!("grt_{n:032x}y")),
         fid: Some(format!("fam_{n:032x}y")),
         crv: Some(0),
+        nbf: None,
         cnf: None,
     }
 }

@@ -142,7 +142,19 @@ async fn expired_and_not_yet_valid_tokens_are_refused() {
     claims["nbf"] = json!(now + 3600);
     assert_eq!(
         refused(&h, &h.sign_with(h.header(), &claims)).await,
-        "invalid_token"
+        "not_yet_valid"
+    );
+    // Within the leeway (RFC 7519 section 4.1.5 "some small leeway") it is accepted.
+    let mut claims = h.claims("orders:read");
+    claims["nbf"] = json!(now + 29);
+    assert_eq!(
+        h.reason(
+            &bearer(&h.sign_with(h.header(), &claims)),
+            "GET",
+            "/orders/42"
+        )
+        .await,
+        "scope_allows_route"
     );
     let mut claims = h.claims("orders:read");
     claims["iat"] = json!(now + 3600);
@@ -181,6 +193,26 @@ async fn truncated_or_altered_signatures_and_payloads_are_refused() {
     );
     assert_eq!(refused(&h, &widened).await, "invalid_token");
     assert_eq!(refused(&h, &format!("{head}.")).await, "invalid_token");
+    // RFC 7515 section 7.1: exactly three parts; a fourth or a missing one is not a JWS.
+    assert_eq!(
+        refused(&h, &format!("{token}.AAAA")).await,
+        "malformed_token"
+    );
+    assert_eq!(
+        refused(&h, &format!("{header}.{signature}")).await,
+        "malformed_token"
+    );
+}
+
+#[tokio::test]
+async fn a_signed_token_without_a_required_claim_is_refused() {
+    let h = harness().await;
+    for required in ["exp", "iat", "iss", "aud", "sub"] {
+        let mut claims = h.claims("orders:read");
+        claims.as_object_mut().unwrap().remove(required);
+        let token = h.sign_with(h.header(), &claims);
+        assert_eq!(refused(&h, &token).await, "invalid_token", "{required}");
+    }
 }
 
 #[tokio::test]

@@ -79,6 +79,7 @@ fn claims() -> AccessTokenClaims {
         gid: None,
         fid: None,
         crv: None,
+        nbf: None,
         cnf: None,
     }
 }

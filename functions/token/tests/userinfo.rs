@@ -60,6 +60,7 @@ async fn userinfo_answers_for_a_live_openid_token_only() {
         gid: None,
         fid: None,
         crv: Some(0),
+        nbf: None,
         cnf: None,
     };
     let other_audience = sign_access_token(&keyring, &claims).unwrap();

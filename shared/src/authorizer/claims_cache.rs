@@ -62,6 +62,7 @@ mod tests {
             gid: None,
             fid: None,
             crv: None,
+            nbf: None,
             cnf: None,
         })
     }

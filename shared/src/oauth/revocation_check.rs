@@ -224,6 +224,7 @@ mod tests {
             gid: gid.map(str::to_owned),
             fid: None,
             crv: Some(crv),
+            nbf: None,
             cnf: None,
         }
     }

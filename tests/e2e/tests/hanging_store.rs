@@ -272,6 +272,7 @@ async fn rule_18_the_authorizer_answers_from_its_view_then_fails_closed_when_the
         gid: None,
         fid: None,
         crv: Some(0),
+        nbf: None,
         cnf: None,
     };
     let token = xecure::jwt::sign_access_token(&keyring, &claims).unwrap();

@@ -316,6 +316,7 @@ impl TokenService {
             gid: grant.grant_id.map(ToString::to_string),
             fid: grant.family_id.map(ToString::to_string),
             crv: Some(grant.client.revision),
+            nbf: None,
             cnf: grant.jkt.map(|jkt| Confirmation {
                 jkt: jkt.to_owned(),
             }),
