@@ -117,6 +117,11 @@ pub fn verify_access_token(
         .filter(|(_, claims)| !claims.contains('.'))
         .ok_or_else(|| malformed("not three parts"))?;
     let header = decode_header(token).map_err(|e| TokenRejection::Malformed(e.to_string()))?;
+    // RFC 7515 section 4.1.11: a recipient that does not understand every extension `crit`
+    // lists must reject the JWS; we understand none (and never send it).
+    if header.crit.is_some() {
+        return Err(malformed("crit extensions are not supported"));
+    }
     // RFC 9068 section 4: reject tokens whose typ is not at+jwt (or application/at+jwt), so an
     // ID token or any other JWT we sign is never accepted as an access token.
     let is_access_token = |typ: &str| {
@@ -157,11 +162,12 @@ pub fn verify_access_token(
         return Err(TokenRejection::Invalid("wrong audience".into()));
     }
     let now_secs = now.as_secs();
-    if claims.exp + expect.leeway_secs <= now_secs {
+    // Saturating: a signed exp or iat at the ends of i64 is refused, never wrapped.
+    if claims.exp.saturating_add(expect.leeway_secs) <= now_secs {
         return Err(TokenRejection::Expired);
     }
     let starts = claims.nbf.map_or(claims.iat, |nbf| nbf.max(claims.iat));
-    if starts - expect.leeway_secs > now_secs {
+    if starts.saturating_sub(expect.leeway_secs) > now_secs {
         return Err(TokenRejection::NotYetValid);
     }
     Ok(claims)

@@ -202,6 +202,39 @@ async fn truncated_or_altered_signatures_and_payloads_are_refused() {
         refused(&h, &format!("{header}.{signature}")).await,
         "malformed_token"
     );
+    // base64url without padding (RFC 7515 section 2): a padded or spaced part is not ours.
+    let padded = format!("{head}.{signature}=");
+    assert_eq!(refused(&h, &padded).await, "invalid_token");
+    // A space never reaches the verifier: RFC 6750 section 2.1's b64token has none.
+    let spaced = format!("{header}. {}", &token[header.len() + 1..]);
+    assert_eq!(refused(&h, &spaced).await, "malformed_authorization");
+}
+
+#[tokio::test]
+async fn a_header_with_crit_extensions_is_refused() {
+    let h = harness().await;
+    let mut header = h.header();
+    header.crit = Some(vec!["exp".into()]);
+    let token = h.sign_with(header, &h.claims("orders:read"));
+    assert_eq!(refused(&h, &token).await, "malformed_token");
+}
+
+#[tokio::test]
+async fn lifetimes_at_the_ends_of_the_integer_range_never_wrap() {
+    // Only a token we signed gets this far; the leeway arithmetic saturates instead of
+    // wrapping (release) or panicking (debug).
+    let h = harness().await;
+    for (member, value, reason) in [
+        ("exp", i64::MIN, "expired"),
+        ("iat", i64::MAX, "not_yet_valid"),
+        ("exp", i64::MAX, "scope_allows_route"),
+        ("iat", i64::MIN, "scope_allows_route"),
+    ] {
+        let mut claims = h.claims("orders:read");
+        claims[member] = json!(value);
+        let token = bearer(&h.sign_with(h.header(), &claims));
+        assert_eq!(h.reason(&token, "GET", "/orders").await, reason, "{member}");
+    }
 }
 
 #[tokio::test]
