@@ -7,10 +7,14 @@ use aws_lambda_events::apigw::{
 };
 use aws_lambda_events::http::header::{AUTHORIZATION, USER_AGENT};
 use aws_lambda_events::http::HeaderMap;
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::json;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
 use xecure::api_usage::plans::usage_identifier_key;
 use xecure::audit::RequestContext;
 use xecure::authorizer::dpop::{CalledRequest, Presented};
@@ -51,7 +55,7 @@ fn user_agent_of(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn one_header(headers: &HeaderMap) -> Result<Option<String>, BearerError> {
+fn one_header(headers: &HeaderMap) -> Result<Option<&str>, BearerError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let first = values.next();
     if values.next().is_some() {
@@ -60,18 +64,15 @@ fn one_header(headers: &HeaderMap) -> Result<Option<String>, BearerError> {
     }
     match first {
         None => Ok(None),
-        Some(value) => value
-            .to_str()
-            .map(|v| Some(v.to_owned()))
-            .map_err(|_| BearerError::Malformed),
+        Some(value) => value.to_str().map(Some).map_err(|_| BearerError::Malformed),
     }
 }
 
 fn token_of(
-    header: Result<Option<String>, BearerError>,
+    header: Result<Option<&str>, BearerError>,
 ) -> (Result<String, BearerError>, TokenScheme) {
     let presented = header.and_then(|header| {
-        presented_token(header.as_deref()).map(|(scheme, token)| (scheme, token.to_owned()))
+        presented_token(header).map(|(scheme, token)| (scheme, token.to_owned()))
     });
     match presented {
         Ok((scheme, token)) => (Ok(token), scheme),
@@ -116,31 +117,32 @@ fn called_request(
 /// (`authorizationToken`, `methodArn`), which is then read in this one pass.
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct EventHead {
-    #[serde(default)]
-    version: Member,
-    #[serde(rename = "type", default)]
-    kind: Member,
-    #[serde(default)]
-    request_context: Option<ContextMember>,
-    #[serde(default)]
-    authorization_token: Member,
-    #[serde(default)]
-    method_arn: Member,
+struct EventHead<'a> {
+    #[serde(default, borrow)]
+    version: Member<'a>,
+    #[serde(rename = "type", default, borrow)]
+    kind: Member<'a>,
+    #[serde(default, borrow)]
+    request_context: Option<ContextMember<'a>>,
+    #[serde(default, borrow)]
+    authorization_token: Member<'a>,
+    #[serde(default, borrow)]
+    method_arn: Member<'a>,
 }
 
-/// A member of the event: a string, absent, or any other JSON value (which API Gateway never
-/// sends: a TOKEN event with one is garbled).
-#[derive(Default, Deserialize)]
-#[serde(untagged)]
-enum Member {
-    Text(String),
-    Other(serde::de::IgnoredAny),
+/// A member of the event: a string (borrowed from the event's text unless it has escapes),
+/// absent, or any other JSON value (which API Gateway never sends: a TOKEN event with one is
+/// garbled). Read by its own visitor, not as an untagged enum, which would copy the value into
+/// a buffer first and the string out of it again.
+#[derive(Default)]
+enum Member<'a> {
+    Text(Cow<'a, str>),
+    Other,
     #[default]
     Absent,
 }
 
-impl Member {
+impl<'a> Member<'a> {
     fn text(&self) -> Option<&str> {
         match self {
             Member::Text(text) => Some(text),
@@ -149,24 +151,80 @@ impl Member {
     }
 
     /// The string or its absence; another value is an error.
-    fn into_text(self) -> Result<Option<String>, ()> {
+    fn into_text(self) -> Result<Option<Cow<'a, str>>, ()> {
         match self {
             Member::Text(text) => Ok(Some(text)),
             Member::Absent => Ok(None),
-            Member::Other(_) => Err(()),
+            Member::Other => Err(()),
         }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Member<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(MemberVisitor(PhantomData))
+    }
+}
+
+struct MemberVisitor<'a>(PhantomData<&'a str>);
+
+impl<'de: 'a, 'a> Visitor<'de> for MemberVisitor<'a> {
+    type Value = Member<'a>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Member<'a>, E> {
+        Ok(Member::Text(Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<Member<'a>, E> {
+        Ok(Member::Text(Cow::Owned(text.to_owned())))
+    }
+
+    fn visit_string<E>(self, text: String) -> Result<Member<'a>, E> {
+        Ok(Member::Text(Cow::Owned(text)))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Member<'a>, E> {
+        Ok(Member::Other)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Member<'a>, E> {
+        Ok(Member::Other)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Member<'a>, E> {
+        Ok(Member::Other)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Member<'a>, E> {
+        Ok(Member::Other)
+    }
+
+    fn visit_unit<E>(self) -> Result<Member<'a>, E> {
+        Ok(Member::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Member<'a>, A::Error> {
+        IgnoredAny.visit_seq(seq).map(|_| Member::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Member<'a>, A::Error> {
+        IgnoredAny.visit_map(map).map(|_| Member::Other)
     }
 }
 
 /// `requestContext`: an object with a `domainName`, or any other value (ignored).
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum ContextMember {
+enum ContextMember<'a> {
     Object {
-        #[serde(rename = "domainName", default)]
-        domain_name: Member,
+        #[serde(rename = "domainName", default, borrow)]
+        domain_name: Member<'a>,
     },
-    Other(serde::de::IgnoredAny),
+    Other(IgnoredAny),
 }
 
 impl AuthorizerInput {
@@ -228,14 +286,14 @@ pub fn parse_event(event: &str, http_simple: bool) -> AuthorizerInput {
             head.method_arn.into_text(),
         ) {
             (Ok(authorization), Ok(arn)) => {
-                let (authorization, scheme) = token_of(Ok(authorization));
+                let (authorization, scheme) = token_of(Ok(authorization.as_deref()));
                 AuthorizerInput {
                     kind: EventKind::Rest,
                     authorization,
                     scheme,
                     // A TOKEN event has the Authorization header only: no proof.
                     request: None,
-                    arn,
+                    arn: arn.map(Cow::into_owned),
                     context: RequestContext::default(),
                 }
             }

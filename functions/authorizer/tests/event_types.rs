@@ -152,8 +152,25 @@ async fn a_token_event_is_read_by_its_members_types() {
         allowed.unwrap()["policyDocument"]["Statement"][0]["Effect"],
         "Allow"
     );
+    // Members written with JSON escapes (read into owned strings, not borrowed from the text).
+    let escaped = format!(
+        r#"{{"type": "\u0054OKEN", "authorizationToken": "{}", "methodArn": "{}"}}"#,
+        token.replacen(' ', "\\u0020", 1),
+        arn.replace('/', "\\/"),
+    );
+    let answer = authorizer::handler::decide(&h.app, &escaped).await;
+    let allowed: Value = serde_json::from_str(answer.response.unwrap().get()).unwrap();
+    assert_eq!(
+        allowed["policyDocument"]["Statement"][0]["Resource"][0],
+        arn.as_str(),
+        "{escaped}"
+    );
     for garbled in [
         serde_json::json!({"type": "TOKEN", "authorizationToken": token, "methodArn": 5}),
+        serde_json::json!({"type": "TOKEN", "authorizationToken": token, "methodArn": null}),
+        serde_json::json!({"type": "TOKEN", "authorizationToken": true, "methodArn": arn}),
+        serde_json::json!({"type": "TOKEN", "authorizationToken": 1.5, "methodArn": arn}),
+        serde_json::json!({"type": "TOKEN", "authorizationToken": {"a": token}, "methodArn": arn}),
         serde_json::json!({"type": "TOKEN", "authorizationToken": [token], "methodArn": arn}),
         // Read by position into the event's record, this array would be a TOKEN event.
         serde_json::json!([null, "TOKEN", null, token, arn]),

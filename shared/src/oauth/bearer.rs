@@ -25,6 +25,20 @@ impl BearerError {
 
 pub use crate::dpop::TokenScheme;
 
+/// b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" (RFC 6750
+/// section 2.1): the bytes allowed before the padding.
+const B64TOKEN: [bool; 256] = {
+    let mut allowed = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        allowed[byte] =
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        byte += 1;
+    }
+    allowed
+};
+
 /// `credentials = "Bearer" 1*SP b64token`; the scheme is case-insensitive (RFC 9110
 /// section 11.1). Exactly one token: a second header joined in with a comma is refused.
 pub fn bearer_token(header: Option<&str>) -> Result<&str, BearerError> {
@@ -52,12 +66,13 @@ pub fn presented_token(header: Option<&str>) -> Result<(TokenScheme, &str), Bear
     if token.len() > MAX_TOKEN_LEN {
         return Err(BearerError::Oversize);
     }
-    // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
     let body = token.trim_end_matches('=');
+    // Every byte checked without a branch per byte: the authorizer reads every token it
+    // decides on through here (issue #21 goal 1).
     let valid = !body.is_empty()
         && body
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+            .fold(true, |valid, b| valid & B64TOKEN[usize::from(b)]);
     if valid {
         Ok((scheme, token))
     } else {
@@ -101,5 +116,32 @@ mod tests {
         );
         let long = format!("Bearer {}", "a".repeat(MAX_TOKEN_LEN + 1));
         assert_eq!(bearer_token(Some(&long)), Err(BearerError::Oversize));
+    }
+
+    #[test]
+    fn only_b64token_characters_make_a_token() {
+        let allowed = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/";
+        for byte in 0u8..=127 {
+            let header = format!("Bearer ab{}cd", char::from(byte));
+            let expected = if allowed.contains(char::from(byte)) {
+                Ok(&header[7..])
+            } else {
+                Err(BearerError::Malformed)
+            };
+            assert_eq!(bearer_token(Some(&header)), expected, "byte {byte}");
+        }
+        for bad in [
+            "Bearer ab\u{e9}cd",
+            "Bearer ab=cd",
+            "Bearer ==",
+            "Bearer \u{ff}",
+        ] {
+            assert_eq!(
+                bearer_token(Some(bad)),
+                Err(BearerError::Malformed),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(bearer_token(Some("Bearer ab+/cd==")), Ok("ab+/cd=="));
     }
 }
