@@ -12,6 +12,7 @@ pub mod expiring_map;
 pub mod hashing;
 pub mod http;
 pub mod jwt;
+pub mod lower_hex;
 pub mod oauth;
 pub mod password_policy;
 pub mod ports;

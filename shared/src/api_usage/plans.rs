@@ -167,8 +167,16 @@ impl UsagePlans {
 /// API Gateway wants 20 to 128 characters, unique in the account and region: the API id and
 /// stage keep two stacks' keys for the same client apart.
 pub fn usage_identifier_key(api_id: &str, stage: &str, client_id: &str) -> String {
-    let digest = Sha256::digest(format!("{api_id}/{stage}#{client_id}").as_bytes());
-    format!("xecure-app-{}", hex::encode(digest))
+    // SHA-256 of `<api_id>/<stage>#<client_id>`, hashed in pieces: the authorizer writes
+    // this into every REST answer (issue #21 goal 1).
+    let digest = Sha256::new()
+        .chain_update(api_id)
+        .chain_update("/")
+        .chain_update(stage)
+        .chain_update("#")
+        .chain_update(client_id)
+        .finalize();
+    crate::lower_hex::prefixed_lower_hex("xecure-app-", &digest)
 }
 
 #[cfg(test)]
@@ -223,7 +231,12 @@ mod tests {
     fn usage_keys_fit_api_gateway_and_separate_apis_stages_and_clients() {
         let key = usage_identifier_key("abc123", "prod", "web-app");
         assert!((20..=128).contains(&key.len()), "{key}");
-        assert!(key.starts_with("xecure-app-"));
+        // Keys already stored by `xecure usage-plan assign` stay valid: the derivation is fixed
+        // (SHA-256 of "abc123/prod#web-app", lowercase hex).
+        assert_eq!(
+            key,
+            "xecure-app-64cd6741801904329b810e428e6e92a8e6351e429b3d4aad6992e55744e5bf37"
+        );
         assert_eq!(key, usage_identifier_key("abc123", "prod", "web-app"));
         assert_ne!(key, usage_identifier_key("abc123", "dev", "web-app"));
         assert_ne!(key, usage_identifier_key("xyz789", "prod", "web-app"));

@@ -29,7 +29,7 @@ impl CloudWatchAuditLog {
         CloudWatchAuditLog {
             client,
             group: group.into(),
-            stream: format!("{function}/{}", hex::encode(instance)),
+            stream: crate::lower_hex::prefixed_lower_hex(&format!("{function}/"), &instance),
             stream_exists: AtomicBool::new(false),
         }
     }

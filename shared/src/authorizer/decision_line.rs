@@ -120,8 +120,7 @@ impl Decision {
             request_id: context.request_id.as_deref(),
             detail: Detail {
                 route: &self.route,
-                jti_digest: claims
-                    .map(|claims| TokenDigest::of(&claims.jti).log_prefix().to_owned()),
+                jti_digest: claims.map(|claims| TokenDigest::log_prefix_of(&claims.jti)),
             },
             latency_us: u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
             decision,

@@ -45,7 +45,7 @@ macro_rules! string_id {
             pub fn generate(rng: &dyn Rng) -> Self {
                 let mut bytes = [0u8; 16];
                 rng.fill(&mut bytes);
-                $name(format!("{}{}", $prefix, hex::encode(bytes)))
+                $name($crate::lower_hex::prefixed_lower_hex($prefix, &bytes))
             }
 
             pub fn as_str(&self) -> &str {

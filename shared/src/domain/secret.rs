@@ -68,9 +68,15 @@ impl ClientSecret {
 #[serde(transparent)]
 pub struct TokenDigest(String);
 
+/// The digest's bytes a log prefix shows: 48 bits, 12 hex digits.
+const LOG_PREFIX_BYTES: usize = 6;
+
 impl TokenDigest {
     pub fn of(value: &str) -> Self {
-        TokenDigest(hex::encode(Sha256::digest(value.as_bytes())))
+        TokenDigest(crate::lower_hex::prefixed_lower_hex(
+            "",
+            &Sha256::digest(value.as_bytes()),
+        ))
     }
 
     pub fn as_str(&self) -> &str {
@@ -79,7 +85,14 @@ impl TokenDigest {
 
     /// A short prefix that identifies a token in logs and audit records without revealing it.
     pub fn log_prefix(&self) -> &str {
-        &self.0[..12.min(self.0.len())]
+        &self.0[..(2 * LOG_PREFIX_BYTES).min(self.0.len())]
+    }
+
+    /// `TokenDigest::of(value).log_prefix()`, hex-encoding only the bytes it shows (the
+    /// authorizer writes one per decision line).
+    pub fn log_prefix_of(value: &str) -> String {
+        let digest = Sha256::digest(value.as_bytes());
+        crate::lower_hex::prefixed_lower_hex("", &digest[..LOG_PREFIX_BYTES])
     }
 }
 
@@ -134,5 +147,18 @@ mod tests {
         let hash = SecretHash::of(&secret);
         assert!(hash.verify(&ClientSecret::new(secret.secret())));
         assert!(!hash.verify(&ClientSecret::new("wrong")));
+    }
+
+    #[test]
+    fn a_log_prefix_is_the_digests_first_twelve_hex_digits() {
+        // `printf jti-1 | sha256sum`
+        let digest = TokenDigest::of("jti-1");
+        assert_eq!(digest.as_str().len(), 64);
+        assert_eq!(digest.log_prefix(), &digest.as_str()[..12]);
+        assert_eq!(TokenDigest::log_prefix_of("jti-1"), digest.log_prefix());
+        assert_eq!(
+            digest.as_str(),
+            "5964da055ae31cf8eb7230e190a504899c6f60f07f9f1cd3cade9fbf226e8c28"
+        );
     }
 }

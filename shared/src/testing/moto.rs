@@ -41,7 +41,7 @@ pub fn sdk_config() -> aws_config::SdkConfig {
 pub fn unique_name(prefix: &str) -> String {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).expect("OS randomness");
-    format!("{prefix}-{}", hex::encode(bytes))
+    crate::lower_hex::prefixed_lower_hex(&format!("{prefix}-"), &bytes)
 }
 
 /// A new table on moto, with the schema the store expects.
