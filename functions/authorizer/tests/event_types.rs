@@ -160,11 +160,24 @@ async fn a_token_event_is_read_by_its_members_types() {
     );
     let answer = authorizer::handler::decide(&h.app, &escaped).await;
     let allowed: Value = serde_json::from_str(answer.response.unwrap().get()).unwrap();
-    assert_eq!(
-        allowed["policyDocument"]["Statement"][0]["Resource"][0],
-        arn.as_str(),
-        "{escaped}"
-    );
+    let statement = &allowed["policyDocument"]["Statement"][0];
+    assert_eq!(statement["Effect"], "Allow", "{escaped}");
+    assert_eq!(statement["Resource"][0], arn.as_str(), "{escaped}");
+    // A member the decision does not use is still read strictly: a number out of range, a
+    // lone surrogate or nesting past serde_json's limit of 128 garbles the event.
+    let good = format!(r#""type": "TOKEN", "authorizationToken": "{token}", "methodArn": "{arn}""#);
+    for unused in [
+        "[1e400]".to_owned(),
+        r#"["\ud800"]"#.to_owned(),
+        format!("{}{}", "[".repeat(130), "]".repeat(130)),
+        r#"{"a": {"b": 1e400}}"#.to_owned(),
+    ] {
+        let event = format!(r#"{{{good}, "version": {unused}}}"#);
+        let answer = authorizer::handler::decide(&h.app, &event).await;
+        assert!(answer.response.is_err(), "{unused}");
+        let line = serde_json::to_value(answer.log_line()).unwrap();
+        assert_eq!(line["reason"], "malformed_authorization", "{unused}");
+    }
     for garbled in [
         serde_json::json!({"type": "TOKEN", "authorizationToken": token, "methodArn": 5}),
         serde_json::json!({"type": "TOKEN", "authorizationToken": token, "methodArn": null}),

@@ -143,5 +143,7 @@ mod tests {
             );
         }
         assert_eq!(bearer_token(Some("Bearer ab+/cd==")), Ok("ab+/cd=="));
+        // Bytes of multi-byte UTF-8 characters are never token characters.
+        assert!((128..=255).all(|byte| !B64TOKEN[byte]));
     }
 }
