@@ -98,6 +98,10 @@ mod tests {
             "Bearer a,Bearer b",
             "Bearer a\tb",
             "Bearerabc",
+            "Bearer ab\u{e9}cd",
+            "Bearer ab=cd",
+            "Bearer ==",
+            "Bearer \u{ff}",
         ] {
             assert_eq!(
                 bearer_token(Some(bad)),
@@ -129,18 +133,6 @@ mod tests {
                 Err(BearerError::Malformed)
             };
             assert_eq!(bearer_token(Some(&header)), expected, "byte {byte}");
-        }
-        for bad in [
-            "Bearer ab\u{e9}cd",
-            "Bearer ab=cd",
-            "Bearer ==",
-            "Bearer \u{ff}",
-        ] {
-            assert_eq!(
-                bearer_token(Some(bad)),
-                Err(BearerError::Malformed),
-                "{bad:?}"
-            );
         }
         assert_eq!(bearer_token(Some("Bearer ab+/cd==")), Ok("ab+/cd=="));
         // Bytes of multi-byte UTF-8 characters are never token characters.
