@@ -5,6 +5,7 @@ import http.server
 import json
 import os
 import queue
+import sys
 import threading
 import time
 import uuid
@@ -61,10 +62,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A function process is stopped while its next-invocation request waits: its
+        # connection is reset, which is how every measurement ends, not an error.
+        if isinstance(sys.exc_info()[1], ConnectionResetError):
+            return
+        super().handle_error(request, client_address)
+
+
 class RuntimeApi:
     def __init__(self):
         self._handler = type("Handler", (_Handler,), {"events": queue.Queue(), "answers": queue.Queue()})
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler)
+        self._server = _Server(("127.0.0.1", 0), self._handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def environment(self, function_name):
