@@ -5,20 +5,14 @@
 
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
-/// Appends two lowercase hex digits per byte of `bytes` to `text`.
-pub fn push_lower_hex(text: &mut String, bytes: &[u8]) {
-    text.reserve(2 * bytes.len());
+/// `prefix` followed by two lowercase hex digits per byte of `bytes`, in one allocation.
+pub fn prefixed_lower_hex(prefix: &str, bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(prefix.len() + 2 * bytes.len());
+    text.push_str(prefix);
     for &byte in bytes {
         text.push(char::from(DIGITS[usize::from(byte >> 4)]));
         text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
     }
-}
-
-/// `prefix` followed by the lowercase hex of `bytes`, in one allocation.
-pub fn prefixed_lower_hex(prefix: &str, bytes: &[u8]) -> String {
-    let mut text = String::with_capacity(prefix.len() + 2 * bytes.len());
-    text.push_str(prefix);
-    push_lower_hex(&mut text, bytes);
     text
 }
 
@@ -32,8 +26,6 @@ mod tests {
         let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(prefixed_lower_hex("", &bytes), expected);
         assert_eq!(prefixed_lower_hex("evt_", &[0x0a, 0xf0]), "evt_0af0");
-        let mut text = String::from("x");
-        push_lower_hex(&mut text, &[]);
-        assert_eq!(text, "x");
+        assert_eq!(prefixed_lower_hex("x", &[]), "x");
     }
 }

@@ -207,65 +207,17 @@ impl<'de: 'a, 'a> Visitor<'de> for MemberVisitor<'a> {
         Ok(Member::Other)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Member<'a>, A::Error> {
-        Checked.visit_seq(seq).map(|_| Member::Other)
+    // Nested content is read to its end as members too, so as strictly as any other value:
+    // `IgnoredAny` would skip it without serde_json's checks (nesting depth, numbers in
+    // range, paired surrogates), and an event that fails them is garbled, not decided.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Member<'a>, A::Error> {
+        while seq.next_element::<Member>()?.is_some() {}
+        Ok(Member::Other)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Member<'a>, A::Error> {
-        Checked.visit_map(map).map(|_| Member::Other)
-    }
-}
-
-/// A value read to its end and dropped, as strictly as any other: `IgnoredAny` skips nested
-/// content without serde_json's checks (nesting depth, numbers in range, paired surrogates),
-/// and an event that fails them is garbled, not decided.
-struct Checked;
-
-impl<'de> Deserialize<'de> for Checked {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(Checked)
-    }
-}
-
-impl<'de> Visitor<'de> for Checked {
-    type Value = Checked;
-
-    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        formatter.write_str("any JSON value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_unit<E>(self) -> Result<Checked, E> {
-        Ok(Checked)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
-        while seq.next_element::<Checked>()?.is_some() {}
-        Ok(Checked)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
-        while map.next_entry::<Checked, Checked>()?.is_some() {}
-        Ok(Checked)
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Member<'a>, A::Error> {
+        while map.next_entry::<Member, Member>()?.is_some() {}
+        Ok(Member::Other)
     }
 }
 
